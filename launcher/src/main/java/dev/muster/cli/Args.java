@@ -1,0 +1,139 @@
+package dev.muster.cli;
+
+import dev.muster.core.MusterException;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A small command-line reader: {@code --flag value}, {@code --flag=value}, boolean flags, and everything after
+ * {@code --} as the command. Every error names the flag and the value and says what would be accepted.
+ */
+final class Args {
+    private final String command;
+    private final List<String> tokens;
+    private int pos;
+    private String pendingValue;
+    private boolean sawDoubleDash;
+
+    Args(String command, List<String> tokens) {
+        this.command = command;
+        this.tokens = new ArrayList<>(tokens);
+    }
+
+    /** True while there is another option to read; false at {@code --}, at the first non-option, or at the end. */
+    boolean moreOptions() {
+        if (pos >= tokens.size()) {
+            return false;
+        }
+        String t = tokens.get(pos);
+        if (t.equals("--")) {
+            pos++;
+            sawDoubleDash = true;
+            return false;
+        }
+        return t.startsWith("-") && t.length() > 1;
+    }
+
+    /** The next option's name; a value given as {@code --flag=value} is kept for {@link #value}. */
+    String option() {
+        String t = tokens.get(pos++);
+        pendingValue = null;
+        int eq = t.indexOf('=');
+        if (t.startsWith("--") && eq > 0) {
+            pendingValue = t.substring(eq + 1);
+            return t.substring(0, eq);
+        }
+        return t;
+    }
+
+    String value(String flag) {
+        if (pendingValue != null) {
+            String v = pendingValue;
+            pendingValue = null;
+            return v;
+        }
+        if (pos >= tokens.size() || tokens.get(pos).equals("--")) {
+            throw MusterException.usage(command + ": " + flag + " needs a value");
+        }
+        return tokens.get(pos++);
+    }
+
+    /** A flag that takes no value: refuses {@code --flag=x}. */
+    void noValue(String flag) {
+        if (pendingValue != null) {
+            throw MusterException.usage(command + ": " + flag + " takes no value (got '" + pendingValue + "')");
+        }
+    }
+
+    int integer(String flag, int min, int max) {
+        String v = value(flag);
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n < min || n > max) {
+                throw MusterException.usage(command + ": " + flag + " " + v + " is out of range; use " + min + ".."
+                        + max);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw MusterException.usage(command + ": " + flag + " '" + v + "' is not a whole number");
+        }
+    }
+
+    /** A positive duration: a number with unit ms, s or m; a bare number is in {@code bareUnit}. */
+    Duration duration(String flag, String bareUnit) {
+        return parseDuration(command + ": " + flag, value(flag), bareUnit);
+    }
+
+    static Duration parseDuration(String what, String v, String bareUnit) {
+        String s = v.trim();
+        String unit = bareUnit;
+        for (String u : new String[] {"ms", "s", "m"}) {
+            if (s.endsWith(u) && s.length() > u.length() && Character.isDigit(s.charAt(s.length() - u.length() - 1))) {
+                unit = u;
+                s = s.substring(0, s.length() - u.length());
+                break;
+            }
+        }
+        double n;
+        try {
+            n = Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+            n = Double.NaN;
+        }
+        if (Double.isNaN(n) || Double.isInfinite(n) || n <= 0) {
+            throw MusterException.usage(what + " '" + v + "' is not a positive duration; write e.g. 30s, 500ms or 2m");
+        }
+        double millis = switch (unit) {
+            case "ms" -> n;
+            case "m" -> n * 60_000;
+            default -> n * 1000;
+        };
+        if (millis > 7L * 24 * 3600 * 1000) {
+            throw MusterException.usage(what + " '" + v + "' is longer than a week; use a shorter duration");
+        }
+        return Duration.ofNanos(Math.max(1, Math.round(millis * 1_000_000)));
+    }
+
+    MusterException unknown(String flag) {
+        return MusterException.usage(command + ": unknown option " + flag + "; see muster " + command + " --help");
+    }
+
+    /** Everything left: after {@code --}, or from the first non-option on. */
+    List<String> rest() {
+        return new ArrayList<>(tokens.subList(pos, tokens.size()));
+    }
+
+    boolean sawDoubleDash() {
+        return sawDoubleDash;
+    }
+
+    /** Fails unless every token was consumed. */
+    void end() {
+        if (pos < tokens.size()) {
+            throw MusterException.usage(command + ": unexpected argument '" + tokens.get(pos) + "'; see muster "
+                    + command + " --help");
+        }
+    }
+}
