@@ -69,6 +69,11 @@ final class RunCommand {
         TaskIdentity id = IdentityResolver.resolve(env);
         Log.rank(id.rank());
         CommandLookup.Result program = CommandLookup.find(command.get(0), env);
+        // Building the native exec handles costs tens of milliseconds in a cold JVM: do it while waiting, not
+        // after the release.
+        Thread prepare = new Thread(Exec::prepare, "muster-exec-prepare");
+        prepare.setDaemon(true);
+        prepare.start();
         String key = StepSync.key(id, o.name);
         Outcome release = null;
         if (!id.inStep()) {
@@ -97,7 +102,7 @@ final class RunCommand {
         Map<String, String> childEnv = new TreeMap<>(env);
         childEnv.putAll(exported);
         if (dryRun) {
-            Exec.prepare();
+            join(prepare);
             StringBuilder b = new StringBuilder();
             for (Map.Entry<String, String> e : exported.entrySet()) {
                 b.append("export ").append(e.getKey()).append('=').append(Shell.quote(e.getValue())).append('\n');
@@ -109,7 +114,16 @@ final class RunCommand {
             System.out.print(b.append('\n'));
             return ExitCodes.OK;
         }
+        join(prepare);
         return Exec.replace(program.path(), command, childEnv);
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** What rank 0 hands every task in its release. */
