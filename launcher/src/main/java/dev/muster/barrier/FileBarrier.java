@@ -16,6 +16,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,11 +30,18 @@ import java.util.function.IntFunction;
  * The step barrier, file protocol version 1 (DESIGN §4), for one task.
  *
  * <pre>
- * &lt;root&gt;/&lt;key&gt;/arrival/&lt;rank&gt;    made by each task on arrival (host, pid, time: diagnostics only)
- * &lt;root&gt;/&lt;key&gt;/outcome            made empty by the first task; filled once, by one write()
- * &lt;root&gt;/&lt;key&gt;/claim              hard link whose creation decides who writes the outcome
- * &lt;root&gt;/&lt;key&gt;/departure/&lt;rank&gt;  made by each task after it has seen the release
+ * &lt;root&gt;/&lt;key&gt;/arrival/&lt;g&gt;/&lt;rank&gt; made by each task on arrival (host, pid, time), g = rank / width
+ * &lt;root&gt;/&lt;key&gt;/outcome             made empty by the first task; filled once, by one write()
+ * &lt;root&gt;/&lt;key&gt;/endpoint            made empty (0600) by the first task; rank 0 writes its TCP address once
+ * &lt;root&gt;/&lt;key&gt;/claim               hard link whose creation decides who writes the outcome
+ * &lt;root&gt;/&lt;key&gt;/departure/&lt;rank&gt;   made by each task after it has seen the release
  * </pre>
+ *
+ * <p>Arrivals are spread over about sqrt(N) groups of about sqrt(N) entries ({@code width} = ceil(sqrt(N))), so
+ * that rank 0 never lists a directory of thousands of entries and lists again only the groups that still miss
+ * somebody. Rank 0 creates every group directory in {@link #prepare()} before it first lists, and every task
+ * creates its own group with mkdir (EEXIST is fine) before writing into it: nobody looks up a directory that may
+ * not exist yet, which NFS would remember as missing.
  *
  * <p>Shared file systems decide the shape. On NFS a failed lookup is cached until the directory's attributes
  * expire, and stat() is answered from the attribute cache; open() revalidates (close-to-open consistency). So no
@@ -66,6 +74,8 @@ public final class FileBarrier {
     private final Path arrivalDir;
     private final Path departureDir;
     private final Path outcomeFile;
+    private final Path endpointFile;
+    private final int width;
     private final int rank;
     private final int size;
     private final String node;
@@ -73,12 +83,13 @@ public final class FileBarrier {
     private final Clock clock;
     private final Random random;
     private final IntFunction<String> expectedNode;
-    private final ByteBuffer readBuffer = ByteBuffer.allocate(8192);
+    private ByteBuffer readBuffer = ByteBuffer.allocate(8192);
 
     private long arrivedNanos;
     private Instant arrivedAt;
     private Instant releasedAt;
     private volatile boolean claimedByMe;
+    private String via = "file";
 
     public FileBarrier(Path root, String key, int rank, int size, String node, Settings settings, Clock clock,
             Random random, IntFunction<String> expectedNode) {
@@ -86,6 +97,8 @@ public final class FileBarrier {
         this.arrivalDir = dir.resolve("arrival");
         this.departureDir = dir.resolve("departure");
         this.outcomeFile = dir.resolve("outcome");
+        this.endpointFile = dir.resolve("endpoint");
+        this.width = width(size);
         this.rank = rank;
         this.size = size;
         this.node = node;
@@ -115,6 +128,19 @@ public final class FileBarrier {
                 throw MusterException.corrupt("outcome file " + outcomeFile + " is not a regular file (a link or "
                         + "directory?); remove " + dir + " or choose another sync directory");
             }
+            try {
+                // 0600: it carries the token that admits a connection to rank 0
+                Files.newByteChannel(endpointFile, java.util.Set.of(StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rw-------"))).close();
+            } catch (FileAlreadyExistsException e) {
+                // another task made it first
+            }
+            if (rank == 0) {
+                for (int g = 0; g * width < size; g++) {
+                    SyncRoot.makePrivateDir(arrivalDir.resolve(Integer.toString(g)), "step directory");
+                }
+            }
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot prepare step directory " + dir + ": " + e
                     + "; check that the sync directory is writable");
@@ -126,8 +152,15 @@ public final class FileBarrier {
         arrivedNanos = clock.nanoTime();
         arrivedAt = Instant.now();
         String info = "host=" + node + " pid=" + ProcessHandle.current().pid() + " time=" + arrivedAt + "\n";
+        Path group = arrivalDir.resolve(Integer.toString(rank / width));
         try {
-            Files.write(arrivalDir.resolve(Integer.toString(rank)), info.getBytes(StandardCharsets.UTF_8),
+            try {
+                Files.createDirectory(group, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException e) {
+                // rank 0 or another task of the group made it
+            }
+            Files.write(group.resolve(Integer.toString(rank)), info.getBytes(StandardCharsets.UTF_8),
                     StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
                     LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
@@ -146,6 +179,7 @@ public final class FileBarrier {
         long ceiling = (rank == 0 ? settings.leaderPoll() : settings.pollMax()).toNanos();
         long backoff = Math.min(1_000_000L, ceiling);
         long nextProgress = arrivedNanos + settings.progress().toNanos() / 2;
+        BitSet arrived = new BitSet(size);
         while (true) {
             Outcome o = readOutcome();
             if (o != null) {
@@ -153,7 +187,7 @@ public final class FileBarrier {
             }
             long now = clock.nanoTime();
             if (rank == 0) {
-                BitSet arrived = listArrivals();
+                listArrivals(arrived); // arrival files never go away while the step waits: only new ones matter
                 if (arrived.cardinality() == size) {
                     return finish(decide(Outcome.release(0, releaseData)));
                 }
@@ -182,7 +216,7 @@ public final class FileBarrier {
     }
 
     /** A non-zero rank at its deadline: rank 0's list if it wrote one, else one listing of its own. */
-    private Outcome ownTimeout() {
+    Outcome ownTimeout() {
         Outcome o = readOutcome();
         if (o != null) {
             return o;
@@ -204,6 +238,44 @@ public final class FileBarrier {
             // only delays the clean-up, which is bounded; sweep removes what is left
             Log.debug("cannot write departure file: " + e);
         }
+    }
+
+    /** This task's deadline on the {@link Clock}'s nanosecond scale. */
+    long deadlineNanos() {
+        return arrivedNanos + settings.timeout().toNanos();
+    }
+
+    long arrivedNanos() {
+        return arrivedNanos;
+    }
+
+    int rank() {
+        return rank;
+    }
+
+    int size() {
+        return size;
+    }
+
+    Settings settings() {
+        return settings;
+    }
+
+    Clock clock() {
+        return clock;
+    }
+
+    Random random() {
+        return random;
+    }
+
+    /** How this task learned the outcome: tcp, file or sarus (for the trace). */
+    String via() {
+        return via;
+    }
+
+    void via(String how) {
+        via = how;
     }
 
     public Instant arrivedAt() {
@@ -271,7 +343,36 @@ public final class FileBarrier {
 
     /** The outcome, or null while undecided. open() + read() only: see the class comment for why. */
     Outcome readOutcome() {
-        try (FileChannel ch = FileChannel.open(outcomeFile, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        int n = readSmall(outcomeFile);
+        return n <= 0 ? null : Outcome.decode(readBuffer.array(), n, outcomeFile.toString());
+    }
+
+    /** Rank 0's TCP endpoint, or null while rank 0 has not published it. Polled like the outcome. */
+    TcpEndpoint readEndpoint() {
+        int n = readSmall(endpointFile);
+        return n <= 0 ? null : TcpEndpoint.decode(readBuffer.array(), n);
+    }
+
+    /** Rank 0: fills the pre-created endpoint file with one write(), as the outcome is written. */
+    void publishEndpoint(TcpEndpoint ep) {
+        try (FileChannel ch = FileChannel.open(endpointFile, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            ByteBuffer buf = ByteBuffer.wrap(ep.encode());
+            long at = 0;
+            while (buf.hasRemaining()) {
+                at += ch.write(buf, at);
+            }
+        } catch (IOException e) {
+            throw MusterException.unusableDir("cannot write the endpoint file in " + dir + ": " + e
+                    + "; check that the sync directory is writable");
+        }
+    }
+
+    /**
+     * Reads a small step file into {@link #readBuffer} (grown as needed, up to {@link #MAX_OUTCOME}); returns the
+     * length, 0 when empty or unreadable for now (ENOENT, ESTALE: retried until the deadline).
+     */
+    private int readSmall(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             ByteBuffer buf = readBuffer;
             buf.clear();
             while (true) {
@@ -281,41 +382,69 @@ public final class FileBarrier {
                 }
                 if (!buf.hasRemaining()) {
                     if (buf.capacity() >= MAX_OUTCOME) {
-                        throw MusterException.corrupt("outcome file " + outcomeFile + " is larger than "
-                                + MAX_OUTCOME + " bytes; remove " + dir);
+                        throw MusterException.corrupt("step file " + file + " is larger than " + MAX_OUTCOME
+                                + " bytes; remove " + dir);
                     }
                     ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, MAX_OUTCOME));
                     buf.flip();
                     bigger.put(buf);
                     buf = bigger;
+                    readBuffer = bigger;
                 }
                 if (n == 0 && buf.position() == 0) {
                     break;
                 }
             }
-            return buf.position() == 0 ? null : Outcome.decode(buf.array(), buf.position(), outcomeFile.toString());
+            return buf.position();
         } catch (NoSuchFileException e) {
-            return null; // ENOENT, retried: a rename in progress or a slow server
+            return 0; // ENOENT, retried: a rename in progress or a slow server
         } catch (IOException e) {
-            Log.debug("reading " + outcomeFile + ": " + e); // ESTALE and friends: retried until the deadline
-            return null;
+            Log.debug("reading " + file + ": " + e);
+            return 0;
         }
     }
 
-    private BitSet listArrivals() {
-        BitSet seen = new BitSet(size);
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(arrivalDir)) {
-            for (Path p : ds) {
-                int r = parseRank(p.getFileName().toString());
-                if (r >= 0 && r < size) {
-                    seen.set(r);
-                }
-                // anything else is a foreign file: ignored
+    /** Every rank whose arrival file exists. */
+    BitSet listArrivals() {
+        return listArrivals(new BitSet(size));
+    }
+
+    /**
+     * Adds to {@code seen} the ranks whose arrival files exist, listing only the groups that still miss
+     * somebody. Rank 0 made every group before it lists; another task lists only at its deadline.
+     */
+    BitSet listArrivals(BitSet seen) {
+        for (int g = 0; g * width < size; g++) {
+            int from = g * width;
+            int to = Math.min(size, from + width);
+            if (seen.nextClearBit(from) >= to) {
+                continue;
             }
-        } catch (IOException e) {
-            Log.debug("listing " + arrivalDir + ": " + e);
+            Path group = arrivalDir.resolve(Integer.toString(g));
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(group)) {
+                for (Path p : ds) {
+                    int r = parseRank(p.getFileName().toString());
+                    if (r >= from && r < to) {
+                        seen.set(r);
+                    }
+                    // anything else is a foreign file: ignored
+                }
+            } catch (NoSuchFileException e) {
+                // nobody of this group has arrived (only a non-zero rank at its deadline can get here)
+            } catch (IOException e) {
+                Log.debug("listing " + group + ": " + e);
+            }
         }
         return seen;
+    }
+
+    /** Arrival files per group directory: ceil(sqrt(size)). */
+    static int width(int size) {
+        int w = (int) Math.ceil(Math.sqrt(Math.max(1, size)));
+        while ((long) w * w < size) {
+            w++;
+        }
+        return Math.max(1, w);
     }
 
     static int parseRank(String name) {
@@ -333,7 +462,7 @@ public final class FileBarrier {
         return Integer.parseInt(name);
     }
 
-    private List<Integer> missing(BitSet arrived) {
+    List<Integer> missing(BitSet arrived) {
         List<Integer> out = new ArrayList<>();
         for (int r = arrived.nextClearBit(0); r < size; r = arrived.nextClearBit(r + 1)) {
             out.add(r);
@@ -341,7 +470,7 @@ public final class FileBarrier {
         return out;
     }
 
-    private Outcome finish(Outcome o) {
+    Outcome finish(Outcome o) {
         releasedAt = Instant.now();
         switch (o.kind()) {
             case RELEASE:

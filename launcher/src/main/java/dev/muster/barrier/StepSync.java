@@ -24,13 +24,23 @@ public final class StepSync {
     private final FileBarrier barrier;
     private final FileBarrier.Settings settings;
     private final Path trace;
+    private final Transport transport;
+    private final Map<String, String> env;
 
+    /** With the transport the environment asks for ({@code MUSTER_TCP}, {@code MUSTER_BIND_ADDRESS}). */
     public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
             Map<String, String> env) {
+        this(id, key, root, settings, Transport.fromEnv(env), trace, env);
+    }
+
+    public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Transport transport,
+            Path trace, Map<String, String> env) {
         this.id = id;
         this.key = key;
         this.settings = settings;
         this.trace = trace;
+        this.transport = transport;
+        this.env = env;
         Random random = new Random(new SecureRandom().nextLong() ^ id.rank());
         this.barrier = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
                 StepLayout.fromSlurm(env));
@@ -63,17 +73,31 @@ public final class StepSync {
             Signals.handle(sig, this::stopped);
         }
         barrier.arrive();
-        if (id.rank() == 0) {
+        if (id.rank() == 0 && transport.mode() != Transport.Mode.SARUS_BASELINE) {
             Cleanup.start(barrier.dir(), id.size(), settings.timeout());
         }
         Outcome release;
         try {
-            release = barrier.await(releaseData);
+            switch (transport.mode()) {
+                case TCP -> release = new TcpBarrier(barrier, () -> TcpEndpoint.bindAddress(transport.bindAddress(),
+                        id.launcher(), id.node(), env), transport.bindAddress() != null
+                        ? "--bind-address " + transport.bindAddress() : "this node's address").await(releaseData);
+                case SARUS_BASELINE -> {
+                    barrier.via("sarus");
+                    release = new SarusBaseline(barrier.dir(), id.rank(), id.size(), settings.timeout())
+                            .await(releaseData);
+                    barrier.finish(release);
+                }
+                default -> release = barrier.await(releaseData);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw dev.muster.core.MusterException.internal("interrupted while waiting", e);
         }
-        barrier.depart();
+        if (transport.mode() != Transport.Mode.SARUS_BASELINE) {
+            barrier.depart();
+        }
+        Log.debug("released (" + barrier.via() + ")");
         writeTrace();
         return release;
     }
@@ -96,7 +120,7 @@ public final class StepSync {
         }
         String line = "rank=" + id.rank() + " size=" + id.size() + " node=" + id.node() + " pid="
                 + ProcessHandle.current().pid() + " arrive_us=" + micros(barrier.arrivedAt()) + " release_us="
-                + micros(barrier.releasedAt()) + "\n";
+                + micros(barrier.releasedAt()) + " via=" + barrier.via() + "\n";
         try {
             Files.write(trace, line.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND, StandardOpenOption.WRITE);

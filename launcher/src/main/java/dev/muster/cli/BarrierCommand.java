@@ -45,7 +45,7 @@ final class BarrierCommand {
                             + "under srun, mpirun or muster local");
         }
         StepSync sync = new StepSync(id, StepSync.key(id, o.name), SyncRoot.resolve(o.syncDir, env).prepare(),
-                o.settings(), o.trace, env);
+                o.settings(), o.transport, o.trace, env);
         sync.prepare();
         sync.await(Map.of());
         Log.debug("released");

@@ -27,6 +27,10 @@ final class Help {
               --sync-dir D      shared directory for barrier files (env MUSTER_SYNC_DIR; else
                                 $HOOK_BASE_DIR/<user>/.oci-hooks/slurm-global-sync; else ~/.muster/sync)
               --name NAME       tell several barriers of one step apart
+              --no-tcp          wait by the file protocol only (env MUSTER_TCP=0); by default rank 0 releases
+                                the others over TCP and the file protocol is the fallback
+              --bind-address A  where rank 0 listens for the TCP release (env MUSTER_BIND_ADDRESS; default: the
+                                address of Slurm's SLURMD_NODENAME, else of the host name)
               --trace FILE      append this task's arrival and release times to FILE (env MUSTER_TRACE)
               --quiet, -q       errors only (env MUSTER_QUIET=1)
               --verbose, -v     more detail, stack traces on errors (env MUSTER_VERBOSE=1)

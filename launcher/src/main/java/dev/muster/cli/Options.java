@@ -1,6 +1,7 @@
 package dev.muster.cli;
 
 import dev.muster.barrier.FileBarrier;
+import dev.muster.barrier.Transport;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 
@@ -21,8 +22,11 @@ final class Options {
     Path trace;
     boolean quiet;
     boolean verbose;
+    /** TCP release path with file fallback (default), file protocol only, or the benchmark baseline. */
+    Transport transport;
 
     Options(Map<String, String> env) {
+        transport = Transport.fromEnv(env);
         timeout = fromEnv(env, "MUSTER_TIMEOUT", "s", DEFAULT_TIMEOUT);
         pollMax = fromEnv(env, "MUSTER_POLL_MAX", "ms", DEFAULT_POLL_MAX);
         String t = env.get("MUSTER_TRACE");
@@ -57,6 +61,23 @@ final class Options {
                 if (!name.matches("[A-Za-z0-9_.-]{1,64}") || name.equals(".") || name.equals("..")) {
                     throw MusterException.usage("--name '" + name + "' must be 1-64 of A-Z a-z 0-9 . _ - (not . or ..)");
                 }
+                return true;
+            case "--no-tcp":
+                a.noValue(flag);
+                transport = new Transport(Transport.Mode.FILE, transport.bindAddress());
+                return true;
+            case "--bind-address":
+                String bind = a.value(flag).trim();
+                if (bind.isEmpty()) {
+                    throw MusterException.usage("--bind-address is empty; give an address of rank 0's node that the "
+                            + "other nodes reach");
+                }
+                transport = new Transport(transport.mode(), bind);
+                return true;
+            case "--baseline-sarus":
+                // hidden: the Sarus hook's waiting, for scripts/bench-barrier only
+                a.noValue(flag);
+                transport = new Transport(Transport.Mode.SARUS_BASELINE, transport.bindAddress());
                 return true;
             case "--trace":
                 trace = Path.of(a.value(flag));

@@ -86,7 +86,8 @@ final class RunCommand {
         } else if (key.equals(env.get("MUSTER_BARRIER_KEY"))) {
             Log.debug("this step's barrier was already passed (MUSTER_BARRIER_KEY=" + key + ")");
         } else {
-            StepSync sync = new StepSync(id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(), o.trace,
+            StepSync sync = new StepSync(id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(),
+                    o.transport, o.trace,
                     env);
             sync.prepare();
             if (!program.ok()) {

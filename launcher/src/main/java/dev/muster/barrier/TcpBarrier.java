@@ -1,0 +1,260 @@
+package dev.muster.barrier;
+
+import dev.muster.core.Log;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.security.SecureRandom;
+import java.util.BitSet;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * The TCP release path (DESIGN §4, "Performance"), on top of the file protocol, which stays the source of truth:
+ * rank 0 still decides through the {@code claim} link and writes the outcome file, and TCP only carries the
+ * count and the news.
+ *
+ * <ul>
+ * <li>Rank 0 listens, publishes {@code host:port} and a random 128-bit token in the pre-created {@code endpoint}
+ * file, and counts a task as arrived when it authenticated over TCP or its arrival file exists (a task that cannot
+ * connect waits by the file protocol). It decides as before, writes the outcome file, then sends the same bytes to
+ * every connected task. It reads the outcome file and lists the groups that still miss somebody with backoff up
+ * to {@code --poll-max}, for the aborts and arrivals of tasks that are not connected.
+ * <li>A connection that closes before the release is a lost task: rank 0 decides an abort naming it. A task
+ * about to die of a signal writes its own abort first, which then wins the claim and keeps its exit code.
+ * <li>The others poll the endpoint file (and, every other time, the outcome file, so that an early abort is
+ * seen) with backoff and jitter, connect, and then make no file-system call until the outcome arrives. If rank 0's
+ * connection closes first, they decide an abort naming rank 0, unless an outcome is already in the file.
+ * <li>At its own deadline a connected task decides the timeout itself (with the missing ranks it lists once):
+ * its departure would otherwise look like a lost task to rank 0 and turn every other task's 75 into a 76.
+ * </ul>
+ */
+final class TcpBarrier {
+    /** A connect that takes longer than this is treated as "cannot connect": the file protocol takes over. */
+    static final long CONNECT_TIMEOUT_MILLIS = 5_000;
+    static final int CONNECT_TRIES = 4;
+
+    private final FileBarrier fb;
+    private final Callable<InetAddress> bindAddress;
+    private final String bindDescription;
+    /** Rank 0: tasks connected so far, for tests that wait until the others are connected. */
+    private volatile int connectedCount;
+
+    /**
+     * @param bindAddress     resolves where rank 0 listens (only rank 0 calls it)
+     * @param bindDescription how to name that address in a message, e.g. "--bind-address 10.0.0.1"
+     */
+    TcpBarrier(FileBarrier fb, Callable<InetAddress> bindAddress, String bindDescription) {
+        this.fb = fb;
+        this.bindAddress = bindAddress;
+        this.bindDescription = bindDescription;
+    }
+
+    Outcome await(Map<String, String> releaseData) throws InterruptedException {
+        return fb.rank() == 0 ? lead(releaseData) : follow();
+    }
+
+    // ---- rank 0 ----
+
+    private Outcome lead(Map<String, String> releaseData) throws InterruptedException {
+        TcpServer server;
+        TcpEndpoint ep;
+        try {
+            InetAddress bind = bindAddress.call();
+            byte[] token = new byte[TcpEndpoint.TOKEN_BYTES];
+            new SecureRandom().nextBytes(token);
+            server = TcpServer.open(bind, fb.size(), token);
+            InetAddress published = bind.isAnyLocalAddress() ? InetAddress.getLocalHost() : bind;
+            ep = TcpEndpoint.listening(published.getHostAddress(), server.port(), token);
+        } catch (Exception e) {
+            Log.warn("cannot listen for the TCP release on " + bindDescription + " (" + e.getClass().getSimpleName()
+                    + ": " + e.getMessage() + "); every task waits by the file protocol instead: set --bind-address"
+                    + " to an address of this node the others reach, or --no-tcp to silence this");
+            fb.publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: " + e.getMessage()));
+            return fb.await(releaseData);
+        }
+        fb.publishEndpoint(ep);
+        Log.debug("listening for the TCP release on " + ep.address());
+        try {
+            return leadLoop(server, releaseData);
+        } catch (IOException e) {
+            // the selector itself failed: go on by files, keep the connections open (closing them would look
+            // like rank 0's death to the connected tasks), and send them the outcome once it is decided
+            Log.warn("the TCP release failed on rank 0 (" + e + "); waiting by the file protocol");
+            try {
+                return fb.await(releaseData);
+            } finally {
+                Outcome o = fb.readOutcome();
+                if (o != null) {
+                    server.send(o.encode());
+                }
+            }
+        } finally {
+            server.close();
+        }
+    }
+
+    private Outcome leadLoop(TcpServer server, Map<String, String> releaseData)
+            throws IOException, InterruptedException {
+        int size = fb.size();
+        long deadline = fb.deadlineNanos();
+        long ceiling = fb.settings().pollMax().toNanos();
+        long backoff = Math.min(1_000_000L, ceiling);
+        long now = fb.clock().nanoTime();
+        long nextFiles = now;
+        long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
+        BitSet byFile = new BitSet(size);
+        byFile.set(0);
+        BitSet arrived = new BitSet(size);
+        while (true) {
+            if (now >= nextFiles) {
+                Outcome o = fb.readOutcome();
+                if (o != null) {
+                    return relay(server, o);
+                }
+                arrived.clear();
+                arrived.or(byFile);
+                arrived.or(server.connected());
+                if (arrived.cardinality() < size) {
+                    // only groups that still miss a task that is neither connected nor seen are listed
+                    fb.listArrivals(arrived);
+                    byFile.or(arrived);
+                }
+                long pause = backoff / 2 + (long) (fb.random().nextDouble() * (backoff / 2));
+                nextFiles = now + Math.max(1, pause);
+                backoff = Math.min(backoff * 2, ceiling);
+            }
+            if (server.lost() >= 0) {
+                int r = server.lost();
+                return relay(server, fb.decide(Outcome.abort(r, 0, "rank " + r + "'s connection to rank 0 closed "
+                        + "before the release (the task was killed, or its node failed)")));
+            }
+            arrived.clear();
+            arrived.or(byFile);
+            arrived.or(server.connected());
+            if (arrived.cardinality() == size) {
+                return relay(server, fb.decide(Outcome.release(0, releaseData)));
+            }
+            if (now >= deadline) {
+                return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
+            }
+            if (now >= nextProgress) {
+                Log.info(arrived.cardinality() + "/" + size + " arrived (" + server.connected().cardinality()
+                        + " by TCP), waiting for " + FileBarrier.ranks(fb.missing(arrived)) + " ("
+                        + Math.max(0, (deadline - now) / 1_000_000_000L) + " s left)");
+                nextProgress = now + fb.settings().progress().toNanos();
+            }
+            long wait = Math.min(Math.min(nextFiles, deadline), nextProgress) - now;
+            server.poll(Math.max(0, wait), now);
+            connectedCount = server.connected().cardinality();
+            now = fb.clock().nanoTime();
+        }
+    }
+
+    /** Rank 0: how many tasks are connected and authenticated (0 before it listens). */
+    int connectedCount() {
+        return connectedCount;
+    }
+
+    private Outcome relay(TcpServer server, Outcome o) {
+        server.send(o.encode());
+        fb.via(server.connected().isEmpty() ? "file" : "tcp");
+        if (server.refused() > 0) {
+            Log.debug("refused " + server.refused() + " TCP connections (bad hello or token, too slow, no room)");
+        }
+        return fb.finish(o);
+    }
+
+    // ---- the other ranks ----
+
+    private Outcome follow() throws InterruptedException {
+        long deadline = fb.deadlineNanos();
+        long ceiling = fb.settings().pollMax().toNanos();
+        long backoff = Math.min(1_000_000L, ceiling);
+        boolean endpointTurn = true;
+        TcpEndpoint ep = null;
+        while (ep == null) {
+            // one open() per poll: the endpoint, and every other time the outcome, so an early abort is seen
+            if (endpointTurn) {
+                ep = fb.readEndpoint();
+            } else {
+                Outcome o = fb.readOutcome();
+                if (o != null) {
+                    return fb.finish(o);
+                }
+            }
+            endpointTurn = !endpointTurn;
+            if (ep != null) {
+                break;
+            }
+            long now = fb.clock().nanoTime();
+            if (now >= deadline) {
+                return fb.finish(fb.ownTimeout());
+            }
+            long pause = backoff / 2 + (long) (fb.random().nextDouble() * (backoff / 2));
+            fb.clock().sleep(Math.max(1, Math.min(pause, deadline - now)));
+            backoff = Math.min(backoff * 2, ceiling);
+        }
+        if (!ep.listening()) {
+            Log.debug("rank 0 does not listen (" + ep.none() + "): waiting by the file protocol");
+            return fb.await(Map.of());
+        }
+        TcpClient client = null;
+        String problem = null;
+        long retry = 1_000_000L;
+        for (int attempt = 0; attempt < CONNECT_TRIES && client == null; attempt++) {
+            long left = (deadline - fb.clock().nanoTime()) / 1_000_000L;
+            if (left <= 0) {
+                break;
+            }
+            TcpClient.Attempt a = TcpClient.connect(ep, fb.rank(), Math.min(left, CONNECT_TIMEOUT_MILLIS));
+            if (a.state() == TcpClient.State.CONNECTED) {
+                client = a.client();
+                break;
+            }
+            problem = a.problem();
+            Outcome o = fb.readOutcome(); // rank 0 may have closed its listener because it has decided
+            if (o != null) {
+                return fb.finish(o);
+            }
+            if (a.state() == TcpClient.State.UNREACHABLE) {
+                break;
+            }
+            fb.clock().sleep(retry / 2 + (long) (fb.random().nextDouble() * retry));
+            retry *= 4;
+        }
+        if (client == null) {
+            Log.warn("cannot reach rank 0 at " + ep.address() + " over TCP (" + problem + "); waiting by the file "
+                    + "protocol instead (check --bind-address on rank 0 and firewalls between the nodes)");
+            return fb.await(Map.of());
+        }
+        try (TcpClient c = client) {
+            long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
+            while (true) {
+                long now = fb.clock().nanoTime();
+                if (now >= deadline) {
+                    Outcome mine = Outcome.timeout(fb.rank(), fb.missing(fb.listArrivals()));
+                    return fb.finish(fb.decide(mine));
+                }
+                if (now >= nextProgress) {
+                    Log.info("waiting for the release from rank 0 over TCP (" + (deadline - now) / 1_000_000_000L
+                            + " s left)");
+                    nextProgress = now + fb.settings().progress().toNanos() * 3;
+                }
+                long wait = Math.max(1, (Math.min(deadline, nextProgress) - now) / 1_000_000L);
+                Outcome o = c.await(wait);
+                if (o != null) {
+                    fb.via("tcp");
+                    return fb.finish(o);
+                }
+            }
+        } catch (IOException e) {
+            Outcome o = fb.readOutcome();
+            if (o == null) {
+                o = fb.decide(Outcome.abort(0, 0, "its connection closed before the release (" + e.getMessage()
+                        + "): rank 0 was killed, or its node failed"));
+            }
+            return fb.finish(o);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package dev.muster.barrier;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HexFormat;
+
+/**
+ * A non-zero rank's side of the TCP release path: connect, hello, wait for {@code ok}, then wait in one select
+ * until the outcome arrives. While connected the task makes no file-system call at all.
+ *
+ * <p>A non-blocking {@link SocketChannel} with a {@link Selector}, not {@code java.net.Socket}: the latter loads
+ * proxy and SDP machinery that cost a cold JVM ~100 ms on the release path, and has no connect-and-read deadline
+ * in one place.
+ */
+final class TcpClient implements AutoCloseable {
+    /** How a connection attempt ended. */
+    enum State { CONNECTED, REFUSED, UNREACHABLE }
+
+    private final SocketChannel ch;
+    private final Selector selector;
+    private ByteBuffer buf = ByteBuffer.allocate(1024);
+
+    private TcpClient(SocketChannel ch, Selector selector) {
+        this.ch = ch;
+        this.selector = selector;
+    }
+
+    /** Result of {@link #connect}: a client when {@code state} is CONNECTED, else why not. */
+    record Attempt(State state, TcpClient client, String problem) {
+    }
+
+    /**
+     * Connects and authenticates within {@code timeoutMillis}. REFUSED: rank 0 closed the connection before
+     * {@code ok} (dropped for room, or no longer listening): worth another try. UNREACHABLE: no route, no
+     * listener, or no answer in time.
+     */
+    static Attempt connect(TcpEndpoint ep, int rank, long timeoutMillis) {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        SocketChannel ch = null;
+        Selector sel = null;
+        try {
+            ch = SocketChannel.open();
+            ch.configureBlocking(false);
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            sel = Selector.open();
+            // an IP literal: no name service on the release path
+            InetSocketAddress addr = new InetSocketAddress(InetAddress.getByName(ep.host()), ep.port());
+            if (!ch.connect(addr)) {
+                SelectionKey k = ch.register(sel, SelectionKey.OP_CONNECT);
+                while (!ch.finishConnect()) {
+                    if (!waitFor(sel, deadline)) {
+                        close(ch, sel);
+                        return new Attempt(State.UNREACHABLE, null, "no connection within " + timeoutMillis + " ms");
+                    }
+                }
+                k.cancel();
+                sel.selectNow(); // flushes the cancelled key before the channel registers again
+            }
+            ByteBuffer hello = ByteBuffer.wrap((TcpServer.HELLO + rank + " " + HexFormat.of().formatHex(ep.token())
+                    + "\n").getBytes(StandardCharsets.US_ASCII));
+            ch.write(hello); // ~60 bytes into an empty socket buffer
+            if (hello.hasRemaining()) {
+                close(ch, sel);
+                return new Attempt(State.UNREACHABLE, null, "cannot send the hello");
+            }
+            ch.register(sel, SelectionKey.OP_READ);
+            TcpClient c = new TcpClient(ch, sel);
+            int got = c.fill(TcpServer.OK.length, deadline);
+            if (got < 0) {
+                c.close();
+                return new Attempt(State.REFUSED, null, "rank 0 closed the connection before accepting it");
+            }
+            if (got == 0) {
+                c.close();
+                return new Attempt(State.UNREACHABLE, null, "no answer within " + timeoutMillis + " ms");
+            }
+            if (!Arrays.equals(Arrays.copyOf(c.buf.array(), TcpServer.OK.length), TcpServer.OK)) {
+                c.close();
+                return new Attempt(State.UNREACHABLE, null, "the listener at " + ep.address() + " is not muster's");
+            }
+            c.consume(TcpServer.OK.length);
+            return new Attempt(State.CONNECTED, c, null);
+        } catch (IOException e) {
+            close(ch, sel);
+            String m = e.getMessage();
+            boolean reset = m != null && m.contains("reset");
+            return new Attempt(reset ? State.REFUSED : State.UNREACHABLE, null, e.getClass().getSimpleName()
+                    + (m == null ? "" : ": " + m));
+        }
+    }
+
+    /**
+     * Waits up to {@code timeoutMillis} for the outcome. Returns it; returns null on timeout (call again); throws
+     * {@link IOException} when the connection ended before a complete outcome (rank 0 is gone).
+     */
+    Outcome await(long timeoutMillis) throws IOException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        while (true) {
+            Outcome o = buf.position() == 0 ? null : Outcome.decode(buf.array(), buf.position(), "the TCP release");
+            if (o != null) {
+                return o;
+            }
+            int got = fill(buf.position() + 1, deadline);
+            if (got < 0) {
+                throw new IOException("connection closed after " + buf.position() + " bytes of the outcome");
+            }
+            if (got == 0) {
+                return null;
+            }
+        }
+    }
+
+    /** Reads until {@code want} bytes are buffered: 1 when done, 0 at the deadline, -1 at end of stream. */
+    private int fill(int want, long deadline) throws IOException {
+        while (buf.position() < want) {
+            if (!buf.hasRemaining()) {
+                if (buf.capacity() >= FileBarrier.MAX_OUTCOME) {
+                    throw new IOException("the outcome sent by rank 0 is larger than " + FileBarrier.MAX_OUTCOME
+                            + " bytes");
+                }
+                ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, FileBarrier.MAX_OUTCOME));
+                buf.flip();
+                buf = bigger.put(buf);
+            }
+            int n = ch.read(buf);
+            if (n < 0) {
+                return -1;
+            }
+            if (n == 0 && !waitFor(selector, deadline)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+
+    /** Selects until something is ready; false at the deadline. */
+    private static boolean waitFor(Selector sel, long deadline) throws IOException {
+        while (true) {
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            if (left <= 0) {
+                return false;
+            }
+            int n = sel.select(left);
+            sel.selectedKeys().clear();
+            if (n > 0) {
+                return true;
+            }
+        }
+    }
+
+    private void consume(int n) {
+        buf.flip();
+        buf.position(n);
+        buf.compact();
+    }
+
+    @Override
+    public void close() {
+        close(ch, selector);
+    }
+
+    private static void close(SocketChannel ch, Selector sel) {
+        try {
+            if (sel != null) {
+                sel.close();
+            }
+        } catch (IOException e) {
+            // nothing to do
+        }
+        try {
+            if (ch != null) {
+                ch.close();
+            }
+        } catch (IOException e) {
+            // nothing to do
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package dev.muster.barrier;
+
+import dev.muster.core.Clock;
+import dev.muster.core.MusterException;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/** In-process participants of one step barrier: each rank a thread with its own file operations and socket. */
+final class Ranks {
+    /** What one rank saw: its outcome or failure, and when it arrived and learned it (System.nanoTime). */
+    record Result(int rank, Outcome outcome, MusterException failure, long arrivedNanos, long doneNanos, String via) {
+        int code() {
+            return failure == null ? 0 : failure.status();
+        }
+    }
+
+    final Path root;
+    final String key;
+    final int size;
+    final FileBarrier.Settings settings;
+    final Transport.Mode mode;
+    final ExecutorService pool;
+    volatile TcpBarrier leader;
+
+    Ranks(Path root, String key, int size, Transport.Mode mode, Duration timeout) {
+        this.root = root;
+        this.key = key;
+        this.size = size;
+        this.mode = mode;
+        this.settings = new FileBarrier.Settings(timeout, Duration.ofMillis(20), Duration.ofMillis(5),
+                Duration.ofSeconds(60));
+        this.pool = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(null, r, "rank", 256 * 1024);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    FileBarrier barrier(int rank) {
+        return new FileBarrier(root, key, rank, size, "node" + rank, settings, Clock.SYSTEM, new Random(rank), null);
+    }
+
+    CompletableFuture<Result> start(int rank) {
+        return start(rank, Map.of("master_addr", "10.0.0.1"));
+    }
+
+    CompletableFuture<Result> start(int rank, Map<String, String> data) {
+        return CompletableFuture.supplyAsync(() -> run(rank, data), pool);
+    }
+
+    Result run(int rank, Map<String, String> data) {
+        FileBarrier fb = barrier(rank);
+        fb.prepare();
+        long arrived = System.nanoTime();
+        fb.arrive();
+        try {
+            Outcome o;
+            if (mode == Transport.Mode.TCP) {
+                TcpBarrier tb = new TcpBarrier(fb, InetAddress::getLoopbackAddress, "127.0.0.1");
+                if (rank == 0) {
+                    leader = tb;
+                }
+                o = tb.await(data);
+            } else {
+                o = fb.await(data);
+            }
+            return new Result(rank, o, null, arrived, System.nanoTime(), fb.via());
+        } catch (MusterException e) {
+            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    int connected() {
+        TcpBarrier l = leader;
+        return l == null ? 0 : l.connectedCount();
+    }
+
+    void close() {
+        pool.shutdownNow();
+    }
+}
