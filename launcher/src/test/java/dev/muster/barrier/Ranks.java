@@ -30,12 +30,15 @@ final class Ranks {
     volatile TcpBarrier leader;
 
     Ranks(Path root, String key, int size, Transport.Mode mode, Duration timeout) {
+        this(root, key, size, mode, timeout, Duration.ofMillis(20));
+    }
+
+    Ranks(Path root, String key, int size, Transport.Mode mode, Duration timeout, Duration pollMax) {
         this.root = root;
         this.key = key;
         this.size = size;
         this.mode = mode;
-        this.settings = new FileBarrier.Settings(timeout, Duration.ofMillis(20), Duration.ofMillis(5),
-                Duration.ofSeconds(60));
+        this.settings = new FileBarrier.Settings(timeout, pollMax, pollMax.dividedBy(4), Duration.ofSeconds(60));
         this.pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(null, r, "rank", 256 * 1024);
             t.setDaemon(true);

@@ -1,0 +1,99 @@
+package dev.muster.barrier;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * One barrier of 256, 1,024 and 4,096 in-process participants (threads as ranks, each with its own file
+ * operations and, on the TCP path, its own socket against a real directory and real sockets). All but the last
+ * rank arrive and settle (connected, or arrival file written); then the last one arrives, and the test records
+ * last arrival → every participant has the release. The figures go to {@code target/barrier-scale.txt}.
+ *
+ * <p>Descriptors: on the TCP path each participant holds a socket and a selector (about 3 descriptors) and rank
+ * 0 one socket per peer, so 4,096 need ~17,000. HotSpot raises the soft limit to the hard limit at start-up
+ * (-XX:+MaxFDLimit, the default), so the test JVM gets the hard limit; the test checks and skips, saying so, when
+ * that is too low.
+ */
+class BarrierScaleTest {
+    @TempDir
+    Path root;
+
+    @ParameterizedTest(name = "{0} participants, {1}")
+    @CsvSource({"256, TCP", "1024, TCP", "4096, TCP", "256, FILE", "1024, FILE", "4096, FILE"})
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void oneBarrier_completes_andReleaseLatencyIsRecorded(int n, Transport.Mode mode) throws IOException {
+        long need = mode == Transport.Mode.TCP ? 4L * n + 1024 : n + 1024;
+        long soft = openFilesSoftLimit();
+        Assumptions.assumeTrue(soft >= need, "open-files soft limit " + soft + " < " + need + " needed for " + n
+                + " participants; raise ulimit -n (hard limit) for the test JVM");
+        Ranks r = new Ranks(root, "scale-" + n, n, mode, Duration.ofSeconds(100), Duration.ofMillis(100));
+        try {
+            List<CompletableFuture<Ranks.Result>> fs = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n - 1; i++) {
+                fs.add(r.start(i));
+            }
+            FileBarrier probe = r.barrier(n - 1);
+            if (mode == Transport.Mode.TCP) {
+                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20))
+                        .until(() -> r.connected() == n - 2);
+            } else {
+                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20))
+                        .until(() -> probe.listArrivals().cardinality() == n - 1);
+            }
+            long settled = System.nanoTime();
+            fs.add(r.start(n - 1));
+            long lastArrival = 0;
+            long lastDone = 0;
+            int viaTcp = 0;
+            for (CompletableFuture<Ranks.Result> f : fs) {
+                Ranks.Result res = f.join();
+                assertEquals(0, res.code(), () -> "rank " + res.rank() + ": " + res.failure());
+                assertEquals(Outcome.Kind.RELEASE, res.outcome().kind());
+                lastArrival = Math.max(lastArrival, res.arrivedNanos());
+                lastDone = Math.max(lastDone, res.doneNanos());
+                viaTcp += res.via().equals("tcp") ? 1 : 0;
+            }
+            assertTrue(lastDone >= lastArrival, "no release before the last arrival");
+            if (mode == Transport.Mode.TCP) {
+                assertEquals(n, viaTcp, "every participant released over TCP");
+            }
+            String line = String.format(Locale.ROOT, "%s n=%d release_ms=%.2f settle_s=%.1f%n",
+                    mode.name().toLowerCase(Locale.ROOT), n, (lastDone - lastArrival) / 1e6, (settled - t0) / 1e9);
+            System.out.print("barrier-scale " + line);
+            Files.writeString(Path.of("target", "barrier-scale.txt"), line, StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } finally {
+            r.close();
+        }
+    }
+
+    private static long openFilesSoftLimit() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
+            if (line.startsWith("Max open files")) {
+                String v = line.substring("Max open files".length()).trim().split("\\s+")[0];
+                return v.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(v);
+            }
+        }
+        return 0;
+    }
+}
