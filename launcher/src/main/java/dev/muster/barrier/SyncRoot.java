@@ -92,6 +92,18 @@ public record SyncRoot(Path path, String source) {
         checkPrivateDir(dir, what);
     }
 
+    /** The problem {@link #checkPrivateDir} would report for {@code dir}, or null when it passes. */
+    public static String problem(Path dir, String what) {
+        try {
+            checkPrivateDir(dir, what);
+            return null;
+        } catch (dev.muster.core.MusterException e) {
+            return e.getMessage();
+        } catch (IOException e) {
+            return what + " " + dir + ": " + e;
+        }
+    }
+
     static void checkPrivateDir(Path dir, String what) throws IOException {
         if (Files.isSymbolicLink(dir)) {
             throw MusterException.unusableDir(what + " " + dir + " is a symbolic link; muster does not follow links "

@@ -15,6 +15,8 @@ final class Help {
               local -n N [options] -- cmd start N local tasks, as srun -n N muster run -- cmd would
               explain [--format json]     who this task is, and where each value came from
               sweep [--sync-dir D]        remove step directories that killed steps left behind
+              doctor [--sync-dir D]       check the sync and cache directories; under srun -N 2, measure
+                                          how fast a file shows on another node
               rendezvous <sub> ...        register / resolve / list / prune / deregister / env / wait endpoints
               --version                   muster's version and the Java running it
 
@@ -69,6 +71,16 @@ final class Help {
 
             Prints this task's launcher, rank, size, local rank, node, job, step, restart, cluster, barrier key and
             sync directory, with the variable each value came from.
+            """;
+
+    static final String DOCTOR = """
+            usage: muster doctor [--sync-dir D] [--cache-dir C] [--timeout 60s]
+
+            Reports the file-system type and mount options of the sync and cache directories (NFS attribute and
+            lookup caching, node-local file systems), whether their permissions pass muster's checks, and a poll
+            ceiling and timeout to use. Run as srun -N 2 muster doctor, ranks 0 and 1 also measure how long a file
+            created on one node takes to become visible on the other, and say "shared no" (exit 77) when it never
+            does within --timeout. Report on stdout, one "key value" line each; notes on stderr.
             """;
 
     static final String SWEEP = """
