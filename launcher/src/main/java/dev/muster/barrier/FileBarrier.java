@@ -90,6 +90,7 @@ public final class FileBarrier {
     private Instant releasedAt;
     private volatile boolean claimedByMe;
     private String via = "file";
+    private boolean arrivalWritten;
 
     public FileBarrier(Path root, String key, int rank, int size, String node, Settings settings, Clock clock,
             Random random, IntFunction<String> expectedNode) {
@@ -147,10 +148,28 @@ public final class FileBarrier {
         }
     }
 
-    /** Marks this task as arrived. Its deadline starts now. */
+    /** Marks this task as arrived and writes its arrival file. Its deadline starts now. */
     public void arrive() {
+        markArrived();
+        writeArrival();
+    }
+
+    /**
+     * Marks this task as arrived without writing the file yet: on the TCP path a task connects first and writes
+     * its arrival file right after, so that rank 0 counts it by its hello rather than by a listing that happens
+     * to come first (and then refuses its connection because it has already released).
+     */
+    void markArrived() {
         arrivedNanos = clock.nanoTime();
         arrivedAt = Instant.now();
+    }
+
+    /** Writes this task's arrival file once (diagnostics, the file fallback, and timeout lists). */
+    void writeArrival() {
+        if (arrivalWritten) {
+            return;
+        }
+        arrivalWritten = true;
         String info = "host=" + node + " pid=" + ProcessHandle.current().pid() + " time=" + arrivedAt + "\n";
         Path group = arrivalDir.resolve(Integer.toString(rank / width));
         try {

@@ -60,6 +60,11 @@ public final class StepSync {
     }
 
     public void prepare() {
+        if (transport.mode() == Transport.Mode.TCP && id.rank() != 0) {
+            Thread warm = new Thread(TcpClient::warmUp, "muster-tcp-warm-up");
+            warm.setDaemon(true);
+            warm.start();
+        }
         barrier.prepare();
     }
 
@@ -72,7 +77,11 @@ public final class StepSync {
         for (String sig : Signals.CAUGHT) {
             Signals.handle(sig, this::stopped);
         }
-        barrier.arrive();
+        if (transport.mode() == Transport.Mode.TCP && id.rank() != 0) {
+            barrier.markArrived(); // the arrival file follows the TCP hello (see TcpBarrier)
+        } else {
+            barrier.arrive();
+        }
         if (id.rank() == 0 && transport.mode() != Transport.Mode.SARUS_BASELINE) {
             Cleanup.start(barrier.dir(), id.size(), settings.timeout());
         }

@@ -168,6 +168,14 @@ final class TcpBarrier {
     // ---- the other ranks ----
 
     private Outcome follow() throws InterruptedException {
+        try {
+            return connectAndWait();
+        } finally {
+            fb.writeArrival(); // in every case, before the departure file: the clean-up and sweep expect it
+        }
+    }
+
+    private Outcome connectAndWait() throws InterruptedException {
         long deadline = fb.deadlineNanos();
         long ceiling = fb.settings().pollMax().toNanos();
         long backoff = Math.min(1_000_000L, ceiling);
@@ -187,6 +195,7 @@ final class TcpBarrier {
             if (ep != null) {
                 break;
             }
+            fb.writeArrival(); // rank 0 is not listening yet: be counted by the file (and named in timeouts)
             long now = fb.clock().nanoTime();
             if (now >= deadline) {
                 return fb.finish(fb.ownTimeout());
@@ -197,6 +206,7 @@ final class TcpBarrier {
         }
         if (!ep.listening()) {
             Log.debug("rank 0 does not listen (" + ep.none() + "): waiting by the file protocol");
+            fb.writeArrival();
             return fb.await(Map.of());
         }
         TcpClient client = null;
@@ -226,8 +236,11 @@ final class TcpBarrier {
         if (client == null) {
             Log.warn("cannot reach rank 0 at " + ep.address() + " over TCP (" + problem + "); waiting by the file "
                     + "protocol instead (check --bind-address on rank 0 and firewalls between the nodes)");
+            fb.writeArrival();
             return fb.await(Map.of());
         }
+        Log.debug("connected to rank 0 at " + ep.address());
+        fb.writeArrival();
         try (TcpClient c = client) {
             long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
             while (true) {

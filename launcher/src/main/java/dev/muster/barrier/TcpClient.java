@@ -11,6 +11,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Map;
 
 /**
  * A non-zero rank's side of the TCP release path: connect, hello, wait for {@code ok}, then wait in one select
@@ -31,6 +32,25 @@ final class TcpClient implements AutoCloseable {
     private TcpClient(SocketChannel ch, Selector selector) {
         this.ch = ch;
         this.selector = selector;
+    }
+
+    /**
+     * Loads and links the classes of {@link #connect} (channels, selector, address parsing) off the critical
+     * path: a cold JVM otherwise spends tens of milliseconds there right after the task arrives.
+     */
+    static void warmUp() {
+        try (SocketChannel ch = SocketChannel.open(); Selector sel = Selector.open()) {
+            ch.configureBlocking(false);
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            ch.register(sel, SelectionKey.OP_CONNECT).cancel();
+            sel.selectNow();
+            InetAddress.getByName("127.0.0.1");
+            HexFormat.of().formatHex(new byte[1]);
+            byte[] sample = Outcome.release(0, Map.of("k", "v")).encode();
+            Outcome.decode(sample, sample.length, "");
+        } catch (IOException | RuntimeException e) {
+            // only a missed optimisation
+        }
     }
 
     /** Result of {@link #connect}: a client when {@code state} is CONNECTED, else why not. */

@@ -1,0 +1,215 @@
+package dev.muster.it;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The TCP release path under a real srun on the local 4-node Slurm. */
+class TcpReleaseIT {
+    @TempDir
+    Path tmp;
+
+    private void assertAllReleased(SlurmSteps s, int n, String via) {
+        List<Map<String, String>> trace = s.records("trace", "rank=");
+        assertEquals(n, trace.size(), () -> "every task leaves a trace line; " + s.errs());
+        for (Map<String, String> t : trace) {
+            assertEquals(via, t.get("via"), () -> "rank " + t.get("rank") + " released by " + t.get("via") + "; "
+                    + s.errs());
+            assertTrue(Long.parseLong(t.get("release_us")) >= lastArrival(trace), "no release before the last arrival");
+        }
+    }
+
+    private static long lastArrival(List<Map<String, String>> trace) {
+        return trace.stream().mapToLong(t -> Long.parseLong(t.get("arrive_us"))).max().orElseThrow();
+    }
+
+    @ParameterizedTest(name = "{0} tasks")
+    @ValueSource(ints = {8, 32, 64})
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void everyTask_isReleasedOverTcp(int n) throws Exception {
+        SlurmSteps s = new SlurmSteps(tmp);
+        Path task = s.script("task.sh", s.barrier("-v"));
+        int rc = s.run(4, n, task, Duration.ofSeconds(200));
+        assertEquals(0, rc, s::errs);
+        assertAllReleased(s, n, "tcp");
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void taskKilledAfterConnecting_everyOtherTaskFailsFast_namingIt() throws Exception {
+        SlurmSteps s = new SlurmSteps(tmp);
+        Path task = s.script("task.sh", ""
+                + "if [ $r = 5 ]; then\n"
+                + "  " + s.barrier("-v") + " &\n"
+                + "  pid=$!; i=0\n"
+                + "  until grep -q 'connected to rank 0' $D/err.5 2>/dev/null || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                + "  date +%s%N > $D/killed; kill -9 $pid; wait; exit 0\n"
+                + "fi\n"
+                // rank 7 never arrives: only the lost connection can end the others' wait
+                + "if [ $r = 7 ]; then i=0; until [ -e $D/killed ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done; exit 0; fi\n"
+                + s.barrier("--timeout 90") + "\n" + s.end());
+        s.run(4, 8, task, Duration.ofSeconds(110));
+        long killed = Long.parseLong(s.read("killed").trim());
+        List<Map<String, String>> ends = s.records("ends", "end ");
+        assertEquals(6, ends.size(), s::errs);
+        for (Map<String, String> e : ends) {
+            int r = Integer.parseInt(e.get("rank"));
+            assertEquals("76", e.get("rc"), () -> "rank " + r + ": " + s.errs());
+            long after = Long.parseLong(e.get("ns")) - killed;
+            assertTrue(after < 2_000_000_000L, "rank " + r + " failed " + after / 1e6 + " ms after the kill");
+            assertTrue(s.read("err." + r).contains("rank 5"), () -> "rank " + r + " names rank 5: " + s.read("err." + r));
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void wrongBindAddress_rank0CannotListen_theBarrierCompletesByFile() throws Exception {
+        SlurmSteps s = new SlurmSteps(tmp);
+        // 192.0.2.1 (TEST-NET-1) is no address of this machine: bind() fails, rank 0 publishes "none"
+        Path task = s.script("task.sh", s.barrier("--bind-address 192.0.2.1"));
+        assertEquals(0, s.run(4, 8, task, Duration.ofSeconds(100)), s::errs);
+        assertAllReleased(s, 8, "file");
+        assertTrue(s.read("err.0").contains("cannot listen for the TCP release on --bind-address 192.0.2.1"),
+                s::errs);
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void tasksThatCannotConnect_sayItOnce_andTheBarrierCompletesByFile() throws Exception {
+        SlurmSteps s = new SlurmSteps(tmp);
+        // every rank but 0 runs in its own network namespace: connects to rank 0 fail (network unreachable)
+        Path task = s.script("task.sh", ""
+                + "if [ $r = 0 ]; then " + s.barrier("") + "; exit $?; fi\n"
+                + "exec unshare -n -- bash -c '" + s.barrier("").replace("$r", "'$r'") + "'");
+        assertEquals(0, s.run(4, 8, task, Duration.ofSeconds(100)), s::errs);
+        List<Map<String, String>> trace = s.records("trace", "rank=");
+        assertEquals(8, trace.size(), s::errs);
+        for (int r = 1; r < 8; r++) {
+            String err = s.read("err." + r);
+            assertEquals(1, err.split("cannot reach rank 0", -1).length - 1, "rank " + r + " says so once: " + err);
+        }
+        trace.forEach(t -> assertEquals("file", t.get("via"), s::errs));
+    }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void thousandWrongTokens_duringA64TaskBarrier_doNotStopTheRelease() throws Exception {
+        SlurmSteps s = new SlurmSteps(tmp);
+        Path task = s.script("task.sh", ""
+                + "if [ $r = 63 ]; then i=0; until [ -e $D/go ] || [ $i -gt 3000 ]; do sleep 0.05; i=$((i+1)); done; fi\n"
+                + s.barrier("-v") + "\n" + s.end());
+        Process srun = s.start(4, 64, task);
+        Path endpoint = await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(100))
+                .until(() -> endpointFile(s.sync), Optional::isPresent).orElseThrow();
+        // wait until the other 62 are connected (they say so on stderr) so the flood hits a waiting rank 0
+        await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(200))
+                .until(() -> countInErrs(s, "connected to rank 0") >= 62);
+        int port = Integer.parseInt(Files.readString(endpoint).replaceAll("(?s).*port=(\\d+).*", "$1"));
+        int refused = flood(port, 1000);
+        Files.createFile(s.dir.resolve("go"));
+        assertEquals(0, s.finish(srun, Duration.ofSeconds(150)), s::errs);
+        assertEquals(64, s.records("ends", "end ").size(), s::errs);
+        assertAllReleased(s, 64, "tcp");
+        assertTrue(refused >= 0);
+    }
+
+    private static Optional<Path> endpointFile(Path sync) throws IOException {
+        try (Stream<Path> st = Files.list(sync)) {
+            return st.map(d -> d.resolve("endpoint")).filter(p -> {
+                try {
+                    return Files.size(p) > 0;
+                } catch (IOException e) {
+                    return false;
+                }
+            }).findFirst();
+        }
+    }
+
+    private static long countInErrs(SlurmSteps s, String needle) throws IOException {
+        try (Stream<Path> st = Files.list(s.dir)) {
+            return st.filter(p -> p.getFileName().toString().startsWith("err.")).filter(p -> s.read(
+                    p.getFileName().toString()).contains(needle)).count();
+        }
+    }
+
+    /** 1,000 connections in waves of 100 open at once, each with a wrong token; returns how many were refused. */
+    private static int flood(int port, int count) throws IOException {
+        byte[] hello = ("muster-hello 1 63 " + "00".repeat(16) + "\n").getBytes(StandardCharsets.US_ASCII);
+        int done = 0;
+        while (done < count) {
+            List<Socket> wave = new ArrayList<>();
+            for (int i = 0; i < 100 && done < count; i++, done++) {
+                Socket sock = new Socket(InetAddress.getLoopbackAddress(), port);
+                OutputStream out = sock.getOutputStream();
+                out.write(hello);
+                out.flush();
+                wave.add(sock);
+            }
+            for (Socket sock : wave) {
+                sock.close();
+            }
+        }
+        return done;
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void waitingTasks_makeNoListing_andAtMostOneOpenPerPoll_fileAndTcp() throws Exception {
+        for (String mode : new String[] {"--no-tcp", ""}) {
+            Path dir = Files.createDirectory(tmp.resolve("strace" + (mode.isEmpty() ? "-tcp" : "-file")));
+            SlurmSteps s = new SlurmSteps(dir);
+            // ranks 1-6 wait; once each has arrived and settled, strace counts its syscalls for 2 s; rank 7 then
+            // arrives and releases everybody
+            Path task = s.script("task.sh", ""
+                    + "if [ $r = 7 ]; then i=0; until [ $(ls $D/traced.* 2>/dev/null | wc -l) -ge 6 ] || [ $i -gt 1500 ]; do sleep 0.05; i=$((i+1)); done; fi\n"
+                    + s.barrier(mode + " --poll-max 100ms") + " &\n"
+                    + "pid=$!\n"
+                    + "if [ $r != 0 ] && [ $r != 7 ]; then\n"
+                    + "  i=0; until ls $D/sync/*/arrival/*/$r >/dev/null 2>&1 || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                    + "  sleep 1\n"
+                    + "  args=(); for t in /proc/$pid/task/*; do args+=(-p ${t##*/}); done\n"
+                    + "  timeout -s INT 2 strace -c -o $D/strace.$r \"${args[@]}\" 2>/dev/null\n"
+                    + "  touch $D/traced.$r\n"
+                    + "fi\n"
+                    + "wait $pid\n" + s.end());
+            assertEquals(0, s.run(4, 8, task, Duration.ofSeconds(100)), s::errs);
+            for (int r = 1; r <= 6; r++) {
+                Map<String, Long> calls = StraceCounts.parse(s.read("strace." + r));
+                assertTrue(!calls.isEmpty(), "strace of rank " + r + " counted nothing: " + s.read("strace." + r));
+                long listings = calls.getOrDefault("getdents64", 0L) + calls.getOrDefault("getdents", 0L);
+                long opens = calls.getOrDefault("openat", 0L) + calls.getOrDefault("open", 0L);
+                long stats = StraceCounts.stats(calls);
+                String what = (mode.isEmpty() ? "tcp" : "file") + " rank " + r + " " + calls;
+                assertEquals(0, listings, "no directory listing: " + what);
+                if (mode.isEmpty()) {
+                    assertEquals(0, opens + stats, "no file-system call while connected: " + what);
+                } else {
+                    // polls are >= 50 ms apart at the 100 ms ceiling (jitter halves at most): <= 40 in 2 s
+                    assertTrue(opens <= 42, "at most one open per poll: " + what);
+                    assertTrue(stats <= opens, "at most one stat per poll: " + what);
+                }
+            }
+        }
+    }
+}
