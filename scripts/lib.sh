@@ -184,3 +184,17 @@ muster_cds_train() {
 	for f in "$dir/$id"-*."$ext"; do rm -f -- "$f"; done
 	mv -f -- "$tmp" "$dir/$id-$key.$size.$ext"
 }
+
+# muster_maven_env NAME : selects a JDK >= 22 for Maven (exports JAVA_HOME) or exits with one line saying so.
+# On JDK >= 23 Maven's own Guava calls sun.misc.Unsafe, and the JDK warns about it on every build: allowed
+# here, since it is Maven's code, not muster's.
+muster_maven_env() {
+	if ! muster_select_jdk 22 || [[ -z $MUSTER_JDK_HOME ]]; then
+		muster_die "$1" "muster's build needs a JDK >= 22; install one or set JAVA_HOME"
+	fi
+	command -v mvn >/dev/null 2>&1 || muster_die "$1" "mvn not found; install Maven >= 3.8 (apt-get install maven)"
+	export JAVA_HOME=$MUSTER_JDK_HOME
+	if ((MUSTER_JDK_MAJOR >= 23)) && [[ ${MAVEN_OPTS:-} != *sun-misc-unsafe-memory-access* ]]; then
+		export MAVEN_OPTS="${MAVEN_OPTS:+$MAVEN_OPTS }--sun-misc-unsafe-memory-access=allow"
+	fi
+}
