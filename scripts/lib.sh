@@ -174,8 +174,8 @@ muster_cds_train() {
 		[[ $(stat -c %s -- "$f" 2>/dev/null) == "$size" ]] && return 0 # another task has just trained it
 	done
 	for f in "$dir/.$id"-*.tmp*; do rm -f -- "$f"; done
-	# JDK 25 writes TMP.config beside TMP while it trains.
-	if ! timeout 300 "$java" "$@" "$flag=$tmp" -jar "$jar" run --dry-run --no-barrier --quiet -- /bin/true \
+	# JDK 25 writes TMP.config beside TMP while it trains. Niced: the tasks of the step come first.
+	if ! nice -n 10 timeout 300 "$java" "$@" "$flag=$tmp" -jar "$jar" run --dry-run --no-barrier --quiet -- /bin/true \
 		</dev/null >/dev/null 2>&1 || [[ ! -s $tmp ]]; then
 		rm -f -- "$tmp" "$tmp.config"
 		return 1
