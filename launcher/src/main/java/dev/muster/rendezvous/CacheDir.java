@@ -35,6 +35,14 @@ public final class CacheDir {
      *              are built from it
      */
     public CacheDir(String given, Caller caller) {
+        this(given, null, caller);
+    }
+
+    /**
+     * A cache whose records say {@code given} but whose files live under {@code root}: the file-system root
+     * injected by tests, so that records naming {@code /shared/cache} can be read without touching {@code /shared}.
+     */
+    CacheDir(String given, Path root, Caller caller) {
         if (given == null || given.isEmpty()) {
             throw MusterException.usage("the rendezvous cache directory must not be empty; pass --cache-dir DIR");
         }
@@ -42,7 +50,7 @@ public final class CacheDir {
             throw MusterException.usage("the rendezvous cache directory contains a NUL character");
         }
         this.given = given;
-        this.dir = Path.of(given);
+        this.dir = root != null ? root : Path.of(given);
         this.caller = caller;
     }
 
