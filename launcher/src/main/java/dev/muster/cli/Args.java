@@ -125,6 +125,16 @@ final class Args {
         return new ArrayList<>(tokens.subList(pos, tokens.size()));
     }
 
+    /** Position of the next token, for {@link #tokens}. */
+    int mark() {
+        return pos;
+    }
+
+    /** The raw tokens between two marks. */
+    List<String> tokens(int from, int to) {
+        return new ArrayList<>(tokens.subList(from, to));
+    }
+
     boolean sawDoubleDash() {
         return sawDoubleDash;
     }

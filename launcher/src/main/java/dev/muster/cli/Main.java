@@ -17,13 +17,21 @@ import java.util.Properties;
  * arguments mean {@code run}: {@code java -jar muster.jar ./app args} is {@code muster run -- ./app args}.
  */
 public final class Main {
+    private static volatile List<String> originalArgs;
+
     private Main() {
+    }
+
+    /** The arguments this JVM was started with, for {@code local} to start its tasks the same way. */
+    static List<String> originalArgs() {
+        return originalArgs;
     }
 
     public static void main(String[] args) {
         // Before anything opens a file: the descriptors this task inherited (PMI's, a test's) must stay open
         // across exec, the JVM's own must not (DESIGN §6).
         Descriptors.noteInherited();
+        originalArgs = List.of(args);
         int status;
         try {
             status = dispatch(Arrays.asList(args), System.getenv());

@@ -1,0 +1,55 @@
+package dev.muster.barrier;
+
+import dev.muster.core.Log;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Removes a step directory once every task has departed, without delaying any program: rank 0 starts it at its
+ * arrival, off the release path, and after a true exec no muster code runs in any task, so the helper is a small
+ * detached shell loop, not a thread. It waits for the release in the outcome file, then for all departures, and
+ * renames the directory away before deleting it so that a straggler never reads a half-deleted tree. Bounded: it
+ * gives up after {@code bound} and leaves the directory to {@code muster sweep}, as it does after an abort or a
+ * timeout (the files are the diagnosis).
+ */
+public final class Cleanup {
+    private Cleanup() {
+    }
+
+    // $1 step dir, $2 task count, $3 bound in seconds. Backs off from 50 ms to 1 s.
+    private static final String SCRIPT = ""
+            + "d=$1; n=$2; end=$(( $(date +%s) + $3 )); s=0.05\n"
+            + "pause() { sleep \"$s\"; case $s in 0.05) s=0.1;; 0.1) s=0.2;; 0.2) s=0.5;; *) s=1;; esac; }\n"
+            + "until grep -q '^kind=release$' \"$d/outcome\" 2>/dev/null; do\n"
+            + "  grep -q '^kind=' \"$d/outcome\" 2>/dev/null && exit 0\n"
+            + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
+            + "done\n"
+            + "s=0.05\n"
+            + "until [ \"$(ls \"$d/departure\" 2>/dev/null | grep -c '^[0-9][0-9]*$')\" -ge \"$n\" ]; do\n"
+            + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
+            + "done\n"
+            + "g=\"$d.gone.$$\"\n"
+            + "mv -T -- \"$d\" \"$g\" 2>/dev/null && rm -rf -- \"$g\"\n";
+
+    /** Starts the detached helper for {@code stepDir}; failures only leave work for sweep. */
+    public static void start(Path stepDir, int size, Duration bound) {
+        long seconds = Math.max(10, bound.toSeconds() + 60);
+        // The outer shell backgrounds the loop and exits at once, so the loop is re-parented away from the task:
+        // the exec'd program never gets a child it did not start.
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", "(" + SCRIPT + ") </dev/null >/dev/null 2>&1 &",
+                "muster-cleanup", stepDir.toString(), Integer.toString(size), Long.toString(seconds));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        try {
+            Process p = pb.start();
+            p.waitFor();
+        } catch (IOException e) {
+            Log.debug("cannot start the clean-up helper: " + e + "; muster sweep will remove " + stepDir);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,397 @@
+package dev.muster.barrier;
+
+import dev.muster.core.Clock;
+import dev.muster.core.ExitCodes;
+import dev.muster.core.Log;
+import dev.muster.core.MusterException;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.IntFunction;
+
+/**
+ * The step barrier, file protocol version 1 (DESIGN §4), for one task.
+ *
+ * <pre>
+ * &lt;root&gt;/&lt;key&gt;/arrival/&lt;rank&gt;    made by each task on arrival (host, pid, time: diagnostics only)
+ * &lt;root&gt;/&lt;key&gt;/outcome            made empty by the first task; filled once, by one write()
+ * &lt;root&gt;/&lt;key&gt;/claim              hard link whose creation decides who writes the outcome
+ * &lt;root&gt;/&lt;key&gt;/departure/&lt;rank&gt;  made by each task after it has seen the release
+ * </pre>
+ *
+ * <p>Shared file systems decide the shape. On NFS a failed lookup is cached until the directory's attributes
+ * expire, and stat() is answered from the attribute cache; open() revalidates (close-to-open consistency). So no
+ * task ever polls for a name that does not exist yet: the outcome file exists before anyone polls it, and is
+ * polled with open() + read(). Only rank 0 lists {@code arrival/}; everyone else reads that one file, with
+ * exponential backoff and jitter so that thousands of tasks never poll in step. {@code O_EXCL} is unreliable on
+ * old NFS, so the single writer is chosen by {@code link()} of a private file to {@code claim}.
+ */
+public final class FileBarrier {
+    /** Largest outcome muster reads: a release carries rendezvous records, never megabytes. */
+    static final int MAX_OUTCOME = 1 << 20;
+
+    /**
+     * @param timeout      each task's deadline, counted from its own arrival
+     * @param pollMax      ceiling of the outcome poll interval
+     * @param leaderPoll   ceiling of rank 0's listing interval (rank 0 alone lists, so it can afford to be quicker)
+     * @param progress     interval of progress lines; the first comes after half of it
+     */
+    public record Settings(Duration timeout, Duration pollMax, Duration leaderPoll, Duration progress) {
+        public static Settings of(Duration timeout, Duration pollMax) {
+            Duration leader = pollMax.dividedBy(5);
+            if (leader.compareTo(Duration.ofMillis(1)) < 0) {
+                leader = Duration.ofMillis(1);
+            }
+            return new Settings(timeout, pollMax, leader, Duration.ofSeconds(10));
+        }
+    }
+
+    private final Path dir;
+    private final Path arrivalDir;
+    private final Path departureDir;
+    private final Path outcomeFile;
+    private final int rank;
+    private final int size;
+    private final String node;
+    private final Settings settings;
+    private final Clock clock;
+    private final Random random;
+    private final IntFunction<String> expectedNode;
+    private final ByteBuffer readBuffer = ByteBuffer.allocate(8192);
+
+    private long arrivedNanos;
+    private Instant arrivedAt;
+    private Instant releasedAt;
+    private volatile boolean claimedByMe;
+
+    public FileBarrier(Path root, String key, int rank, int size, String node, Settings settings, Clock clock,
+            Random random, IntFunction<String> expectedNode) {
+        this.dir = root.resolve(key);
+        this.arrivalDir = dir.resolve("arrival");
+        this.departureDir = dir.resolve("departure");
+        this.outcomeFile = dir.resolve("outcome");
+        this.rank = rank;
+        this.size = size;
+        this.node = node;
+        this.settings = settings;
+        this.clock = clock;
+        this.random = random;
+        this.expectedNode = expectedNode;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Creates the step directory and the empty outcome file (each exactly once across tasks). */
+    public void prepare() {
+        try {
+            SyncRoot.makePrivateDir(dir, "step directory");
+            SyncRoot.makePrivateDir(arrivalDir, "step directory");
+            SyncRoot.makePrivateDir(departureDir, "step directory");
+            try {
+                Files.newByteChannel(outcomeFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                        LinkOption.NOFOLLOW_LINKS).close();
+            } catch (FileAlreadyExistsException e) {
+                // another task made it first
+            }
+            if (!Files.isRegularFile(outcomeFile, LinkOption.NOFOLLOW_LINKS)) {
+                throw MusterException.corrupt("outcome file " + outcomeFile + " is not a regular file (a link or "
+                        + "directory?); remove " + dir + " or choose another sync directory");
+            }
+        } catch (IOException e) {
+            throw MusterException.unusableDir("cannot prepare step directory " + dir + ": " + e
+                    + "; check that the sync directory is writable");
+        }
+    }
+
+    /** Marks this task as arrived. Its deadline starts now. */
+    public void arrive() {
+        arrivedNanos = clock.nanoTime();
+        arrivedAt = Instant.now();
+        String info = "host=" + node + " pid=" + ProcessHandle.current().pid() + " time=" + arrivedAt + "\n";
+        try {
+            Files.write(arrivalDir.resolve(Integer.toString(rank)), info.getBytes(StandardCharsets.UTF_8),
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
+                    LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            throw MusterException.unusableDir("cannot write arrival file in " + arrivalDir + ": " + e);
+        }
+    }
+
+    /**
+     * Waits until the outcome is decided. Returns the release; throws the abort or timeout as a
+     * {@link MusterException} with the code every task of the step exits with.
+     *
+     * @param releaseData what rank 0 hands to every task in the release (ignored on other ranks)
+     */
+    public Outcome await(Map<String, String> releaseData) throws InterruptedException {
+        long deadline = arrivedNanos + settings.timeout().toNanos();
+        long ceiling = (rank == 0 ? settings.leaderPoll() : settings.pollMax()).toNanos();
+        long backoff = Math.min(1_000_000L, ceiling);
+        long nextProgress = arrivedNanos + settings.progress().toNanos() / 2;
+        while (true) {
+            Outcome o = readOutcome();
+            if (o != null) {
+                return finish(o);
+            }
+            long now = clock.nanoTime();
+            if (rank == 0) {
+                BitSet arrived = listArrivals();
+                if (arrived.cardinality() == size) {
+                    return finish(decide(Outcome.release(0, releaseData)));
+                }
+                if (now >= deadline) {
+                    return finish(decide(Outcome.timeout(0, missing(arrived))));
+                }
+                if (now >= nextProgress) {
+                    List<Integer> miss = missing(arrived);
+                    Log.info(arrived.cardinality() + "/" + size + " arrived, waiting for " + ranks(miss)
+                            + " (" + secondsLeft(deadline, now) + " s left)");
+                    nextProgress = now + settings.progress().toNanos();
+                }
+            } else {
+                if (now >= deadline) {
+                    return finish(ownTimeout());
+                }
+                if (now >= nextProgress) {
+                    Log.info("waiting for the release from rank 0 (" + secondsLeft(deadline, now) + " s left)");
+                    nextProgress = now + settings.progress().toNanos() * 3;
+                }
+            }
+            long pause = backoff / 2 + (long) (random.nextDouble() * (backoff / 2));
+            clock.sleep(Math.max(1, Math.min(pause, deadline - now)));
+            backoff = Math.min(backoff * 2, ceiling);
+        }
+    }
+
+    /** A non-zero rank at its deadline: rank 0's list if it wrote one, else one listing of its own. */
+    private Outcome ownTimeout() {
+        Outcome o = readOutcome();
+        if (o != null) {
+            return o;
+        }
+        return Outcome.timeout(rank, missing(listArrivals()));
+    }
+
+    /** Aborts the step: the first outcome wins; every waiting task exits with {@code code}. */
+    public void abort(int code, String reason) {
+        decide(Outcome.abort(rank, code, reason));
+    }
+
+    /** After the release: lets the clean-up know this task no longer needs the step directory. */
+    public void depart() {
+        try {
+            Files.newByteChannel(departureDir.resolve(Integer.toString(rank)), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS).close();
+        } catch (IOException e) {
+            // only delays the clean-up, which is bounded; sweep removes what is left
+            Log.debug("cannot write departure file: " + e);
+        }
+    }
+
+    public Instant arrivedAt() {
+        return arrivedAt;
+    }
+
+    public Instant releasedAt() {
+        return releasedAt;
+    }
+
+    /**
+     * Writes {@code o} as the outcome if nobody has decided yet, else returns the outcome already decided. The
+     * winner is whoever creates the {@code claim} link first.
+     */
+    Outcome decide(Outcome o) {
+        byte[] bytes = o.encode();
+        Path tmp = dir.resolve(".claim." + rank + "." + ProcessHandle.current().pid() + "." + Long.toHexString(
+                random.nextLong()));
+        boolean won;
+        try {
+            Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try {
+                Files.createLink(dir.resolve("claim"), tmp);
+                won = true;
+            } catch (FileAlreadyExistsException e) {
+                won = false;
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            if (won) {
+                claimedByMe = true;
+                try (FileChannel ch = FileChannel.open(outcomeFile, StandardOpenOption.WRITE,
+                        LinkOption.NOFOLLOW_LINKS)) {
+                    // one write() of the whole outcome: readers see nothing or everything (short reads retry)
+                    ByteBuffer buf = ByteBuffer.wrap(bytes);
+                    long at = 0;
+                    while (buf.hasRemaining()) {
+                        at += ch.write(buf, at);
+                    }
+                }
+                return o;
+            }
+        } catch (IOException e) {
+            throw MusterException.unusableDir("cannot write the outcome in " + dir + ": " + e);
+        }
+        // lost: the winner is writing right now
+        long until = clock.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (true) {
+            Outcome existing = readOutcome();
+            if (existing != null) {
+                return existing;
+            }
+            if (clock.nanoTime() > until) {
+                throw MusterException.corrupt("step directory " + dir + " has a claim but no outcome after 10 s; "
+                        + "its writer died: remove the directory (muster sweep)");
+            }
+            try {
+                clock.sleep(1_000_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw MusterException.internal("interrupted", e);
+            }
+        }
+    }
+
+    /** The outcome, or null while undecided. open() + read() only: see the class comment for why. */
+    Outcome readOutcome() {
+        try (FileChannel ch = FileChannel.open(outcomeFile, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            ByteBuffer buf = readBuffer;
+            buf.clear();
+            while (true) {
+                int n = ch.read(buf);
+                if (n < 0) {
+                    break;
+                }
+                if (!buf.hasRemaining()) {
+                    if (buf.capacity() >= MAX_OUTCOME) {
+                        throw MusterException.corrupt("outcome file " + outcomeFile + " is larger than "
+                                + MAX_OUTCOME + " bytes; remove " + dir);
+                    }
+                    ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, MAX_OUTCOME));
+                    buf.flip();
+                    bigger.put(buf);
+                    buf = bigger;
+                }
+                if (n == 0 && buf.position() == 0) {
+                    break;
+                }
+            }
+            return buf.position() == 0 ? null : Outcome.decode(buf.array(), buf.position(), outcomeFile.toString());
+        } catch (NoSuchFileException e) {
+            return null; // ENOENT, retried: a rename in progress or a slow server
+        } catch (IOException e) {
+            Log.debug("reading " + outcomeFile + ": " + e); // ESTALE and friends: retried until the deadline
+            return null;
+        }
+    }
+
+    private BitSet listArrivals() {
+        BitSet seen = new BitSet(size);
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(arrivalDir)) {
+            for (Path p : ds) {
+                int r = parseRank(p.getFileName().toString());
+                if (r >= 0 && r < size) {
+                    seen.set(r);
+                }
+                // anything else is a foreign file: ignored
+            }
+        } catch (IOException e) {
+            Log.debug("listing " + arrivalDir + ": " + e);
+        }
+        return seen;
+    }
+
+    static int parseRank(String name) {
+        if (name.isEmpty() || name.length() > 9) {
+            return -1;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            if (name.charAt(i) < '0' || name.charAt(i) > '9') {
+                return -1;
+            }
+        }
+        if (name.length() > 1 && name.charAt(0) == '0') {
+            return -1;
+        }
+        return Integer.parseInt(name);
+    }
+
+    private List<Integer> missing(BitSet arrived) {
+        List<Integer> out = new ArrayList<>();
+        for (int r = arrived.nextClearBit(0); r < size; r = arrived.nextClearBit(r + 1)) {
+            out.add(r);
+        }
+        return out;
+    }
+
+    private Outcome finish(Outcome o) {
+        releasedAt = Instant.now();
+        switch (o.kind()) {
+            case RELEASE:
+                return o;
+            case TIMEOUT:
+                throw new MusterException(ExitCodes.TIMEOUT, "barrier timed out after "
+                        + seconds(settings.timeout()) + " s: " + (size - o.missing().size()) + "/" + size
+                        + " arrived, missing " + describe(o.missing()) + "; check that every task starts muster"
+                        + " (or raise --timeout)");
+            case ABORT:
+            default:
+                if (o.rank() == rank && claimedByMe) {
+                    throw new MusterException(o.code() > 0 ? o.code() : ExitCodes.PEER_ABORTED, o.reason());
+                }
+                int code = o.code() > 0 ? o.code() : ExitCodes.PEER_ABORTED;
+                throw new MusterException(code, "rank " + o.rank() + " aborted the barrier: " + o.reason()
+                        + " (exit " + code + ")");
+        }
+    }
+
+    private String describe(List<Integer> missing) {
+        StringBuilder b = new StringBuilder(missing.size() == 1 ? "rank " : "ranks ").append(ranks(missing));
+        if (expectedNode != null) {
+            List<String> nodes = new ArrayList<>();
+            for (int r : missing) {
+                String n = expectedNode.apply(r);
+                if (n != null && !nodes.contains(n)) {
+                    nodes.add(n);
+                }
+            }
+            if (!nodes.isEmpty()) {
+                b.append(" (expected on ").append(String.join(",", nodes.subList(0, Math.min(8, nodes.size()))))
+                        .append(nodes.size() > 8 ? ",..." : "").append(')');
+            }
+        }
+        return b.toString();
+    }
+
+    static String ranks(List<Integer> ranks) {
+        if (ranks.size() <= 16) {
+            return Outcome.joinRanks(ranks);
+        }
+        return Outcome.joinRanks(ranks.subList(0, 16)) + ",... (" + ranks.size() + " in all)";
+    }
+
+    private static long secondsLeft(long deadline, long now) {
+        return Math.max(0, (deadline - now) / 1_000_000_000L);
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? Long.toString(d.toSeconds()) : String.format("%.3f", d.toMillis() / 1e3);
+    }
+}

@@ -1,0 +1,111 @@
+package dev.muster.barrier;
+
+import dev.muster.core.Clock;
+import dev.muster.core.Log;
+import dev.muster.exec.Signals;
+import dev.muster.task.TaskIdentity;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * One task's part in a step barrier, as {@code run}, {@code barrier} and the agent use it: prepares the step
+ * directory, arrives, waits with TERM/INT/HUP turned into an abort marker, departs, and records a trace line.
+ */
+public final class StepSync {
+    private final TaskIdentity id;
+    private final String key;
+    private final FileBarrier barrier;
+    private final FileBarrier.Settings settings;
+    private final Path trace;
+
+    public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
+            Map<String, String> env) {
+        this.id = id;
+        this.key = key;
+        this.settings = settings;
+        this.trace = trace;
+        Random random = new Random(new SecureRandom().nextLong() ^ id.rank());
+        this.barrier = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
+                StepLayout.fromSlurm(env));
+    }
+
+    /** The key, with a barrier name appended when several barriers share one step. */
+    public static String key(TaskIdentity id, String name) {
+        return name == null ? id.key() : id.key() + ".n-" + name;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public Path dir() {
+        return barrier.dir();
+    }
+
+    public void prepare() {
+        barrier.prepare();
+    }
+
+    public void abort(int code, String reason) {
+        barrier.abort(code, reason);
+    }
+
+    /** Arrives and waits; returns the release or throws the step's failure. */
+    public Outcome await(Map<String, String> releaseData) {
+        for (String sig : Signals.CAUGHT) {
+            Signals.handle(sig, this::stopped);
+        }
+        barrier.arrive();
+        if (id.rank() == 0) {
+            Cleanup.start(barrier.dir(), id.size(), settings.timeout());
+        }
+        Outcome release;
+        try {
+            release = barrier.await(releaseData);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw dev.muster.core.MusterException.internal("interrupted while waiting", e);
+        }
+        barrier.depart();
+        writeTrace();
+        return release;
+    }
+
+    /** A signal while waiting: tell the others first, then die of it as the program would have. */
+    private void stopped(String sig) {
+        int n = Signals.number(sig);
+        try {
+            barrier.abort(128 + n, "rank " + id.rank() + " was stopped by SIG" + sig + " while waiting");
+        } catch (RuntimeException e) {
+            // dying anyway; the others time out instead
+        }
+        Log.error("stopped by SIG" + sig + " while waiting for the barrier");
+        Signals.dieBy(n);
+    }
+
+    private void writeTrace() {
+        if (trace == null) {
+            return;
+        }
+        String line = "rank=" + id.rank() + " size=" + id.size() + " node=" + id.node() + " pid="
+                + ProcessHandle.current().pid() + " arrive_us=" + micros(barrier.arrivedAt()) + " release_us="
+                + micros(barrier.releasedAt()) + "\n";
+        try {
+            Files.write(trace, line.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            Log.warn("cannot write trace file " + trace + ": " + e.getMessage());
+        }
+    }
+
+    private static long micros(java.time.Instant t) {
+        return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
+    }
+}

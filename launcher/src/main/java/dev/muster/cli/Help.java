@@ -1,0 +1,77 @@
+package dev.muster.cli;
+
+/** Usage texts. */
+final class Help {
+    private Help() {
+    }
+
+    static final String MAIN = """
+            muster: make the tasks of an HPC job step start together, find each other, and exec the real program.
+
+            usage: muster <command> [options] [-- cmd args...]
+
+              run [options] -- cmd args   barrier, export the environment, exec cmd (the default command)
+              barrier [options]           the step barrier alone, for shell scripts
+              local -n N [options] -- cmd start N local tasks, as srun -n N muster run -- cmd would
+              explain [--format json]     who this task is, and where each value came from
+              sweep [--sync-dir D]        remove step directories that killed steps left behind
+              rendezvous <sub> ...        register / resolve / list / prune / deregister / env / wait endpoints
+              --version                   muster's version and the Java running it
+
+            Every command takes --help. Status lines go to stderr as muster[<rank>] ...; data goes to stdout.
+            """;
+
+    static final String BARRIER_OPTIONS = """
+              --timeout S       deadline from this task's arrival (default 600s; env MUSTER_TIMEOUT)
+              --poll-max MS     ceiling of the poll interval (default 100ms; env MUSTER_POLL_MAX)
+              --sync-dir D      shared directory for barrier files (env MUSTER_SYNC_DIR; else
+                                $HOOK_BASE_DIR/<user>/.oci-hooks/slurm-global-sync; else ~/.muster/sync)
+              --name NAME       tell several barriers of one step apart
+              --trace FILE      append this task's arrival and release times to FILE (env MUSTER_TRACE)
+              --quiet, -q       errors only (env MUSTER_QUIET=1)
+              --verbose, -v     more detail, stack traces on errors (env MUSTER_VERBOSE=1)
+            Durations: 30, 30s, 500ms, 2m (a bare number is seconds for --timeout, milliseconds for --poll-max).
+            """;
+
+    static final String RUN = """
+            usage: muster run [options] -- cmd args...
+
+            Waits until every task of the step has arrived, exports MUSTER_RANK, MUSTER_SIZE, MUSTER_LOCAL_RANK,
+            MUSTER_NODE, MUSTER_MASTER_ADDR and MUSTER_BARRIER_KEY, then replaces itself with cmd (true exec on
+            Java 22+). In a batch script (no step) it runs cmd at once.
+
+              --no-barrier      do not wait for the other tasks
+              --torchrun-env    also export RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
+              --dry-run         print the export lines and the command instead of running it
+            """ + BARRIER_OPTIONS;
+
+    static final String BARRIER = """
+            usage: muster barrier [options]
+
+            Returns when every task of the step has arrived. Exit 75 on timeout (naming the missing ranks), the
+            aborting task's code when one aborts, 78 outside a step.
+            """ + BARRIER_OPTIONS;
+
+    static final String LOCAL = """
+            usage: muster local -n N [--nodes K] [run options] -- cmd args...
+
+            Starts N tasks on this machine, each running muster run with MUSTER_LOCAL_JOB, MUSTER_RANK,
+            MUSTER_SIZE, MUSTER_LOCAL_RANK and MUSTER_NODE set and a private sync directory. --nodes K spreads
+            them over K pretend nodes (MUSTER_NODE <host>-<k>). Exits with the highest task code.
+            """;
+
+    static final String EXPLAIN = """
+            usage: muster explain [--format text|json] [--sync-dir D] [--name NAME]
+
+            Prints this task's launcher, rank, size, local rank, node, job, step, restart, cluster, barrier key and
+            sync directory, with the variable each value came from.
+            """;
+
+    static final String SWEEP = """
+            usage: muster sweep [--sync-dir D] [--max-age 86400] [--dry-run]
+
+            Removes step directories of jobs Slurm no longer runs (or of muster local runs whose launcher is gone),
+            those older than --max-age (default 1 day), and the remains of interrupted clean-ups. Never follows a
+            symbolic link.
+            """;
+}

@@ -1,0 +1,152 @@
+package dev.muster.cli;
+
+import dev.muster.barrier.Sweep;
+import dev.muster.core.ExitCodes;
+import dev.muster.core.Log;
+import dev.muster.core.MusterException;
+import dev.muster.exec.Signals;
+import dev.muster.task.IdentityResolver;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code muster local -n N [--nodes K] [run options] -- cmd}: {@code srun -n N muster run -- cmd} for one machine.
+ * Starts N tasks of the same JVM, each with {@code MUSTER_LOCAL_JOB} and its rank set (never fake
+ * {@code SLURM_*}) and a private sync directory; every task runs the normal {@code run} path. Exits with the highest
+ * task code, as srun does.
+ */
+final class LocalCommand {
+    private final Map<String, String> env;
+
+    LocalCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    int call(List<String> argv) {
+        int n = -1;
+        int nodes = 1;
+        List<String> runOptions = new ArrayList<>();
+        Options o = new Options(env);
+        Args a = new Args("local", argv);
+        while (a.moreOptions()) {
+            String flag = a.option();
+            switch (flag) {
+                case "-n", "--ntasks" -> n = a.integer(flag, 1, 4096);
+                case "--nodes", "-N" -> nodes = a.integer(flag, 1, 4096);
+                case "--help", "-h" -> {
+                    System.out.print(Help.LOCAL);
+                    return ExitCodes.OK;
+                }
+                case "--no-barrier", "--dry-run", "--torchrun-env" -> {
+                    a.noValue(flag);
+                    runOptions.add(flag);
+                }
+                default -> {
+                    int from = a.mark() - 1;
+                    if (!o.read(flag, a)) {
+                        throw a.unknown(flag);
+                    }
+                    // validated here, passed on verbatim: every task parses its own run options
+                    runOptions.addAll(a.tokens(from, a.mark()));
+                }
+            }
+        }
+        if (n < 0) {
+            throw MusterException.usage("local: -n N (the number of tasks) is required");
+        }
+        if (nodes > n) {
+            throw MusterException.usage("local: --nodes " + nodes + " is more than the " + n + " tasks");
+        }
+        List<String> command = a.rest();
+        if (command.isEmpty()) {
+            throw MusterException.usage("local: missing command after --; write muster local -n N -- cmd args...");
+        }
+        o.applyLogLevel();
+        Path privateSync = null;
+        try {
+            if (o.syncDir == null && env.get("MUSTER_SYNC_DIR") == null) {
+                privateSync = Files.createTempDirectory("muster-local-");
+            }
+            return launch(n, nodes, runOptions, command, privateSync);
+        } catch (IOException e) {
+            throw MusterException.unusableDir("local: cannot create a private sync directory: " + e);
+        } finally {
+            if (privateSync != null) {
+                try {
+                    Sweep.deleteTree(privateSync);
+                } catch (IOException e) {
+                    Log.debug("cannot remove " + privateSync + ": " + e);
+                }
+            }
+        }
+    }
+
+    private int launch(int n, int nodes, List<String> runOptions, List<String> command, Path sync)
+            throws IOException {
+        List<String> jvm = jvmPrefix();
+        String job = ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
+        String host = IdentityResolver.resolve(Map.of()).node();
+        int perNode = (n + nodes - 1) / nodes;
+        List<Process> tasks = new ArrayList<>();
+        for (int rank = 0; rank < n; rank++) {
+            List<String> cmd = new ArrayList<>(jvm);
+            cmd.add("run");
+            cmd.addAll(runOptions);
+            cmd.add("--");
+            cmd.addAll(command);
+            ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+            Map<String, String> e = pb.environment();
+            e.remove("MUSTER_BARRIER_KEY");
+            int node = rank / perNode;
+            int onNode = Math.min(perNode, n - node * perNode);
+            e.put("MUSTER_LOCAL_JOB", job);
+            e.put("MUSTER_RANK", Integer.toString(rank));
+            e.put("MUSTER_SIZE", Integer.toString(n));
+            e.put("MUSTER_LOCAL_RANK", Integer.toString(rank % perNode));
+            e.put("MUSTER_LOCAL_SIZE", Integer.toString(onNode));
+            e.put("MUSTER_NODE", nodes == 1 ? host : host + "-" + node);
+            if (sync != null) {
+                e.put("MUSTER_SYNC_DIR", sync.toString());
+            }
+            tasks.add(pb.start());
+        }
+        for (String sig : new String[] {"TERM", "INT", "HUP", "USR1"}) {
+            Signals.handle(sig, s -> tasks.forEach(p -> Signals.send(p.pid(), s)));
+        }
+        int worst = 0;
+        for (Process p : tasks) {
+            while (true) {
+                try {
+                    worst = Math.max(worst, p.waitFor());
+                    break;
+                } catch (InterruptedException ex) {
+                    // keep waiting for the tasks
+                }
+            }
+        }
+        return worst;
+    }
+
+    /** The command line that started this JVM, up to the jar or main class: the tasks start the same way. */
+    private static List<String> jvmPrefix() {
+        try {
+            String raw = new String(Files.readAllBytes(Path.of("/proc/self/cmdline")), StandardCharsets.UTF_8);
+            List<String> all = new ArrayList<>(Arrays.asList(raw.split("\0")));
+            List<String> ours = Main.originalArgs();
+            if (ours != null && all.size() > ours.size()) {
+                return all.subList(0, all.size() - ours.size());
+            }
+        } catch (IOException e) {
+            // below
+        }
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName());
+    }
+}

@@ -1,0 +1,185 @@
+package dev.muster.cli;
+
+import dev.muster.barrier.Outcome;
+import dev.muster.barrier.StepSync;
+import dev.muster.barrier.SyncRoot;
+import dev.muster.core.ExitCodes;
+import dev.muster.core.Log;
+import dev.muster.core.MusterException;
+import dev.muster.exec.CommandLookup;
+import dev.muster.exec.Exec;
+import dev.muster.task.IdentityResolver;
+import dev.muster.task.TaskIdentity;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code muster run [options] -- cmd args...}: identity, pre-flight (can the command start?), barrier,
+ * environment, exec.
+ */
+final class RunCommand {
+    private final Map<String, String> env;
+
+    RunCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    int call(List<String> argv) {
+        Options o = new Options(env);
+        boolean noBarrier = false;
+        boolean dryRun = false;
+        boolean torchrun = false;
+        Args a = new Args("run", argv);
+        while (a.moreOptions()) {
+            String flag = a.option();
+            if (o.read(flag, a)) {
+                continue;
+            }
+            switch (flag) {
+                case "--no-barrier" -> {
+                    a.noValue(flag);
+                    noBarrier = true;
+                }
+                case "--dry-run" -> {
+                    a.noValue(flag);
+                    dryRun = true;
+                }
+                case "--torchrun-env" -> {
+                    a.noValue(flag);
+                    torchrun = true;
+                }
+                case "--help", "-h" -> {
+                    System.out.print(Help.RUN);
+                    return ExitCodes.OK;
+                }
+                default -> throw a.unknown(flag);
+            }
+        }
+        List<String> command = a.rest();
+        if (command.isEmpty()) {
+            throw MusterException.usage("run: missing command after --; write muster run [options] -- cmd args...");
+        }
+        o.applyLogLevel();
+
+        TaskIdentity id = IdentityResolver.resolve(env);
+        Log.rank(id.rank());
+        CommandLookup.Result program = CommandLookup.find(command.get(0), env);
+        // Building the native exec handles costs tens of milliseconds in a cold JVM: do it while waiting, not
+        // after the release.
+        Thread prepare = new Thread(Exec::prepare, "muster-exec-prepare");
+        prepare.setDaemon(true);
+        prepare.start();
+        String key = StepSync.key(id, o.name);
+        Outcome release = null;
+        if (!id.inStep()) {
+            if (id.launcher().equals("slurm-batch") && !noBarrier) {
+                Log.info("this is the batch script, a single process: no barrier here; start the tasks with srun "
+                        + "to synchronise them");
+            }
+        } else if (noBarrier) {
+            Log.debug("--no-barrier: not waiting for the other tasks");
+        } else if (key.equals(env.get("MUSTER_BARRIER_KEY"))) {
+            Log.debug("this step's barrier was already passed (MUSTER_BARRIER_KEY=" + key + ")");
+        } else {
+            StepSync sync = new StepSync(id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(), o.trace,
+                    env);
+            sync.prepare();
+            if (!program.ok()) {
+                sync.abort(program.code(), "rank " + id.rank() + ": " + program.problem());
+                throw new MusterException(program.code(), program.problem());
+            }
+            release = sync.await(id.rank() == 0 ? releaseData(id, torchrun) : Map.of());
+        }
+        if (!program.ok()) {
+            throw new MusterException(program.code(), program.problem());
+        }
+        Map<String, String> exported = exports(id, release, key, torchrun);
+        Map<String, String> childEnv = new TreeMap<>(env);
+        childEnv.putAll(exported);
+        if (dryRun) {
+            join(prepare);
+            StringBuilder b = new StringBuilder();
+            for (Map.Entry<String, String> e : exported.entrySet()) {
+                b.append("export ").append(e.getKey()).append('=').append(Shell.quote(e.getValue())).append('\n');
+            }
+            b.append("exec");
+            for (String c : command) {
+                b.append(' ').append(Shell.quote(c));
+            }
+            System.out.print(b.append('\n'));
+            return ExitCodes.OK;
+        }
+        join(prepare);
+        return Exec.replace(program.path(), command, childEnv);
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** What rank 0 hands every task in its release. */
+    private static Map<String, String> releaseData(TaskIdentity id, boolean torchrun) {
+        Map<String, String> data = new LinkedHashMap<>();
+        data.put("master_addr", masterAddress(id));
+        if (torchrun) {
+            data.put("master_port", Integer.toString(freePort()));
+        }
+        return data;
+    }
+
+    /** Rank 0's address as the other nodes reach it: Slurm's node name; a local run's host name. */
+    private static String masterAddress(TaskIdentity id) {
+        return id.launcher().equals("local") ? "127.0.0.1" : id.node();
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw MusterException.internal("cannot find a free port for MASTER_PORT: " + e, e);
+        }
+    }
+
+    private Map<String, String> exports(TaskIdentity id, Outcome release, String key, boolean torchrun) {
+        Map<String, String> out = new LinkedHashMap<>();
+        String master = release != null ? release.data().getOrDefault("master_addr", id.node()) : masterAddress(id);
+        out.put("MUSTER_RANK", Integer.toString(id.rank()));
+        out.put("MUSTER_SIZE", Integer.toString(id.size()));
+        out.put("MUSTER_LOCAL_RANK", Integer.toString(id.localRank()));
+        out.put("MUSTER_NODE", id.node());
+        out.put("MUSTER_MASTER_ADDR", master);
+        if (release != null) {
+            out.put("MUSTER_BARRIER_KEY", key);
+        }
+        if (torchrun) {
+            out.put("RANK", Integer.toString(id.rank()));
+            out.put("WORLD_SIZE", Integer.toString(id.size()));
+            out.put("LOCAL_RANK", Integer.toString(id.localRank()));
+            if (id.localSize() > 0) {
+                out.put("LOCAL_WORLD_SIZE", Integer.toString(id.localSize()));
+            } else {
+                Log.warn("cannot tell how many tasks run on this node: LOCAL_WORLD_SIZE is not set");
+            }
+            out.put("MASTER_ADDR", master);
+            String port = release != null ? release.data().get("master_port") : null;
+            out.put("MASTER_PORT", port != null ? port : Integer.toString(freePort()));
+        }
+        if (release != null) {
+            for (Map.Entry<String, String> e : release.data().entrySet()) {
+                if (e.getKey().startsWith("env.")) {
+                    out.put(e.getKey().substring(4), e.getValue());
+                }
+            }
+        }
+        return out;
+    }
+}

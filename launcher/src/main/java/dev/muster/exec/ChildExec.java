@@ -1,0 +1,50 @@
+package dev.muster.exec;
+
+import dev.muster.core.ExitCodes;
+import dev.muster.core.MusterException;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Java 17–21, where there is no execve: the program runs as a child with muster's stdin, stdout and stderr;
+ * TERM, INT, HUP and USR1 are forwarded to it; muster exits with the child's code, or dies by the child's signal.
+ * The child has a PID of its own and does not inherit descriptors ≥ 3.
+ */
+final class ChildExec {
+    private ChildExec() {
+    }
+
+    static int run(String path, List<String> argv, Map<String, String> env) {
+        List<String> cmd = new ArrayList<>(argv);
+        cmd.set(0, path);
+        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        Process child;
+        try {
+            child = pb.start();
+        } catch (IOException e) {
+            throw new MusterException(ExitCodes.NOT_EXECUTABLE, "cannot start " + path + ": " + e.getMessage());
+        }
+        for (String sig : Signals.FORWARDED) {
+            Signals.handle(sig, s -> Signals.send(child.pid(), s));
+        }
+        int code;
+        while (true) {
+            try {
+                code = child.waitFor();
+                break;
+            } catch (InterruptedException e) {
+                // keep waiting: the child decides when this ends
+            }
+        }
+        // The JDK reports a child killed by signal n as 128 + n; die the same way so srun sees the same thing.
+        if (code > 128 && code < 128 + 32) {
+            Signals.dieBy(code - 128);
+        }
+        return code;
+    }
+}
