@@ -24,10 +24,43 @@ public record Caller(int uid, Set<Integer> groups) {
     public static Caller self() {
         Caller c = self;
         if (c == null) {
-            c = fromStatus(Path.of("/proc/self/status"));
+            Path status = Path.of("/proc/self/status");
+            c = Files.isReadable(status) ? fromStatus(status) : withoutProc();
             self = c;
         }
         return c;
+    }
+
+    /**
+     * Where there is no {@code /proc} (a laptop running macOS): the owner of a file this process creates is its
+     * effective uid, and {@code id -G} lists its groups. Slower, but only where the fast path does not exist.
+     */
+    static Caller withoutProc() {
+        try {
+            Path probe = Files.createTempFile("muster-caller", ".tmp");
+            int uid;
+            try {
+                uid = (Integer) Files.getAttribute(probe, "unix:uid");
+            } finally {
+                Files.deleteIfExists(probe);
+            }
+            Process p = new ProcessBuilder("id", "-G").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+            if (p.waitFor() != 0) {
+                throw new IOException("id -G failed: " + out);
+            }
+            Set<Integer> groups = new TreeSet<>();
+            for (String g : out.split("\\s+")) {
+                groups.add(Integer.parseInt(g));
+            }
+            return new Caller(uid, groups);
+        } catch (IOException | RuntimeException e) {
+            throw MusterException.unusableDir("cannot tell the user and group ids without /proc (" + e
+                    + "); muster needs them to check who owns the cache directory");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw MusterException.unusableDir("interrupted while reading the group ids");
+        }
     }
 
     static Caller fromStatus(Path status) {

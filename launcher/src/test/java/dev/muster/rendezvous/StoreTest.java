@@ -300,6 +300,11 @@ class StoreTest {
         assertEquals(new Caller(1001, Set.of(200, 300, 400)), Caller.fromStatus(status));
     }
 
+    @Test
+    void caller_withoutProc_agreesWithProc() {
+        assertEquals(Caller.fromStatus(Path.of("/proc/self/status")), Caller.withoutProc());
+    }
+
     private static void assertCorrupt(Runnable r, String expected) {
         MusterException e = assertThrows(MusterException.class, r::run);
         assertEquals(ExitCodes.CORRUPT, e.status(), e.getMessage());
