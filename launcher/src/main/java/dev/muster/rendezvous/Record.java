@@ -25,7 +25,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
     public static final int SCHEMA_VERSION = 1;
 
     public Record {
-        metadata = Collections.unmodifiableSortedMap(new TreeMap<>(metadata));
+        metadata = Collections.unmodifiableSortedMap(metadata == null ? new TreeMap<>() : new TreeMap<>(metadata));
     }
 
     /**
@@ -63,7 +63,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
         String s = service == null || service.isEmpty() ? null : service;
         String url = protocol + "://" + host + ":" + port + (p == null ? "" : p);
         return new Record(SCHEMA_VERSION, name, jobId, s, host, port, protocol, p, url, registeredAt, ttlSeconds,
-                cacheDir, metadata == null ? new TreeMap<>() : new TreeMap<>(metadata));
+                cacheDir, metadata == null ? null : new TreeMap<>(metadata));
     }
 
     /** Live iff {@code now - registered_at < ttl_seconds}; a registration from the future counts as live. */
