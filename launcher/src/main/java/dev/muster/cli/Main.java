@@ -74,6 +74,8 @@ public final class Main {
                 return new LocalCommand(env).call(rest);
             case "sweep":
                 return new SweepCommand(env).call(rest);
+            case "rendezvous":
+                return new RendezvousCommand(env).call(rest);
             case "--version":
             case "version":
                 System.out.println("muster " + version() + " (Java " + System.getProperty("java.runtime.version")
