@@ -136,7 +136,6 @@ class HousekeepingIT {
         env.put("PASSWD_FILE", passwd.toString());
         // were PASSWD_FILE ignored, the user would come from USER
         env.put("USER", "not-from-passwd");
-        env.put("HOME", cluster.dir().resolve("home").toString());
         Process srun = startHeld("go", env);
 
         Path root = base.resolve("root/.oci-hooks/slurm-global-sync");
@@ -146,7 +145,6 @@ class HousekeepingIT {
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !srun.isAlive());
         assertEquals(0, srun.exitValue(), Cluster.read(cluster.dir().resolve("srun-go.err")));
         assertEquals(List.of("root"), names(base), "only <base>/<user from PASSWD_FILE>");
-        assertFalse(Files.exists(cluster.dir().resolve("home/.muster")), "HOME's default is not used");
     }
 
     private static List<String> withMuster(String... args) {
