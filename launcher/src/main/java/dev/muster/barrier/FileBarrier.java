@@ -170,7 +170,7 @@ public final class FileBarrier {
             return;
         }
         arrivalWritten = true;
-        String info = "host=" + node + " pid=" + ProcessHandle.current().pid() + " time=" + arrivedAt + "\n";
+        String info = "host=" + node + " pid=" + dev.muster.core.Posix.pid() + " time=" + arrivedAt + "\n";
         Path group = arrivalDir.resolve(Integer.toString(rank / width));
         try {
             try {
@@ -311,7 +311,7 @@ public final class FileBarrier {
      */
     Outcome decide(Outcome o) {
         byte[] bytes = o.encode();
-        Path tmp = dir.resolve(".claim." + rank + "." + ProcessHandle.current().pid() + "." + Long.toHexString(
+        Path tmp = dir.resolve(".claim." + rank + "." + dev.muster.core.Posix.pid() + "." + Long.toHexString(
                 random.nextLong()));
         boolean won;
         try {

@@ -51,7 +51,7 @@ final class SarusBaseline {
         }
         if (rank == 0) {
             waitFor(departure);
-            Path gone = dir.resolveSibling("sarus.gone." + ProcessHandle.current().pid());
+            Path gone = dir.resolveSibling("sarus.gone." + dev.muster.core.Posix.pid());
             try {
                 Files.move(dir, gone);
                 try (Stream<Path> s = Files.walk(gone)) {

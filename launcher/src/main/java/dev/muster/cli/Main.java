@@ -76,6 +76,8 @@ public final class Main {
                 return new SweepCommand(env).call(rest);
             case "doctor":
                 return new DoctorCommand(env).call(rest);
+            case "rendezvous":
+                return new RendezvousCommand(env).call(rest);
             case "--version":
             case "version":
                 System.out.println("muster " + version() + " (Java " + System.getProperty("java.runtime.version")

@@ -1,0 +1,46 @@
+package dev.muster.barrier;
+
+import dev.muster.core.MusterException;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class OutcomeTest {
+    private static Outcome roundTrip(Outcome o) {
+        byte[] b = o.encode();
+        return Outcome.decode(b, b.length, "outcome");
+    }
+
+    @Test
+    void release_roundTripsItsData_evenWithNewlinesAndEquals() {
+        Outcome o = Outcome.release(0, Map.of("master_addr", "n1", "env.X", "a=b\nc\\d"));
+        assertEquals(o, roundTrip(o));
+    }
+
+    @Test
+    void abortAndTimeout_roundTrip() {
+        assertEquals(Outcome.abort(3, 127, "rank 3: command not found: x"),
+                roundTrip(Outcome.abort(3, 127, "rank 3: command not found: x")));
+        assertEquals(Outcome.timeout(0, List.of(1, 5)), roundTrip(Outcome.timeout(0, List.of(1, 5))));
+    }
+
+    @Test
+    void emptyOrShortRead_isNotYet() {
+        byte[] b = Outcome.release(0, Map.of()).encode();
+        assertNull(Outcome.decode(b, 0, "outcome"));
+        assertNull(Outcome.decode(b, b.length - 1, "outcome"));
+    }
+
+    @Test
+    void foreignContent_isCorrupt() {
+        byte[] b = "hello\nend\n".getBytes(StandardCharsets.UTF_8);
+        MusterException e = assertThrows(MusterException.class, () -> Outcome.decode(b, b.length, "/x/outcome"));
+        assertEquals(65, e.status());
+    }
+}
