@@ -6,7 +6,8 @@ import dev.muster.barrier.SyncRoot;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-import dev.muster.core.Posix;
+import dev.muster.core.Caller;
+import dev.muster.rendezvous.CacheDir;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
 
@@ -95,7 +96,8 @@ final class DoctorCommand {
             out.append("node ").append(id.node()).append('\n');
             status = Math.max(status, describe(out, "sync_dir", root.path(), root.source(), true));
             status = Math.max(status, describe(out, "cache_dir", cache, cacheDir != null ? "--cache-dir"
-                    : env.containsKey("CACHE_DIR") ? "CACHE_DIR" : "default", false));
+                    : env.containsKey("MUSTER_CACHE_DIR") ? "MUSTER_CACHE_DIR" : env.containsKey("CACHE_DIR")
+                    ? "CACHE_DIR" : "default", false));
         }
         double visible = -1;
         if (!step) {
@@ -139,9 +141,11 @@ final class DoctorCommand {
         if (flag != null) {
             return Path.of(flag).toAbsolutePath().normalize();
         }
-        String v = env.get("CACHE_DIR");
-        if (v != null && !v.isEmpty()) {
-            return Path.of(v).toAbsolutePath().normalize();
+        for (String var : new String[] {"MUSTER_CACHE_DIR", "CACHE_DIR"}) {
+            String v = env.get(var);
+            if (v != null && !v.isEmpty()) {
+                return Path.of(v).toAbsolutePath().normalize();
+            }
         }
         return Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".cache", "muster");
     }
@@ -191,26 +195,13 @@ final class DoctorCommand {
         return ExitCodes.UNUSABLE_DIR;
     }
 
-    /** The rendezvous cache's trust rule (DESIGN §5): ours, or a group of ours and not world-writable unless sticky. */
+    /** The rendezvous cache's trust rule (DESIGN §5), as the rendezvous commands apply it. */
     private static String cacheProblem(Path dir) {
         try {
-            if (Files.isSymbolicLink(dir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                return "cache directory " + dir + " is not a directory (or a link); choose another --cache-dir";
-            }
-            int owner = Posix.ownerOf(dir);
-            int mode = Posix.modeOf(dir);
-            boolean worldWritable = (mode & 0002) != 0 && (mode & 01000) == 0;
-            if (owner == Posix.uid()) {
-                return worldWritable ? "cache directory " + dir + " is world-writable without the sticky bit; run "
-                        + "chmod o-w on it" : null;
-            }
-            if (Posix.groups().contains(Posix.groupOf(dir)) && !worldWritable) {
-                return null;
-            }
-            return "cache directory " + dir + " belongs to uid " + owner + " and is not shared with a group of yours;"
-                    + " use a directory of your own or a project group's";
-        } catch (IOException e) {
-            return "cache directory " + dir + ": " + e;
+            new CacheDir(dir.toString(), Caller.self()).checkIfPresent();
+            return null;
+        } catch (MusterException e) {
+            return e.getMessage();
         }
     }
 
