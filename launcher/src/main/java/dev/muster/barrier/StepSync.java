@@ -6,6 +6,7 @@ import dev.muster.exec.Signals;
 import dev.muster.task.TaskIdentity;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +27,9 @@ public final class StepSync {
     private final Path trace;
     private final Transport transport;
     private final Map<String, String> env;
+    private final SecureRandom secureRandom;
+    /** Rank 0 on the TCP path: its listener, started in {@link #prepare()}. */
+    private java.util.concurrent.Future<TcpBarrier.Listening> listening;
 
     /** With the transport the environment asks for ({@code MUSTER_TCP}, {@code MUSTER_BIND_ADDRESS}). */
     public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
@@ -41,7 +45,8 @@ public final class StepSync {
         this.trace = trace;
         this.transport = transport;
         this.env = env;
-        Random random = new Random(new SecureRandom().nextLong() ^ id.rank());
+        this.secureRandom = new SecureRandom();
+        Random random = new Random(secureRandom.nextLong() ^ id.rank());
         this.barrier = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
                 StepLayout.fromSlurm(env));
     }
@@ -66,6 +71,13 @@ public final class StepSync {
             warm.start();
         }
         barrier.prepare();
+        if (transport.mode() == Transport.Mode.TCP && id.rank() == 0) {
+            listening = TcpBarrier.listen(barrier, this::bindAddress, secureRandom);
+        }
+    }
+
+    private InetAddress bindAddress() throws java.net.UnknownHostException {
+        return TcpEndpoint.bindAddress(transport.bindAddress(), id.launcher(), id.node(), env);
     }
 
     public void abort(int code, String reason) {
@@ -88,9 +100,9 @@ public final class StepSync {
         Outcome release;
         try {
             switch (transport.mode()) {
-                case TCP -> release = new TcpBarrier(barrier, () -> TcpEndpoint.bindAddress(transport.bindAddress(),
-                        id.launcher(), id.node(), env), transport.bindAddress() != null
-                        ? "--bind-address " + transport.bindAddress() : "this node's address").await(releaseData);
+                case TCP -> release = new TcpBarrier(barrier, this::bindAddress, transport.bindAddress() != null
+                        ? "--bind-address " + transport.bindAddress() : "this node's address", listening)
+                        .await(releaseData);
                 case SARUS_BASELINE -> {
                     barrier.via("sarus");
                     release = new SarusBaseline(barrier.dir(), id.rank(), id.size(), settings.timeout())

@@ -7,7 +7,11 @@ import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.BitSet;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 
 /**
  * The TCP release path (DESIGN §4, "Performance"), on top of the file protocol, which stays the source of truth:
@@ -33,10 +37,13 @@ final class TcpBarrier {
     /** A connect that takes longer than this is treated as "cannot connect": the file protocol takes over. */
     static final long CONNECT_TIMEOUT_MILLIS = 5_000;
     static final int CONNECT_TRIES = 4;
+    /** While rank 0 has not answered a connection, the outcome file is read this often. */
+    static final long OK_ROUND_MILLIS = 1_000;
 
     private final FileBarrier fb;
     private final Callable<InetAddress> bindAddress;
     private final String bindDescription;
+    private final Future<Listening> listening;
     /** Rank 0: tasks connected so far, for tests that wait until the others are connected. */
     private volatile int connectedCount;
 
@@ -45,9 +52,48 @@ final class TcpBarrier {
      * @param bindDescription how to name that address in a message, e.g. "--bind-address 10.0.0.1"
      */
     TcpBarrier(FileBarrier fb, Callable<InetAddress> bindAddress, String bindDescription) {
+        this(fb, bindAddress, bindDescription, null);
+    }
+
+    /** @param listening rank 0's listener, started early by {@link #listen} (null: rank 0 listens on arrival) */
+    TcpBarrier(FileBarrier fb, Callable<InetAddress> bindAddress, String bindDescription,
+            Future<Listening> listening) {
         this.fb = fb;
         this.bindAddress = bindAddress;
         this.bindDescription = bindDescription;
+        this.listening = listening;
+    }
+
+    /** Rank 0's open listener and the endpoint it published. */
+    record Listening(TcpServer server, TcpEndpoint endpoint) {
+    }
+
+    /**
+     * Rank 0: listens and publishes the endpoint, on a thread of its own from {@code prepare()} on. In a cold JVM
+     * on a busy node, name lookup, SecureRandom and the channel classes cost up to hundreds of milliseconds; done
+     * after the arrival they delayed the endpoint past the others' arrivals, and everybody then waited by files.
+     * Connections that come before rank 0 arrives wait in the backlog; they are answered when it does.
+     */
+    static Future<Listening> listen(FileBarrier fb, Callable<InetAddress> bindAddress, Random random) {
+        FutureTask<Listening> task = new FutureTask<>(() -> {
+            try {
+                InetAddress bind = bindAddress.call();
+                byte[] token = new byte[TcpEndpoint.TOKEN_BYTES];
+                random.nextBytes(token);
+                TcpServer server = TcpServer.open(bind, fb.size(), token);
+                InetAddress published = bind.isAnyLocalAddress() ? InetAddress.getLocalHost() : bind;
+                TcpEndpoint ep = TcpEndpoint.listening(published.getHostAddress(), server.port(), token);
+                fb.publishEndpoint(ep);
+                return new Listening(server, ep);
+            } catch (Exception e) {
+                fb.publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: " + e.getMessage()));
+                throw e;
+            }
+        });
+        Thread t = new Thread(task, "muster-tcp-listen");
+        t.setDaemon(true);
+        t.start();
+        return task;
     }
 
     Outcome await(Map<String, String> releaseData) throws InterruptedException {
@@ -57,23 +103,20 @@ final class TcpBarrier {
     // ---- rank 0 ----
 
     private Outcome lead(Map<String, String> releaseData) throws InterruptedException {
+        Future<Listening> f = listening != null ? listening : listen(fb, bindAddress, new SecureRandom());
         TcpServer server;
         TcpEndpoint ep;
         try {
-            InetAddress bind = bindAddress.call();
-            byte[] token = new byte[TcpEndpoint.TOKEN_BYTES];
-            new SecureRandom().nextBytes(token);
-            server = TcpServer.open(bind, fb.size(), token);
-            InetAddress published = bind.isAnyLocalAddress() ? InetAddress.getLocalHost() : bind;
-            ep = TcpEndpoint.listening(published.getHostAddress(), server.port(), token);
-        } catch (Exception e) {
-            Log.warn("cannot listen for the TCP release on " + bindDescription + " (" + e.getClass().getSimpleName()
-                    + ": " + e.getMessage() + "); every task waits by the file protocol instead: set --bind-address"
+            Listening l = f.get();
+            server = l.server();
+            ep = l.endpoint();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            Log.warn("cannot listen for the TCP release on " + bindDescription + " (" + c.getClass().getSimpleName()
+                    + ": " + c.getMessage() + "); every task waits by the file protocol instead: set --bind-address"
                     + " to an address of this node the others reach, or --no-tcp to silence this");
-            fb.publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: " + e.getMessage()));
             return fb.await(releaseData);
         }
-        fb.publishEndpoint(ep);
         Log.debug("listening for the TCP release on " + ep.address());
         try {
             return leadLoop(server, releaseData);
@@ -133,6 +176,8 @@ final class TcpBarrier {
             arrived.or(byFile);
             arrived.or(server.connected());
             if (arrived.cardinality() == size) {
+                Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us=" + nowUs()
+                        + ")");
                 return relay(server, fb.decide(Outcome.release(0, releaseData)));
             }
             if (now >= deadline) {
@@ -158,11 +203,18 @@ final class TcpBarrier {
 
     private Outcome relay(TcpServer server, Outcome o) {
         server.send(o.encode());
+        Log.debug("outcome sent to " + server.connected().cardinality() + " tasks (t_us=" + nowUs() + ")");
         fb.via(server.connected().isEmpty() ? "file" : "tcp");
         if (server.refused() > 0) {
             Log.debug("refused " + server.refused() + " TCP connections (bad hello or token, too slow, no room)");
         }
         return fb.finish(o);
+    }
+
+    /** Wall-clock microseconds, comparable with the trace's stamps across the tasks of one machine. */
+    private static long nowUs() {
+        java.time.Instant t = java.time.Instant.now();
+        return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
     }
 
     // ---- the other ranks ----
@@ -204,6 +256,7 @@ final class TcpBarrier {
             fb.clock().sleep(Math.max(1, Math.min(pause, deadline - now)));
             backoff = Math.min(backoff * 2, ceiling);
         }
+        Log.debug("endpoint read (t_us=" + nowUs() + ")");
         if (!ep.listening()) {
             Log.debug("rank 0 does not listen (" + ep.none() + "): waiting by the file protocol");
             fb.writeArrival();
@@ -219,8 +272,33 @@ final class TcpBarrier {
             }
             TcpClient.Attempt a = TcpClient.connect(ep, fb.rank(), Math.min(left, CONNECT_TIMEOUT_MILLIS));
             if (a.state() == TcpClient.State.CONNECTED) {
-                client = a.client();
-                break;
+                // rank 0 answers once it has arrived itself: meanwhile look at the outcome file once a second,
+                // so that an abort by a task that is not connected is not missed
+                int ok;
+                try {
+                    while ((ok = a.client().awaitOk(Math.max(1, Math.min(OK_ROUND_MILLIS,
+                            (deadline - fb.clock().nanoTime()) / 1_000_000L)))) == 0) {
+                        fb.writeArrival(); // be counted (and named in a timeout) while rank 0 is not answering
+                        Outcome o = fb.readOutcome();
+                        if (o != null || fb.clock().nanoTime() >= deadline) {
+                            a.client().close();
+                            return fb.finish(o != null ? o : fb.ownTimeout());
+                        }
+                    }
+                } catch (IOException e) {
+                    ok = -2;
+                    problem = e.getMessage();
+                }
+                if (ok == 1) {
+                    client = a.client();
+                    break;
+                }
+                a.client().close();
+                if (ok == -2) {
+                    break;
+                }
+                a = new TcpClient.Attempt(TcpClient.State.REFUSED, null, "rank 0 closed the connection before "
+                        + "accepting it");
             }
             problem = a.problem();
             Outcome o = fb.readOutcome(); // rank 0 may have closed its listener because it has decided
@@ -239,7 +317,7 @@ final class TcpBarrier {
             fb.writeArrival();
             return fb.await(Map.of());
         }
-        Log.debug("connected to rank 0 at " + ep.address());
+        Log.debug("connected to rank 0 at " + ep.address() + " (t_us=" + nowUs() + ")");
         fb.writeArrival();
         try (TcpClient c = client) {
             long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;

@@ -58,13 +58,13 @@ final class TcpClient implements AutoCloseable {
     }
 
     /**
-     * Connects and authenticates within {@code timeoutMillis}. REFUSED: rank 0 closed the connection before
-     * {@code ok} (dropped for room, or no longer listening): worth another try. UNREACHABLE: no route, no
-     * listener, or no answer in time.
+     * Connects and sends the hello within {@code timeoutMillis}; {@link #awaitOk} then waits for rank 0 to accept
+     * it. UNREACHABLE: no route, no listener, or no connection in time; REFUSED: reset by rank 0.
      */
     static Attempt connect(TcpEndpoint ep, int rank, long timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         SocketChannel ch = null;
+        // (the hello goes out at once; the caller waits for the answer with awaitOk)
         Selector sel = null;
         try {
             ch = SocketChannel.open();
@@ -92,22 +92,7 @@ final class TcpClient implements AutoCloseable {
                 return new Attempt(State.UNREACHABLE, null, "cannot send the hello");
             }
             ch.register(sel, SelectionKey.OP_READ);
-            TcpClient c = new TcpClient(ch, sel);
-            int got = c.fill(TcpServer.OK.length, deadline);
-            if (got < 0) {
-                c.close();
-                return new Attempt(State.REFUSED, null, "rank 0 closed the connection before accepting it");
-            }
-            if (got == 0) {
-                c.close();
-                return new Attempt(State.UNREACHABLE, null, "no answer within " + timeoutMillis + " ms");
-            }
-            if (!Arrays.equals(Arrays.copyOf(c.buf.array(), TcpServer.OK.length), TcpServer.OK)) {
-                c.close();
-                return new Attempt(State.UNREACHABLE, null, "the listener at " + ep.address() + " is not muster's");
-            }
-            c.consume(TcpServer.OK.length);
-            return new Attempt(State.CONNECTED, c, null);
+            return new Attempt(State.CONNECTED, new TcpClient(ch, sel), null);
         } catch (IOException e) {
             close(ch, sel);
             String m = e.getMessage();
@@ -115,6 +100,24 @@ final class TcpClient implements AutoCloseable {
             return new Attempt(reset ? State.REFUSED : State.UNREACHABLE, null, e.getClass().getSimpleName()
                     + (m == null ? "" : ": " + m));
         }
+    }
+
+    /**
+     * Waits up to {@code timeoutMillis} for rank 0's {@code ok}: 1 accepted, 0 not yet (rank 0 listens from its
+     * start but answers once it has arrived), -1 refused (closed: dropped for room, or rank 0 no longer listens).
+     *
+     * @throws IOException when the listener answers something else: it is not muster's
+     */
+    int awaitOk(long timeoutMillis) throws IOException {
+        int got = fill(TcpServer.OK.length, System.nanoTime() + timeoutMillis * 1_000_000L);
+        if (got <= 0) {
+            return got;
+        }
+        if (!Arrays.equals(Arrays.copyOf(buf.array(), TcpServer.OK.length), TcpServer.OK)) {
+            throw new IOException("the listener is not muster's");
+        }
+        consume(TcpServer.OK.length);
+        return 1;
     }
 
     /**
