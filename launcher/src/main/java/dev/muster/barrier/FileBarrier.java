@@ -374,7 +374,12 @@ public final class FileBarrier {
         return n <= 0 ? null : TcpEndpoint.decode(readBuffer.array(), n);
     }
 
-    /** Rank 0: fills the pre-created endpoint file with one write(), as the outcome is written. */
+    /**
+     * Rank 0: fills the pre-created endpoint file with one write(), as the outcome is written. Not temp file +
+     * rename: the others would then poll for a name that does not exist yet, and NFS caches such a miss until the
+     * directory's attributes expire (seconds to a minute). A reader that catches the write half done sees no
+     * {@code end} line and reads again; the file was created 0600 because the token admits a connection.
+     */
     void publishEndpoint(TcpEndpoint ep) {
         try (FileChannel ch = FileChannel.open(endpointFile, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             ByteBuffer buf = ByteBuffer.wrap(ep.encode());
