@@ -29,8 +29,9 @@ import java.util.concurrent.FutureTask;
  * <li>The others poll the endpoint file (and, every other time, the outcome file, so that an early abort is
  * seen) with backoff and jitter, connect, and then make no file-system call until the outcome arrives. If rank 0's
  * connection closes first, they decide an abort naming rank 0, unless an outcome is already in the file.
- * <li>At its own deadline a connected task decides the timeout itself (with the missing ranks it lists once):
- * its departure would otherwise look like a lost task to rank 0 and turn every other task's 75 into a 76.
+ * <li>At its own deadline a connected task does what the file protocol says (rank 0's list if it wrote one, else
+ * one listing of its own) and says {@code bye} before it closes: a close without it is a lost task, and the
+ * others keep waiting until their own deadlines, as they would on the file path.
  * </ul>
  */
 final class TcpBarrier {
@@ -158,6 +159,7 @@ final class TcpBarrier {
                 arrived.clear();
                 arrived.or(byFile);
                 arrived.or(server.connected());
+                arrived.or(server.departed());
                 if (arrived.cardinality() < size) {
                     // only groups that still miss a task that is neither connected nor seen are listed
                     fb.listArrivals(arrived);
@@ -175,6 +177,7 @@ final class TcpBarrier {
             arrived.clear();
             arrived.or(byFile);
             arrived.or(server.connected());
+            arrived.or(server.departed());
             if (arrived.cardinality() == size) {
                 Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us=" + nowUs()
                         + ")");
@@ -281,6 +284,9 @@ final class TcpBarrier {
                         fb.writeArrival(); // be counted (and named in a timeout) while rank 0 is not answering
                         Outcome o = fb.readOutcome();
                         if (o != null || fb.clock().nanoTime() >= deadline) {
+                            if (o == null) {
+                                a.client().bye();
+                            }
                             a.client().close();
                             return fb.finish(o != null ? o : fb.ownTimeout());
                         }
@@ -324,8 +330,10 @@ final class TcpBarrier {
             while (true) {
                 long now = fb.clock().nanoTime();
                 if (now >= deadline) {
-                    Outcome mine = Outcome.timeout(fb.rank(), fb.missing(fb.listArrivals()));
-                    return fb.finish(fb.decide(mine));
+                    // the file protocol's rule: rank 0's list if it wrote one, else one listing of its own; every
+                    // other task keeps waiting until its own deadline, so this task says bye before it closes
+                    c.bye();
+                    return fb.finish(fb.ownTimeout());
                 }
                 if (now >= nextProgress) {
                     Log.info("waiting for the release from rank 0 over TCP (" + (deadline - now) / 1_000_000_000L

@@ -39,6 +39,8 @@ final class TcpServer implements Closeable {
     static final int MAX_PENDING = 256;
     static final byte[] OK = "ok\n".getBytes(StandardCharsets.US_ASCII);
     static final String HELLO = "muster-hello 1 ";
+    /** A peer leaving at its own deadline says so first: then its close is no lost task (see TcpBarrier). */
+    static final byte[] BYE = "bye\n".getBytes(StandardCharsets.US_ASCII);
 
     private final ServerSocketChannel server;
     private final Selector selector;
@@ -46,6 +48,9 @@ final class TcpServer implements Closeable {
     private final int size;
     private final SocketChannel[] peers;
     private final BitSet connected;
+    /** Peers that said bye (left at their own deadline): arrived, but no longer connected. */
+    private final BitSet departed;
+    private final boolean[] leaving;
     /** Unauthenticated connections, oldest first. */
     private final LinkedHashMap<SocketChannel, Pending> pending = new LinkedHashMap<>();
     private final ByteBuffer scratch = ByteBuffer.allocate(256);
@@ -68,6 +73,8 @@ final class TcpServer implements Closeable {
         this.size = size;
         this.peers = new SocketChannel[size];
         this.connected = new BitSet(size);
+        this.departed = new BitSet(size);
+        this.leaving = new boolean[size];
     }
 
     /** Listens on an ephemeral port of {@code bind}. */
@@ -97,6 +104,11 @@ final class TcpServer implements Closeable {
     /** Ranks authenticated so far (rank 0 itself is not among them). */
     BitSet connected() {
         return connected;
+    }
+
+    /** Ranks that left at their own deadline after saying bye: they arrived. */
+    BitSet departed() {
+        return departed;
     }
 
     /** The first authenticated rank whose connection closed, or -1. */
@@ -197,8 +209,17 @@ final class TcpServer implements Closeable {
         }
         pending.remove(ch);
         int rank = authenticate(new String(b.array(), 0, nl, StandardCharsets.US_ASCII));
-        if (rank < 0 || nl + 1 != b.position()) {
+        int rest = b.position() - nl - 1;
+        boolean bye = rest == BYE.length && java.util.Arrays.equals(java.util.Arrays.copyOfRange(b.array(), nl + 1,
+                b.position()), BYE);
+        if (rank < 0 || (rest != 0 && !bye)) {
             refuse(ch);
+            return;
+        }
+        if (bye) {
+            // hello and bye together: it gave up waiting for rank 0's answer at its own deadline
+            departed.set(rank);
+            closeQuietly(ch);
             return;
         }
         try {
@@ -245,23 +266,31 @@ final class TcpServer implements Closeable {
 
     private void readPeer(SocketChannel ch, int rank) {
         int n;
-        try {
-            scratch.clear();
-            n = ch.read(scratch);
-        } catch (IOException e) {
-            n = -1;
-        }
+        do {
+            try {
+                scratch.clear();
+                n = ch.read(scratch);
+            } catch (IOException e) {
+                n = -1;
+            }
+            if (n > 0 && scratch.get(0) == BYE[0]) {
+                leaving[rank] = true;
+            }
+            // a peer sends nothing else after its hello; whatever comes is read and dropped, so that a close is
+            // never turned into a reset by unread data
+        } while (n > 0);
         if (n < 0) {
             closeQuietly(ch);
             if (peers[rank] == ch) {
                 peers[rank] = null;
                 connected.clear(rank);
-                if (lost < 0) {
+                if (leaving[rank]) {
+                    departed.set(rank);
+                } else if (lost < 0) {
                     lost = rank;
                 }
             }
         }
-        // a peer sends nothing after its hello; bytes are read and dropped so that a close never becomes a reset
     }
 
     private void expirePending(long now) {

@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -244,6 +245,27 @@ class TcpBarrierTest {
         for (Ranks.Result x : res) {
             assertEquals(ExitCodes.TIMEOUT, x.code(), "rank " + x.rank() + ": " + x.failure());
             assertTrue(x.failure().getMessage().contains("missing rank 2"), x.failure().getMessage());
+        }
+    }
+
+    @Test
+    void connectedRankTimesOutFirst_othersKeepWaitingUntilTheirOwnDeadline() {
+        // rank 0 waits 2 s, rank 1 only 0.5 s, rank 2 never comes
+        Ranks r = ranks(3, Duration.ofSeconds(2));
+        Ranks quick = new Ranks(root, "step", 3, Transport.Mode.TCP, Duration.ofMillis(500));
+        try {
+            long start = System.nanoTime();
+            CompletableFuture<Ranks.Result> zero = r.start(0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> r.barrier(1).readEndpoint() != null);
+            Ranks.Result one = quick.start(1).join();
+            assertEquals(ExitCodes.TIMEOUT, one.code(), () -> "rank 1: " + one.failure());
+            assertFalse(zero.isDone(), "rank 0 still waits after rank 1's deadline");
+            Ranks.Result z = zero.join();
+            assertEquals(ExitCodes.TIMEOUT, z.code(), () -> "rank 0: " + z.failure());
+            assertTrue(z.failure().getMessage().contains("missing rank 2"), z.failure().getMessage());
+            assertTrue(z.doneNanos() - start >= 2_000_000_000L, "rank 0 waited its own 2 s");
+        } finally {
+            quick.close();
         }
     }
 }

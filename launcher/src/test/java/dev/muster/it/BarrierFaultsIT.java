@@ -321,10 +321,11 @@ class BarrierFaultsIT {
         Process srun = cluster.start(Cluster.env(JDK), List.of("srun", "--job-name", cluster.jobName(),
                 "--kill-on-bad-exit=0", "--error", cluster.dir().resolve("err.%t").toString(), "-N", "2", "-n", "4",
                 task.toString()), "srun");
+        // four tasks: arrival groups of two (arrival/<rank / 2>/<rank>)
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !stepDirs().isEmpty()
-                && Files.exists(stepDir().resolve("arrival/0")) && Files.exists(stepDir().resolve("arrival/1"))
-                && Files.exists(stepDir().resolve("arrival/2")));
-        String pid = Cluster.fields(Cluster.read(stepDir().resolve("arrival/1"))).get("pid");
+                && Files.exists(stepDir().resolve("arrival/0/0")) && Files.exists(stepDir().resolve("arrival/0/1"))
+                && Files.exists(stepDir().resolve("arrival/1/2")));
+        String pid = Cluster.fields(Cluster.read(stepDir().resolve("arrival/0/1"))).get("pid");
         Instant killedAt = Instant.now();
         Cluster.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-TERM", pid));
         assertEquals(0, kill.exit(), kill.describe());
