@@ -30,6 +30,12 @@ public final class Signals {
     private static final java.util.Set<String> JVM_OWNED = java.util.Set.of("SEGV", "BUS", "FPE", "ILL", "QUIT",
             "USR2", "TRAP", "KILL", "STOP");
 
+    /**
+     * The handler each signal had before muster first replaced it (the JVM's own, which runs the shutdown hooks),
+     * so that the agent can hand TERM, INT and HUP back to the application after the wait.
+     */
+    private static final Map<String, Object> ORIGINAL = new java.util.concurrent.ConcurrentHashMap<>();
+
     private Signals() {
     }
 
@@ -67,11 +73,37 @@ public final class Signals {
                                 return "muster signal handler for " + name;
                         }
                     });
-            sig.getMethod("handle", sig, iface).invoke(null, signal, proxy);
+            Object previous = sig.getMethod("handle", sig, iface).invoke(null, signal, proxy);
+            if (previous != null && !Proxy.isProxyClass(previous.getClass())) {
+                ORIGINAL.putIfAbsent(name, previous);
+            }
             return true;
         } catch (ReflectiveOperationException | RuntimeException e) {
             return false;
         }
+    }
+
+    /**
+     * Gives each of {@code names} back the handler it had before muster's first {@link #handle}; false when one
+     * could not be restored. Signals muster never handled are left alone.
+     */
+    public static boolean restoreOriginal(String... names) {
+        boolean all = true;
+        for (String name : names) {
+            Object previous = ORIGINAL.get(name);
+            if (previous == null) {
+                continue;
+            }
+            try {
+                Class<?> sig = Class.forName("sun.misc.Signal");
+                Class<?> iface = Class.forName("sun.misc.SignalHandler");
+                Object signal = sig.getConstructor(String.class).newInstance(name);
+                sig.getMethod("handle", sig, iface).invoke(null, signal, previous);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                all = false;
+            }
+        }
+        return all;
     }
 
     /**
