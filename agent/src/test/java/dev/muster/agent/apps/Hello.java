@@ -2,7 +2,7 @@ package dev.muster.agent.apps;
 
 /**
  * A stand-in application for the forked-JVM tests: prints when main started (epoch ms) and the system properties
- * it was asked about; with "wait", blocks until stdin closes, and a shutdown hook says whether it ran.
+ * it was asked about; with "wait", sleeps a minute, and a shutdown hook says whether it ran.
  */
 public final class Hello {
     private Hello() {
@@ -18,9 +18,7 @@ public final class Hello {
             } else if (a.equals("wait")) {
                 System.out.println("waiting");
                 System.out.flush();
-                while (System.in.read() >= 0) {
-                    // until stdin closes or a signal ends the JVM
-                }
+                Thread.sleep(60_000); // until a signal ends the JVM
             }
         }
         System.out.flush();
