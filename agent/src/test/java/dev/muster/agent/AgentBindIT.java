@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,7 +22,7 @@ class AgentBindIT {
         Path sync = Files.createTempDirectory("muster-agent-it");
         Path shared = Files.createTempDirectory("peer-mesh");
         String job = "mesh-" + UUID.randomUUID();
-        int base = 20000 + ThreadLocalRandom.current().nextInt(400) * 100;
+        int base = PeerMesh.freeBasePort(3);
         List<Jvm> tasks = new ArrayList<>();
         for (int r = 0; r < 3; r++) {
             tasks.add(new Jvm(java).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(r))

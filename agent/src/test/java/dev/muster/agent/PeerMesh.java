@@ -1,8 +1,12 @@
 package dev.muster.agent;
 
 import javax.tools.ToolProvider;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Compiles examples/peer-mesh/Peers.java as it is, once per test run. */
 final class PeerMesh {
@@ -23,5 +27,28 @@ final class PeerMesh {
             classes = out;
         }
         return classes;
+    }
+
+    /**
+     * A base port whose next {@code n} ports are free right now, below the kernel's ephemeral range (32768 and
+     * up), where outgoing connections of every other process on the machine would collide with fixed ports.
+     */
+    static int freeBasePort(int n) {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int base = 10000 + ThreadLocalRandom.current().nextInt(200) * 100;
+            boolean free = true;
+            for (int p = base; p < base + n && free; p++) {
+                try (ServerSocket s = new ServerSocket()) {
+                    s.setReuseAddress(true);
+                    s.bind(new InetSocketAddress(p));
+                } catch (IOException e) {
+                    free = false;
+                }
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new AssertionError("no " + n + " free ports in a row between 10000 and 30000");
     }
 }
