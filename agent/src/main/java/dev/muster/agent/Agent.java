@@ -120,8 +120,13 @@ final class Agent {
                 settings.awaitClass(), settings.awaitMethod());
         if (gate == null) {
             rendezvous.resolveAndPublish();
-        } else if (!settings.arriveOnBind()) {
-            gate.passAsync();
+        } else if (settings.arriveOnBind()) {
+            Log.debug("arriving when the application listens" + (settings.arrivePort() > 0 ? " on port "
+                    + settings.arrivePort() : ""));
+        } else if (settings.awaitClass() != null) {
+            gate.passAsync(); // arrive now; the await method holds the application
+        } else {
+            gate.pass(); // register with port=auto needs the bind report, but main is still gated
         }
         if (settings.register() != null && settings.port() > 0) {
             rendezvous.startRegistrar(settings.port());

@@ -145,6 +145,15 @@ class AgentGateIT {
     }
 
     @Test
+    void registerWithPortAuto_stillGatesMain() throws Exception {
+        // register=NAME needs the bind advice for the port, but without arrive/await main is still the gate
+        Jvm jvm = task(Jvm.JAVA25, "reg-" + UUID.randomUUID(), 1, privateDir())
+                .agent("register=gated,timeout=1s,cache-dir=" + privateDir()).main(HELLO);
+        assertEquals(75, jvm.run(30), jvm::toString);
+        assertFalse(jvm.out().contains("main "), jvm::toString);
+    }
+
+    @Test
     void inheritedKeyOfAnotherStep_stillWaits() throws Exception {
         Jvm jvm = task(Jvm.JAVA25, "other-" + UUID.randomUUID(), 1, privateDir())
                 .env("MUSTER_BARRIER_KEY", "local.an-earlier-step").agent("timeout=1s").main(HELLO);
