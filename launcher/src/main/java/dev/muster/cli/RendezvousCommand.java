@@ -6,7 +6,7 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.CacheDir;
-import dev.muster.rendezvous.Caller;
+import dev.muster.core.Caller;
 import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.Names;
 import dev.muster.rendezvous.Record;

@@ -90,7 +90,7 @@ final class RunCommand {
                     env);
             sync.prepare();
             if (!program.ok()) {
-                sync.abort(program.code(), "rank " + id.rank() + ": " + program.problem());
+                sync.abort(program.code(), program.problem());
                 throw new MusterException(program.code(), program.problem());
             }
             release = sync.await(id.rank() == 0 ? releaseData(id, torchrun) : Map.of());

@@ -70,7 +70,9 @@ final class SweepCommand {
      */
     static boolean alive(String key) {
         String[] parts = key.split("\\.");
-        if (parts.length >= 2 && parts[0].equals("local")) {
+        // muster local keys are local.<pid>-<hex>; a Slurm cluster may be called "local" too, but its job ids
+        // never have that shape
+        if (parts.length >= 2 && parts[0].equals("local") && parts[1].matches("[0-9]+-[0-9a-f]+")) {
             String pid = parts[1].split("-")[0];
             try {
                 return ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false);

@@ -5,68 +5,34 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /** Process credentials and file ownership, read without extra JDK modules (start-up cost). */
 public final class Posix {
-    private static volatile long[] ids;
-
     private Posix() {
     }
 
-    /** Effective uid, from {@code /proc/self/status}. */
+    /** Effective uid. */
     public static int uid() {
-        return (int) status()[0];
+        return Caller.self().uid();
     }
 
-    /** Effective gid. */
-    public static int gid() {
-        return (int) status()[1];
-    }
+    private static volatile long pid = -1;
 
-    /** The caller's groups: effective gid plus supplementary groups. */
-    public static List<Integer> groups() {
-        List<Integer> out = new ArrayList<>();
-        out.add(gid());
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.US_ASCII)) {
-                if (line.startsWith("Groups:")) {
-                    for (String g : line.substring(7).trim().split("\\s+")) {
-                        if (!g.isEmpty()) {
-                            out.add(Integer.parseInt(g));
-                        }
-                    }
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // only the primary group then
-        }
-        return out;
-    }
-
+    /**
+     * This process's id, from the {@code /proc/self} link: {@code ProcessHandle.current()} would initialise the
+     * JDK's process-reaper machinery, which a cold start pays for.
+     */
     public static long pid() {
-        return ProcessHandle.current().pid();
-    }
-
-    private static long[] status() {
-        long[] v = ids;
-        if (v == null) {
-            v = new long[] {-1, -1};
+        long p = pid;
+        if (p < 0) {
             try {
-                for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.US_ASCII)) {
-                    if (line.startsWith("Uid:")) {
-                        v[0] = Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
-                    } else if (line.startsWith("Gid:")) {
-                        v[1] = Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
-                    }
-                }
+                p = Long.parseLong(Files.readSymbolicLink(Path.of("/proc/self")).toString());
             } catch (IOException | RuntimeException e) {
-                throw MusterException.internal("cannot read /proc/self/status for the user id: " + e, e);
+                p = ProcessHandle.current().pid();
             }
-            ids = v;
+            pid = p;
         }
-        return v;
+        return p;
     }
 
     /** Owner uid of {@code p} itself (a link is not followed). */

@@ -114,28 +114,24 @@ public final class Signals {
         String name = name(number);
         System.out.flush();
         System.err.flush();
-        if (name != null && !JVM_OWNED.contains(name)) {
+        if (name != null && (!JVM_OWNED.contains(name) || name.equals("KILL"))) {
+            // Default disposition first, then the signal from outside: sun.misc.Signal.raise refuses a signal
+            // that has no Java handler, and SIG_DFL is not one.
+            if (!name.equals("KILL")) {
+                try {
+                    Class<?> sig = Class.forName("sun.misc.Signal");
+                    Class<?> iface = Class.forName("sun.misc.SignalHandler");
+                    Object signal = sig.getConstructor(String.class).newInstance(name);
+                    sig.getMethod("handle", sig, iface).invoke(null, signal, iface.getField("SIG_DFL").get(null));
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    Runtime.getRuntime().halt(128 + number);
+                }
+            }
+            send(dev.muster.core.Posix.pid(), name);
             try {
-                Class<?> sig = Class.forName("sun.misc.Signal");
-                Class<?> iface = Class.forName("sun.misc.SignalHandler");
-                Object signal = sig.getConstructor(String.class).newInstance(name);
-                Object dfl = iface.getField("SIG_DFL").get(null);
-                sig.getMethod("handle", sig, iface).invoke(null, signal, dfl);
-                Method raise = sig.getMethod("raise", sig);
-                raise.invoke(null, signal);
-                // delivery is asynchronous to this thread
-                Thread.sleep(2000);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                // fall through to the exit code
+                Thread.sleep(2000); // delivery is asynchronous
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            }
-        } else if ("KILL".equals(name)) {
-            try {
-                new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid())).start().waitFor();
-                Thread.sleep(2000);
-            } catch (IOException | InterruptedException e) {
-                // fall through
             }
         }
         Runtime.getRuntime().halt(128 + number);

@@ -4,7 +4,7 @@ import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-import dev.muster.rendezvous.Caller;
+import dev.muster.core.Caller;
 import dev.muster.rendezvous.Conformance;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,5 +1,6 @@
 package dev.muster.rendezvous;
 
+import dev.muster.core.Caller;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

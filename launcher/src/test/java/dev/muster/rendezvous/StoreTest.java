@@ -1,5 +1,6 @@
 package dev.muster.rendezvous;
 
+import dev.muster.core.Caller;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,5 @@
-package dev.muster.rendezvous;
+package dev.muster.core;
 
-import dev.muster.core.MusterException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +34,7 @@ public record Caller(int uid, Set<Integer> groups) {
      * Where there is no {@code /proc} (a laptop running macOS): the owner of a file this process creates is its
      * effective uid, and {@code id -G} lists its groups. Slower, but only where the fast path does not exist.
      */
-    static Caller withoutProc() {
+    public static Caller withoutProc() {
         try {
             Path probe = Files.createTempFile("muster-caller", ".tmp");
             int uid;
@@ -63,7 +62,7 @@ public record Caller(int uid, Set<Integer> groups) {
         }
     }
 
-    static Caller fromStatus(Path status) {
+    public static Caller fromStatus(Path status) {
         int uid = -1;
         Set<Integer> groups = new TreeSet<>();
         try {

@@ -1,0 +1,338 @@
+package dev.muster.it;
+
+import dev.muster.it.Cluster.Jdk;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A step barrier where something goes wrong, under a real srun: every failure is bounded, and every task says
+ * which rank was at fault and exits with the code that tells the cause.
+ *
+ * <p>The tasks run a wrapper that starts muster as a child (so that it can note when muster ended and with which
+ * code) or does something else in its place on the rank under test.
+ */
+class BarrierFaultsIT {
+    @RegisterExtension
+    final Cluster cluster = new Cluster();
+
+    private static final Jdk JDK = Jdk.J25;
+
+    /**
+     * The task wrapper: {@code special} runs first on every rank (it may exit, sleep or kill the task), then muster
+     * runs {@code command} with {@code options}; "end rank= rc= ns=" is appended to {@code ends} afterwards.
+     */
+    private Path wrapper(String special, String options, String command) throws IOException {
+        Path d = cluster.dir();
+        return cluster.script("task.sh", ""
+                + "r=$SLURM_PROCID\n"
+                + special + "\n"
+                + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " " + options + " -- " + command
+                + "\n"
+                + "rc=$?\n"
+                + "echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + d + "/ends\n"
+                + "exit $rc");
+    }
+
+    /** A wait for {@code file} that a test creates, bounded so that a failed test leaves no task behind. */
+    private String holdUntil(String file) {
+        return "i=0; while [ ! -e " + cluster.dir().resolve(file) + " ] && [ $i -lt 400 ]; do sleep 0.05; "
+                + "i=$((i+1)); done";
+    }
+
+    private Cluster.Result srun(String... args) {
+        List<String> a = new ArrayList<>(List.of("--kill-on-bad-exit=0", "--error",
+                cluster.dir().resolve("err.%t").toString()));
+        a.addAll(List.of(args));
+        return cluster.srun(Duration.ofSeconds(45), Cluster.env(JDK), a.toArray(String[]::new));
+    }
+
+    /** rank → {rc, ns} from the wrapper's end lines. */
+    private Map<Integer, Map<String, String>> ends() {
+        Map<Integer, Map<String, String>> m = new TreeMap<>();
+        for (Map<String, String> e : Cluster.records(Cluster.read(cluster.dir().resolve("ends")), "end ")) {
+            m.put(Integer.parseInt(e.get("rank")), e);
+        }
+        return m;
+    }
+
+    private String err(int rank) {
+        return Cluster.read(cluster.dir().resolve("err." + rank));
+    }
+
+    private Path stepDir() throws IOException {
+        return stepDirs().get(0);
+    }
+
+    private List<Path> stepDirs() throws IOException {
+        try (Stream<Path> s = Files.list(cluster.sync())) {
+            return s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().contains(".gone."))
+                    .sorted().collect(Collectors.toList());
+        }
+    }
+
+    /** When {@code rank} arrived, from its arrival file. */
+    private static Instant arrival(Path stepDir, int rank) {
+        String time = Cluster.fields(Cluster.read(stepDir.resolve("arrival").resolve(Integer.toString(rank))))
+                .get("time");
+        assertTrue(time != null, "arrival file of rank " + rank + " in " + stepDir);
+        return Instant.parse(time);
+    }
+
+    private static Instant nanos(String ns) {
+        long n = Long.parseLong(ns);
+        return Instant.ofEpochSecond(n / 1_000_000_000L, n % 1_000_000_000L);
+    }
+
+    private String diagnosis() {
+        StringBuilder b = new StringBuilder("--- ends ---\n").append(Cluster.read(cluster.dir().resolve("ends")));
+        for (int r = 0; r < 4; r++) {
+            b.append("--- err.").append(r).append(" ---\n").append(err(r));
+        }
+        return b.toString();
+    }
+
+    private void assertOnlyMusterLines(int rank) {
+        for (String line : err(rank).lines().collect(Collectors.toList())) {
+            assertTrue(line.startsWith("muster[" + rank + "]"), "rank " + rank + " stderr line: " + line);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void rankThatNeverStartsMuster_othersTimeOutWithin2sNamingIt() throws Exception {
+        Path task = wrapper("if [ $r = 3 ]; then sleep 6; exit 0; fi", "--timeout 3", "true");
+        Cluster.Result r = srun("-N", "4", "--ntasks-per-node=1", task.toString());
+
+        assertEquals(75, r.exit(), r.describe() + diagnosis());
+        Map<Integer, Map<String, String>> ends = ends();
+        Path step = stepDir();
+        for (int rank = 0; rank < 3; rank++) {
+            Map<String, String> e = ends.get(rank);
+            assertEquals("75", e.get("rc"), "rank " + rank + "\n" + diagnosis());
+            Duration waited = Duration.between(arrival(step, rank), nanos(e.get("ns")));
+            assertTrue(waited.compareTo(Duration.ofSeconds(3)) >= 0, "rank " + rank + " gave up after " + waited
+                    + ", before its 3 s timeout");
+            assertTrue(waited.compareTo(Duration.ofSeconds(5)) <= 0, "rank " + rank + " exited " + waited
+                    + " after its arrival; timeout 3 s + 2 s allowed");
+            assertTrue(err(rank).contains("missing rank 3 (expected on n4)"), "rank " + rank + ": " + err(rank));
+            assertOnlyMusterLines(rank);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void commandNotFound_othersExitWithin2sOfTheAbortWith127NamingTheRank() throws Exception {
+        // rank 2 comes 2 s late, so that the others are already waiting when it aborts
+        Path d = cluster.dir();
+        Path task = cluster.script("task.sh", ""
+                + "r=$SLURM_PROCID; cmd=true\n"
+                + "if [ $r = 2 ]; then sleep 2; cmd=" + d + "/no-such-program; fi\n"
+                + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 30 -- $cmd\n"
+                + "rc=$?\n"
+                + "echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + d + "/ends\n"
+                + "exit $rc");
+        Cluster.Result r = srun("-N", "2", "-n", "4", task.toString());
+
+        assertEquals(127, r.exit(), r.describe() + diagnosis());
+        Path outcome = stepDir().resolve("outcome");
+        String decided = Cluster.read(outcome);
+        assertTrue(decided.contains("kind=abort") && decided.contains("rank=2"), decided);
+        Instant abortAt = Files.getLastModifiedTime(outcome).toInstant();
+        Map<Integer, Map<String, String>> ends = ends();
+        assertEquals("127", ends.get(2).get("rc"), diagnosis());
+        assertTrue(err(2).contains("no-such-program"), err(2));
+        for (int rank : new int[] {0, 1, 3}) {
+            Map<String, String> e = ends.get(rank);
+            assertEquals("127", e.get("rc"), "rank " + rank + " exits with the aborting rank's code\n" + diagnosis());
+            Duration after = Duration.between(abortAt, nanos(e.get("ns")));
+            assertTrue(after.compareTo(Duration.ofSeconds(2)) <= 0, "rank " + rank + " exited " + after
+                    + " after the abort marker");
+            assertTrue(err(rank).contains("rank 2 aborted the barrier"), "rank " + rank + ": " + err(rank));
+            assertOnlyMusterLines(rank);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void taskKilledBeforeArriving_isNamedAtTheTimeout() throws Exception {
+        Path task = wrapper("if [ $r = 1 ]; then kill -KILL $$; fi", "--timeout 3", "true");
+        Cluster.Result r = srun("-N", "2", "-n", "4", task.toString());
+
+        assertEquals(137, r.exit(), r.describe() + diagnosis());
+        Map<Integer, Map<String, String>> ends = ends();
+        assertFalse(ends.containsKey(1), "rank 1 was killed\n" + diagnosis());
+        for (int rank : new int[] {0, 2, 3}) {
+            assertEquals("75", ends.get(rank).get("rc"), "rank " + rank + "\n" + diagnosis());
+            assertTrue(err(rank).contains("missing rank 1"), "rank " + rank + ": " + err(rank));
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void secondSrunInTheSameAllocation_neverSeesTheFirstStepsFiles() throws Exception {
+        Path d = cluster.dir();
+        // step 0: rank 3 never arrives, the others time out and leave their step directory (the diagnosis)
+        Path first = wrapper("if [ $r = 3 ]; then exit 0; fi", "--timeout 2", "true");
+        Path probe = cluster.script("probe.sh", "echo \"ok rank=$MUSTER_RANK key=$MUSTER_BARRIER_KEY\"");
+        Path job = cluster.script("job.sh", ""
+                + "srun -n 4 " + first + " > " + d + "/first.out 2>&1; echo \"first rc=$?\" >> " + d + "/job.log\n"
+                + "ls " + cluster.sync() + " > " + d + "/between.ls\n"
+                + "srun -n 4 " + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 20 -- "
+                + probe + " > " + d + "/second.out 2>&1; echo \"second rc=$?\" >> " + d + "/job.log\n");
+        Cluster.Result r = cluster.run(Duration.ofSeconds(50), Cluster.env(JDK), List.of("sbatch", "--wait",
+                "--job-name", cluster.jobName(), "-N", "2", "-n", "4", "-o", d.resolve("job.out").toString(),
+                job.toString()));
+        String all = r.describe() + "\n--- job.log ---\n" + Cluster.read(d.resolve("job.log")) + "--- first ---\n"
+                + Cluster.read(d.resolve("first.out")) + "--- second ---\n" + Cluster.read(d.resolve("second.out"));
+
+        assertEquals(0, r.exit(), all);
+        assertTrue(Cluster.read(d.resolve("job.log")).contains("first rc=75"), all);
+        assertTrue(Cluster.read(d.resolve("job.log")).contains("second rc=0"), all);
+        List<String> leftover = Cluster.read(d.resolve("between.ls")).lines().collect(Collectors.toList());
+        assertEquals(1, leftover.size(), "the first step left its directory: " + leftover);
+        String firstKey = leftover.get(0);
+        assertTrue(Cluster.read(cluster.sync().resolve(firstKey).resolve("outcome")).contains("kind=timeout"));
+
+        List<Map<String, String>> oks = Cluster.records(Cluster.read(d.resolve("second.out")), "ok ");
+        assertEquals(List.of("0", "1", "2", "3"), oks.stream().map(m -> m.get("rank")).sorted()
+                .collect(Collectors.toList()), all);
+        for (Map<String, String> ok : oks) {
+            assertNotEquals(firstKey, ok.get("key"), all);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void requeuedJob_neverSeesTheEarlierRunsFiles() throws Exception {
+        Path d = cluster.dir();
+        Path first = wrapper("if [ $r = 1 ]; then exit 0; fi", "--timeout 2", "true");
+        Path probe = cluster.script("probe.sh", "echo \"ok rank=$MUSTER_RANK key=$MUSTER_BARRIER_KEY\"");
+        Path job = cluster.script("job.sh", ""
+                + "c=${SLURM_RESTART_COUNT:-0}\n"
+                + "if [ $c = 0 ]; then\n"
+                + "  srun -n 2 " + first + " > " + d + "/run0.out 2>&1; echo \"run0 rc=$?\" >> " + d + "/job.log\n"
+                + "else\n"
+                + "  srun -n 2 " + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 20"
+                + " -- " + probe + " > " + d + "/run$c.out 2>&1; echo \"run$c rc=$?\" >> " + d + "/job.log\n"
+                + "fi\n");
+        Cluster.Result submit = cluster.run(Duration.ofSeconds(15), Cluster.env(JDK), List.of("sbatch", "--parsable",
+                "--requeue", "--job-name", cluster.jobName(), "-N", "2", "-n", "2", "-o",
+                d.resolve("job.%j.out").toString(), job.toString()));
+        assertEquals(0, submit.exit(), submit.describe());
+        String id = submit.out().trim().split(";")[0];
+
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> "COMPLETED".equals(cluster.job(id)
+                .get("JobState")));
+        assertTrue(Cluster.read(d.resolve("job.log")).contains("run0 rc=75"), Cluster.read(d.resolve("job.log"))
+                + Cluster.read(d.resolve("run0.out")));
+        List<Path> before = stepDirs();
+        assertEquals(1, before.size(), "the first run left its step directory");
+
+        assertEquals(0, cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "requeue", id)).exit());
+        // a requeued job is held for 120 s; start it now
+        Cluster.Result now = cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "update",
+                "JobId=" + id, "StartTime=now"));
+        assertEquals(0, now.exit(), now.describe());
+        Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> Cluster.read(d.resolve("job.log"))
+                .contains("run1 "));
+
+        String all = Cluster.read(d.resolve("job.log")) + "--- run1 ---\n" + Cluster.read(d.resolve("run1.out"));
+        assertTrue(all.contains("run1 rc=0"), all);
+        List<Map<String, String>> oks = Cluster.records(Cluster.read(d.resolve("run1.out")), "ok ");
+        assertEquals(2, oks.size(), all);
+        String firstKey = before.get(0).getFileName().toString();
+        for (Map<String, String> ok : oks) {
+            assertNotEquals(firstKey, ok.get("key"), all);
+            // same job, same step number: only the restart (and launch) tell the two runs apart
+            assertTrue(ok.get("key").startsWith(firstKey.substring(0, firstKey.indexOf(".0.") + 3)),
+                    "same job and step: " + ok.get("key") + " vs " + firstKey);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void foreignFilesInArrival_areIgnored() throws Exception {
+        Path trace = cluster.dir().resolve("trace");
+        Path task = wrapper("if [ $r = 3 ]; then " + holdUntil("go") + "; fi", "--timeout 30 --trace " + trace,
+                "true");
+        Process srun = cluster.start(Cluster.env(JDK), List.of("srun", "--job-name", cluster.jobName(), "-N", "2",
+                "-n", "4", task.toString()), "srun");
+
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !stepDirs().isEmpty()
+                && Files.exists(stepDir().resolve("arrival/0")) && Files.exists(stepDir().resolve("arrival/1"))
+                && Files.exists(stepDir().resolve("arrival/2")));
+        Path arrival = stepDir().resolve("arrival");
+        // names that a careless parser would count as rank 3 (or as any rank): none may release the barrier
+        for (String name : List.of("bogus", "99", "007", "03", "3.tmp", "+3", "-3", " 3", "3 ", "4")) {
+            Files.writeString(arrival.resolve(name), "host=elsewhere pid=1\n");
+        }
+        Files.createDirectory(arrival.resolve("3x"));
+        Path outcome = stepDir().resolve("outcome");
+        Awaitility.await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
+                .until(() -> Cluster.read(outcome).isEmpty());
+        Files.writeString(cluster.dir().resolve("go"), "");
+
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !srun.isAlive());
+        assertEquals(0, srun.exitValue(), Cluster.read(cluster.dir().resolve("srun.err")));
+        Map<Integer, Map<String, String>> traced = new TreeMap<>();
+        for (Map<String, String> t : Cluster.records(Cluster.read(trace), "rank=")) {
+            traced.put(Integer.parseInt(t.get("rank")), t);
+        }
+        assertEquals(List.of(0, 1, 2, 3), List.copyOf(traced.keySet()), Cluster.read(trace));
+        long lastArrival = Long.parseLong(traced.get(3).get("arrive_us"));
+        for (Map<String, String> t : traced.values()) {
+            assertTrue(Long.parseLong(t.get("release_us")) >= lastArrival, "released before rank 3 arrived: " + t);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void termToOneWaitingTask_othersExitWithin2sWith143NamingIt() throws Exception {
+        Path task = wrapper("if [ $r = 3 ]; then " + holdUntil("go") + "; exit 0; fi", "--timeout 30", "true");
+        Process srun = cluster.start(Cluster.env(JDK), List.of("srun", "--job-name", cluster.jobName(),
+                "--kill-on-bad-exit=0", "--error", cluster.dir().resolve("err.%t").toString(), "-N", "2", "-n", "4",
+                task.toString()), "srun");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !stepDirs().isEmpty()
+                && Files.exists(stepDir().resolve("arrival/0")) && Files.exists(stepDir().resolve("arrival/1"))
+                && Files.exists(stepDir().resolve("arrival/2")));
+        String pid = Cluster.fields(Cluster.read(stepDir().resolve("arrival/1"))).get("pid");
+        Instant killedAt = Instant.now();
+        Cluster.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-TERM", pid));
+        assertEquals(0, kill.exit(), kill.describe());
+
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> ends().keySet().containsAll(List.of(0, 1, 2)));
+        Files.writeString(cluster.dir().resolve("go"), "");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !srun.isAlive());
+        assertEquals(143, srun.exitValue(), Cluster.read(cluster.dir().resolve("srun.err")) + diagnosis());
+        Map<Integer, Map<String, String>> ends = ends();
+        assertEquals("143", ends.get(1).get("rc"), diagnosis());
+        for (int rank : new int[] {0, 2}) {
+            Map<String, String> e = ends.get(rank);
+            assertEquals("143", e.get("rc"), "rank " + rank + "\n" + diagnosis());
+            Duration after = Duration.between(killedAt, nanos(e.get("ns")));
+            assertTrue(after.compareTo(Duration.ofSeconds(2)) <= 0, "rank " + rank + " exited " + after
+                    + " after rank 1 got SIGTERM");
+            assertTrue(err(rank).contains("rank 1"), "rank " + rank + ": " + err(rank));
+            assertOnlyMusterLines(rank);
+        }
+    }
+}

@@ -1,0 +1,439 @@
+package dev.muster.it;
+
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * What the integration tests share: the local Slurm (skip or fail when it is down), the shipped jar, a private
+ * 0700 work and sync directory per test, commands run with a hard timeout, and the clean-up after each test
+ * (its Slurm jobs cancelled, its processes gone, its directories removed).
+ *
+ * <p>Register it per test class with {@code @RegisterExtension final Cluster cluster = new Cluster();} (or
+ * {@code Cluster.withoutSlurm()} for tests that run the jar directly).
+ */
+public final class Cluster implements BeforeEachCallback, AfterEachCallback {
+    /** The JDKs muster must run on: Java 22+ does a true execve, Java 17 runs the program as a child. */
+    public enum Jdk {
+        J25("MUSTER_IT_JAVA25", "/usr/lib/jvm/temurin-25-jdk-amd64"),
+        J17("MUSTER_IT_JAVA17", "/usr/lib/jvm/java-17-openjdk-amd64");
+
+        private final String variable;
+        private final String fallback;
+
+        Jdk(String variable, String fallback) {
+            this.variable = variable;
+            this.fallback = fallback;
+        }
+
+        /** The java binary; the test is skipped (or fails under MUSTER_REQUIRE_SLURM=1) when it is missing. */
+        public String java() {
+            String home = System.getenv().getOrDefault(variable, fallback);
+            Path java = Path.of(home, "bin", "java");
+            if (!Files.isExecutable(java)) {
+                unavailable("no " + name() + " at " + home + " (set " + variable + ")");
+            }
+            return java.toString();
+        }
+    }
+
+    /** What a finished command left: its exit status and everything it wrote. */
+    public record Result(int exit, String out, String err, Duration took) {
+        public List<String> errLines() {
+            return err.isEmpty() ? List.of() : Arrays.asList(err.split("\n"));
+        }
+
+        public String describe() {
+            return "exit " + exit + " after " + took.toMillis() + " ms\n--- stdout ---\n" + out + "--- stderr ---\n"
+                    + err;
+        }
+    }
+
+    private static final AtomicInteger SEQUENCE = new AtomicInteger();
+    // JVM flags that scripts/muster passes too: a fast short-lived JVM that leaves the program its own limits.
+    private static final List<String> FAST_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+            "-XX:-UsePerfData", "-XX:-MaxFDLimit");
+
+    private final boolean slurm;
+    private Path dir;
+    private Path sync;
+    private String jobName;
+    private final List<Path> extraDirs = new ArrayList<>();
+
+    public Cluster() {
+        this(true);
+    }
+
+    private Cluster(boolean slurm) {
+        this.slurm = slurm;
+    }
+
+    public static Cluster withoutSlurm() {
+        return new Cluster(false);
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) throws Exception {
+        if (slurm) {
+            requireSlurm();
+        }
+        String test = context.getRequiredTestMethod().getName();
+        dir = privateDir(Files.createTempDirectory("muster-it-"));
+        sync = privateDir(dir.resolve("sync"));
+        jobName = "muster-it-" + test.substring(0, Math.min(24, test.length())) + "-" + ProcessHandle.current().pid()
+                + "-" + SEQUENCE.incrementAndGet();
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) throws Exception {
+        List<String> problems = new ArrayList<>();
+        if (slurm) {
+            run(Duration.ofSeconds(20), Map.of(), List.of("scancel", "--name", jobName));
+            awaitNoJobs(problems);
+        }
+        problems.addAll(killLeftovers());
+        for (Path p : extraDirs) {
+            deleteTree(p);
+        }
+        deleteTree(dir);
+        if (!problems.isEmpty() && context.getExecutionException().isEmpty()) {
+            Assertions.fail("left behind by " + context.getRequiredTestMethod().getName() + ": "
+                    + String.join("; ", problems));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------- paths
+
+    /** The shipped jar (failsafe sets {@code muster.jar}). */
+    public static Path jar() {
+        String p = System.getProperty("muster.jar");
+        if (p == null) {
+            p = root().resolve("launcher/target/muster.jar").toString();
+        }
+        Path jar = Path.of(p).toAbsolutePath().normalize();
+        Assertions.assertTrue(Files.isRegularFile(jar), "muster.jar not built at " + jar + " (mvn package first)");
+        return jar;
+    }
+
+    /** The repository root (failsafe sets {@code muster.root}). */
+    public static Path root() {
+        String p = System.getProperty("muster.root");
+        if (p != null) {
+            return Path.of(p).toAbsolutePath().normalize();
+        }
+        Path here = Path.of("").toAbsolutePath();
+        return Files.isDirectory(here.resolve("launcher")) ? here : here.getParent();
+    }
+
+    /** This test's private work directory (0700, removed afterwards); every node sees it. */
+    public Path dir() {
+        return dir;
+    }
+
+    /** This test's private sync root (0700), for {@code --sync-dir}. */
+    public Path sync() {
+        return sync;
+    }
+
+    /** The job name every Slurm job of this test carries, so that the clean-up can cancel them. */
+    public String jobName() {
+        return jobName;
+    }
+
+    /** A directory outside {@link #dir()} that the clean-up removes too (e.g. one that {@code nobody} can reach). */
+    public Path extraDir(String prefix, String mode) throws IOException {
+        Path p = Files.createTempDirectory(prefix);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
+        extraDirs.add(p);
+        return p;
+    }
+
+    public static Path privateDir(Path p) throws IOException {
+        Files.createDirectories(p);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
+        return p;
+    }
+
+    // ------------------------------------------------------------------------------------------- the muster cmd
+
+    /**
+     * How a task starts muster: {@code scripts/muster} once the repository has it (with {@code MUSTER_JAVA} from
+     * {@link #env}), else the jar under {@code java} with the flags scripts/muster passes.
+     */
+    public static List<String> muster(Jdk jdk) {
+        Path script = root().resolve("scripts/muster");
+        if (Files.isExecutable(script)) {
+            return List.of(script.toString());
+        }
+        List<String> cmd = new ArrayList<>();
+        cmd.add(jdk.java());
+        cmd.addAll(FAST_JVM);
+        cmd.add("-jar");
+        cmd.add(jar().toString());
+        return cmd;
+    }
+
+    /** {@link #muster} as words for a shell script. */
+    public static String musterShell(Jdk jdk) {
+        return muster(jdk).stream().map(Cluster::quote).collect(Collectors.joining(" "));
+    }
+
+    /** The environment every command of a test gets on top of this JVM's: the JDK choice for scripts/muster. */
+    public static Map<String, String> env(Jdk jdk) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("MUSTER_JAVA", jdk.java());
+        env.put("MUSTER_JAR", jar().toString());
+        return env;
+    }
+
+    public static String quote(String s) {
+        if (s.matches("[A-Za-z0-9_./=:,+-]+")) {
+            return s;
+        }
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    /** Writes an executable shell script into this test's directory. */
+    public Path script(String name, String body) throws IOException {
+        Path p = dir.resolve(name);
+        Files.writeString(p, "#!/bin/sh\n" + body + (body.endsWith("\n") ? "" : "\n"));
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
+        return p;
+    }
+
+    // ---------------------------------------------------------------------------------------------- processes
+
+    /** Runs {@code cmd} with {@code env} added to this JVM's environment; kills it (and its children) at the timeout. */
+    public Result run(Duration timeout, Map<String, String> env, List<String> cmd) {
+        return exec(timeout, env, false, dir, cmd);
+    }
+
+    /** Runs {@code cmd} with exactly {@code env} as its environment. */
+    public Result runClean(Duration timeout, Map<String, String> env, Path cwd, List<String> cmd) {
+        return exec(timeout, env, true, cwd, cmd);
+    }
+
+    /** {@code srun --job-name <this test's> args...}. */
+    public Result srun(Duration timeout, Map<String, String> env, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("srun", "--job-name", jobName));
+        cmd.addAll(Arrays.asList(args));
+        return run(timeout, env, cmd);
+    }
+
+    /** Starts {@code cmd} in the background (output into files in this test's directory). */
+    public Process start(Map<String, String> env, List<String> cmd, String outputName) {
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        pb.environment().putAll(env);
+        pb.redirectOutput(dir.resolve(outputName + ".out").toFile());
+        pb.redirectError(dir.resolve(outputName + ".err").toFile());
+        try {
+            return pb.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Result exec(Duration timeout, Map<String, String> env, boolean clean, Path cwd,
+            List<String> cmd) {
+        long t0 = System.nanoTime();
+        try {
+            File out = File.createTempFile("muster-it-", ".out");
+            File err = File.createTempFile("muster-it-", ".err");
+            try {
+                ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd == null ? null : cwd.toFile())
+                        .redirectOutput(out).redirectError(err).redirectInput(ProcessBuilder.Redirect.from(
+                                new File("/dev/null")));
+                if (clean) {
+                    pb.environment().clear();
+                }
+                pb.environment().putAll(env);
+                Process p = pb.start();
+                if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
+                    p.waitFor(5, TimeUnit.SECONDS);
+                    Assertions.fail("timed out after " + timeout.toSeconds() + " s: " + String.join(" ", cmd)
+                            + "\n--- stdout ---\n" + read(out.toPath()) + "--- stderr ---\n" + read(err.toPath()));
+                }
+                return new Result(p.exitValue(), read(out.toPath()), read(err.toPath()),
+                        Duration.ofNanos(System.nanoTime() - t0));
+            } finally {
+                out.delete();
+                err.delete();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    public static String read(Path p) {
+        try {
+            return Files.exists(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------- Slurm
+
+    /** Skips the test when the local Slurm does not answer, or fails it when {@code MUSTER_REQUIRE_SLURM=1}. */
+    public static void requireSlurm() {
+        String why;
+        try {
+            Process p = new ProcessBuilder("scontrol", "ping").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                why = "scontrol ping did not answer within 15 s";
+            } else if (p.exitValue() == 0 && out.contains("UP")) {
+                return;
+            } else {
+                why = "scontrol ping: " + out.trim();
+            }
+        } catch (IOException e) {
+            why = "no scontrol: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            why = "interrupted";
+        }
+        unavailable("no Slurm cluster (" + why + "); start one with scripts/local-slurm/start.sh");
+    }
+
+    private static void unavailable(String why) {
+        if ("1".equals(System.getenv("MUSTER_REQUIRE_SLURM"))) {
+            Assertions.fail(why + " -- MUSTER_REQUIRE_SLURM=1 makes this a failure");
+        }
+        Assumptions.abort(why);
+    }
+
+    /** {@code scontrol show job <id>} as a field map (JobState, ExitCode, Restarts, ...); empty once forgotten. */
+    public Map<String, String> job(String id) {
+        Result r = run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "-o", "show", "job", id));
+        Map<String, String> fields = new HashMap<>();
+        if (r.exit() != 0) {
+            return fields;
+        }
+        for (String word : r.out().trim().split("\\s+")) {
+            int eq = word.indexOf('=');
+            if (eq > 0) {
+                fields.put(word.substring(0, eq), word.substring(eq + 1));
+            }
+        }
+        return fields;
+    }
+
+    /** Job ids that squeue still lists under this test's job name. */
+    public List<String> liveJobs() {
+        Result r = run(Duration.ofSeconds(15), Map.of(), List.of("squeue", "-h", "--name", jobName, "-o", "%i"));
+        return Arrays.stream(r.out().split("\\s+")).filter(s -> !s.isEmpty()).collect(Collectors.toList());
+    }
+
+    private void awaitNoJobs(List<String> problems) {
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> liveJobs().isEmpty());
+        } catch (ConditionTimeoutException e) {
+            problems.add("Slurm jobs " + liveJobs() + " still listed 15 s after scancel");
+        }
+    }
+
+    /**
+     * Processes that mention this test's directories in their command line. The barrier's clean-up helper is
+     * bounded by design (it outlives a killed step until its deadline) and is ended quietly; anything else is
+     * reported, then killed.
+     */
+    private List<String> killLeftovers() {
+        List<String> problems = new ArrayList<>();
+        List<String> marks = new ArrayList<>();
+        marks.add(dir.toString());
+        extraDirs.forEach(p -> marks.add(p.toString()));
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> ours(marks, false).isEmpty());
+        } catch (ConditionTimeoutException e) {
+            for (ProcessHandle h : ours(marks, false)) {
+                problems.add("process " + h.pid() + " (" + cmdline(h).replace('\0', ' ').trim() + ")");
+            }
+        }
+        ours(marks, true).forEach(ProcessHandle::destroyForcibly);
+        return problems;
+    }
+
+    private static List<ProcessHandle> ours(List<String> marks, boolean withCleanupHelper) {
+        return ProcessHandle.allProcesses()
+                .filter(h -> h.pid() != ProcessHandle.current().pid())
+                .filter(h -> marks.stream().anyMatch(cmdline(h)::contains))
+                .filter(h -> withCleanupHelper || !cmdline(h).contains("muster-cleanup"))
+                .collect(Collectors.toList());
+    }
+
+    private static String cmdline(ProcessHandle h) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")),
+                    StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    public static void deleteTree(Path top) throws IOException {
+        if (top == null || !Files.exists(top, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(top)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
+                if (!Files.isSymbolicLink(p)) {
+                    p.toFile().setWritable(true, true);
+                }
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ parsing helpers
+
+    /** Parses {@code k=v k=v} words (trace lines, probe output). */
+    public static Map<String, String> fields(String line) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String w : line.trim().split("\\s+")) {
+            int eq = w.indexOf('=');
+            if (eq > 0) {
+                m.put(w.substring(0, eq), w.substring(eq + 1));
+            }
+        }
+        return m;
+    }
+
+    /** Lines of {@code text} that start with {@code prefix}, as field maps. */
+    public static List<Map<String, String>> records(String text, String prefix) {
+        return text.lines().filter(l -> l.startsWith(prefix)).map(Cluster::fields).collect(Collectors.toList());
+    }
+}
