@@ -1,11 +1,11 @@
 package dev.muster.agent;
 
+import dev.muster.core.Caller;
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.rendezvous.CacheDir;
-import dev.muster.rendezvous.Caller;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
 import dev.muster.task.TaskIdentity;
