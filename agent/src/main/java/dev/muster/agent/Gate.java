@@ -12,7 +12,6 @@ import dev.muster.task.TaskIdentity;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,10 +43,7 @@ final class Gate {
         try {
             StepSync sync = new StepSync(id, StepSync.key(id, settings.name()),
                     SyncRoot.resolve(settings.syncDir(), env).prepare(),
-                    FileBarrier.Settings.of(settings.timeout(), settings.pollMax()), null, env,
-                    // jitter only has to differ between tasks: no SecureRandom (security providers) at start-up
-                    new Random(System.nanoTime() ^ ProcessHandle.current().pid() * 0x9E3779B97F4A7C15L
-                            ^ id.rank()));
+                    FileBarrier.Settings.of(settings.timeout(), settings.pollMax()), null, env);
             sync.prepare();
             Map<String, String> data = Map.of();
             if (id.rank() == 0) {

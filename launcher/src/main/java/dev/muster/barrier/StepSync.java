@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.Map;
 import java.util.Random;
 
@@ -27,19 +26,12 @@ public final class StepSync {
 
     public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
             Map<String, String> env) {
-        this(id, key, root, settings, trace, env, new Random(new SecureRandom().nextLong() ^ id.rank()));
-    }
-
-    /**
-     * With the poll jitter's random source given: the agent passes a plain seeded {@link Random}, because
-     * seeding a {@link SecureRandom} initialises the security providers, ~70-100 ms of an application's start-up.
-     */
-    public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
-            Map<String, String> env, Random random) {
         this.id = id;
         this.key = key;
         this.settings = settings;
         this.trace = trace;
+        // Jitter needs no cryptographic randomness, and seeding a SecureRandom costs a cold JVM ~70-100 ms.
+        Random random = new Random(System.nanoTime() ^ (dev.muster.core.Posix.pid() << 16) ^ id.rank());
         this.barrier = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
                 StepLayout.fromSlurm(env));
     }

@@ -2,14 +2,14 @@ package dev.muster.exec;
 
 import java.io.IOException;
 import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
+import java.lang.reflect.Method;
 import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Signal handling through {@code sun.misc.Signal}, reached reflectively: it is the only JDK way to catch TERM, INT,
- * HUP and USR1, and a direct reference draws an "internal proprietary API" warning that cannot be suppressed
- * (the build treats warnings as errors). QUIT cannot be caught and USR2 is HotSpot's own: neither is used.
+ * Signal handling. Catching goes through {@code SunSignals} (the one class that touches {@code sun.misc.Signal},
+ * compiled apart because javac's warning about it cannot be suppressed), reached by reflection. QUIT cannot be
+ * caught and USR2 is HotSpot's own: neither is used.
  */
 public final class Signals {
     private static final Map<String, Integer> NUMBERS = Map.ofEntries(Map.entry("HUP", 1), Map.entry("INT", 2),
@@ -53,28 +53,25 @@ public final class Signals {
         return null;
     }
 
+    private static volatile Method[] sun;
+
+    /** SunSignals' handle, restore and reset, looked up once. */
+    private static Method[] sun() throws ReflectiveOperationException {
+        Method[] m = sun;
+        if (m == null) {
+            Class<?> c = Class.forName("dev.muster.exec.SunSignals");
+            m = new Method[] {c.getMethod("handle", String.class, Consumer.class),
+                c.getMethod("restore", String.class, Object.class), c.getMethod("reset", String.class)};
+            sun = m;
+        }
+        return m;
+    }
+
     /** Installs {@code handler} for signal {@code name}; false when the JVM refuses. */
     public static boolean handle(String name, Consumer<String> handler) {
         try {
-            Class<?> sig = Class.forName("sun.misc.Signal");
-            Class<?> iface = Class.forName("sun.misc.SignalHandler");
-            Object signal = sig.getConstructor(String.class).newInstance(name);
-            Object proxy = Proxy.newProxyInstance(Signals.class.getClassLoader(), new Class<?>[] {iface},
-                    (self, method, args) -> {
-                        switch (method.getName()) {
-                            case "handle":
-                                handler.accept(name);
-                                return null;
-                            case "hashCode":
-                                return System.identityHashCode(self);
-                            case "equals":
-                                return self == args[0];
-                            default:
-                                return "muster signal handler for " + name;
-                        }
-                    });
-            Object previous = sig.getMethod("handle", sig, iface).invoke(null, signal, proxy);
-            if (previous != null && !Proxy.isProxyClass(previous.getClass())) {
+            Object previous = sun()[0].invoke(null, name, handler);
+            if (previous != null) {
                 ORIGINAL.putIfAbsent(name, previous);
             }
             return true;
@@ -95,10 +92,7 @@ public final class Signals {
                 continue;
             }
             try {
-                Class<?> sig = Class.forName("sun.misc.Signal");
-                Class<?> iface = Class.forName("sun.misc.SignalHandler");
-                Object signal = sig.getConstructor(String.class).newInstance(name);
-                sig.getMethod("handle", sig, iface).invoke(null, signal, previous);
+                sun()[1].invoke(null, name, previous);
             } catch (ReflectiveOperationException | RuntimeException e) {
                 all = false;
             }
@@ -119,10 +113,7 @@ public final class Signals {
             // that has no Java handler, and SIG_DFL is not one.
             if (!name.equals("KILL")) {
                 try {
-                    Class<?> sig = Class.forName("sun.misc.Signal");
-                    Class<?> iface = Class.forName("sun.misc.SignalHandler");
-                    Object signal = sig.getConstructor(String.class).newInstance(name);
-                    sig.getMethod("handle", sig, iface).invoke(null, signal, iface.getField("SIG_DFL").get(null));
+                    sun()[2].invoke(null, name);
                 } catch (ReflectiveOperationException | RuntimeException e) {
                     Runtime.getRuntime().halt(128 + number);
                 }
