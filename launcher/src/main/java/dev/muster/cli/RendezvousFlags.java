@@ -117,6 +117,12 @@ final class RendezvousFlags {
             if (!metadata.isEmpty()) {
                 stray.add("--metadata");
             }
+            if (registerRank != 0) {
+                stray.add("--register-rank");
+            }
+            if (readyTimeout != null) {
+                stray.add("--ready-timeout");
+            }
             if (!stray.isEmpty()) {
                 throw MusterException.usage("run: " + String.join(", ", stray) + " only mean something with "
                         + "--register NAME; add it or drop them");

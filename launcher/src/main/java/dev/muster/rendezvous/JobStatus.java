@@ -45,7 +45,10 @@ public interface JobStatus {
                 "RESIZING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "STOPPED",
                 "RESV_DEL_HOLD");
         private static final long CALL_TIMEOUT_MS = 5000;
+        /** An active job is asked again after this: while a client verifies an endpoint it may end. */
+        private static final long ACTIVE_FOR_NANOS = 2_000_000_000L;
         private final Map<String, State> finished = new ConcurrentHashMap<>();
+        private final Map<String, Long> activeUntil = new ConcurrentHashMap<>();
 
         private Slurm() {
         }
@@ -55,13 +58,20 @@ public interface JobStatus {
             if (jobId == null || !JOB_ID.matcher(jobId).matches()) {
                 return State.UNKNOWN;
             }
-            // Only "finished" is final; an active job may end, so it is asked again next time.
+            // Only "finished" is final; an active job may end, so it is asked again a little later (a client that
+            // polls every 100 ms while it verifies an endpoint must not ask the controller ten times a second).
             if (finished.containsKey(jobId)) {
                 return State.FINISHED;
+            }
+            Long until = activeUntil.get(jobId);
+            if (until != null && System.nanoTime() - until < 0) {
+                return State.ACTIVE;
             }
             State s = ask(jobId);
             if (s == State.FINISHED) {
                 finished.put(jobId, s);
+            } else if (s == State.ACTIVE) {
+                activeUntil.put(jobId, System.nanoTime() + ACTIVE_FOR_NANOS);
             }
             return s;
         }

@@ -20,7 +20,7 @@ public final class Registrar {
     /** How often the task's process is looked at: its end should reach the record (and srun) quickly. */
     static final long WATCH_NANOS = 50_000_000L;
     static final long READY_FIRST_NANOS = 20_000_000L;
-    static final long READY_MAX_NANOS = 100_000_000L;
+    static final long READY_MAX_NANOS = 50_000_000L;
     private static final long READY_PROGRESS_NANOS = 60_000_000_000L;
 
     /** What to register and how. {@code readyTimeout} null: wait for readiness as long as the task lives. */
