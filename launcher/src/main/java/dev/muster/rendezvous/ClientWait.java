@@ -21,13 +21,16 @@ import java.util.Random;
  * {@code latest.json}, skips records whose job Slurm reports finished, optionally checks that the endpoint answers,
  * and returns when every name is resolved or past its deadline.
  *
- * <p>Polling starts at 20 ms and grows by half to 100 ms: the aim is that a client's program starts within a
- * quarter of a second of its provider's port accepting connections. One poll is a directory read and a small file
- * read on one rank per client step, which a shared file system absorbs easily.
+ * <p>Polling starts at 20 ms and grows by half to 50 ms for the first minute, then on to 250 ms: the aim is that a
+ * client's program starts within a quarter of a second of its provider's port accepting connections. One poll is a
+ * directory read and a small file read on one rank per client step, which a shared file system absorbs easily;
+ * a client that waits longer (its provider still queued) polls less often.
  */
 public final class ClientWait {
     public static final long FIRST_INTERVAL_NANOS = 20_000_000L;
-    public static final long MAX_INTERVAL_NANOS = 100_000_000L;
+    public static final long FAST_MAX_INTERVAL_NANOS = 50_000_000L;
+    public static final long FAST_PERIOD_NANOS = 60_000_000_000L;
+    public static final long MAX_INTERVAL_NANOS = 250_000_000L;
     private static final long PROGRESS_NANOS = 10_000_000_000L;
 
     /** Checks that a record's endpoint answers; null when it does, else why not. */
@@ -54,23 +57,14 @@ public final class ClientWait {
     private final JobStatus jobs;
     private final Verifier verifier;
     private final Random random;
-    private final long firstInterval;
-    private final long maxInterval;
 
     /** @param verifier null to hand out records without checking their endpoints */
     public ClientWait(Store store, Clock clock, JobStatus jobs, Verifier verifier, Random random) {
-        this(store, clock, jobs, verifier, random, FIRST_INTERVAL_NANOS, MAX_INTERVAL_NANOS);
-    }
-
-    public ClientWait(Store store, Clock clock, JobStatus jobs, Verifier verifier, Random random, long firstInterval,
-                      long maxInterval) {
         this.store = store;
         this.clock = clock;
         this.jobs = jobs;
         this.verifier = verifier;
         this.random = random;
-        this.firstInterval = firstInterval;
-        this.maxInterval = maxInterval;
     }
 
     /**
@@ -86,7 +80,7 @@ public final class ClientWait {
         Map<Request, String> missing = new LinkedHashMap<>();
         Map<Request, String> why = new LinkedHashMap<>();
         List<Request> pending = new ArrayList<>(requests);
-        long interval = firstInterval;
+        long interval = FIRST_INTERVAL_NANOS;
         long nextProgress = start + PROGRESS_NANOS;
         boolean announced = false;
         while (true) {
@@ -109,6 +103,7 @@ public final class ClientWait {
                 break;
             }
             if (!announced) {
+                jobs.warmUp();
                 Log.info("waiting for rendezvous " + describe(pending) + " under " + store.cache().rendezvousDir());
                 announced = true;
             } else if (now >= nextProgress) {
@@ -128,7 +123,8 @@ public final class ClientWait {
                 Thread.currentThread().interrupt();
                 throw new MusterException(130, "interrupted while waiting for rendezvous " + describe(pending));
             }
-            interval = Math.min(maxInterval, interval * 3 / 2);
+            long cap = clock.nanoTime() - start < FAST_PERIOD_NANOS ? FAST_MAX_INTERVAL_NANOS : MAX_INTERVAL_NANOS;
+            interval = Math.min(cap, interval * 3 / 2);
         }
         List<Record> resolved = new ArrayList<>();
         for (Request r : requests) {

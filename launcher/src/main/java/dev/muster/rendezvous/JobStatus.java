@@ -29,6 +29,13 @@ public interface JobStatus {
 
     State state(String jobId);
 
+    /**
+     * Called once when a client starts to wait: pays the one-time costs of asking (a cold JVM's first process
+     * start costs tens of milliseconds) while nothing is waiting on the answer.
+     */
+    default void warmUp() {
+    }
+
     /** Never asks: every record stands on its TTL (hpc-compose's semantics). */
     JobStatus TTL_ONLY = jobId -> State.UNKNOWN;
 
@@ -106,6 +113,18 @@ public interface JobStatus {
                 }
             }
             return State.UNKNOWN;
+        }
+
+        @Override
+        public void warmUp() {
+            Thread t = new Thread(() -> {
+                String squeue = onPath("squeue");
+                if (squeue != null) {
+                    call(squeue, "--version");
+                }
+            }, "muster-slurm-warm-up");
+            t.setDaemon(true);
+            t.start();
         }
 
         static State classify(String state) {
