@@ -164,7 +164,12 @@ muster_normpath() {
 muster_cds_train() {
 	local wait=$1 java=$2 flag=$3 dir=$4 id=$5 key=$6 ext=$7 jar=$8 f size
 	shift 8
-	local tmp=$dir/.$id-$key.$$.tmp
+	local tmp=$dir/.$id-$key.$$.tmp fd
+	# Descriptors the task inherited (PMI's, a pipe of srun's) must not stay open in a process that outlives it.
+	for fd in /proc/self/fd/*; do
+		fd=${fd##*/}
+		((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+	done
 	mkdir -p -- "$dir" || return 1
 	exec 9>>"$dir/$id.lock" || return 1
 	if ((wait > 0)); then flock -w "$wait" 9; else flock -n 9; fi || return 0

@@ -125,7 +125,7 @@ public final class FileBarrier {
     public void arrive() {
         arrivedNanos = clock.nanoTime();
         arrivedAt = Instant.now();
-        String info = "host=" + node + " pid=" + ProcessHandle.current().pid() + " time=" + arrivedAt + "\n";
+        String info = "host=" + node + " pid=" + dev.muster.core.Posix.pid() + " time=" + arrivedAt + "\n";
         try {
             Files.write(arrivalDir.resolve(Integer.toString(rank)), info.getBytes(StandardCharsets.UTF_8),
                     StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -220,7 +220,7 @@ public final class FileBarrier {
      */
     Outcome decide(Outcome o) {
         byte[] bytes = o.encode();
-        Path tmp = dir.resolve(".claim." + rank + "." + ProcessHandle.current().pid() + "." + Long.toHexString(
+        Path tmp = dir.resolve(".claim." + rank + "." + dev.muster.core.Posix.pid() + "." + Long.toHexString(
                 random.nextLong()));
         boolean won;
         try {

@@ -95,7 +95,7 @@ public final class StepSync {
             return;
         }
         String line = "rank=" + id.rank() + " size=" + id.size() + " node=" + id.node() + " pid="
-                + ProcessHandle.current().pid() + " arrive_us=" + micros(barrier.arrivedAt()) + " release_us="
+                + dev.muster.core.Posix.pid() + " arrive_us=" + micros(barrier.arrivedAt()) + " release_us="
                 + micros(barrier.releasedAt()) + "\n";
         try {
             Files.write(trace, line.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,

@@ -58,7 +58,7 @@ public final class Sweep {
                 boolean leftover = name.contains(".gone.");
                 if (leftover || old || !alive.test(name)) {
                     if (!dryRun) {
-                        Path gone = leftover ? p : p.resolveSibling(name + ".gone.sweep" + ProcessHandle.current().pid());
+                        Path gone = leftover ? p : p.resolveSibling(name + ".gone.sweep" + dev.muster.core.Posix.pid());
                         if (!leftover) {
                             Files.move(p, gone);
                         }

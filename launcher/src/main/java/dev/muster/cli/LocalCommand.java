@@ -89,7 +89,7 @@ final class LocalCommand {
     private int launch(int n, int nodes, List<String> runOptions, List<String> command, Path sync)
             throws IOException {
         List<String> jvm = JvmPrefix.of();
-        String job = ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
+        String job = dev.muster.core.Posix.pid() + "-" + Long.toHexString(System.nanoTime());
         String host = IdentityResolver.resolve(Map.of()).node();
         int perNode = (n + nodes - 1) / nodes;
         List<Process> tasks = new ArrayList<>();

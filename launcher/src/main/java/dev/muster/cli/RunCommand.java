@@ -115,7 +115,7 @@ final class RunCommand {
                     env);
             sync.prepare();
             if (!program.ok()) {
-                sync.abort(program.code(), "rank " + id.rank() + ": " + program.problem());
+                sync.abort(program.code(), program.problem());
                 throw new MusterException(program.code(), program.problem());
             }
             Map<String, String> data = Map.of();

@@ -16,8 +16,23 @@ public final class Posix {
         return Caller.self().uid();
     }
 
+    private static volatile long pid = -1;
+
+    /**
+     * This process's id, from the {@code /proc/self} link: {@code ProcessHandle.current()} would initialise the
+     * JDK's process-reaper machinery, which a cold start pays for.
+     */
     public static long pid() {
-        return ProcessHandle.current().pid();
+        long p = pid;
+        if (p < 0) {
+            try {
+                p = Long.parseLong(Files.readSymbolicLink(Path.of("/proc/self")).toString());
+            } catch (IOException | RuntimeException e) {
+                p = ProcessHandle.current().pid();
+            }
+            pid = p;
+        }
+        return p;
     }
 
     /** Owner uid of {@code p} itself (a link is not followed). */

@@ -65,7 +65,7 @@ public final class Exec {
      * block SIGQUIT, and execve would pass that on.
      */
     static long originalSigmask() {
-        long pid = ProcessHandle.current().pid();
+        long pid = dev.muster.core.Posix.pid();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/task/" + pid + "/status"),
                     StandardCharsets.US_ASCII)) {
@@ -83,7 +83,7 @@ public final class Exec {
     private static void removePerfDataFile() {
         try {
             Files.deleteIfExists(Path.of(System.getProperty("java.io.tmpdir"),
-                    "hsperfdata_" + System.getProperty("user.name"), Long.toString(ProcessHandle.current().pid())));
+                    "hsperfdata_" + System.getProperty("user.name"), Long.toString(dev.muster.core.Posix.pid())));
         } catch (IOException | RuntimeException e) {
             // a leftover file, nothing worse
         }

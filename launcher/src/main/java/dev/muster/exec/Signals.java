@@ -100,7 +100,7 @@ public final class Signals {
             }
         } else if ("KILL".equals(name)) {
             try {
-                new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid())).start().waitFor();
+                new ProcessBuilder("kill", "-KILL", Long.toString(dev.muster.core.Posix.pid())).start().waitFor();
                 Thread.sleep(2000);
             } catch (IOException | InterruptedException e) {
                 // fall through

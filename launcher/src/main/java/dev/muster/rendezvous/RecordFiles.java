@@ -222,7 +222,7 @@ final class RecordFiles {
 
     static Path tempName(Path dir, String base, String suffix) {
         return dir.resolve("." + base + "." + Long.toHexString(RANDOM.nextLong() & Long.MAX_VALUE) + "."
-                + ProcessHandle.current().pid() + "." + suffix);
+                + dev.muster.core.Posix.pid() + "." + suffix);
     }
 
     /**

@@ -6,7 +6,6 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
@@ -19,17 +18,22 @@ import java.util.List;
  * every Java thread, and execve keeps the calling thread's mask.
  */
 public final class NativeExec {
-    private static final int F_GETFD = 1;
-    private static final int F_SETFD = 2;
-    private static final int FD_CLOEXEC = 1;
-    private static final int SIG_SETMASK = 2;
-    /** glibc's sigset_t: 1024 bits. */
-    private static final long SIGSET_BYTES = 128;
+    // x86_64 and aarch64 system call numbers: one variadic downcall for all three calls, because every
+    // downcall handle costs the JVM generated classes and tens of milliseconds of a cold start.
+    private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
+    private static final long SYS_FCNTL = AARCH64 ? 25 : 72;
+    private static final long SYS_RT_SIGPROCMASK = AARCH64 ? 135 : 14;
+    private static final long SYS_EXECVE = AARCH64 ? 221 : 59;
+    private static final long F_GETFD = 1;
+    private static final long F_SETFD = 2;
+    private static final long FD_CLOEXEC = 1;
+    private static final long SIG_SETMASK = 2;
+    /** The kernel's sigset_t: 64 bits. */
+    private static final long KERNEL_SIGSET_BYTES = 8;
 
     private static volatile Handles handles;
 
-    private record Handles(MethodHandle execve, MethodHandle fcntl, MethodHandle sigmask, StructLayout state,
-            VarHandle errno) {
+    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {
     }
 
     private NativeExec() {
@@ -48,21 +52,13 @@ public final class NativeExec {
         Handles h = handles;
         if (h == null) {
             Linker linker = Linker.nativeLinker();
-            SymbolLookup libc = linker.defaultLookup();
             StructLayout state = Linker.Option.captureStateLayout();
-            MethodHandle execve = linker.downcallHandle(libc.find("execve").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                            ValueLayout.ADDRESS),
-                    Linker.Option.captureCallState("errno"));
-            MethodHandle fcntl = linker.downcallHandle(libc.find("fcntl").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                            ValueLayout.JAVA_INT),
-                    Linker.Option.firstVariadicArg(2));
-            MethodHandle sigmask = linker.downcallHandle(libc.find("pthread_sigmask").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
-                            ValueLayout.ADDRESS));
+            MethodHandle syscall = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
+                    Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
             VarHandle errno = state.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-            h = new Handles(execve, fcntl, sigmask, state, errno);
+            h = new Handles(syscall, state, errno);
             handles = h;
         }
         return h;
@@ -77,17 +73,21 @@ public final class NativeExec {
             MemorySegment env = strings(arena, envp);
             MemorySegment state = arena.allocate(h.state);
             for (int fd : cloexec) {
-                int flags = (int) h.fcntl.invokeExact(fd, F_GETFD, 0);
+                long flags = (long) h.syscall.invokeExact(state, SYS_FCNTL, (long) fd, F_GETFD, 0L, 0L);
                 if (flags >= 0) {
-                    int ignored = (int) h.fcntl.invokeExact(fd, F_SETFD, flags | FD_CLOEXEC);
+                    long ignored = (long) h.syscall.invokeExact(state, SYS_FCNTL, (long) fd, F_SETFD,
+                            flags | FD_CLOEXEC, 0L);
                 }
             }
             if (sigmask >= 0) {
-                MemorySegment set = arena.allocate(SIGSET_BYTES);
+                // execve keeps the calling thread's mask: give the program the one the task started with
+                MemorySegment set = arena.allocate(KERNEL_SIGSET_BYTES);
                 set.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, sigmask);
-                int ignored = (int) h.sigmask.invokeExact(SIG_SETMASK, set, MemorySegment.NULL);
+                long ignored = (long) h.syscall.invokeExact(state, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(),
+                        0L, KERNEL_SIGSET_BYTES);
             }
-            int rc = (int) h.execve.invokeExact(state, file, args, env);
+            long rc = (long) h.syscall.invokeExact(state, SYS_EXECVE, file.address(), args.address(), env.address(),
+                    0L);
             return rc == 0 ? 0 : (int) h.errno.get(state, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("execve through the FFM API failed: " + t, t);
