@@ -133,7 +133,7 @@ final class RunCommand {
                     }
                 }
             } catch (MusterException e) {
-                sync.abort(e.status(), "rank " + id.rank() + ": " + e.getMessage());
+                sync.abort(e.status(), e.getMessage());
                 throw e;
             }
             release = sync.await(data);
