@@ -211,6 +211,48 @@ class RendezvousSbatchIT {
         assertTrue((System.nanoTime() - start) / 1e9 < 30, "the step failed at once");
     }
 
+    @Test
+    @Timeout(90)
+    void stepClient_rank0Resolves_andEveryRankExportsTheSameEndpoints() throws Exception {
+        // job ids that are not Slurm's are not asked about: these records stand on their TTL
+        assertEquals(0, muster(List.of("rendezvous", "register", "alpha", "--host", "n2", "--port", "9001", "--job-id",
+                "manual-1")).status);
+        assertEquals(0, muster(List.of("rendezvous", "register", "beta.x", "--host", "n3", "--port", "9002",
+                "--path", "/v1", "--job-id", "manual-2")).status);
+        Result r = run(List.of("srun", "-N", "2", "-n", "3", "--overcommit", root.resolve("scripts/muster").toString(),
+                "run", "--rendezvous", "alpha,beta.x", "--optional", "gamma", "--rendezvous-timeout", "1", "--", "sh",
+                "-c", "echo \"$MUSTER_RANK $HPC_COMPOSE_RDZV_ALPHA_URL $HPC_COMPOSE_RDZV_BETA_X_PATH "
+                        + "$HPC_COMPOSE_RDZV_NAME $HPC_COMPOSE_RDZV_URL\""), env(), 60);
+        assertEquals(0, r.status, r.err);
+        List<String> lines = r.out.lines().sorted().toList();
+        assertEquals(List.of("0 http://n2:9001 /v1 beta.x http://n3:9002/v1", "1 http://n2:9001 /v1 beta.x "
+                + "http://n3:9002/v1", "2 http://n2:9001 /v1 beta.x http://n3:9002/v1"), lines);
+        assertTrue(r.err.contains("muster[0] warning: optional rendezvous 'gamma' (no live record) not resolved"),
+                r.err);
+    }
+
+    @Test
+    @Timeout(90)
+    void providerThatEnds_isDeregistered_andSrunIsNotHeldUpByTheRegistrar() throws Exception {
+        int port = freePort();
+        // listens for 2 s, then ends on its own; the registrar holds the task's stderr, which srun waits for
+        String server = "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); "
+                + "s.bind(('',%d)); s.listen(8); time.sleep(2); print('served', flush=True)";
+        long start = System.nanoTime();
+        Result r = run(List.of("srun", "-n", "1", root.resolve("scripts/muster").toString(), "run", "--register",
+                "short-lived", "--port", Integer.toString(port), "--ready", "tcp:" + port, "--", "python3", "-c",
+                String.format(server, port)), env(), 60);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertEquals(0, r.status, r.err);
+        assertTrue(r.out.contains("served"), r.out);
+        assertTrue(r.err.contains("muster[0] registered rendezvous short-lived"), r.err);
+        assertTrue(r.err.contains("muster[0] deregistered rendezvous short-lived"), "deregistered before srun "
+                + "returned: " + r.err);
+        assertFalse(Files.exists(latest("short-lived")));
+        assertTrue(seconds < 2 + 6, "srun took " + seconds + " s for a 2 s program");
+        assertTrue(pids(cache.toString()).isEmpty(), "the registrar left with the task");
+    }
+
     // --- helpers
 
     private Map<String, String> env() {
