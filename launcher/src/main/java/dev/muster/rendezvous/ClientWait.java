@@ -150,7 +150,7 @@ public final class ClientWait {
             long left = start + req.timeout().toNanos() - clock.nanoTime();
             String problem = verifier.check(r, Duration.ofNanos(Math.max(50_000_000L, Math.min(left, 1_000_000_000L))));
             if (problem != null) {
-                return r.url() + " does not answer yet (" + problem + ")";
+                return "the endpoint does not answer yet (" + problem + ")";
             }
         }
         found.put(req, r);
