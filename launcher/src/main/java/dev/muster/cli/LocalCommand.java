@@ -8,11 +8,9 @@ import dev.muster.exec.Signals;
 import dev.muster.task.IdentityResolver;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -90,7 +88,7 @@ final class LocalCommand {
 
     private int launch(int n, int nodes, List<String> runOptions, List<String> command, Path sync)
             throws IOException {
-        List<String> jvm = jvmPrefix();
+        List<String> jvm = JvmPrefix.of();
         String job = dev.muster.core.Posix.pid() + "-" + Long.toHexString(System.nanoTime());
         String host = IdentityResolver.resolve(Map.of()).node();
         int perNode = (n + nodes - 1) / nodes;
@@ -132,21 +130,5 @@ final class LocalCommand {
             }
         }
         return worst;
-    }
-
-    /** The command line that started this JVM, up to the jar or main class: the tasks start the same way. */
-    private static List<String> jvmPrefix() {
-        try {
-            String raw = new String(Files.readAllBytes(Path.of("/proc/self/cmdline")), StandardCharsets.UTF_8);
-            List<String> all = new ArrayList<>(Arrays.asList(raw.split("\0")));
-            List<String> ours = Main.originalArgs();
-            if (ours != null && all.size() > ours.size()) {
-                return all.subList(0, all.size() - ours.size());
-            }
-        } catch (IOException e) {
-            // below
-        }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName());
     }
 }

@@ -34,10 +34,11 @@ final class RunCommand {
         boolean noBarrier = false;
         boolean dryRun = false;
         boolean torchrun = false;
+        RendezvousFlags rf = new RendezvousFlags();
         Args a = new Args("run", argv);
         while (a.moreOptions()) {
             String flag = a.option();
-            if (o.read(flag, a)) {
+            if (o.read(flag, a) || rf.read(flag, a)) {
                 continue;
             }
             switch (flag) {
@@ -65,9 +66,19 @@ final class RunCommand {
             throw MusterException.usage("run: missing command after --; write muster run [options] -- cmd args...");
         }
         o.applyLogLevel();
+        rf.check();
+        // only now, and only with a rendezvous option, are the rendezvous classes loaded
+        RunRendezvous rdzv = rf.client() || rf.provider() ? new RunRendezvous(rf, env) : null;
+        if (rdzv != null) {
+            rdzv.validate();
+            // rank 0 arrives only once the names resolved: the others wait that much longer
+            o.timeout = o.timeout.plus(rdzv.longestWait());
+        }
 
         TaskIdentity id = IdentityResolver.resolve(env);
         Log.rank(id.rank());
+        boolean registers = rdzv != null && rdzv.registersHere(id);
+        Map<String, String> clientEnv = Map.of();
         CommandLookup.Result program = CommandLookup.find(command.get(0), env);
         // Building the native exec handles costs tens of milliseconds in a cold JVM: do it while waiting, not
         // after the release.
@@ -76,8 +87,9 @@ final class RunCommand {
         prepare.start();
         String key = StepSync.key(id, o.name);
         Outcome release = null;
+        boolean barrier = false;
         if (!id.inStep()) {
-            if (id.launcher().equals("slurm-batch") && !noBarrier) {
+            if (id.launcher().equals("slurm-batch") && !noBarrier && rdzv == null) {
                 Log.info("this is the batch script, a single process: no barrier here; start the tasks with srun "
                         + "to synchronise them");
             }
@@ -86,6 +98,19 @@ final class RunCommand {
         } else if (key.equals(env.get("MUSTER_BARRIER_KEY"))) {
             Log.debug("this step's barrier was already passed (MUSTER_BARRIER_KEY=" + key + ")");
         } else {
+            barrier = true;
+        }
+        if (!barrier) {
+            if (!program.ok()) {
+                throw new MusterException(program.code(), program.problem());
+            }
+            if (registers) {
+                rdzv.checkProvider(id);
+            }
+            if (rf.client()) {
+                clientEnv = rdzv.resolve();
+            }
+        } else {
             StepSync sync = new StepSync(id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(), o.trace,
                     env);
             sync.prepare();
@@ -93,12 +118,31 @@ final class RunCommand {
                 sync.abort(program.code(), program.problem());
                 throw new MusterException(program.code(), program.problem());
             }
-            release = sync.await(id.rank() == 0 ? releaseData(id, torchrun) : Map.of());
+            Map<String, String> data = Map.of();
+            try {
+                if (registers) {
+                    rdzv.checkProvider(id);
+                }
+                if (id.rank() == 0) {
+                    data = releaseData(id, torchrun);
+                    if (rf.client()) {
+                        // resolved before arriving, so that every rank exports the same endpoints
+                        for (Map.Entry<String, String> e : rdzv.resolve().entrySet()) {
+                            data.put("env." + e.getKey(), e.getValue());
+                        }
+                    }
+                }
+            } catch (MusterException e) {
+                sync.abort(e.status(), e.getMessage());
+                throw e;
+            }
+            release = sync.await(data);
         }
         if (!program.ok()) {
             throw new MusterException(program.code(), program.problem());
         }
         Map<String, String> exported = exports(id, release, key, torchrun);
+        exported.putAll(clientEnv);
         Map<String, String> childEnv = new TreeMap<>(env);
         childEnv.putAll(exported);
         if (dryRun) {
@@ -112,7 +156,14 @@ final class RunCommand {
                 b.append(' ').append(Shell.quote(c));
             }
             System.out.print(b.append('\n'));
+            if (registers) {
+                Log.info(rdzv.describeProvider(id));
+            }
             return ExitCodes.OK;
+        }
+        if (registers) {
+            // before the exec: afterwards no muster code runs in this process
+            rdzv.startRegistrar(id);
         }
         join(prepare);
         return Exec.replace(program.path(), command, childEnv);
