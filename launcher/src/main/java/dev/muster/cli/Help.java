@@ -44,6 +44,17 @@ final class Help {
               --torchrun-env    also export RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
               --dry-run         print the export lines and the command instead of running it
 
+            Services that must be up before the peers connect (sshd, a daemon):
+              --start 'CMD'     run CMD (/bin/sh -c) in the background before arriving; repeatable. It gets
+                                MUSTER_RANK, MUSTER_SIZE, MUSTER_LOCAL_RANK, MUSTER_NODE, and lives exactly as long
+                                as the task: when the task ends its process group and every process it started
+                                (daemonized ones too) get SIGTERM, SIGKILL 5 s later
+              --arrive-when PROBE
+                                arrive only once PROBE passes (repeatable; all must pass): tcp:[HOST:]PORT,
+                                http[s]://...[=STATUS], file:PATH, cmd:'...'
+              --arrive-timeout S  give up after S (default: --timeout); exit 69, or the service's own code when
+                                it exits non-zero first; either way the step is aborted and the services stopped
+
             Rendezvous between jobs (records compatible with hpc-compose's; see muster rendezvous --help):
               --register NAME   provide NAME: a registrar started before the exec waits for --ready, registers
                                 host:port, renews the lease every third of the TTL while the record is still
@@ -81,6 +92,7 @@ final class Help {
             Starts N tasks on this machine, each running muster run with MUSTER_LOCAL_JOB, MUSTER_RANK,
             MUSTER_SIZE, MUSTER_LOCAL_RANK and MUSTER_NODE set and a private sync directory. --nodes K spreads
             them over K pretend nodes (MUSTER_NODE <host>-<k>). Exits with the highest task code.
+            Takes run's barrier options and --start, --arrive-when, --arrive-timeout.
             """;
 
     static final String EXPLAIN = """

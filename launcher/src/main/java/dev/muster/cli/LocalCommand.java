@@ -32,6 +32,7 @@ final class LocalCommand {
         int nodes = 1;
         List<String> runOptions = new ArrayList<>();
         Options o = new Options(env);
+        StartFlags sf = new StartFlags();
         Args a = new Args("local", argv);
         while (a.moreOptions()) {
             String flag = a.option();
@@ -48,7 +49,7 @@ final class LocalCommand {
                 }
                 default -> {
                     int from = a.mark() - 1;
-                    if (!o.read(flag, a)) {
+                    if (!o.read(flag, a) && !sf.read(flag, a)) {
                         throw a.unknown(flag);
                     }
                     // validated here, passed on verbatim: every task parses its own run options
@@ -67,6 +68,7 @@ final class LocalCommand {
             throw MusterException.usage("local: missing command after --; write muster local -n N -- cmd args...");
         }
         o.applyLogLevel();
+        sf.check();
         Path privateSync = null;
         try {
             if (o.syncDir == null && env.get("MUSTER_SYNC_DIR") == null) {

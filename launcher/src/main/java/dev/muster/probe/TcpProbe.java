@@ -56,7 +56,8 @@ public record TcpProbe(String spec, String host, int port) implements Probe {
                 s.connect(new InetSocketAddress(a, port), perAddress);
                 return null;
             } catch (IOException e) {
-                last = "connect to " + a.getHostAddress() + ":" + port + " failed: " + e.getMessage();
+                last = "connect to " + a.getHostAddress() + ":" + port + " failed: " + (e.getMessage() != null
+                        ? e.getMessage() : e.getClass().getSimpleName());
             }
         }
         return last;
