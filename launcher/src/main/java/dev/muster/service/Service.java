@@ -42,17 +42,30 @@ public final class Service {
      */
     static final String SUPERVISOR = """
             setsid=$1 cmd=$2 dir=$3 task=$4 start=$5 grace=$6 marker=$7 prefix=$8
-            # a terminal's INT or HUP to the task's process group is for the program, not for this supervisor
-            trap '' INT HUP
 
-            # The task is alive while its PID exists with the start time muster saw (a reused PID has another) and
-            # is no zombie (a program that exited is gone, even before its parent reaps it).
-            alive() {
+            # One look at the task: 0 alive, 1 gone (no such PID, or a reused one: another start time), 2 a zombie.
+            look() {
               { read -r s < "/proc/$task/stat"; } 2>/dev/null || return 1
               s=${s##*") "}
               # shellcheck disable=SC2086
               set -- $s
-              [ "$1" != Z ] && [ "$1" != X ] && [ "${20}" = "$start" ]
+              [ "${20}" = "$start" ] || return 1
+              case $1 in Z | X) return 2 ;; esac
+              return 0
+            }
+
+            # A zombie is a program that exited and waits to be reaped, or, for a moment, a JVM that execs from a
+            # thread other than its first: the kernel then ends the first thread (a zombie leader) and hands the
+            # PID to the exec'ing thread. So a zombie counts as gone only when it stays one for a second.
+            alive() {
+              looks=0
+              while :; do
+                look
+                case $? in 0) return 0 ;; 1) return 1 ;; esac
+                looks=$((looks + 1))
+                [ "$looks" -ge 20 ] && return 1
+                sleep 0.05
+              done
             }
 
             # Every process that carries the marker in its environment: the service and whatever it started,
@@ -91,6 +104,9 @@ public final class Service {
             svc=$!
             { echo "$svc" > "$dir/pid.tmp" && mv -f "$dir/pid.tmp" "$dir/pid"; } 2>/dev/null
             (
+              # Only the watcher ignores INT and HUP (without setsid a terminal's signals for the task's process
+              # group reach it): ignored signals would be inherited by the service.
+              trap '' INT HUP
               trap 'stop_all; rm -rf "$dir"; exit 0' TERM
               while alive && [ ! -e "$dir/stop" ]; do
                 sleep 0.2
