@@ -63,8 +63,12 @@ public final class StepSync {
             Signals.handle(sig, this::stopped);
         }
         barrier.arrive();
+        Thread cleanup = null;
         if (id.rank() == 0) {
-            Cleanup.start(barrier.dir(), id.size(), settings.timeout());
+            // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.
+            cleanup = new Thread(() -> Cleanup.start(barrier.dir(), id.size(), settings.timeout()), "muster-cleanup");
+            cleanup.setDaemon(true);
+            cleanup.start();
         }
         Outcome release;
         try {
@@ -75,6 +79,14 @@ public final class StepSync {
         }
         barrier.depart();
         writeTrace();
+        if (cleanup != null) {
+            try {
+                // after an exec nobody would start it; normally it was started long ago, while waiting
+                cleanup.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         return release;
     }
 
