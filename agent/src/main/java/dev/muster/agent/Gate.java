@@ -43,7 +43,7 @@ final class Gate {
         try {
             StepSync sync = new StepSync(id, StepSync.key(id, settings.name()),
                     SyncRoot.resolve(settings.syncDir(), env).prepare(),
-                    FileBarrier.Settings.of(settings.timeout(), settings.pollMax()), null, env);
+                    FileBarrier.Settings.of(settings.timeout(), settings.pollMax()), null, env).livesOn();
             sync.prepare();
             Map<String, String> data = Map.of();
             if (id.rank() == 0) {

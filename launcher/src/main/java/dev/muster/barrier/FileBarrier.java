@@ -54,7 +54,7 @@ public final class FileBarrier {
      */
     public record Settings(Duration timeout, Duration pollMax, Duration leaderPoll, Duration progress) {
         public static Settings of(Duration timeout, Duration pollMax) {
-            Duration leader = pollMax.dividedBy(5);
+            Duration leader = Duration.ofNanos(pollMax.toNanos() / 5); // dividedBy would load BigDecimal
             if (leader.compareTo(Duration.ofMillis(1)) < 0) {
                 leader = Duration.ofMillis(1);
             }

@@ -23,6 +23,7 @@ public final class StepSync {
     private final FileBarrier barrier;
     private final FileBarrier.Settings settings;
     private final Path trace;
+    private volatile boolean livesOn;
 
     public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
             Map<String, String> env) {
@@ -34,6 +35,15 @@ public final class StepSync {
         Random random = new Random(System.nanoTime() ^ (dev.muster.core.Posix.pid() << 16) ^ id.rank());
         this.barrier = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
                 StepLayout.fromSlurm(env));
+    }
+
+    /**
+     * Declares that this process lives on after the release (the agent, unlike an exec): rank 0 then cleans up on
+     * a daemon thread of its own instead of starting a helper process, which costs a cold JVM tens of milliseconds.
+     */
+    public StepSync livesOn() {
+        livesOn = true;
+        return this;
     }
 
     /** The key, with a barrier name appended when several barriers share one step. */
@@ -63,8 +73,12 @@ public final class StepSync {
             Signals.handle(sig, this::stopped);
         }
         barrier.arrive();
-        if (id.rank() == 0) {
-            Cleanup.start(barrier.dir(), id.size(), settings.timeout());
+        Thread cleanup = null;
+        if (id.rank() == 0 && !livesOn) {
+            // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.
+            cleanup = new Thread(() -> Cleanup.start(barrier.dir(), id.size(), settings.timeout()), "muster-cleanup");
+            cleanup.setDaemon(true);
+            cleanup.start();
         }
         Outcome release;
         try {
@@ -75,6 +89,28 @@ public final class StepSync {
         }
         barrier.depart();
         writeTrace();
+        if (id.rank() == 0 && livesOn) {
+            Thread t = new Thread(() -> Cleanup.inProcess(barrier.dir(), id.size(), settings.timeout()),
+                    "muster-cleanup");
+            t.setDaemon(true);
+            t.start();
+            // a short-lived application would otherwise end the JVM between the rename and the deletion
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    t.join(500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "muster-cleanup-exit"));
+        }
+        if (cleanup != null) {
+            try {
+                // after an exec nobody would start it; normally it was started long ago, while waiting
+                cleanup.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         return release;
     }
 
