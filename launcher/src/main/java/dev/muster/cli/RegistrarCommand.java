@@ -124,21 +124,34 @@ final class RegistrarCommand {
         return h.get();
     }
 
+    private static final java.util.concurrent.atomic.AtomicLong ZOMBIE_SINCE =
+            new java.util.concurrent.atomic.AtomicLong(-1);
+
     /**
-     * Alive and not a zombie: a program that exited is a zombie until its parent reaps it, and its endpoint is gone
-     * already.
+     * Alive, and not a zombie for more than a second. A program that exited is a zombie until its parent reaps it,
+     * and its endpoint is gone already; but a JVM that execs from a thread other than its first also shows its PID as
+     * a zombie for a moment (the kernel ends the first thread and hands the PID to the exec'ing one), and the
+     * registrar is started just before that exec.
      */
     private static boolean alive(ProcessHandle task) {
         if (task == null || !task.isAlive()) {
             return false;
         }
+        boolean zombie;
         try {
             String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + task.pid() + "/stat"));
             int close = stat.lastIndexOf(')');
-            return close < 0 || close + 2 >= stat.length() || stat.charAt(close + 2) != 'Z';
+            zombie = close >= 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
         } catch (java.io.IOException | RuntimeException e) {
             return task.isAlive();
         }
+        if (!zombie) {
+            ZOMBIE_SINCE.set(-1);
+            return true;
+        }
+        long now = System.nanoTime();
+        ZOMBIE_SINCE.compareAndSet(-1, now);
+        return now - ZOMBIE_SINCE.get() < 1_000_000_000L;
     }
 
     private static final java.util.concurrent.atomic.AtomicBoolean WATCHDOG = new java.util.concurrent.atomic.AtomicBoolean();
