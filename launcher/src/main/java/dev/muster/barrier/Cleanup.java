@@ -33,6 +33,45 @@ public final class Cleanup {
             + "g=\"$d.gone.$$\"\n"
             + "mv -T -- \"$d\" \"$g\" 2>/dev/null && rm -rf -- \"$g\"\n";
 
+    /**
+     * Clean-up inside this JVM, for a process that lives on after the release (the agent): waits on the calling
+     * thread for every departure, with backoff, then renames the step directory away and deletes it. Gives up at
+     * {@code bound}, leaving the directory to sweep, as the shell helper does.
+     */
+    public static void inProcess(Path stepDir, int size, Duration bound) {
+        long end = System.nanoTime() + bound.toNanos();
+        long pause = 50;
+        Path departures = stepDir.resolve("departure");
+        try {
+            while (countRanks(departures) < size) {
+                if (System.nanoTime() > end) {
+                    return;
+                }
+                Thread.sleep(pause);
+                pause = Math.min(pause * 2, 1000);
+            }
+            Path gone = stepDir.resolveSibling(stepDir.getFileName() + ".gone." + dev.muster.core.Posix.pid());
+            java.nio.file.Files.move(stepDir, gone);
+            Sweep.deleteTree(gone);
+        } catch (IOException e) {
+            Log.debug("clean-up of " + stepDir + " failed: " + e + "; muster sweep will remove it");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static int countRanks(Path dir) throws IOException {
+        int n = 0;
+        try (java.nio.file.DirectoryStream<Path> ds = java.nio.file.Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                if (FileBarrier.parseRank(p.getFileName().toString()) >= 0) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
     /** Starts the detached helper for {@code stepDir}; failures only leave work for sweep. */
     public static void start(Path stepDir, int size, Duration bound) {
         long seconds = Math.max(10, bound.toSeconds() + 60);

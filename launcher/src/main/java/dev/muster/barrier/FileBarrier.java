@@ -64,7 +64,7 @@ public final class FileBarrier {
         public static Settings of(Duration timeout, Duration pollMax) {
             // rank 0 alone lists, and only the groups still missing somebody: a quarter of the others' ceiling
             // notices the last arrival quickly while keeping the step's listings >= 10x below one per task per poll
-            Duration leader = pollMax.dividedBy(4);
+            Duration leader = Duration.ofNanos(pollMax.toNanos() / 4); // dividedBy would load BigDecimal
             if (leader.compareTo(Duration.ofMillis(1)) < 0) {
                 leader = Duration.ofMillis(1);
             }

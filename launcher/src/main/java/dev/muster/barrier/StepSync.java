@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.Map;
 import java.util.Random;
 
@@ -25,9 +24,9 @@ public final class StepSync {
     private final FileBarrier barrier;
     private final FileBarrier.Settings settings;
     private final Path trace;
+    private volatile boolean livesOn;
     private final Transport transport;
     private final Map<String, String> env;
-    private final SecureRandom secureRandom;
     /** Rank 0 on the TCP path: its listener, started in {@link #prepare()}. */
     private java.util.concurrent.Future<TcpBarrier.Listening> listening;
 
@@ -45,10 +44,19 @@ public final class StepSync {
         this.trace = trace;
         this.transport = transport;
         this.env = env;
-        this.secureRandom = new SecureRandom();
-        Random random = new Random(secureRandom.nextLong() ^ id.rank());
+        // Jitter needs no cryptographic randomness, and seeding a SecureRandom costs a cold JVM ~70-100 ms.
+        Random random = new Random(System.nanoTime() ^ (dev.muster.core.Posix.pid() << 16) ^ id.rank());
         this.barrier = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
                 StepLayout.fromSlurm(env));
+    }
+
+    /**
+     * Declares that this process lives on after the release (the agent, unlike an exec): rank 0 then cleans up on
+     * a daemon thread of its own instead of starting a helper process, which costs a cold JVM tens of milliseconds.
+     */
+    public StepSync livesOn() {
+        livesOn = true;
+        return this;
     }
 
     /** The key, with a barrier name appended when several barriers share one step. */
@@ -72,7 +80,24 @@ public final class StepSync {
         }
         barrier.prepare();
         if (transport.mode() == Transport.Mode.TCP && id.rank() == 0) {
-            listening = TcpBarrier.listen(barrier, this::bindAddress, secureRandom);
+            listening = TcpBarrier.listen(barrier, this::bindAddress);
+        }
+    }
+
+    /**
+     * Loads and links the classes of both sides of the TCP path (channels, selector, address resolution) without
+     * touching any step. {@code run --dry-run} calls it, because that is how scripts/muster trains its start-up
+     * archive: the classes then come from the archive in every task instead of being parsed by each cold JVM.
+     */
+    public static void warmUpTcp() {
+        TcpClient.warmUp();
+        try (TcpServer s = TcpServer.open(InetAddress.getLoopbackAddress(), 2, new byte[TcpEndpoint.TOKEN_BYTES])) {
+            s.poll(0, System.nanoTime());
+            InetAddress.getByName("localhost");
+            byte[] ep = TcpEndpoint.listening("127.0.0.1", s.port(), new byte[TcpEndpoint.TOKEN_BYTES]).encode();
+            TcpEndpoint.decode(ep, ep.length);
+        } catch (IOException | RuntimeException e) {
+            // only a missed optimisation
         }
     }
 
@@ -94,8 +119,12 @@ public final class StepSync {
         } else {
             barrier.arrive();
         }
-        if (id.rank() == 0 && transport.mode() != Transport.Mode.SARUS_BASELINE) {
-            Cleanup.start(barrier.dir(), id.size(), settings.timeout());
+        Thread cleanup = null;
+        if (id.rank() == 0 && !livesOn && transport.mode() != Transport.Mode.SARUS_BASELINE) {
+            // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.
+            cleanup = new Thread(() -> Cleanup.start(barrier.dir(), id.size(), settings.timeout()), "muster-cleanup");
+            cleanup.setDaemon(true);
+            cleanup.start();
         }
         Outcome release;
         try {
@@ -120,6 +149,28 @@ public final class StepSync {
         }
         Log.debug("released (" + barrier.via() + ")");
         writeTrace();
+        if (id.rank() == 0 && livesOn && transport.mode() != Transport.Mode.SARUS_BASELINE) {
+            Thread t = new Thread(() -> Cleanup.inProcess(barrier.dir(), id.size(), settings.timeout()),
+                    "muster-cleanup");
+            t.setDaemon(true);
+            t.start();
+            // a short-lived application would otherwise end the JVM between the rename and the deletion
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    t.join(500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "muster-cleanup-exit"));
+        }
+        if (cleanup != null) {
+            try {
+                // after an exec nobody would start it; normally it was started long ago, while waiting
+                cleanup.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         return release;
     }
 

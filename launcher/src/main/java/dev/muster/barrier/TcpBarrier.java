@@ -7,7 +7,6 @@ import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.BitSet;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -45,6 +44,23 @@ final class TcpBarrier {
     private final Callable<InetAddress> bindAddress;
     private final String bindDescription;
     private final Future<Listening> listening;
+    /**
+     * 128 unpredictable bits: from the kernel's generator directly (one read of /dev/urandom), since seeding a
+     * SecureRandom costs a cold JVM 70-100 ms of CPU; SecureRandom only where /dev/urandom cannot be read.
+     */
+    static byte[] token() {
+        byte[] token = new byte[TcpEndpoint.TOKEN_BYTES];
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of("/dev/urandom"))) {
+            if (in.readNBytes(token, 0, token.length) == token.length) {
+                return token;
+            }
+        } catch (IOException e) {
+            // below
+        }
+        new SecureRandom().nextBytes(token);
+        return token;
+    }
+
     /** Rank 0: tasks connected so far, for tests that wait until the others are connected. */
     private volatile int connectedCount;
 
@@ -75,12 +91,11 @@ final class TcpBarrier {
      * after the arrival they delayed the endpoint past the others' arrivals, and everybody then waited by files.
      * Connections that come before rank 0 arrives wait in the backlog; they are answered when it does.
      */
-    static Future<Listening> listen(FileBarrier fb, Callable<InetAddress> bindAddress, Random random) {
+    static Future<Listening> listen(FileBarrier fb, Callable<InetAddress> bindAddress) {
         FutureTask<Listening> task = new FutureTask<>(() -> {
             try {
                 InetAddress bind = bindAddress.call();
-                byte[] token = new byte[TcpEndpoint.TOKEN_BYTES];
-                random.nextBytes(token);
+                byte[] token = token();
                 TcpServer server = TcpServer.open(bind, fb.size(), token);
                 InetAddress published = bind.isAnyLocalAddress() ? InetAddress.getLocalHost() : bind;
                 TcpEndpoint ep = TcpEndpoint.listening(published.getHostAddress(), server.port(), token);
@@ -104,7 +119,7 @@ final class TcpBarrier {
     // ---- rank 0 ----
 
     private Outcome lead(Map<String, String> releaseData) throws InterruptedException {
-        Future<Listening> f = listening != null ? listening : listen(fb, bindAddress, new SecureRandom());
+        Future<Listening> f = listening != null ? listening : listen(fb, bindAddress);
         TcpServer server;
         TcpEndpoint ep;
         try {

@@ -49,6 +49,40 @@ final class Help {
               --no-barrier      do not wait for the other tasks
               --torchrun-env    also export RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
               --dry-run         print the export lines and the command instead of running it
+
+            Services that must be up before the peers connect (sshd, a daemon):
+              --start 'CMD'     run CMD (/bin/sh -c) in the background before arriving; repeatable. It gets
+                                MUSTER_RANK, MUSTER_SIZE, MUSTER_LOCAL_RANK, MUSTER_NODE, and lives exactly as long
+                                as the task: when the task ends its process group and every process it started
+                                (daemonized ones too) get SIGTERM, SIGKILL 5 s later
+              --arrive-when PROBE
+                                arrive only once PROBE passes (repeatable; all must pass): tcp:[HOST:]PORT,
+                                http[s]://...[=STATUS], file:PATH, cmd:'...'
+              --arrive-timeout S  give up after S (default: --timeout); exit 69, or the service's own code when
+                                it exits non-zero first; either way the step is aborted and the services stopped
+
+            Rendezvous between jobs (records compatible with hpc-compose's; see muster rendezvous --help):
+              --register NAME   provide NAME: a registrar started before the exec waits for --ready, registers
+                                host:port, renews the lease every third of the TTL while the record is still
+                                its own, and deregisters when the program ends or the step is cancelled
+                --port P          the port clients connect to (required)
+                --protocol P      default http          --path /P      e.g. /   --service S
+                --host H          default $SLURMD_NODENAME, else the host name
+                --ttl-seconds N   default 120: a provider killed before it deregisters lapses within minutes
+                --metadata K=V    repeatable
+                --ready PROBE     tcp:[HOST:]PORT, http[s]://...[=STATUS], file:PATH, cmd:'...'
+                                  (default tcp:HOST:PORT)
+                --ready-timeout S give up registering after S (default: wait as long as the program runs)
+                --register-rank R the rank that registers (default 0)
+              --rendezvous NAME[,NAME...]
+                                wait for every NAME at once (rank 0, before the barrier), then export
+                                HPC_COMPOSE_RDZV_<NAME>_{URL,HOST,PORT,...} and HPC_COMPOSE_RDZV_* (the last name)
+                                on every rank; exit 69 and abort the step when a name does not resolve
+                --optional NAME[,NAME...]  the same, but only a warning when it does not resolve
+                --rendezvous-timeout S     each name's deadline (default 30s)
+                --verify          hand out an endpoint only once it answers (HTTP below 500, else TCP)
+              --cache-dir DIR   the shared cache (default $MUSTER_CACHE_DIR, else $CACHE_DIR, else
+                                ~/.cache/muster)
             """ + BARRIER_OPTIONS;
 
     static final String BARRIER = """
@@ -64,6 +98,7 @@ final class Help {
             Starts N tasks on this machine, each running muster run with MUSTER_LOCAL_JOB, MUSTER_RANK,
             MUSTER_SIZE, MUSTER_LOCAL_RANK and MUSTER_NODE set and a private sync directory. --nodes K spreads
             them over K pretend nodes (MUSTER_NODE <host>-<k>). Exits with the highest task code.
+            Takes run's barrier options and --start, --arrive-when, --arrive-timeout.
             """;
 
     static final String EXPLAIN = """

@@ -8,11 +8,9 @@ import dev.muster.exec.Signals;
 import dev.muster.task.IdentityResolver;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -34,6 +32,7 @@ final class LocalCommand {
         int nodes = 1;
         List<String> runOptions = new ArrayList<>();
         Options o = new Options(env);
+        StartFlags sf = new StartFlags();
         Args a = new Args("local", argv);
         while (a.moreOptions()) {
             String flag = a.option();
@@ -50,7 +49,7 @@ final class LocalCommand {
                 }
                 default -> {
                     int from = a.mark() - 1;
-                    if (!o.read(flag, a)) {
+                    if (!o.read(flag, a) && !sf.read(flag, a)) {
                         throw a.unknown(flag);
                     }
                     // validated here, passed on verbatim: every task parses its own run options
@@ -69,6 +68,7 @@ final class LocalCommand {
             throw MusterException.usage("local: missing command after --; write muster local -n N -- cmd args...");
         }
         o.applyLogLevel();
+        sf.check();
         Path privateSync = null;
         try {
             if (o.syncDir == null && env.get("MUSTER_SYNC_DIR") == null) {
@@ -90,7 +90,7 @@ final class LocalCommand {
 
     private int launch(int n, int nodes, List<String> runOptions, List<String> command, Path sync)
             throws IOException {
-        List<String> jvm = jvmPrefix();
+        List<String> jvm = JvmPrefix.of();
         String job = dev.muster.core.Posix.pid() + "-" + Long.toHexString(System.nanoTime());
         String host = IdentityResolver.resolve(Map.of()).node();
         int perNode = (n + nodes - 1) / nodes;
@@ -132,21 +132,5 @@ final class LocalCommand {
             }
         }
         return worst;
-    }
-
-    /** The command line that started this JVM, up to the jar or main class: the tasks start the same way. */
-    private static List<String> jvmPrefix() {
-        try {
-            String raw = new String(Files.readAllBytes(Path.of("/proc/self/cmdline")), StandardCharsets.UTF_8);
-            List<String> all = new ArrayList<>(Arrays.asList(raw.split("\0")));
-            List<String> ours = Main.originalArgs();
-            if (ours != null && all.size() > ours.size()) {
-                return all.subList(0, all.size() - ours.size());
-            }
-        } catch (IOException e) {
-            // below
-        }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName());
     }
 }

@@ -123,6 +123,9 @@ public final class RendezvousCommand {
             case "env":
             case "wait":
                 return own(sub, rest);
+            case "registrar":
+                // internal: started by run --register before its exec
+                return new RegistrarCommand(env).call(rest);
             default:
                 throw MusterException.usage("rendezvous: unknown command '" + sub + "'; use register, resolve, list, "
                         + "prune, deregister, env or wait");
@@ -291,22 +294,8 @@ public final class RendezvousCommand {
 
     /** {@code --cache-dir}, else {@code MUSTER_CACHE_DIR}, else the seed's {@code CACHE_DIR}, else ~/.cache/muster. */
     private Store store(Options o) {
-        String dir = o.cacheDir;
-        if (dir == null) {
-            dir = nonEmpty(env.get("MUSTER_CACHE_DIR"));
-        }
-        if (dir == null) {
-            dir = nonEmpty(env.get("CACHE_DIR"));
-        }
-        if (dir == null) {
-            String home = nonEmpty(env.get("HOME"));
-            dir = (home != null ? home : System.getProperty("user.home")) + "/.cache/muster";
-        }
+        String dir = CacheDir.choose(o.cacheDir, env);
         return new Store(new CacheDir(dir, caller.get()), clock);
-    }
-
-    private static String nonEmpty(String s) {
-        return s == null || s.isEmpty() ? null : s;
     }
 
     private int register(Options o) {

@@ -1,6 +1,7 @@
 package dev.muster.exec;
 
 import dev.muster.core.ExitCodes;
+import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 
 import java.io.IOException;
@@ -17,7 +18,7 @@ final class ChildExec {
     private ChildExec() {
     }
 
-    static int run(String path, List<String> argv, Map<String, String> env) {
+    static int run(String path, List<String> argv, Map<String, String> env, Runnable afterChild) {
         List<String> cmd = new ArrayList<>(argv);
         cmd.set(0, path);
         ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
@@ -39,6 +40,13 @@ final class ChildExec {
                 break;
             } catch (InterruptedException e) {
                 // keep waiting: the child decides when this ends
+            }
+        }
+        if (afterChild != null) {
+            try {
+                afterChild.run();
+            } catch (RuntimeException e) {
+                Log.warn("after the program ended: " + e.getMessage());
             }
         }
         // The JDK reports a child killed by signal n as 128 + n; die the same way so srun sees the same thing.

@@ -32,9 +32,17 @@ public final class Exec {
 
     /** Returns only in the Java 17–21 fallback, with the child's exit code. */
     public static int replace(Path program, List<String> argv, Map<String, String> env) {
+        return replace(program, argv, env, null);
+    }
+
+    /**
+     * {@link #replace(Path, List, Map)}; in the Java 17–21 fallback {@code afterChild} (when not null) runs once
+     * the child has ended, before muster exits with its code or dies by its signal.
+     */
+    public static int replace(Path program, List<String> argv, Map<String, String> env, Runnable afterChild) {
         warnIfFdLimitRaised();
         if (!nativeExec()) {
-            return ChildExec.run(program.toString(), argv, env);
+            return ChildExec.run(program.toString(), argv, env, afterChild);
         }
         List<String> envp = new ArrayList<>(env.size());
         for (Map.Entry<String, String> e : env.entrySet()) {

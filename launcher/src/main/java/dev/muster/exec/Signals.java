@@ -2,14 +2,14 @@ package dev.muster.exec;
 
 import java.io.IOException;
 import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
+import java.lang.reflect.Method;
 import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Signal handling through {@code sun.misc.Signal}, reached reflectively: it is the only JDK way to catch TERM, INT,
- * HUP and USR1, and a direct reference draws an "internal proprietary API" warning that cannot be suppressed
- * (the build treats warnings as errors). QUIT cannot be caught and USR2 is HotSpot's own: neither is used.
+ * Signal handling. Catching goes through {@code SunSignals} (the one class that touches {@code sun.misc.Signal},
+ * compiled apart because javac's warning about it cannot be suppressed), reached by reflection. QUIT cannot be
+ * caught and USR2 is HotSpot's own: neither is used.
  */
 public final class Signals {
     private static final Map<String, Integer> NUMBERS = Map.ofEntries(Map.entry("HUP", 1), Map.entry("INT", 2),
@@ -30,6 +30,12 @@ public final class Signals {
     private static final java.util.Set<String> JVM_OWNED = java.util.Set.of("SEGV", "BUS", "FPE", "ILL", "QUIT",
             "USR2", "TRAP", "KILL", "STOP");
 
+    /**
+     * The handler each signal had before muster first replaced it (the JVM's own, which runs the shutdown hooks),
+     * so that the agent can hand TERM, INT and HUP back to the application after the wait.
+     */
+    private static final Map<String, Object> ORIGINAL = new java.util.concurrent.ConcurrentHashMap<>();
+
     private Signals() {
     }
 
@@ -47,31 +53,51 @@ public final class Signals {
         return null;
     }
 
+    private static volatile Method[] sun;
+
+    /** SunSignals' handle, restore and reset, looked up once. */
+    private static Method[] sun() throws ReflectiveOperationException {
+        Method[] m = sun;
+        if (m == null) {
+            Class<?> c = Class.forName("dev.muster.exec.SunSignals");
+            m = new Method[] {c.getMethod("handle", String.class, Consumer.class),
+                c.getMethod("restore", String.class, Object.class), c.getMethod("reset", String.class)};
+            sun = m;
+        }
+        return m;
+    }
+
     /** Installs {@code handler} for signal {@code name}; false when the JVM refuses. */
     public static boolean handle(String name, Consumer<String> handler) {
         try {
-            Class<?> sig = Class.forName("sun.misc.Signal");
-            Class<?> iface = Class.forName("sun.misc.SignalHandler");
-            Object signal = sig.getConstructor(String.class).newInstance(name);
-            Object proxy = Proxy.newProxyInstance(Signals.class.getClassLoader(), new Class<?>[] {iface},
-                    (self, method, args) -> {
-                        switch (method.getName()) {
-                            case "handle":
-                                handler.accept(name);
-                                return null;
-                            case "hashCode":
-                                return System.identityHashCode(self);
-                            case "equals":
-                                return self == args[0];
-                            default:
-                                return "muster signal handler for " + name;
-                        }
-                    });
-            sig.getMethod("handle", sig, iface).invoke(null, signal, proxy);
+            Object previous = sun()[0].invoke(null, name, handler);
+            if (previous != null) {
+                ORIGINAL.putIfAbsent(name, previous);
+            }
             return true;
         } catch (ReflectiveOperationException | RuntimeException e) {
             return false;
         }
+    }
+
+    /**
+     * Gives each of {@code names} back the handler it had before muster's first {@link #handle}; false when one
+     * could not be restored. Signals muster never handled are left alone.
+     */
+    public static boolean restoreOriginal(String... names) {
+        boolean all = true;
+        for (String name : names) {
+            Object previous = ORIGINAL.get(name);
+            if (previous == null) {
+                continue;
+            }
+            try {
+                sun()[1].invoke(null, name, previous);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                all = false;
+            }
+        }
+        return all;
     }
 
     /**
@@ -87,10 +113,7 @@ public final class Signals {
             // that has no Java handler, and SIG_DFL is not one.
             if (!name.equals("KILL")) {
                 try {
-                    Class<?> sig = Class.forName("sun.misc.Signal");
-                    Class<?> iface = Class.forName("sun.misc.SignalHandler");
-                    Object signal = sig.getConstructor(String.class).newInstance(name);
-                    sig.getMethod("handle", sig, iface).invoke(null, signal, iface.getField("SIG_DFL").get(null));
+                    sun()[2].invoke(null, name);
                 } catch (ReflectiveOperationException | RuntimeException e) {
                     Runtime.getRuntime().halt(128 + number);
                 }

@@ -17,6 +17,20 @@ import java.time.Duration;
 public record HttpProbe(String spec, URL url, int expectedStatus) implements Probe {
     /** {@code expectedStatus} when any 2xx will do. */
     public static final int ANY_2XX = -1;
+    /**
+     * {@code expectedStatus} when any answer below 500 will do: the server is up and speaking HTTP (a 404 at the
+     * root of an API server is an answer); a 5xx often means it is still warming up.
+     */
+    public static final int ANY_BELOW_500 = -2;
+
+    /** A probe of {@code url} that passes on any answer below 500, for checking that an endpoint answers. */
+    public static HttpProbe answering(String url) {
+        try {
+            return new HttpProbe(url + "<500", new URI(url).toURL(), ANY_BELOW_500);
+        } catch (URISyntaxException | MalformedURLException | IllegalArgumentException e) {
+            throw Probe.bad("url", url, "the URL is malformed: " + e.getMessage());
+        }
+    }
 
     static HttpProbe parse(String flag, String spec) {
         String u = spec;
@@ -53,9 +67,10 @@ public record HttpProbe(String spec, URL url, int expectedStatus) implements Pro
             c.setUseCaches(false);
             int code = c.getResponseCode();
             drain(c);
-            boolean ok = expectedStatus == ANY_2XX ? code >= 200 && code < 300 : code == expectedStatus;
+            boolean ok = expectedStatus == ANY_2XX ? code >= 200 && code < 300
+                    : expectedStatus == ANY_BELOW_500 ? code >= 100 && code < 500 : code == expectedStatus;
             return ok ? null : url + " answered " + code + (expectedStatus == ANY_2XX ? ", not 2xx"
-                    : ", not " + expectedStatus);
+                    : expectedStatus == ANY_BELOW_500 ? ", a server error" : ", not " + expectedStatus);
         } catch (IOException e) {
             return url + ": " + e;
         } finally {

@@ -33,8 +33,13 @@ public interface Probe {
 
     /** Retries {@link #attempt} with a growing interval (50 ms to 500 ms) until it passes or {@code timeout} ends. */
     default Result await(Duration timeout, Clock clock) {
+        return await(timeout, clock, FIRST_INTERVAL_NANOS, MAX_INTERVAL_NANOS);
+    }
+
+    /** {@link #await(Duration, Clock)} with another backoff: from {@code firstNanos}, growing by half to {@code maxNanos}. */
+    default Result await(Duration timeout, Clock clock, long firstNanos, long maxNanos) {
         long deadline = clock.nanoTime() + timeout.toNanos();
-        long interval = FIRST_INTERVAL_NANOS;
+        long interval = firstNanos;
         String last = "not tried";
         int attempts = 0;
         while (true) {
@@ -54,7 +59,7 @@ public interface Probe {
                 Thread.currentThread().interrupt();
                 return new Result(false, "interrupted", attempts);
             }
-            interval = Math.min(MAX_INTERVAL_NANOS, interval * 3 / 2);
+            interval = Math.min(maxNanos, interval * 3 / 2);
         }
     }
 

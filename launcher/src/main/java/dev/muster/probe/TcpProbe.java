@@ -54,11 +54,25 @@ public record TcpProbe(String spec, String host, int port) implements Probe {
         for (InetAddress a : addresses) {
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(a, port), perAddress);
+                if (connectedToItself(s)) {
+                    last = "connect to " + a.getHostAddress() + ":" + port + " reached itself (nobody listens yet)";
+                    continue;
+                }
                 return null;
             } catch (IOException e) {
-                last = "connect to " + a.getHostAddress() + ":" + port + " failed: " + e.getMessage();
+                last = "connect to " + a.getHostAddress() + ":" + port + " failed: " + (e.getMessage() != null
+                        ? e.getMessage() : e.getClass().getSimpleName());
             }
         }
         return last;
+    }
+
+    /**
+     * TCP simultaneous open: with nobody listening on a loopback port in the ephemeral range, the kernel may pick
+     * that very port as the source, and the socket connects to itself. A probe that took that for a listener let
+     * a task arrive before its sshd was up.
+     */
+    static boolean connectedToItself(Socket s) {
+        return s.isConnected() && s.getLocalPort() == s.getPort() && s.getLocalAddress().equals(s.getInetAddress());
     }
 }

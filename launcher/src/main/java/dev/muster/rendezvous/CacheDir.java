@@ -55,6 +55,20 @@ public final class CacheDir {
         this.caller = caller;
     }
 
+    /**
+     * The cache directory a command uses: {@code flag} (its {@code --cache-dir}), else {@code MUSTER_CACHE_DIR},
+     * else the seed's {@code CACHE_DIR}, else {@code ~/.cache/muster}.
+     */
+    public static String choose(String flag, java.util.Map<String, String> env) {
+        for (String v : new String[] {flag, env.get("MUSTER_CACHE_DIR"), env.get("CACHE_DIR")}) {
+            if (v != null && !v.isEmpty()) {
+                return v;
+            }
+        }
+        String home = env.get("HOME");
+        return (home != null && !home.isEmpty() ? home : System.getProperty("user.home")) + "/.cache/muster";
+    }
+
     public String given() {
         return given;
     }

@@ -28,6 +28,25 @@ class ProbeTest {
     Path tmp;
 
     @Test
+    void tcp_socketConnectedToItself_isNoListener() throws IOException {
+        int port;
+        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        // what the kernel may do to a probe of a free loopback port in the ephemeral range: source port = target
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2000);
+            assertTrue(TcpProbe.connectedToItself(s), "simultaneous open to itself on port " + port);
+        }
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                java.net.Socket s = new java.net.Socket()) {
+            s.connect(server.getLocalSocketAddress(), 2000);
+            assertFalse(TcpProbe.connectedToItself(s));
+        }
+    }
+
+    @Test
     void parse_everyForm() {
         assertEquals(new TcpProbe("tcp:8000", "localhost", 8000), Probe.parse("--ready", "tcp:8000"));
         assertEquals(new TcpProbe("tcp:node1:22", "node1", 22), Probe.parse("--ready", "tcp:node1:22"));

@@ -1,0 +1,192 @@
+package dev.muster.agent;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The default path, in real JVMs: the main gate, its failures, the kill switch and the trampoline. */
+class AgentGateIT {
+    private static final String HELLO = "dev.muster.agent.apps.Hello";
+
+    /** A task of a simulated two-task step (what {@code muster local} sets), with a private sync directory. */
+    private static Jvm task(String java, String job, int rank, Path sync) {
+        return new Jvm(java).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(rank))
+                .env("MUSTER_SIZE", "2").env("MUSTER_SYNC_DIR", sync.toString());
+    }
+
+    private static Path privateDir() throws Exception {
+        return Files.createTempDirectory("muster-agent-it"); // 0700
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {Jvm.JAVA17, Jvm.JAVA25})
+    void gate_holdsMainUntilTheLastTaskArrives(String java) throws Exception {
+        Path sync = privateDir();
+        String job = "gate-" + UUID.randomUUID();
+        Jvm first = task(java, job, 0, sync).agent("").main(HELLO).start();
+        Thread.sleep(1500); // the second task starts late, as on a slow node
+        long lateStart = System.currentTimeMillis();
+        Jvm second = task(java, job, 1, sync).agent("").main(HELLO).start();
+        assertEquals(0, first.await(60), first::toString);
+        assertEquals(0, second.await(60), second::toString);
+        assertTrue(first.mainStarted() >= lateStart, () -> "rank 0's main ran before rank 1 started: " + first);
+        assertEquals("", first.err(), first::toString);
+        assertEquals("", second.err(), second::toString);
+    }
+
+    @Test
+    void timeout_exitsWithTheBarrierCode_andOneLine() throws Exception {
+        Jvm alone = task(Jvm.JAVA25, "timeout-" + UUID.randomUUID(), 0, privateDir()).agent("timeout=1s")
+                .main(HELLO);
+        assertEquals(75, alone.run(60), alone::toString);
+        assertFalse(alone.out().contains("main "), alone::toString);
+        assertEquals(1, alone.err().lines().count(), alone::toString);
+        assertTrue(alone.err().startsWith("muster[0] error: "), alone::toString);
+    }
+
+    @Test
+    void timeout_withOnfailureContinue_runsMain() throws Exception {
+        Jvm alone = task(Jvm.JAVA25, "cont-" + UUID.randomUUID(), 1, privateDir())
+                .agent("timeout=500ms,onfailure=continue").main(HELLO);
+        assertEquals(0, alone.run(60), alone::toString);
+        assertTrue(alone.out().contains("main "), alone::toString);
+        assertTrue(alone.err().contains("onfailure=continue"), alone::toString);
+    }
+
+    @Test
+    void badOption_oneLine_exit2_beforeMain() throws Exception {
+        Jvm jvm = new Jvm(Jvm.JAVA25).agent("timeout=soon").main(HELLO);
+        assertEquals(2, jvm.run(30), jvm::toString);
+        assertEquals("muster[0] error: agent option timeout='soon' is not a positive duration; write e.g. 30s, "
+                + "500ms or 2m (a bare number is seconds)\n", jvm.err());
+        assertFalse(jvm.out().contains("main "), jvm::toString);
+    }
+
+    @Test
+    void badOption_fromEnvironment_namesTheVariable() throws Exception {
+        Jvm jvm = new Jvm(Jvm.JAVA17).env("MUSTER_ARRIVE", "later").agent("").main(HELLO);
+        assertEquals(2, jvm.run(30), jvm::toString);
+        assertTrue(jvm.err().startsWith("muster[0] error: MUSTER_ARRIVE='later' "), jvm::toString);
+        assertEquals(1, jvm.err().lines().count(), jvm::toString);
+    }
+
+    @Test
+    void unknownOption_withOnfailureContinue_runsMain() throws Exception {
+        Jvm jvm = new Jvm(Jvm.JAVA25).agent("colour=blue,onfailure=continue").main(HELLO);
+        assertEquals(0, jvm.run(30), jvm::toString);
+        assertTrue(jvm.out().contains("main "), jvm::toString);
+        assertEquals(1, jvm.err().lines().count(), jvm::toString);
+    }
+
+    @Test
+    void enabledFalse_noEffectAtAll() throws Exception {
+        // a task of a two-task step whose peer never comes: with the agent on, main would wait 600 s
+        Jvm jvm = task(Jvm.JAVA25, "off-" + UUID.randomUUID(), 1, privateDir()).agent("enabled=false,colour=blue")
+                .main(HELLO);
+        long t0 = System.nanoTime();
+        assertEquals(0, jvm.run(30), jvm::toString);
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) < 10_000, jvm::toString);
+        assertEquals("", jvm.err());
+        assertTrue(jvm.out().contains("main "), jvm::toString);
+    }
+
+    @Test
+    void enabledFalse_fromSystemProperty() throws Exception {
+        Jvm jvm = task(Jvm.JAVA17, "offp-" + UUID.randomUUID(), 1, privateDir()).arg("-Dmuster.enabled=false")
+                .agent("").main(HELLO);
+        assertEquals(0, jvm.run(30), jvm::toString);
+        assertEquals("", jvm.err());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {Jvm.JAVA17, Jvm.JAVA25})
+    void faultInsideTheAgent_applicationStillRuns(String java) throws Exception {
+        Jvm jvm = new Jvm(java).arg("-D" + Agent.TEST_FAULT + "=true").agent("").main(HELLO);
+        assertEquals(0, jvm.run(30), jvm::toString);
+        assertTrue(jvm.out().contains("main "), jvm::toString);
+        assertEquals(1, jvm.err().lines().count(), jvm::toString);
+        assertTrue(jvm.err().startsWith("muster[0] error: the muster agent failed"), jvm::toString);
+    }
+
+    @Test
+    void noLauncher_silent_unlessVerbose() throws Exception {
+        Jvm quiet = new Jvm(Jvm.JAVA25).agent("").main(HELLO);
+        assertEquals(0, quiet.run(30), quiet::toString);
+        assertEquals("", quiet.err());
+        Jvm verbose = new Jvm(Jvm.JAVA25).agent("verbose=true").main(HELLO);
+        assertEquals(0, verbose.run(30), verbose::toString);
+        assertTrue(verbose.err().contains("no barrier"), verbose::toString);
+    }
+
+    @Test
+    void batchScript_noBarrier() throws Exception {
+        Jvm jvm = new Jvm(Jvm.JAVA25).env("SLURM_JOB_ID", "4242").env("SLURM_PROCID", "0").env("SLURM_NTASKS", "8")
+                .agent("").main(HELLO);
+        assertEquals(0, jvm.run(30), jvm::toString);
+        assertEquals("", jvm.err());
+    }
+
+    @Test
+    void underMusterRun_sameKey_doesNotWaitAgain() throws Exception {
+        String job = "nested-" + UUID.randomUUID();
+        Jvm jvm = task(Jvm.JAVA25, job, 1, privateDir()).env("MUSTER_BARRIER_KEY", "local." + job).agent("")
+                .main(HELLO);
+        assertEquals(0, jvm.run(30), jvm::toString);
+        assertEquals("", jvm.err());
+    }
+
+    @Test
+    void registerWithPortAuto_stillGatesMain() throws Exception {
+        // register=NAME needs the bind advice for the port, but without arrive/await main is still the gate
+        Jvm jvm = task(Jvm.JAVA25, "reg-" + UUID.randomUUID(), 1, privateDir())
+                .agent("register=gated,timeout=1s,cache-dir=" + privateDir()).main(HELLO);
+        assertEquals(75, jvm.run(30), jvm::toString);
+        assertFalse(jvm.out().contains("main "), jvm::toString);
+    }
+
+    @Test
+    void inheritedKeyOfAnotherStep_stillWaits() throws Exception {
+        Jvm jvm = task(Jvm.JAVA25, "other-" + UUID.randomUUID(), 1, privateDir())
+                .env("MUSTER_BARRIER_KEY", "local.an-earlier-step").agent("timeout=1s").main(HELLO);
+        assertEquals(75, jvm.run(30), jvm::toString);
+    }
+
+    @Test
+    void afterTheGate_termRunsTheApplicationsShutdownHooks() throws Exception {
+        Path sync = privateDir();
+        String job = "term-" + UUID.randomUUID();
+        Jvm a = task(Jvm.JAVA25, job, 0, sync).agent("").main(HELLO, "wait").start();
+        Jvm b = task(Jvm.JAVA25, job, 1, sync).agent("").main(HELLO, "wait").start();
+        for (Jvm j : new Jvm[] {a, b}) {
+            long end = System.currentTimeMillis() + 30_000;
+            while (!j.out().contains("waiting") && System.currentTimeMillis() < end) {
+                Thread.sleep(50);
+            }
+            j.process().destroy(); // SIGTERM
+            assertEquals(143, j.await(30), j::toString);
+            assertTrue(j.out().contains("hook ran"), j::toString);
+        }
+    }
+
+    @Test
+    void defaultPath_loadsNoByteBuddyClass() throws Exception {
+        Jvm jvm = task(Jvm.JAVA25, "isolation-" + UUID.randomUUID(), 0, privateDir()).env("MUSTER_SIZE", "1")
+                .arg("-Xlog:class+load=info:file=" + Files.createTempFile("classes", ".log")).agent("")
+                .main(HELLO);
+        // the log file name is the last -Xlog argument: read it back from the flags
+        assertEquals(0, jvm.run(30), jvm::toString);
+        String log = Files.readString(Path.of(jvm.toString().split("file=")[1].split(" ")[0]));
+        assertTrue(log.contains("dev.muster.agent.Gate"), "the gate ran");
+        assertFalse(log.contains("shaded.bytebuddy"), "byte-buddy classes were loaded on the default path");
+        assertFalse(log.contains("dev.muster.agent.bind.Instrumenter"), "Instrumenter loaded on the default path");
+    }
+}

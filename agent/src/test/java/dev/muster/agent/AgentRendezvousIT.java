@@ -1,0 +1,64 @@
+package dev.muster.agent;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** register=NAME,port=auto on a server bound to port 0; a client step resolves it; it is gone after exit. */
+class AgentRendezvousIT {
+    @Test
+    void registerPortZero_resolvedByAClientStep_goneAfterExit() throws Exception {
+        Path cache = Files.createTempDirectory("muster-cache");
+        String name = "it-" + UUID.randomUUID().toString().substring(0, 8);
+        Path latest = cache.resolve("rendezvous").resolve(name).resolve("latest.json");
+
+        Jvm server = new Jvm(Jvm.JAVA25).env("SLURM_JOB_ID", "7001")
+                .agent("register=" + name + ",port=auto,cache-dir=" + cache + ",ttl-seconds=30,protocol=tcp")
+                .main("dev.muster.agent.apps.Server").start();
+        long end = System.currentTimeMillis() + 30_000;
+        while (!Files.exists(latest) && System.currentTimeMillis() < end) {
+            Thread.sleep(50);
+        }
+        assertTrue(Files.exists(latest), server::toString);
+        String port = server.out().replaceAll("(?s).*listening (\\d+).*", "$1");
+
+        // a client step of two tasks: rank 0 resolves and hands the record to rank 1 in the release
+        Path sync = Files.createTempDirectory("muster-agent-it");
+        String job = "client-" + UUID.randomUUID();
+        Jvm[] clients = new Jvm[2];
+        for (int r = 0; r < 2; r++) {
+            clients[r] = new Jvm(Jvm.JAVA17).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(r))
+                    .env("MUSTER_SIZE", "2").env("MUSTER_SYNC_DIR", sync.toString())
+                    .agent("rendezvous=" + name + ",cache-dir=" + cache)
+                    .main("dev.muster.agent.apps.Hello", "prop=muster.rdzv." + name + ".port",
+                            "prop=muster.rdzv." + name + ".url", "prop=muster.rdzv." + name + ".job_id")
+                    .start();
+        }
+        for (Jvm c : clients) {
+            assertEquals(0, c.await(60), c::toString);
+            assertTrue(c.out().contains("muster.rdzv." + name + ".port=" + port + "\n"), c::toString);
+            assertTrue(c.out().contains("muster.rdzv." + name + ".url=tcp://"), c::toString);
+            assertTrue(c.out().contains("muster.rdzv." + name + ".job_id=7001\n"), c::toString);
+        }
+
+        server.process().getOutputStream().close(); // the server ends; its shutdown hook deregisters
+        assertEquals(0, server.await(30), server::toString);
+        assertFalse(Files.exists(latest), server::toString);
+    }
+
+    @Test
+    void unresolvedName_rank0AbortsTheStep_with69() throws Exception {
+        Path cache = Files.createTempDirectory("muster-cache");
+        Jvm jvm = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", "none-" + UUID.randomUUID()).env("MUSTER_RANK", "0")
+                .env("MUSTER_SIZE", "1").env("MUSTER_SYNC_DIR", Files.createTempDirectory("s").toString())
+                .agent("rendezvous=nobody-here,cache-dir=" + cache).main("dev.muster.agent.apps.Hello");
+        assertEquals(69, jvm.run(30), jvm::toString);
+        assertEquals(1, jvm.err().lines().count(), jvm::toString);
+    }
+}

@@ -1,0 +1,132 @@
+package dev.muster.agent;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** A forked JVM for the integration tests: the JDK, flags, environment; output captured in files. */
+final class Jvm {
+    static final String JAVA17 = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java";
+    static final String JAVA25 = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java";
+    /** Small and quick: the tests start many JVMs on a shared machine. */
+    static final List<String> FAST = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
+            "-XX:-UsePerfData", "-Xmx64m");
+
+    static Path agentJar() {
+        return Path.of(System.getProperty("muster.agent.jar", "target/muster-agent.jar"));
+    }
+
+    static String testClasses() {
+        return System.getProperty("muster.test.classes", "target/test-classes");
+    }
+
+    private final String java;
+    private final List<String> args = new ArrayList<>();
+    private final Map<String, String> env = new HashMap<>();
+    private Path out;
+    private Path err;
+    private Process process;
+
+    Jvm(String java) {
+        this.java = java;
+        args.addAll(FAST);
+        // launcher variables of the test's own surroundings (srun, muster) must not leak into the tasks
+        System.getenv().forEach((k, v) -> {
+            if (!k.startsWith("SLURM_") && !k.startsWith("MUSTER_") && !k.startsWith("PMI") && !k.startsWith("OMPI_")) {
+                env.put(k, v);
+            }
+        });
+    }
+
+    Jvm agent(String options) {
+        args.add("-javaagent:" + agentJar() + (options == null || options.isEmpty() ? "" : "=" + options));
+        return this;
+    }
+
+    Jvm arg(String... a) {
+        args.addAll(List.of(a));
+        return this;
+    }
+
+    Jvm env(String k, String v) {
+        env.put(k, v);
+        return this;
+    }
+
+    Jvm main(String cls, String... a) {
+        args.add("-cp");
+        args.add(testClasses());
+        args.add(cls);
+        args.addAll(List.of(a));
+        return this;
+    }
+
+    Jvm start() throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java);
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        out = Files.createTempFile("jvm", ".out");
+        err = Files.createTempFile("jvm", ".err");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        process = pb.start();
+        return this;
+    }
+
+    Process process() {
+        return process;
+    }
+
+    int await(long seconds) throws Exception {
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("JVM still running after " + seconds + " s: " + this);
+        }
+        return process.exitValue();
+    }
+
+    int run(long seconds) throws Exception {
+        return start().await(seconds);
+    }
+
+    String out() throws IOException {
+        return Files.readString(out, StandardCharsets.UTF_8);
+    }
+
+    String err() throws IOException {
+        return Files.readString(err, StandardCharsets.UTF_8);
+    }
+
+    /** The epoch millis that {@code Hello} printed when main started. */
+    long mainStarted() throws IOException {
+        for (String line : out().split("\n")) {
+            if (line.startsWith("main ")) {
+                return Long.parseLong(line.substring(5).trim());
+            }
+        }
+        throw new AssertionError("main never started: " + this);
+    }
+
+    static String classPath(String... parts) {
+        return String.join(File.pathSeparator, parts);
+    }
+
+    @Override
+    public String toString() {
+        try {
+            return "java " + String.join(" ", args) + "\n--- stdout\n" + (out == null ? "" : out()) + "--- stderr\n"
+                    + (err == null ? "" : err());
+        } catch (IOException e) {
+            return "java " + String.join(" ", args);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+#!/bin/bash
+# One task of examples/ssh-mesh/ssh-mesh.sh: publish where this task's sshd listens, then start it under muster,
+# which arrives at the step barrier once the port accepts connections and then runs mesh.sh.
+set -euo pipefail
+work=$1
+here=$(cd "$(dirname "$0")" && pwd)
+rank=$SLURM_PROCID
+# below Linux's ephemeral range (32768-60999), where outgoing connections take their source ports
+port=$((${SSH_PORT_BASE:-$((20000 + SLURM_JOB_ID % 120 * 100))} + rank))
+# where rank 0 finds this task (a node name resolves to its address; write-then-rename, so no half-written file)
+echo "${SLURMD_NODENAME:-$(hostname)} $port" >"$work/peers/.$rank" && mv "$work/peers/.$rank" "$work/peers/$rank"
+
+if [[ ${MESH_DELAY_RANK:-} == "$rank" ]]; then
+  sleep "${MESH_DELAY:-2}"
+fi
+# -D: sshd stays in the foreground, so it is the service's own process (muster would stop a forking one too)
+sshd="'$SSHD' -D -e -f '$work/sshd_config' -p $port"
+if [[ ${MESH_WITHOUT_MUSTER:-0} == 1 ]]; then
+  /bin/sh -c "exec $sshd" &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null' EXIT
+  "$here/mesh.sh" "$work"
+  exit
+fi
+exec "$MUSTER" run --start "$sshd" --arrive-when "tcp:$port" -- "$here/mesh.sh" "$work"

@@ -1,0 +1,177 @@
+package dev.muster.cli;
+
+import dev.muster.core.Caller;
+import dev.muster.core.Clock;
+import dev.muster.core.ExitCodes;
+import dev.muster.core.Log;
+import dev.muster.exec.Signals;
+import dev.muster.probe.Probe;
+import dev.muster.rendezvous.CacheDir;
+import dev.muster.rendezvous.Registrar;
+import dev.muster.rendezvous.Store;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * {@code muster rendezvous registrar ...}: internal, started by {@code run --register} just before it execs (see
+ * {@link RunRendezvous#startRegistrar}). Watches the task's process by PID and start time (after exec the program
+ * has muster's PID; the start time tells a reused PID apart), so it ends with the task and never outlives it by
+ * more than {@link #GRACE_MS}.
+ */
+final class RegistrarCommand {
+    /** Once the task is gone (or a TERM came), the registrar is gone within this, finished or not. */
+    static final long GRACE_MS = 5000;
+
+    private final Map<String, String> env;
+
+    RegistrarCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    int call(List<String> argv) {
+        String name = null;
+        String jobId = null;
+        String service = null;
+        String host = null;
+        int port = -1;
+        String protocol = "http";
+        String path = null;
+        long ttl = RunRendezvous.DEFAULT_TTL_SECONDS;
+        Map<String, String> metadata = new TreeMap<>();
+        String ready = null;
+        Duration readyTimeout = null;
+        String cacheDir = null;
+        long pid = -1;
+        long pidStart = -1;
+        Args a = new Args("rendezvous registrar", argv);
+        while (a.moreOptions()) {
+            String f = a.option();
+            switch (f) {
+                case "--name" -> name = a.value(f);
+                case "--job-id" -> jobId = a.value(f);
+                case "--service" -> service = a.value(f);
+                case "--host" -> host = a.value(f);
+                case "--port" -> port = a.integer(f, 1, 65535);
+                case "--protocol" -> protocol = a.value(f);
+                case "--path" -> path = a.value(f);
+                case "--ttl-seconds" -> ttl = a.integer(f, 1, Integer.MAX_VALUE);
+                case "--metadata" -> {
+                    String v = a.value(f);
+                    int eq = v.indexOf('=');
+                    metadata.put(v.substring(0, Math.max(0, eq)), v.substring(eq + 1));
+                }
+                case "--ready" -> ready = a.value(f);
+                case "--ready-timeout" -> readyTimeout = a.duration(f, "s");
+                case "--cache-dir" -> cacheDir = a.value(f);
+                case "--pid" -> pid = Long.parseLong(a.value(f));
+                case "--pid-start" -> pidStart = Long.parseLong(a.value(f));
+                case "--rank" -> Log.rank(a.integer(f, 0, Integer.MAX_VALUE));
+                case "--verbose" -> Log.level(Log.Level.VERBOSE);
+                case "--quiet" -> Log.level(Log.Level.QUIET);
+                default -> throw a.unknown(f);
+            }
+        }
+        a.end();
+        ProcessHandle task = task(pid, pidStart);
+        Store store = new Store(new CacheDir(cacheDir, Caller.self()), Clock.SYSTEM);
+        Registrar.Spec spec = new Registrar.Spec(name, jobId, service, host, port, protocol, path, ttl, metadata,
+                Probe.parse("--ready", ready), readyTimeout);
+        Registrar registrar = new Registrar(store, Clock.SYSTEM, spec, () -> alive(task));
+        for (String sig : Signals.CAUGHT) {
+            Signals.handle(sig, s -> {
+                Log.debug("SIG" + s + ": deregistering");
+                watchdog();
+                registrar.stop();
+            });
+        }
+        Registrar.End end = registrar.run();
+        Log.debug("registrar done: " + end);
+        return ExitCodes.OK;
+    }
+
+    /**
+     * The task's process, or null when it is gone already. {@link ProcessHandle#isAlive} compares the start time
+     * it saw first, so a PID reused later reads as not alive; comparing with the start time muster passed catches a
+     * reuse before this process looked.
+     */
+    private static ProcessHandle task(long pid, long startMillis) {
+        Optional<ProcessHandle> h = ProcessHandle.of(pid);
+        if (h.isEmpty()) {
+            return null;
+        }
+        if (startMillis >= 0) {
+            Optional<java.time.Instant> started = h.get().info().startInstant();
+            if (started.isPresent() && Math.abs(started.get().toEpochMilli() - startMillis) > 1000) {
+                return null;
+            }
+        }
+        Thread watch = new Thread(() -> {
+            while (alive(h.get())) {
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            watchdog();
+        }, "muster-registrar-watch");
+        watch.setDaemon(true);
+        watch.start();
+        return h.get();
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong ZOMBIE_SINCE =
+            new java.util.concurrent.atomic.AtomicLong(-1);
+
+    /**
+     * Alive, and not a zombie for more than a second. A program that exited is a zombie until its parent reaps it,
+     * and its endpoint is gone already; but a JVM that execs from a thread other than its first also shows its PID as
+     * a zombie for a moment (the kernel ends the first thread and hands the PID to the exec'ing one), and the
+     * registrar is started just before that exec.
+     */
+    private static boolean alive(ProcessHandle task) {
+        if (task == null || !task.isAlive()) {
+            return false;
+        }
+        boolean zombie;
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + task.pid() + "/stat"));
+            int close = stat.lastIndexOf(')');
+            zombie = close >= 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
+        } catch (java.io.IOException | RuntimeException e) {
+            return task.isAlive();
+        }
+        if (!zombie) {
+            ZOMBIE_SINCE.set(-1);
+            return true;
+        }
+        long now = System.nanoTime();
+        ZOMBIE_SINCE.compareAndSet(-1, now);
+        return now - ZOMBIE_SINCE.get() < 1_000_000_000L;
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean WATCHDOG = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Ends this process {@link #GRACE_MS} after the task, whatever the shared file system does meanwhile. */
+    private static void watchdog() {
+        if (!WATCHDOG.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                Thread.sleep(GRACE_MS);
+            } catch (InterruptedException e) {
+                // halt anyway
+            }
+            Log.warn("registrar still busy " + GRACE_MS / 1000 + "s after the task ended; leaving, the record "
+                    + "lapses by its TTL");
+            Runtime.getRuntime().halt(ExitCodes.INTERNAL);
+        }, "muster-registrar-watchdog");
+        t.setDaemon(true);
+        t.start();
+    }
+}
