@@ -30,6 +30,10 @@ class TcpReleaseIT {
     @TempDir
     Path tmp;
 
+    /** Bash: waits (bounded) until rank 0 has published its endpoint in the step directory. */
+    private static final String WAIT_FOR_ENDPOINT = "i=0; until [ -s \"$(ls -d $D/sync/*/ 2>/dev/null | head -1)"
+            + "endpoint\" ] || [ $i -gt 2400 ]; do sleep 0.05; i=$((i+1)); done\n";
+
     private void assertAllReleased(SlurmSteps s, int n, String via) {
         List<Map<String, String>> trace = s.records("trace", "rank=");
         assertEquals(n, trace.size(), () -> "every task leaves a trace line; " + s.errs());
@@ -55,7 +59,7 @@ class TcpReleaseIT {
     void everyTask_isReleasedOverTcp(int n) throws Exception {
         SlurmSteps s = new SlurmSteps(tmp);
         Path task = s.script("task.sh", ""
-                + "if [ $r != 0 ]; then i=0; until [ -s \"$(ls -d $D/sync/*/ 2>/dev/null | head -1)endpoint\" ] || [ $i -gt 2400 ]; do sleep 0.05; i=$((i+1)); done; fi\n"
+                + "if [ $r != 0 ]; then " + WAIT_FOR_ENDPOINT + "fi\n"
                 + s.barrier("-v"));
         int rc = s.run(4, n, task, Duration.ofSeconds(200));
         assertEquals(0, rc, s::errs);
@@ -106,8 +110,11 @@ class TcpReleaseIT {
     void tasksThatCannotConnect_sayItOnce_andTheBarrierCompletesByFile() throws Exception {
         SlurmSteps s = new SlurmSteps(tmp);
         // every rank but 0 runs in its own network namespace: connects to rank 0 fail (network unreachable)
+        // they start once rank 0 listens: a task that finds the outcome decided before it read the endpoint never
+        // tries to connect, and has nothing to say
         Path task = s.script("task.sh", ""
                 + "if [ $r = 0 ]; then " + s.barrier("") + "; exit $?; fi\n"
+                + WAIT_FOR_ENDPOINT
                 + "exec unshare -n -- bash -c '" + s.barrier("").replace("$r", "'$r'") + "'");
         assertEquals(0, s.run(4, 8, task, Duration.ofSeconds(100)), s::errs);
         List<Map<String, String>> trace = s.records("trace", "rank=");
