@@ -345,16 +345,10 @@ public final class RendezvousCommand {
     private int list(Options o) {
         Store store = store(o);
         List<Record> records = store.list();
-        if (o.json) {
-            out.print(Json.pretty(records.stream().map(Record::toMap).toList()) + "\n");
-        } else if (records.isEmpty()) {
+        if (!o.json && records.isEmpty()) {
             out.print("no live rendezvous records found under " + store.cache().rendezvousDir() + "\n");
         } else {
-            StringBuilder b = new StringBuilder();
-            for (Record r : records) {
-                b.append(r.name()).append(' ').append(r.url()).append(" job=").append(r.jobId()).append('\n');
-            }
-            out.print(b);
+            printRecords(o, records);
         }
         return ExitCodes.OK;
     }
@@ -489,17 +483,21 @@ public final class RendezvousCommand {
             }
             interval = Math.min(500_000_000L, interval * 3 / 2);
         }
-        List<Record> records = o.names.stream().distinct().map(found::get).toList();
+        printRecords(o, o.names.stream().distinct().map(found::get).toList());
+        return ExitCodes.OK;
+    }
+
+    /** Records as {@code list} prints them: a JSON array, or {@code <name> <url> job=<id>} lines. */
+    private void printRecords(Options o, List<Record> records) {
         if (o.json) {
             out.print(Json.pretty(records.stream().map(Record::toMap).toList()) + "\n");
-        } else {
-            StringBuilder b = new StringBuilder();
-            for (Record r : records) {
-                b.append(r.name()).append(' ').append(r.url()).append(" job=").append(r.jobId()).append('\n');
-            }
-            out.print(b);
+            return;
         }
-        return ExitCodes.OK;
+        StringBuilder b = new StringBuilder();
+        for (Record r : records) {
+            b.append(r.name()).append(' ').append(r.url()).append(" job=").append(r.jobId()).append('\n');
+        }
+        out.print(b);
     }
 
     private static void revalidate(Store store, String name) {
