@@ -11,7 +11,7 @@ import java.time.Duration;
  * arrival, off the release path, and after a true exec no muster code runs in any task, so the helper is a small
  * detached shell loop, not a thread. It waits for the release in the outcome file, then for all departures, and
  * renames the directory away before deleting it so that a straggler never reads a half-deleted tree. Bounded: it
- * gives up after {@code bound} and leaves the directory to {@code muster sweep}, as it does after an abort or a
+ * gives up after {@code bound} (or at once when the step directory is gone) and leaves the directory to {@code muster sweep}, as it does after an abort or a
  * timeout (the files are the diagnosis).
  */
 public final class Cleanup {
@@ -23,11 +23,13 @@ public final class Cleanup {
             + "d=$1; n=$2; end=$(( $(date +%s) + $3 )); s=0.05\n"
             + "pause() { sleep \"$s\"; case $s in 0.05) s=0.1;; 0.1) s=0.2;; 0.2) s=0.5;; *) s=1;; esac; }\n"
             + "until grep -q '^kind=release$' \"$d/outcome\" 2>/dev/null; do\n"
+            + "  [ -d \"$d\" ] || exit 0\n"
             + "  grep -q '^kind=' \"$d/outcome\" 2>/dev/null && exit 0\n"
             + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
             + "done\n"
             + "s=0.05\n"
             + "until [ \"$(ls \"$d/departure\" 2>/dev/null | grep -c '^[0-9][0-9]*$')\" -ge \"$n\" ]; do\n"
+            + "  [ -d \"$d\" ] || exit 0\n"
             + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
             + "done\n"
             + "g=\"$d.gone.$$\"\n"
