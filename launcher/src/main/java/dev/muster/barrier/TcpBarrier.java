@@ -333,6 +333,16 @@ final class TcpBarrier {
             retry *= 4;
         }
         if (client == null) {
+            // A connection reset is also what a task sees when rank 0 released (by the arrival files) and closed its
+            // listener while the task was connecting: that is no network problem, so no warning then.
+            for (long pause = 10_000_000L; pause <= 40_000_000L; pause *= 2) {
+                Outcome o = fb.readOutcome();
+                if (o != null) {
+                    Log.debug("rank 0 decided while this task was connecting (" + problem + ")");
+                    return fb.finish(o);
+                }
+                fb.clock().sleep(pause);
+            }
             Log.warn("cannot reach rank 0 at " + ep.address() + " over TCP (" + problem + "); waiting by the file "
                     + "protocol instead (check --bind-address on rank 0 and firewalls between the nodes)");
             fb.writeArrival();

@@ -200,6 +200,35 @@ class TcpBarrierTest {
     }
 
     @Test
+    void connectRacingRank0sFileRelease_isNoWarning() throws Exception {
+        // Rank 0 released by the arrival files and closed its listener while this task was connecting: the
+        // connection fails a moment before the outcome is in the file. That is no network problem to warn about.
+        ranks = new Ranks(root, "step", 2, Transport.Mode.FILE, Duration.ofSeconds(20));
+        FileBarrier zero = ranks.barrier(0);
+        zero.prepare();
+        int dead;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = s.getLocalPort();
+        }
+        zero.publishEndpoint(TcpEndpoint.listening("127.0.0.1", dead, new byte[16]));
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        dev.muster.core.Log.to(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
+        Ranks tcp = new Ranks(root, "step", 2, Transport.Mode.TCP, Duration.ofSeconds(20));
+        try {
+            CompletableFuture<Ranks.Result> peer = tcp.start(1);
+            Thread.sleep(15);
+            zero.decide(Outcome.release(0, Map.of("master_addr", "n1")));
+            Ranks.Result res = peer.join();
+            assertEquals(0, res.code(), () -> "rank 1: " + res.failure());
+            assertEquals(Outcome.Kind.RELEASE, res.outcome().kind());
+            assertFalse(log.toString(StandardCharsets.UTF_8).contains("warning"), log.toString(StandardCharsets.UTF_8));
+        } finally {
+            dev.muster.core.Log.to(System.err);
+            tcp.close();
+        }
+    }
+
+    @Test
     void rank0CannotListen_everyoneWaitsByFiles() {
         ranks = new Ranks(root, "step", 3, Transport.Mode.TCP, Duration.ofSeconds(20));
         Ranks r = ranks;
