@@ -49,6 +49,16 @@ class TcpBarrierTest {
         return ranks;
     }
 
+    /** Rank 0 prepares and publishes an endpoint on a port nobody listens on. */
+    private static void publishDeadEndpoint(FileBarrier zero) throws IOException {
+        zero.prepare();
+        int dead;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = s.getLocalPort();
+        }
+        zero.publishEndpoint(TcpEndpoint.listening("127.0.0.1", dead, new byte[16]));
+    }
+
     private static List<Ranks.Result> join(List<CompletableFuture<Ranks.Result>> fs) {
         List<Ranks.Result> out = new ArrayList<>();
         for (CompletableFuture<Ranks.Result> f : fs) {
@@ -181,12 +191,7 @@ class TcpBarrierTest {
         // rank 0 waits by files; the endpoint names a port nobody listens on
         ranks = new Ranks(root, "step", 3, Transport.Mode.FILE, Duration.ofSeconds(20));
         FileBarrier zero = ranks.barrier(0);
-        zero.prepare();
-        int dead;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            dead = s.getLocalPort();
-        }
-        zero.publishEndpoint(TcpEndpoint.listening("127.0.0.1", dead, new byte[16]));
+        publishDeadEndpoint(zero);
         Ranks tcp = new Ranks(root, "step", 3, Transport.Mode.TCP, Duration.ofSeconds(20));
         try {
             List<CompletableFuture<Ranks.Result>> fs = List.of(ranks.start(0), tcp.start(1), tcp.start(2));
@@ -205,12 +210,7 @@ class TcpBarrierTest {
         // connection fails a moment before the outcome is in the file. That is no network problem to warn about.
         ranks = new Ranks(root, "step", 2, Transport.Mode.FILE, Duration.ofSeconds(20));
         FileBarrier zero = ranks.barrier(0);
-        zero.prepare();
-        int dead;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            dead = s.getLocalPort();
-        }
-        zero.publishEndpoint(TcpEndpoint.listening("127.0.0.1", dead, new byte[16]));
+        publishDeadEndpoint(zero);
         java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
         dev.muster.core.Log.to(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
         Ranks tcp = new Ranks(root, "step", 2, Transport.Mode.TCP, Duration.ofSeconds(20));
