@@ -40,9 +40,6 @@ public final class Posix {
         return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
     }
 
-    public static int groupOf(Path p) throws IOException {
-        return (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
-    }
 
     /** Mode bits of {@code p} itself, e.g. 040700 for a private directory. */
     public static int modeOf(Path p) throws IOException {

@@ -57,9 +57,6 @@ public final class Descriptors {
         return out;
     }
 
-    public static Set<Integer> inherited() {
-        return inherited == null ? Set.of() : Set.copyOf(inherited);
-    }
 
     private static List<String> jvmFiles() {
         List<String> out = new ArrayList<>();
