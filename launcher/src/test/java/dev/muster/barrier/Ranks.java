@@ -62,7 +62,11 @@ final class Ranks {
         FileBarrier fb = barrier(rank);
         fb.prepare();
         long arrived = System.nanoTime();
-        fb.arrive();
+        if (mode == Transport.Mode.TCP && rank != 0) {
+            fb.markArrived(); // as StepSync does: the arrival file follows the TCP hello
+        } else {
+            fb.arrive();
+        }
         try {
             Outcome o;
             if (mode == Transport.Mode.TCP) {

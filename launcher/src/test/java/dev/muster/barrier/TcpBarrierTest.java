@@ -179,7 +179,7 @@ class TcpBarrierTest {
         fs.add(r.start(3));
         for (Ranks.Result res : join(fs)) {
             assertEquals(0, res.code(), () -> "rank " + res.rank() + ": " + res.failure());
-            assertEquals("tcp", res.via());
+            assertEquals("tcp", res.via(), "rank " + res.rank());
         }
         for (Socket s : silent) {
             s.close();
