@@ -208,6 +208,11 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("MUSTER_JAVA", jdk.java());
         env.put("MUSTER_JAR", jar().toString());
+        // The four nodes are one host. Open MPI's TCP transport leaves out loopback by default and then connects
+        // to this host's own external address, which in this sandbox now and then fails (EINPROGRESS, a reset,
+        // and the MPI program dies of SIGSEGV): keep MPI traffic on loopback, where it belongs here.
+        env.put("OMPI_MCA_btl_tcp_if_include", "lo");
+        env.put("OMPI_MCA_oob_tcp_if_include", "lo"); // mpirun's own wire-up, the same way
         return env;
     }
 
