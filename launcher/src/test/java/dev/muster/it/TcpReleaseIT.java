@@ -136,16 +136,24 @@ class TcpReleaseIT {
         Process srun = s.start(4, 64, task);
         Path endpoint = await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(100))
                 .until(() -> endpointFile(s.sync), Optional::isPresent).orElseThrow();
-        // wait until the other 62 are connected (they say so on stderr) so the flood hits a waiting rank 0
+        int port = Integer.parseInt(Files.readString(endpoint).replaceAll("(?s).*port=(\\d+).*", "$1"));
+        // one flood while the other 62 connect (they must get in past it), ...
+        java.util.concurrent.CompletableFuture<Integer> early = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> flood(port, 1000));
         await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(200))
                 .until(() -> countInErrs(s, "connected to rank 0") >= 62);
-        int port = Integer.parseInt(Files.readString(endpoint).replaceAll("(?s).*port=(\\d+).*", "$1"));
-        int refused = flood(port, 1000);
+        int sent = early.get(60, TimeUnit.SECONDS);
+        // ... and one while rank 0 waits for rank 63 alone
+        sent += flood(port, 1000);
         Files.createFile(s.dir.resolve("go"));
         assertEquals(0, s.finish(srun, Duration.ofSeconds(150)), s::errs);
         assertEquals(64, s.records("ends", "end ").size(), s::errs);
         assertAllReleased(s, 64, "tcp");
-        assertTrue(refused >= 0);
+        // rank 0 counted and refused every one of them (none was taken for a task)
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("refused (\\d+) TCP connections").matcher(
+                s.read("err.0"));
+        assertTrue(m.find(), () -> "rank 0 reports the refused connections: " + s.read("err.0"));
+        assertTrue(Integer.parseInt(m.group(1)) >= sent, "refused " + m.group(1) + " of " + sent);
     }
 
     private static Optional<Path> endpointFile(Path sync) throws IOException {
@@ -167,21 +175,30 @@ class TcpReleaseIT {
         }
     }
 
-    /** 1,000 connections in waves of 100 open at once, each with a wrong token; returns how many were refused. */
-    private static int flood(int port, int count) throws IOException {
+    /** {@code count} connections in waves of 100 open at once, each with a wrong token; returns how many were made. */
+    private static int flood(int port, int count) {
         byte[] hello = ("muster-hello 1 63 " + "00".repeat(16) + "\n").getBytes(StandardCharsets.US_ASCII);
         int done = 0;
         while (done < count) {
             List<Socket> wave = new ArrayList<>();
-            for (int i = 0; i < 100 && done < count; i++, done++) {
-                Socket sock = new Socket(InetAddress.getLoopbackAddress(), port);
-                OutputStream out = sock.getOutputStream();
-                out.write(hello);
-                out.flush();
-                wave.add(sock);
-            }
-            for (Socket sock : wave) {
-                sock.close();
+            try {
+                for (int i = 0; i < 100 && done < count; i++, done++) {
+                    Socket sock = new Socket(InetAddress.getLoopbackAddress(), port);
+                    wave.add(sock);
+                    OutputStream out = sock.getOutputStream();
+                    out.write(hello);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("flood connection " + done, e);
+            } finally {
+                for (Socket sock : wave) {
+                    try {
+                        sock.close();
+                    } catch (IOException e) {
+                        // closing anyway
+                    }
+                }
             }
         }
         return done;
