@@ -51,11 +51,17 @@ public record AgentSettings(
     static final Duration DEFAULT_POLL_MAX = Duration.ofMillis(100);
     static final long DEFAULT_TTL_SECONDS = 120;
 
-    private static final Pattern JAVA_NAME = Pattern.compile(
-            "[\\p{javaJavaIdentifierStart}][\\p{javaJavaIdentifierPart}]*(\\.[\\p{javaJavaIdentifierStart}]"
-                    + "[\\p{javaJavaIdentifierPart}]*)*");
-    private static final Pattern RDZV_NAME = Pattern.compile("[A-Za-z0-9._-]+");
-    private static final Pattern BARRIER_NAME = Pattern.compile("[A-Za-z0-9_-]+");
+    /**
+     * Compiled on first use: most settings name no class, rendezvous or barrier, and compiling these patterns
+     * in every premain cost a cold JVM milliseconds before main.
+     */
+    private static final class Patterns {
+        static final Pattern JAVA_NAME = Pattern.compile(
+                "[\\p{javaJavaIdentifierStart}][\\p{javaJavaIdentifierPart}]*(\\.[\\p{javaJavaIdentifierStart}]"
+                        + "[\\p{javaJavaIdentifierPart}]*)*");
+        static final Pattern RDZV_NAME = Pattern.compile("[A-Za-z0-9._-]+");
+        static final Pattern BARRIER_NAME = Pattern.compile("[A-Za-z0-9_-]+");
+    }
 
     public boolean needsInstrumentation() {
         return arriveOnBind || awaitClass != null || (register != null && port == 0);
@@ -166,7 +172,7 @@ public record AgentSettings(
             throw bad(s, "sync-dir", "is empty; give a directory every node of the step sees");
         }
         String name = s.get("name");
-        if (name != null && !BARRIER_NAME.matcher(name).matches()) {
+        if (name != null && !Patterns.BARRIER_NAME.matcher(name).matches()) {
             throw bad(s, "name", "may hold only letters, digits, '_' and '-'");
         }
         boolean verbose = bool(s, "verbose", false);
@@ -191,8 +197,9 @@ public record AgentSettings(
         String await = s.get("await");
         if (await != null && !await.equals("main")) {
             int hash = await.indexOf('#');
-            if (hash <= 0 || hash == await.length() - 1 || !JAVA_NAME.matcher(await.substring(0, hash)).matches()
-                    || !JAVA_NAME.matcher(await.substring(hash + 1)).matches()
+            if (hash <= 0 || hash == await.length() - 1
+                    || !Patterns.JAVA_NAME.matcher(await.substring(0, hash)).matches()
+                    || !Patterns.JAVA_NAME.matcher(await.substring(hash + 1)).matches()
                     || await.substring(hash + 1).contains(".")) {
                 throw bad(s, "await", "is not main or a method as com.example.Peers#connectAll");
             }
@@ -256,7 +263,7 @@ public record AgentSettings(
     }
 
     private static void rendezvousName(Source s, String key, String n) {
-        if (!RDZV_NAME.matcher(n).matches() || n.equals(".") || n.equals("..")) {
+        if (!Patterns.RDZV_NAME.matcher(n).matches() || n.equals(".") || n.equals("..")) {
             throw MusterException.usage(s.origin(key) + ": '" + n + "' is not a rendezvous name; use letters, "
                     + "digits, '.', '_' and '-'" + (key.equals("rendezvous") ? ", and ';' between names" : ""));
         }

@@ -5,12 +5,13 @@ import java.util.function.Consumer;
 /**
  * The one class that touches {@code sun.misc.Signal}, the only JDK way to catch TERM, INT, HUP and USR1. javac
  * warns about every use of that "internal proprietary API", and the warning cannot be suppressed; so this class
- * lives in its own source root, compiled without -Werror (see launcher/pom.xml), and {@link Signals} reaches it by
- * reflection. A plain class rather than a java.lang.reflect.Proxy: generating a proxy cost a cold JVM tens of
- * milliseconds, on every task.
+ * lives in its own source root, compiled without -Werror and after the main one (see launcher/pom.xml), and
+ * {@link Signals} creates it by reflection once and calls it through {@link Signals.Backend}. A plain class rather
+ * than a java.lang.reflect.Proxy: generating a proxy cost a cold JVM tens of milliseconds, on every task.
  */
-public final class SunSignals {
-    private SunSignals() {
+public final class SunSignals implements Signals.Backend {
+    public SunSignals() {
+        // created by Signals, reflectively
     }
 
     private static final class Handler implements sun.misc.SignalHandler {
@@ -28,19 +29,19 @@ public final class SunSignals {
         }
     }
 
-    /** Installs {@code target} for signal {@code name}; returns the previous handler, or null if it was muster's. */
-    public static Object handle(String name, Consumer<String> target) {
+    @Override
+    public Object handle(String name, Consumer<String> target) {
         Object previous = sun.misc.Signal.handle(new sun.misc.Signal(name), new Handler(name, target));
         return previous instanceof Handler ? null : previous;
     }
 
-    /** Puts back a handler {@link #handle} returned. */
-    public static void restore(String name, Object previous) {
+    @Override
+    public void restore(String name, Object previous) {
         sun.misc.Signal.handle(new sun.misc.Signal(name), (sun.misc.SignalHandler) previous);
     }
 
-    /** Gives signal {@code name} its default disposition. */
-    public static void reset(String name) {
+    @Override
+    public void reset(String name) {
         sun.misc.Signal.handle(new sun.misc.Signal(name), sun.misc.SignalHandler.SIG_DFL);
     }
 }

@@ -42,7 +42,9 @@ public final class StepSync {
         this.key = key;
         this.settings = settings;
         this.trace = trace;
-        this.transport = transport;
+        // a one-task step has nobody to tell: listening would only cost start-up (the agent's gate measures it)
+        this.transport = transport.mode() == Transport.Mode.TCP && id.size() == 1
+                ? new Transport(Transport.Mode.FILE, transport.bindAddress()) : transport;
         this.env = env;
         // Jitter needs no cryptographic randomness, and seeding a SecureRandom costs a cold JVM ~70-100 ms.
         Random random = new Random(System.nanoTime() ^ (dev.muster.core.Posix.pid() << 16) ^ id.rank());
@@ -111,8 +113,15 @@ public final class StepSync {
 
     /** Arrives and waits; returns the release or throws the step's failure. */
     public Outcome await(Map<String, String> releaseData) {
+        // classes rather than lambdas on this path: each lambda costs the agent's cold JVM a millisecond in premain
+        java.util.function.Consumer<String> stop = new java.util.function.Consumer<>() {
+            @Override
+            public void accept(String sig) {
+                stopped(sig);
+            }
+        };
         for (String sig : Signals.CAUGHT) {
-            Signals.handle(sig, this::stopped);
+            Signals.handle(sig, stop);
         }
         if (transport.mode() == Transport.Mode.TCP && id.rank() != 0) {
             barrier.markArrived(); // the arrival file follows the TCP hello (see TcpBarrier)
@@ -150,16 +159,23 @@ public final class StepSync {
         Log.debug("released (" + barrier.via() + ")");
         writeTrace();
         if (id.rank() == 0 && livesOn && transport.mode() != Transport.Mode.SARUS_BASELINE) {
-            Thread t = new Thread(() -> Cleanup.inProcess(barrier.dir(), id.size(), settings.timeout()),
-                    "muster-cleanup");
+            Thread t = new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    Cleanup.inProcess(barrier.dir(), id.size(), settings.timeout());
+                }
+            }, "muster-cleanup");
             t.setDaemon(true);
             t.start();
             // a short-lived application would otherwise end the JVM between the rename and the deletion
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    t.join(500);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+            Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    try {
+                        t.join(500);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
             }, "muster-cleanup-exit"));
         }

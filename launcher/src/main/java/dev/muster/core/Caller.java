@@ -49,7 +49,7 @@ public record Caller(int uid, Set<Integer> groups) {
                 throw new IOException("id -G failed: " + out);
             }
             Set<Integer> groups = new TreeSet<>();
-            for (String g : out.split("\\s+")) {
+            for (String g : words(out)) {
                 groups.add(Integer.parseInt(g));
             }
             return new Caller(uid, groups);
@@ -62,6 +62,29 @@ public record Caller(int uid, Set<Integer> groups) {
         }
     }
 
+    /**
+     * The words of {@code s}, split at spaces and tabs. Not {@code split("\\s+")}: compiling a regex costs a cold
+     * JVM (the agent's premain) milliseconds.
+     */
+    static java.util.List<String> words(String s) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        int i = 0;
+        int n = s.length();
+        while (i < n) {
+            while (i < n && Character.isWhitespace(s.charAt(i))) {
+                i++;
+            }
+            int start = i;
+            while (i < n && !Character.isWhitespace(s.charAt(i))) {
+                i++;
+            }
+            if (i > start) {
+                out.add(s.substring(start, i));
+            }
+        }
+        return out;
+    }
+
     public static Caller fromStatus(Path status) {
         int uid = -1;
         Set<Integer> groups = new TreeSet<>();
@@ -69,14 +92,12 @@ public record Caller(int uid, Set<Integer> groups) {
             for (String line : Files.readAllLines(status, StandardCharsets.ISO_8859_1)) {
                 // Uid: and Gid: list real, effective, saved and file-system ids; access checks use the effective one
                 if (line.startsWith("Uid:")) {
-                    uid = Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
+                    uid = Integer.parseInt(words(line.substring(4)).get(1));
                 } else if (line.startsWith("Gid:")) {
-                    groups.add(Integer.parseInt(line.substring(4).trim().split("\\s+")[1]));
+                    groups.add(Integer.parseInt(words(line.substring(4)).get(1)));
                 } else if (line.startsWith("Groups:")) {
-                    for (String g : line.substring(7).trim().split("\\s+")) {
-                        if (!g.isEmpty()) {
-                            groups.add(Integer.parseInt(g));
-                        }
+                    for (String g : words(line.substring(7))) {
+                        groups.add(Integer.parseInt(g));
                     }
                 }
             }

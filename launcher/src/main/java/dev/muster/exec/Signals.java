@@ -1,14 +1,14 @@
 package dev.muster.exec;
 
 import java.io.IOException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Method;
 import java.util.Map;
 import java.util.function.Consumer;
 
 /**
  * Signal handling. Catching goes through {@code SunSignals} (the one class that touches {@code sun.misc.Signal},
- * compiled apart because javac's warning about it cannot be suppressed), reached by reflection. QUIT cannot be
+ * compiled apart because javac's warning about it cannot be suppressed), created once by reflection and then
+ * called through {@link Backend}: a reflective call per use would cost a cold JVM milliseconds of method-handle
+ * spinning on the agent's premain path. QUIT cannot be
  * caught and USR2 is HotSpot's own: neither is used.
  */
 public final class Signals {
@@ -53,24 +53,34 @@ public final class Signals {
         return null;
     }
 
-    private static volatile Method[] sun;
+    /** What {@code SunSignals} implements, in the source root compiled apart. */
+    public interface Backend {
+        /** Installs {@code target} for signal {@code name}; returns the previous handler, or null if it was ours. */
+        Object handle(String name, Consumer<String> target);
 
-    /** SunSignals' handle, restore and reset, looked up once. */
-    private static Method[] sun() throws ReflectiveOperationException {
-        Method[] m = sun;
-        if (m == null) {
-            Class<?> c = Class.forName("dev.muster.exec.SunSignals");
-            m = new Method[] {c.getMethod("handle", String.class, Consumer.class),
-                c.getMethod("restore", String.class, Object.class), c.getMethod("reset", String.class)};
-            sun = m;
+        /** Puts back a handler {@link #handle} returned. */
+        void restore(String name, Object previous);
+
+        /** Gives signal {@code name} its default disposition. */
+        void reset(String name);
+    }
+
+    private static volatile Backend sun;
+
+    /** The one SunSignals, created on first use. */
+    private static Backend sun() throws ReflectiveOperationException {
+        Backend b = sun;
+        if (b == null) {
+            b = (Backend) Class.forName("dev.muster.exec.SunSignals").getDeclaredConstructor().newInstance();
+            sun = b;
         }
-        return m;
+        return b;
     }
 
     /** Installs {@code handler} for signal {@code name}; false when the JVM refuses. */
     public static boolean handle(String name, Consumer<String> handler) {
         try {
-            Object previous = sun()[0].invoke(null, name, handler);
+            Object previous = sun().handle(name, handler);
             if (previous != null) {
                 ORIGINAL.putIfAbsent(name, previous);
             }
@@ -92,7 +102,7 @@ public final class Signals {
                 continue;
             }
             try {
-                sun()[1].invoke(null, name, previous);
+                sun().restore(name, previous);
             } catch (ReflectiveOperationException | RuntimeException e) {
                 all = false;
             }
@@ -113,7 +123,7 @@ public final class Signals {
             // that has no Java handler, and SIG_DFL is not one.
             if (!name.equals("KILL")) {
                 try {
-                    sun()[2].invoke(null, name);
+                    sun().reset(name);
                 } catch (ReflectiveOperationException | RuntimeException e) {
                     Runtime.getRuntime().halt(128 + number);
                 }

@@ -26,7 +26,17 @@ public final class IdentityResolver {
     }
 
     public static TaskIdentity resolve(Map<String, String> env) {
-        return resolve(env, ignored -> localHostName());
+        return resolve(env, LocalHostName.INSTANCE);
+    }
+
+    /** A class, not a lambda: the agent resolves in premain, where each lambda costs a cold JVM a millisecond. */
+    private static final class LocalHostName implements Function<String, String> {
+        static final LocalHostName INSTANCE = new LocalHostName();
+
+        @Override
+        public String apply(String ignored) {
+            return localHostName();
+        }
     }
 
     public static TaskIdentity resolve(Map<String, String> env, Function<String, String> hostname) {
