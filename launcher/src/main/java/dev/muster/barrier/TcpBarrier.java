@@ -39,6 +39,8 @@ final class TcpBarrier {
     static final int CONNECT_TRIES = 4;
     /** While rank 0 has not answered a connection, the outcome file is read this often. */
     static final long OK_ROUND_MILLIS = 1_000;
+    /** A connected task writes its arrival file this long after connecting, or after the release if sooner. */
+    static final long ARRIVAL_FILE_DELAY_NANOS = 500_000_000L;
 
     private final FileBarrier fb;
     private final Callable<InetAddress> bindAddress;
@@ -349,11 +351,18 @@ final class TcpBarrier {
             return fb.await(Map.of());
         }
         Log.debug("connected to rank 0 at " + ep.address() + " (t_us=" + nowUs() + ")");
-        fb.writeArrival();
         try (TcpClient c = client) {
             long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
+            // The arrival file (for timeout lists and the clean-up) waits a moment: when this task completes the
+            // barrier, the release follows within milliseconds, and a file created then competes with the file
+            // system work of every task it has just released (their execs); it is written after the release.
+            long writeArrivalAt = fb.clock().nanoTime() + ARRIVAL_FILE_DELAY_NANOS;
             while (true) {
                 long now = fb.clock().nanoTime();
+                if (writeArrivalAt > 0 && now >= writeArrivalAt) {
+                    fb.writeArrival();
+                    writeArrivalAt = 0;
+                }
                 if (now >= deadline) {
                     // the file protocol's rule: rank 0's list if it wrote one, else one listing of its own; every
                     // other task keeps waiting until its own deadline, so this task says bye before it closes
@@ -365,7 +374,11 @@ final class TcpBarrier {
                             + " s left)");
                     nextProgress = now + fb.settings().progress().toNanos() * 3;
                 }
-                long wait = Math.max(1, (Math.min(deadline, nextProgress) - now) / 1_000_000L);
+                long until = Math.min(deadline, nextProgress);
+                if (writeArrivalAt > 0) {
+                    until = Math.min(until, writeArrivalAt);
+                }
+                long wait = Math.max(1, (until - now) / 1_000_000L);
                 Outcome o = c.await(wait);
                 if (o != null) {
                     fb.via("tcp");

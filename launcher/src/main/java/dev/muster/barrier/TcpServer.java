@@ -55,6 +55,8 @@ final class TcpServer implements Closeable {
     private final LinkedHashMap<SocketChannel, Pending> pending = new LinkedHashMap<>();
     private final ByteBuffer scratch = ByteBuffer.allocate(256);
     private int lost = -1;
+    /** The rank whose hello came last: usually the task whose arrival completes the barrier. */
+    private int newest = -1;
     private long refused;
 
     private static final class Pending {
@@ -237,6 +239,7 @@ final class TcpServer implements Closeable {
         SocketChannel old = peers[rank];
         peers[rank] = ch;
         connected.set(rank);
+        newest = rank;
         if (old != null) {
             closeQuietly(old); // the same task reconnected after a drop it saw first
         }
@@ -311,12 +314,44 @@ final class TcpServer implements Closeable {
     }
 
     /**
-     * Sends the decided outcome to every connected peer and closes everything. The outcome is far smaller than a
-     * socket buffer, so each write completes at once; a peer that stopped reading cannot hold rank 0 for long.
+     * Sends the decided outcome to every connected peer and closes everything. The writes come first, before any
+     * other work: each one wakes a waiting task, and on a busy node the woken tasks compete with this loop for the
+     * CPU. The outcome is far smaller than a socket buffer, so each non-blocking write completes at once; a peer
+     * whose buffer is full (it stopped reading) gets the rest in blocking mode afterwards, which cannot hold rank 0
+     * for long.
      */
     void send(byte[] outcome) {
+        ByteBuffer[] rest = null;
+        // The task that connected last goes first: it is usually the one whose arrival completed the barrier, a
+        // JVM that has only just started. Woken last, it would wait behind the exec of every task woken before
+        // it; on a node with more tasks than cores that cost the last task hundreds of milliseconds.
+        for (int i = -1; i < size; i++) {
+            int r = i < 0 ? newest : i;
+            if (r < 0 || (i >= 0 && r == newest)) {
+                continue;
+            }
+            SocketChannel ch = peers[r];
+            if (ch == null) {
+                continue;
+            }
+            ByteBuffer buf = ByteBuffer.wrap(outcome);
+            try {
+                ch.write(buf);
+            } catch (ClosedChannelException e) {
+                continue; // gone since: it learns the outcome from the file
+            } catch (IOException e) {
+                Log.debug("sending the outcome to rank " + r + ": " + e);
+                continue;
+            }
+            if (buf.hasRemaining()) {
+                if (rest == null) {
+                    rest = new ByteBuffer[size];
+                }
+                rest[r] = buf;
+            }
+        }
         try {
-            selector.close(); // deregisters every channel, so they can be switched to blocking mode
+            selector.close(); // deregisters every channel, so that they can be switched to blocking mode
         } catch (IOException e) {
             Log.debug("closing the selector: " + e);
         }
@@ -325,22 +360,15 @@ final class TcpServer implements Closeable {
             closeQuietly(ch);
         }
         pending.clear();
-        for (int r = 0; r < size; r++) {
-            SocketChannel ch = peers[r];
-            if (ch == null) {
+        for (int r = 0; rest != null && r < size; r++) {
+            if (rest[r] == null) {
                 continue;
             }
             try {
-                ByteBuffer buf = ByteBuffer.wrap(outcome);
-                ch.write(buf);
-                if (buf.hasRemaining()) {
-                    ch.configureBlocking(true);
-                    while (buf.hasRemaining()) {
-                        ch.write(buf);
-                    }
+                peers[r].configureBlocking(true);
+                while (rest[r].hasRemaining()) {
+                    peers[r].write(rest[r]);
                 }
-            } catch (ClosedChannelException e) {
-                // gone since: it learns the outcome from the file
             } catch (IOException e) {
                 Log.debug("sending the outcome to rank " + r + ": " + e);
             }
