@@ -177,6 +177,30 @@ class AgentGateIT {
         }
     }
 
+    /**
+     * The manifest's Boot-Class-Path names the jar by its own file name: as shipped, the bootstrap loader defines
+     * the agent's classes; copied under another name the entry matches nothing, and the system loader loads the
+     * same classes, with the same behaviour.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {Jvm.JAVA17, Jvm.JAVA25})
+    void bootClassPath_asShipped_andUnderAnotherName(String java) throws Exception {
+        Jvm shipped = task(java, "boot-" + UUID.randomUUID(), 0, privateDir()).env("MUSTER_SIZE", "1").agent("")
+                .main(HELLO, "loader=dev.muster.agent.Gate");
+        assertEquals(0, shipped.run(30), shipped::toString);
+        assertTrue(shipped.out().contains("dev.muster.agent.Gate loader=null"), shipped::toString);
+        assertEquals("", shipped.err(), shipped::toString);
+
+        Path dir = privateDir();
+        Path renamed = Files.copy(Jvm.agentJar(), dir.resolve("muster-agent-0.1.0.jar"));
+        Jvm other = task(java, "boot-" + UUID.randomUUID(), 0, privateDir()).env("MUSTER_SIZE", "1")
+                .arg("-javaagent:" + renamed).main(HELLO, "loader=dev.muster.agent.Gate");
+        assertEquals(0, other.run(30), other::toString);
+        assertTrue(other.out().contains("dev.muster.agent.Gate loader=jdk.internal.loader.ClassLoaders$AppClassLoader"),
+                other::toString);
+        assertEquals("", other.err(), other::toString);
+    }
+
     @Test
     void defaultPath_loadsNoByteBuddyClass() throws Exception {
         Jvm jvm = task(Jvm.JAVA25, "isolation-" + UUID.randomUUID(), 0, privateDir()).env("MUSTER_SIZE", "1")

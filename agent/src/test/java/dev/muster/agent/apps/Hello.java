@@ -2,7 +2,7 @@ package dev.muster.agent.apps;
 
 /**
  * A stand-in application for the forked-JVM tests: prints when main started (epoch ms) and the system properties
- * it was asked about; with "wait", sleeps a minute, and a shutdown hook says whether it ran.
+ * it was asked about, or which class loader defined a class; with "wait", sleeps a minute, and a shutdown hook says whether it ran.
  */
 public final class Hello {
     private Hello() {
@@ -15,6 +15,10 @@ public final class Hello {
             if (a.startsWith("prop=")) {
                 String k = a.substring(5);
                 System.out.println(k + "=" + System.getProperty(k));
+            } else if (a.startsWith("loader=")) {
+                // which loader defined an agent class: "null" is the bootstrap loader
+                String k = a.substring(7);
+                System.out.println(k + " loader=" + Class.forName(k).getClassLoader());
             } else if (a.equals("wait")) {
                 System.out.println("waiting");
                 System.out.flush();
