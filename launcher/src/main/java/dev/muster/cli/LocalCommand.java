@@ -72,7 +72,8 @@ final class LocalCommand {
         Path privateSync = null;
         try {
             if (o.syncDir == null && env.get("MUSTER_SYNC_DIR") == null) {
-                privateSync = Files.createTempDirectory("muster-local-");
+                privateSync = Files.createTempDirectory(PRIVATE_PREFIX + dev.muster.core.Posix.pid() + "-");
+                sweepStale(privateSync);
             }
             return launch(n, nodes, runOptions, command, privateSync);
         } catch (IOException e) {
@@ -85,6 +86,47 @@ final class LocalCommand {
                     Log.debug("cannot remove " + privateSync + ": " + e);
                 }
             }
+        }
+    }
+
+    static final String PRIVATE_PREFIX = "muster-local-";
+
+    /**
+     * Removes what earlier runs left when they were killed (SIGKILL): empty directories beside {@code mine} named
+     * {@code muster-local-<pid>-...} whose pid is no longer alive and that belong to the same user. A directory
+     * that still holds a step is left to {@code muster sweep} (its tasks may outlive the killed parent); links and
+     * other users' entries are left alone; a pid reused by another process only keeps a directory a little longer.
+     */
+    static void sweepStale(Path mine) {
+        Path parent = mine.getParent();
+        try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(parent, PRIVATE_PREFIX + "*")) {
+            Object me = Files.getAttribute(mine, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                int dash = name.indexOf('-', PRIVATE_PREFIX.length());
+                if (p.equals(mine) || dash < 0) {
+                    continue;
+                }
+                long pid;
+                try {
+                    pid = Long.parseLong(name.substring(PRIVATE_PREFIX.length(), dash));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (ProcessHandle.of(pid).isPresent()
+                        || !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        || !me.equals(Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
+                    continue;
+                }
+                try {
+                    Files.delete(p); // empty only: tasks that outlived a killed muster local may still use it
+                    Log.debug("removed " + p + ", left by a muster local that is gone (pid " + pid + ")");
+                } catch (IOException e) {
+                    Log.debug("left " + p + " (" + e + ")");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            Log.debug("cannot sweep old private directories beside " + mine + ": " + e);
         }
     }
 

@@ -92,6 +92,47 @@ class HousekeepingIT {
         assertEquals(0, live.exitValue(), Cluster.read(cluster.dir().resolve("srun-go.err")));
     }
 
+    /**
+     * A SIGKILLed {@code muster local} cannot remove its private directory; the next one removes it: empty, named
+     * after a pid that is gone, this user's. A directory that still holds something, one of a live pid, another
+     * user's, and a link are left alone.
+     */
+    @Test
+    @Timeout(60)
+    void local_removesTheEmptyPrivateDirectoriesOfKilledRuns() throws Exception {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        long dead = 4_000_000L;
+        while (ProcessHandle.of(dead).isPresent()) {
+            dead--;
+        }
+        String tag = Long.toHexString(System.nanoTime());
+        Path empty = Files.createDirectory(tmp.resolve("muster-local-" + dead + "-empty" + tag));
+        Path full = Files.createDirectory(tmp.resolve("muster-local-" + dead + "-full" + tag));
+        Files.writeString(full.resolve("step"), "in use");
+        Path live = Files.createDirectory(tmp.resolve("muster-local-" + ProcessHandle.current().pid() + "-live" + tag));
+        Path foreign = Files.createDirectory(tmp.resolve("muster-local-" + dead + "-foreign" + tag));
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        Path target = Files.createDirectory(cluster.dir().resolve("target"));
+        Path link = Files.createSymbolicLink(tmp.resolve("muster-local-" + dead + "-link" + tag), target);
+        try {
+            List<String> cmd = new ArrayList<>(Cluster.muster(JDK));
+            cmd.addAll(List.of("local", "-n", "2", "--", "true"));
+            Cluster.Result r = cluster.run(Duration.ofSeconds(40), Cluster.env(JDK), cmd);
+            assertEquals(0, r.exit(), r.describe());
+            assertFalse(Files.exists(empty, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the killed run's empty directory");
+            assertTrue(Files.exists(full.resolve("step")), "a directory still in use");
+            assertTrue(Files.isDirectory(live), "a live pid's directory");
+            assertTrue(Files.isDirectory(foreign), "another user's directory");
+            assertTrue(Files.isSymbolicLink(link) && Files.isDirectory(target), "a link and its target");
+        } finally {
+            Files.deleteIfExists(link);
+            Files.deleteIfExists(full.resolve("step"));
+            for (Path p : List.of(empty, full, live, foreign)) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     @Test
     @Timeout(60)
     void sweep_followsNoSymbolicLink() throws Exception {
