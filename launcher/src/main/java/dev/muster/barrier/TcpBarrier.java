@@ -367,6 +367,7 @@ final class TcpBarrier {
                     // the file protocol's rule: rank 0's list if it wrote one, else one listing of its own; every
                     // other task keeps waiting until its own deadline, so this task says bye before it closes
                     c.bye();
+                    fb.writeArrival(); // before the listing, so that a short --timeout does not name this task
                     return fb.finish(fb.ownTimeout());
                 }
                 if (now >= nextProgress) {

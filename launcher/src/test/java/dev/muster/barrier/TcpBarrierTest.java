@@ -288,6 +288,8 @@ class TcpBarrierTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> r.barrier(1).readEndpoint() != null);
             Ranks.Result one = quick.start(1).join();
             assertEquals(ExitCodes.TIMEOUT, one.code(), () -> "rank 1: " + one.failure());
+            // its deadline came before its arrival file was due: it still counts itself as arrived
+            assertTrue(one.failure().getMessage().contains("missing rank 2"), one.failure().getMessage());
             assertFalse(zero.isDone(), "rank 0 still waits after rank 1's deadline");
             Ranks.Result z = zero.join();
             assertEquals(ExitCodes.TIMEOUT, z.code(), () -> "rank 0: " + z.failure());
