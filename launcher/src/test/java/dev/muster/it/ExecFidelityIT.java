@@ -64,6 +64,20 @@ class ExecFidelityIT {
                 + "exec " + next);
     }
 
+    /** What each of the 4 tasks printed before muster ({@code task}) and what the program saw ({@code probe}). */
+    private record ProbeRun(Map<String, Map<String, String>> tasks, Map<String, Map<String, String>> programs) {
+    }
+
+    /** The probe under {@code muster run} on 2 nodes, 4 tasks; every rank's program must have run. */
+    private ProbeRun underMuster(Jdk jdk, Map<String, String> env, Path probe) throws Exception {
+        Cluster.Result r = cluster.srun(Duration.ofSeconds(40), env, "-N", "2", "-n", "4",
+                task(Cluster.musterShell(jdk) + " run --sync-dir " + cluster.sync() + " -- " + probe).toString());
+        assertEquals(0, r.exit(), r.describe());
+        ProbeRun run = new ProbeRun(byRank(r.out(), "task "), byRank(r.out(), "probe "));
+        assertEquals(List.of("0", "1", "2", "3"), List.copyOf(run.programs().keySet()), r.describe());
+        return run;
+    }
+
     private static Map<String, Map<String, String>> byRank(String out, String prefix) {
         Map<String, Map<String, String>> m = new TreeMap<>();
         for (Map<String, String> r : Cluster.records(out, prefix)) {
@@ -81,14 +95,9 @@ class ExecFidelityIT {
         assertEquals(0, bare.exit(), bare.describe());
         Map<String, String> env = new java.util.HashMap<>(Cluster.env(Jdk.J25));
         env.put("FDS_OUT", cluster.dir().resolve("fds.muster").toString());
-        Cluster.Result r = cluster.srun(Duration.ofSeconds(40), env, "-N", "2", "-n", "4",
-                task(Cluster.musterShell(Jdk.J25) + " run --sync-dir " + cluster.sync() + " -- " + probe)
-                        .toString());
-        assertEquals(0, r.exit(), r.describe());
-
-        Map<String, Map<String, String>> tasks = byRank(r.out(), "task ");
-        Map<String, Map<String, String>> programs = byRank(r.out(), "probe ");
-        assertEquals(List.of("0", "1", "2", "3"), List.copyOf(programs.keySet()), r.describe());
+        ProbeRun run = underMuster(Jdk.J25, env, probe);
+        Map<String, Map<String, String>> tasks = run.tasks();
+        Map<String, Map<String, String>> programs = run.programs();
         for (String rank : programs.keySet()) {
             Map<String, String> t = tasks.get(rank);
             Map<String, String> p = programs.get(rank);
@@ -109,13 +118,9 @@ class ExecFidelityIT {
     @Timeout(60)
     void childExec_onJava17_keepsOpenFilesLimitAndRunsAsMustersChild() throws Exception {
         Path probe = probe();
-        Cluster.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(Jdk.J17), "-N", "2", "-n", "4",
-                task(Cluster.musterShell(Jdk.J17) + " run --sync-dir " + cluster.sync() + " -- " + probe)
-                        .toString());
-        assertEquals(0, r.exit(), r.describe());
-        Map<String, Map<String, String>> tasks = byRank(r.out(), "task ");
-        Map<String, Map<String, String>> programs = byRank(r.out(), "probe ");
-        assertEquals(List.of("0", "1", "2", "3"), List.copyOf(programs.keySet()), r.describe());
+        ProbeRun run = underMuster(Jdk.J17, Cluster.env(Jdk.J17), probe);
+        Map<String, Map<String, String>> tasks = run.tasks();
+        Map<String, Map<String, String>> programs = run.programs();
         for (String rank : programs.keySet()) {
             Map<String, String> t = tasks.get(rank);
             Map<String, String> p = programs.get(rank);
