@@ -260,9 +260,11 @@ class BarrierFaultsIT {
         assertEquals(1, before.size(), "the first run left its step directory");
 
         assertEquals(0, cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "requeue", id)).exit());
-        // a requeued job is held for 120 s; start it now
+        // A requeued job is held for 120 s; start it in 2 s. Not at once: the nodes revoked the first run's job
+        // credential when it ended, and slurmd refuses a credential made in the same second as that revocation
+        // ("Killing non-startable batch JobId=...: Job credential revoked" in slurmctld's log, once in ~10 runs).
         Cluster.Result now = cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "update",
-                "JobId=" + id, "StartTime=now"));
+                "JobId=" + id, "StartTime=now+2"));
         assertEquals(0, now.exit(), now.describe());
         Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> Cluster.read(d.resolve("job.log"))
                 .contains("run1 "));
