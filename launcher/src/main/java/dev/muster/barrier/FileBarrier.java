@@ -46,13 +46,16 @@ import java.util.function.IntFunction;
  * <p>Shared file systems decide the shape. On NFS a failed lookup is cached until the directory's attributes
  * expire, and stat() is answered from the attribute cache; open() revalidates (close-to-open consistency). So no
  * task ever polls for a name that does not exist yet: the outcome file exists before anyone polls it, and is
- * polled with open() + read(). Only rank 0 lists {@code arrival/}; everyone else reads that one file, with
+ * polled by reading it, never by stat() ({@link Polled} says when a descriptor may be held open between polls and
+ * when every poll must open the file). Only rank 0 lists {@code arrival/}; everyone else reads that one file, with
  * exponential backoff and jitter so that thousands of tasks never poll in step. {@code O_EXCL} is unreliable on
  * old NFS, so the single writer is chosen by {@code link()} of a private file to {@code claim}.
  */
 public final class FileBarrier {
     /** Largest outcome muster reads: a release carries rendezvous records, never megabytes. */
     static final int MAX_OUTCOME = 1 << 20;
+    /** A step file held open by polls is opened afresh this often (see {@link Polled}). */
+    static final long REOPEN_NANOS = 2_000_000_000L;
 
     /**
      * @param timeout      each task's deadline, counted from its own arrival
@@ -86,6 +89,11 @@ public final class FileBarrier {
     private final Random random;
     private final IntFunction<String> expectedNode;
     private ByteBuffer readBuffer = ByteBuffer.allocate(8192);
+    private final Polled outcomePoll;
+    private final Polled endpointPoll;
+    /** Null until the first poll that finds nothing; see {@link Polled}. */
+    private Boolean holdOpen;
+    private boolean finished;
 
     private long arrivedNanos;
     private Instant arrivedAt;
@@ -109,6 +117,8 @@ public final class FileBarrier {
         this.clock = clock;
         this.random = random;
         this.expectedNode = expectedNode;
+        this.outcomePoll = new Polled(outcomeFile);
+        this.endpointPoll = new Polled(endpointFile);
     }
 
     public Path dir() {
@@ -362,15 +372,15 @@ public final class FileBarrier {
         }
     }
 
-    /** The outcome, or null while undecided. open() + read() only: see the class comment for why. */
-    Outcome readOutcome() {
-        int n = readSmall(outcomeFile);
+    /** The outcome, or null while undecided. Read only, never stat()ed: see the class comment and {@link Polled}. */
+    synchronized Outcome readOutcome() {
+        int n = outcomePoll.read();
         return n <= 0 ? null : Outcome.decode(readBuffer.array(), n, outcomeFile.toString());
     }
 
     /** Rank 0's TCP endpoint, or null while rank 0 has not published it. Polled like the outcome. */
-    TcpEndpoint readEndpoint() {
-        int n = readSmall(endpointFile);
+    synchronized TcpEndpoint readEndpoint() {
+        int n = endpointPoll.read();
         return n <= 0 ? null : TcpEndpoint.decode(readBuffer.array(), n);
     }
 
@@ -394,40 +404,140 @@ public final class FileBarrier {
     }
 
     /**
-     * Reads a small step file into {@link #readBuffer} (grown as needed, up to {@link #MAX_OUTCOME}); returns the
-     * length, 0 when empty or unreadable for now (ENOENT, ESTALE: retried until the deadline).
+     * One of the small step files every waiting task polls (outcome, endpoint). Both are created empty ahead of time
+     * and filled in place by one write(), so the file a task opened is the file that gets written.
+     *
+     * <p>Where reads of an open file see other nodes' writes at once (local file systems, Lustre, GPFS, CephFS: see
+     * {@link #readsAreCoherent}), the file is opened at the first poll that finds it empty and then only read with
+     * pread(), which makes no metadata call at all: on Lustre a read goes to the object servers under a lock that
+     * the writer revokes, on GPFS under a token. It is opened afresh every {@link #REOPEN_NANOS} all the same, so a
+     * swept or re-created step directory is noticed as it was before. Elsewhere (NFS with attribute caching, where
+     * a read of an open file can be answered from the cache for up to {@code acregmax}; FUSE and unknown types)
+     * every poll opens the file, because only open() revalidates (close-to-open consistency).
      */
-    private int readSmall(Path file) {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            ByteBuffer buf = readBuffer;
-            buf.clear();
-            while (true) {
-                int n = ch.read(buf);
-                if (n < 0) {
-                    break;
+    private final class Polled {
+        private final Path file;
+        private FileChannel held;
+        private long openedAt;
+
+        Polled(Path file) {
+            this.file = file;
+        }
+
+        /** Reads the file into {@link #readBuffer}; returns its length, 0 when empty or unreadable for now. */
+        int read() {
+            long now = clock.nanoTime();
+            FileChannel ch = held;
+            if (ch != null && now - openedAt >= REOPEN_NANOS) {
+                close();
+                ch = null;
+            }
+            try {
+                if (ch == null) {
+                    ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+                    openedAt = now;
                 }
-                if (!buf.hasRemaining()) {
-                    if (buf.capacity() >= MAX_OUTCOME) {
-                        throw MusterException.corrupt("step file " + file + " is larger than " + MAX_OUTCOME
-                                + " bytes; remove " + dir);
+                int n = readFrom(ch, file);
+                if (held == null) {
+                    if (!finished && n == 0 && holdOpen()) {
+                        held = ch; // the task is going to wait: keep it for the next polls
+                    } else {
+                        ch.close();
                     }
-                    ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, MAX_OUTCOME));
-                    buf.flip();
-                    bigger.put(buf);
-                    buf = bigger;
-                    readBuffer = bigger;
                 }
-                if (n == 0 && buf.position() == 0) {
-                    break;
+                return n;
+            } catch (NoSuchFileException e) {
+                return 0; // ENOENT, retried: a slow server, or a directory swept away (the deadline still holds)
+            } catch (IOException e) {
+                Log.debug("reading " + file + ": " + e);
+                if (ch != null && ch != held) {
+                    try {
+                        ch.close();
+                    } catch (IOException ignored) {
+                        // read-only channel
+                    }
+                }
+                close();
+                return 0;
+            }
+        }
+
+        void close() {
+            FileChannel ch = held;
+            held = null;
+            if (ch != null) {
+                try {
+                    ch.close();
+                } catch (IOException e) {
+                    // read-only channel: nothing was lost
                 }
             }
-            return buf.position();
-        } catch (NoSuchFileException e) {
-            return 0; // ENOENT, retried: a rename in progress or a slow server
-        } catch (IOException e) {
-            Log.debug("reading " + file + ": " + e);
-            return 0;
         }
+    }
+
+    /** Whether polls may hold the step files open: decided once, at the first poll that finds nothing. */
+    private boolean holdOpen() {
+        if (holdOpen == null) {
+            MountInfo m = MountInfo.of(dir);
+            holdOpen = m != null && readsAreCoherent(m);
+            Log.debug("polling the step files " + (holdOpen ? "by pread() on a held descriptor" : "by open() + read()")
+                    + " (" + (m == null ? "mount unknown" : m.type() + " on " + m.mountPoint()) + ")");
+        }
+        return holdOpen;
+    }
+
+    /**
+     * Whether a read() of a file held open sees a write made on another node (or by another process) without
+     * reopening it: true for node-local file systems and for the cluster file systems whose clients keep caches
+     * coherent with locks or tokens; for NFS only when attribute caching is off ({@code noac}, {@code actimeo=0}
+     * or {@code acregmax=0}), since otherwise the client answers from its cache until the attributes expire.
+     */
+    public static boolean readsAreCoherent(MountInfo m) {
+        if (m.nfs()) {
+            java.util.Map<String, String> o = m.options();
+            return o.containsKey("noac") || "0".equals(o.get("actimeo")) || "0".equals(o.get("acregmax"));
+        }
+        return m.scope().equals("node-local") || COHERENT.contains(m.type());
+    }
+
+    /** Cluster file systems whose reads of an open file are coherent with other clients' writes. */
+    private static final java.util.Set<String> COHERENT = java.util.Set.of("lustre", "gpfs", "ceph", "cephfs");
+
+    /** Closes the step files held open by polls (after the outcome: nothing is polled any more). */
+    private synchronized void closePolls() {
+        finished = true;
+        outcomePoll.close();
+        endpointPoll.close();
+    }
+
+    /**
+     * Reads a small step file from offset 0 into {@link #readBuffer} (grown as needed, up to {@link #MAX_OUTCOME});
+     * returns the length (0 when empty).
+     */
+    private int readFrom(FileChannel ch, Path file) throws IOException {
+        ByteBuffer buf = readBuffer;
+        buf.clear();
+        while (true) {
+            int n = ch.read(buf, buf.position());
+            if (n < 0) {
+                break;
+            }
+            if (!buf.hasRemaining()) {
+                if (buf.capacity() >= MAX_OUTCOME) {
+                    throw MusterException.corrupt("step file " + file + " is larger than " + MAX_OUTCOME
+                            + " bytes; remove " + dir);
+                }
+                ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, MAX_OUTCOME));
+                buf.flip();
+                bigger.put(buf);
+                buf = bigger;
+                readBuffer = bigger;
+            }
+            if (n == 0 && buf.position() == 0) {
+                break;
+            }
+        }
+        return buf.position();
     }
 
     /** Every rank whose arrival file exists. */
@@ -498,6 +608,7 @@ public final class FileBarrier {
 
     Outcome finish(Outcome o) {
         releasedAt = Instant.now();
+        closePolls();
         switch (o.kind()) {
             case RELEASE:
                 // Give the processor up once before the work that follows (departure, exec): on a node with more

@@ -254,7 +254,8 @@ final class TcpBarrier {
         boolean endpointTurn = true;
         TcpEndpoint ep = null;
         while (ep == null) {
-            // one open() per poll: the endpoint, and every other time the outcome, so an early abort is seen
+            // one read per poll (FileBarrier.Polled): the endpoint, and every other time the outcome, so an early
+            // abort is seen
             if (endpointTurn) {
                 ep = fb.readEndpoint();
             } else {

@@ -1,5 +1,6 @@
 package dev.muster.cli;
 
+import dev.muster.barrier.FileBarrier;
 import dev.muster.barrier.MountInfo;
 import dev.muster.barrier.StepSync;
 import dev.muster.barrier.SyncRoot;
@@ -160,6 +161,11 @@ final class DoctorCommand {
             out.append(label).append(".mount ").append(m.mountPoint()).append(" type=").append(m.type())
                     .append(" source=").append(m.source()).append(" scope=").append(m.scope()).append('\n');
             out.append(label).append(".options ").append(join(m.options())).append('\n');
+            if (sync) {
+                // how a waiting task will poll the outcome file here (FileBarrier.Polled)
+                out.append(label).append(".polls ").append(FileBarrier.readsAreCoherent(m) ? "pread-held"
+                        : "open-each").append('\n');
+            }
             if (m.nfs()) {
                 Map<String, String> o = m.options();
                 boolean noac = o.containsKey("noac") || "0".equals(o.get("actimeo"));

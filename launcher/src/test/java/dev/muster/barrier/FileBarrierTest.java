@@ -138,4 +138,94 @@ class FileBarrierTest {
         assertEquals(77, e.status());
         assertTrue(e.getMessage().contains("writable by group or others"), e.getMessage());
     }
+
+    /** Descriptors of this JVM that point at {@code file}, from /proc/self/fd. */
+    private static int openDescriptors(Path file) throws java.io.IOException {
+        int n = 0;
+        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(file)) {
+                        n++;
+                    }
+                } catch (java.io.IOException e) {
+                    // closed meanwhile (the listing's own descriptor)
+                }
+            }
+        }
+        return n;
+    }
+
+    @Test
+    void waitingTask_holdsTheOutcomeOpenOnALocalFileSystem_andClosesItWhenReleased() throws Exception {
+        FileBarrier waiter = task(1, 2, FAST);
+        waiter.arrive();
+        Path outcome = root.resolve("k/outcome").toRealPath();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Future<Outcome> f = pool.submit(() -> waiter.await(Map.of()));
+        pool.shutdown();
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (openDescriptors(outcome) == 0 && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        assertEquals(1, openDescriptors(outcome), "the waiting task polls a held descriptor of " + outcome);
+        task(0, 2, FAST).decide(Outcome.release(0, Map.of("k", "v")));
+        assertEquals("v", f.get().data().get("k"));
+        assertEquals(0, openDescriptors(outcome), "released: nothing of the step directory is held open");
+    }
+
+    @Test
+    void heldOutcome_replacedByAnotherFile_isSeenAtTheNextReopen() throws Exception {
+        // a held descriptor keeps reading the file it opened: a step directory swept and made again (or an outcome
+        // replaced by rename) is noticed when the poll opens the file afresh, within REOPEN_NANOS
+        FileBarrier waiter = task(1, 2, FAST);
+        waiter.arrive();
+        Path outcome = root.resolve("k/outcome").toRealPath();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Future<Outcome> f = pool.submit(() -> waiter.await(Map.of()));
+        pool.shutdown();
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (openDescriptors(outcome) == 0 && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        assertEquals(1, openDescriptors(outcome), "held before the replacement");
+        Path fresh = root.resolve("k/outcome.new");
+        Files.write(fresh, Outcome.release(0, Map.of("k", "replaced")).encode());
+        long replaced = System.nanoTime();
+        Files.move(fresh, outcome, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        assertEquals("replaced", f.get(8, java.util.concurrent.TimeUnit.SECONDS).data().get("k"));
+        long tookMs = (System.nanoTime() - replaced) / 1_000_000;
+        assertTrue(tookMs <= FileBarrier.REOPEN_NANOS / 1_000_000 + 1_000, "seen after " + tookMs + " ms");
+    }
+
+    @Test
+    void heldDescriptors_onlyWhereReadsOfAnOpenFileSeeOtherWriters() {
+        java.util.function.BiFunction<String, String, Boolean> coherent = (type, opts) -> {
+            Map<String, String> o = new java.util.LinkedHashMap<>();
+            for (String kv : opts.split(",")) {
+                if (!kv.isEmpty()) {
+                    int eq = kv.indexOf('=');
+                    o.put(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1));
+                }
+            }
+            return FileBarrier.readsAreCoherent(new MountInfo("/sync", type, "src", o));
+        };
+        for (String local : List.of("ext4", "xfs", "tmpfs", "overlay", "btrfs")) {
+            assertTrue(coherent.apply(local, "rw"), local);
+        }
+        for (String cluster : List.of("lustre", "gpfs", "ceph")) {
+            assertTrue(coherent.apply(cluster, "rw"), cluster);
+        }
+        // NFS answers read() of an open file from its cache until the attributes expire: only noac-like mounts
+        assertTrue(!coherent.apply("nfs", "rw,vers=3,acregmin=3,acregmax=60"));
+        assertTrue(!coherent.apply("nfs4", "rw,lookupcache=positive"));
+        assertTrue(!coherent.apply("nfs4", "rw,actimeo=30"));
+        assertTrue(coherent.apply("nfs", "rw,noac"));
+        assertTrue(coherent.apply("nfs4", "rw,actimeo=0"));
+        assertTrue(coherent.apply("nfs4", "rw,acregmin=0,acregmax=0"));
+        // FUSE, BeeGFS, SMB and unknown types: every poll opens the file
+        for (String other : List.of("fuse.sshfs", "beegfs", "cifs", "9p", "somefs")) {
+            assertTrue(!coherent.apply(other, "rw"), other);
+        }
+    }
 }
