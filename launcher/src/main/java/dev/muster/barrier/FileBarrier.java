@@ -438,12 +438,13 @@ public final class FileBarrier {
                     openedAt = now;
                 }
                 int n = readFrom(ch, file);
-                if (held == null) {
-                    if (!finished && n == 0 && holdOpen()) {
-                        held = ch; // the task is going to wait: keep it for the next polls
-                    } else {
-                        ch.close();
+                if (n == 0 && !finished && (ch == held || holdOpen())) {
+                    held = ch; // still empty: the task is going to wait, keep it for the next polls
+                } else {
+                    if (ch == held) {
+                        held = null; // filled: nothing more to poll here
                     }
+                    ch.close();
                 }
                 return n;
             } catch (NoSuchFileException e) {
