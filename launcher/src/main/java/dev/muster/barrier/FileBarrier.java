@@ -476,6 +476,11 @@ public final class FileBarrier {
         }
     }
 
+    /** Polls as on NFS with attribute caching, one open() per poll, whatever the mount (for tests: no NFS here). */
+    void pollByOpenOnly() {
+        holdOpen = false;
+    }
+
     /** Whether polls may hold the step files open: decided once, at the first poll that finds nothing. */
     private boolean holdOpen() {
         if (holdOpen == null) {

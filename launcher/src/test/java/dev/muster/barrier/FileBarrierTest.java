@@ -175,6 +175,28 @@ class FileBarrierTest {
     }
 
     @Test
+    void onNfsWithAttributeCaching_everyPollOpensTheFile_andNothingIsHeld() throws Exception {
+        // NFS cannot be mounted in the test machine: the decision is forced to what readsAreCoherent says for an
+        // NFS mount with attribute caching (see heldDescriptors_onlyWhereReadsOfAnOpenFileSeeOtherWriters)
+        FileBarrier waiter = task(1, 2, FAST);
+        waiter.pollByOpenOnly();
+        waiter.arrive();
+        Path outcome = root.resolve("k/outcome").toRealPath();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Future<Outcome> f = pool.submit(() -> waiter.await(Map.of()));
+        pool.shutdown();
+        int open = 0;
+        for (int i = 0; i < 100; i++) { // 500 ms of polls at the 5 ms ceiling
+            open += openDescriptors(outcome);
+            Thread.sleep(5);
+        }
+        task(0, 2, FAST).decide(Outcome.release(0, Map.of("k", "by-open")));
+        assertEquals("by-open", f.get().data().get("k"));
+        // each poll holds the file for microseconds: a descriptor held between polls would be in ~all 100 samples
+        assertTrue(open <= 10, "the outcome file was open in " + open + " of 100 samples");
+    }
+
+    @Test
     void heldOutcome_replacedByAnotherFile_isSeenAtTheNextReopen() throws Exception {
         // a held descriptor keeps reading the file it opened: a step directory swept and made again (or an outcome
         // replaced by rename) is noticed when the poll opens the file afresh, within REOPEN_NANOS
