@@ -156,18 +156,28 @@ class FileBarrierTest {
         return n;
     }
 
-    @Test
-    void waitingTask_holdsTheOutcomeOpenOnALocalFileSystem_andClosesItWhenReleased() throws Exception {
+    /** Rank 1 of 2 arrives and waits on a thread of its own (polling by open() only when {@code byOpen}). */
+    private Future<Outcome> waitAsRank1(boolean byOpen) {
         FileBarrier waiter = task(1, 2, FAST);
+        if (byOpen) {
+            waiter.pollByOpenOnly();
+        }
         waiter.arrive();
-        Path outcome = root.resolve("k/outcome").toRealPath();
         ExecutorService pool = Executors.newSingleThreadExecutor();
         Future<Outcome> f = pool.submit(() -> waiter.await(Map.of()));
         pool.shutdown();
+        return f;
+    }
+
+    @Test
+    void waitingTask_holdsTheOutcomeOpenOnALocalFileSystem_andClosesItWhenReleased() throws Exception {
+        Path outcome = root.resolve("k/outcome");
+        Future<Outcome> f = waitAsRank1(false);
         long until = System.nanoTime() + 5_000_000_000L;
-        while (openDescriptors(outcome) == 0 && System.nanoTime() < until) {
+        while (openDescriptors(outcome.toRealPath()) == 0 && System.nanoTime() < until) {
             Thread.sleep(5);
         }
+        outcome = outcome.toRealPath();
         assertEquals(1, openDescriptors(outcome), "the waiting task polls a held descriptor of " + outcome);
         task(0, 2, FAST).decide(Outcome.release(0, Map.of("k", "v")));
         assertEquals("v", f.get().data().get("k"));
@@ -178,13 +188,8 @@ class FileBarrierTest {
     void onNfsWithAttributeCaching_everyPollOpensTheFile_andNothingIsHeld() throws Exception {
         // NFS cannot be mounted in the test machine: the decision is forced to what readsAreCoherent says for an
         // NFS mount with attribute caching (see heldDescriptors_onlyWhereReadsOfAnOpenFileSeeOtherWriters)
-        FileBarrier waiter = task(1, 2, FAST);
-        waiter.pollByOpenOnly();
-        waiter.arrive();
+        Future<Outcome> f = waitAsRank1(true);
         Path outcome = root.resolve("k/outcome").toRealPath();
-        ExecutorService pool = Executors.newSingleThreadExecutor();
-        Future<Outcome> f = pool.submit(() -> waiter.await(Map.of()));
-        pool.shutdown();
         int open = 0;
         for (int i = 0; i < 100; i++) { // 500 ms of polls at the 5 ms ceiling
             open += openDescriptors(outcome);
@@ -200,16 +205,13 @@ class FileBarrierTest {
     void heldOutcome_replacedByAnotherFile_isSeenAtTheNextReopen() throws Exception {
         // a held descriptor keeps reading the file it opened: a step directory swept and made again (or an outcome
         // replaced by rename) is noticed when the poll opens the file afresh, within REOPEN_NANOS
-        FileBarrier waiter = task(1, 2, FAST);
-        waiter.arrive();
-        Path outcome = root.resolve("k/outcome").toRealPath();
-        ExecutorService pool = Executors.newSingleThreadExecutor();
-        Future<Outcome> f = pool.submit(() -> waiter.await(Map.of()));
-        pool.shutdown();
+        Path outcome = root.resolve("k/outcome");
+        Future<Outcome> f = waitAsRank1(false);
         long until = System.nanoTime() + 5_000_000_000L;
-        while (openDescriptors(outcome) == 0 && System.nanoTime() < until) {
+        while (openDescriptors(outcome.toRealPath()) == 0 && System.nanoTime() < until) {
             Thread.sleep(5);
         }
+        outcome = outcome.toRealPath();
         assertEquals(1, openDescriptors(outcome), "held before the replacement");
         Path fresh = root.resolve("k/outcome.new");
         Files.write(fresh, Outcome.release(0, Map.of("k", "replaced")).encode());
