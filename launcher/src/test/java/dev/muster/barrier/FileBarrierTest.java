@@ -156,6 +156,16 @@ class FileBarrierTest {
         return n;
     }
 
+    /** The outcome file once this JVM holds a descriptor of it, or after 5 s. */
+    private Path heldWithin5s() throws Exception {
+        Path outcome = root.resolve("k/outcome").toRealPath();
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (openDescriptors(outcome) == 0 && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        return outcome;
+    }
+
     /** Rank 1 of 2 arrives and waits on a thread of its own (polling by open() only when {@code byOpen}). */
     private Future<Outcome> waitAsRank1(boolean byOpen) {
         FileBarrier waiter = task(1, 2, FAST);
@@ -171,13 +181,8 @@ class FileBarrierTest {
 
     @Test
     void waitingTask_holdsTheOutcomeOpenOnALocalFileSystem_andClosesItWhenReleased() throws Exception {
-        Path outcome = root.resolve("k/outcome");
         Future<Outcome> f = waitAsRank1(false);
-        long until = System.nanoTime() + 5_000_000_000L;
-        while (openDescriptors(outcome.toRealPath()) == 0 && System.nanoTime() < until) {
-            Thread.sleep(5);
-        }
-        outcome = outcome.toRealPath();
+        Path outcome = heldWithin5s();
         assertEquals(1, openDescriptors(outcome), "the waiting task polls a held descriptor of " + outcome);
         task(0, 2, FAST).decide(Outcome.release(0, Map.of("k", "v")));
         assertEquals("v", f.get().data().get("k"));
@@ -205,13 +210,8 @@ class FileBarrierTest {
     void heldOutcome_replacedByAnotherFile_isSeenAtTheNextReopen() throws Exception {
         // a held descriptor keeps reading the file it opened: a step directory swept and made again (or an outcome
         // replaced by rename) is noticed when the poll opens the file afresh, within REOPEN_NANOS
-        Path outcome = root.resolve("k/outcome");
         Future<Outcome> f = waitAsRank1(false);
-        long until = System.nanoTime() + 5_000_000_000L;
-        while (openDescriptors(outcome.toRealPath()) == 0 && System.nanoTime() < until) {
-            Thread.sleep(5);
-        }
-        outcome = outcome.toRealPath();
+        Path outcome = heldWithin5s();
         assertEquals(1, openDescriptors(outcome), "held before the replacement");
         Path fresh = root.resolve("k/outcome.new");
         Files.write(fresh, Outcome.release(0, Map.of("k", "replaced")).encode());
