@@ -32,6 +32,7 @@ class DoctorIT {
         assertTrue(out.matches("(?s).*visibility\\.write_ms [0-9.]+\n.*"), out);
         assertTrue(out.contains("visibility.between n1 n2"), out);
         assertTrue(out.contains("sync_dir.permissions ok"), out);
+        assertTrue(out.contains("sync_dir.polls pread-held"), out); // a node-local directory: polls hold the file
         assertTrue(out.matches("(?s).*recommend\\.poll_max [0-9]+ms\n.*"), out);
     }
 
