@@ -25,6 +25,7 @@ public final class StepSync {
     private final FileBarrier.Settings settings;
     private final Path trace;
     private volatile boolean livesOn;
+    private volatile boolean lastDepartureCleans;
     private final Transport transport;
     private final Map<String, String> env;
     /** Rank 0 on the TCP path: its listener, started in {@link #prepare()}. */
@@ -58,6 +59,17 @@ public final class StepSync {
      */
     public StepSync livesOn() {
         livesOn = true;
+        return this;
+    }
+
+    /**
+     * Declares that no helper process may do the clean-up (the OCI hook: in a runtime's createContainer stage a
+     * helper would lose the host's file system at the container's pivot_root). Instead every task, after its
+     * departure, lists departure/ once, and the one that sees all departures removes the step directory. Delays
+     * nobody by more than one directory listing; a listing that misses a departure leaves the work to sweep.
+     */
+    public StepSync lastDepartureCleans() {
+        lastDepartureCleans = true;
         return this;
     }
 
@@ -129,7 +141,8 @@ public final class StepSync {
             barrier.arrive();
         }
         Thread cleanup = null;
-        if (id.rank() == 0 && !livesOn && transport.mode() != Transport.Mode.SARUS_BASELINE) {
+        if (id.rank() == 0 && !livesOn && !lastDepartureCleans
+                && transport.mode() != Transport.Mode.SARUS_BASELINE) {
             // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.
             cleanup = new Thread(() -> Cleanup.start(barrier.dir(), id.size(), settings.timeout()), "muster-cleanup");
             cleanup.setDaemon(true);
@@ -155,6 +168,9 @@ public final class StepSync {
         }
         if (transport.mode() != Transport.Mode.SARUS_BASELINE) {
             barrier.depart();
+            if (lastDepartureCleans) {
+                Cleanup.inProcess(barrier.dir(), id.size(), java.time.Duration.ZERO);
+            }
         }
         Log.debug("released (" + barrier.via() + ")");
         writeTrace();

@@ -68,6 +68,8 @@ public final class Main {
                 return new RunCommand(env).call(rest);
             case "barrier":
                 return new BarrierCommand(env).call(rest);
+            case "hook":
+                return new HookCommand(env, System.in).call(rest);
             case "explain":
                 return new ExplainCommand(env).call(rest);
             case "local":
