@@ -98,6 +98,8 @@ public final class UserSwitch {
             user.additionalGids().forEach(id -> g.add(Integer.toUnsignedString(id)));
             cmd.add("--groups=" + g);
         }
+        // as the Sarus hook does after its setresuid: nothing the second stage runs can gain privileges again
+        cmd.add("--no-new-privs");
         cmd.add("--");
         cmd.addAll(self);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.INHERIT)
