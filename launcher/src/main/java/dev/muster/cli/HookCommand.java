@@ -103,13 +103,12 @@ final class HookCommand {
         sync.prepare();
         if (watchParent) {
             UserSwitch.watchParent(stdin, () -> {
-                String why = "rank " + id.rank() + "'s hook was killed (by the runtime's hook timeout?)";
                 try {
-                    sync.abort(ExitCodes.PEER_ABORTED, why);
+                    sync.abort(ExitCodes.PEER_ABORTED, "its hook was killed (by the runtime's hook timeout?)");
                 } catch (RuntimeException e) {
                     // ending anyway; the others time out instead
                 }
-                Log.error(why + "; aborted the step");
+                Log.error("this hook's first stage was killed (by the runtime's hook timeout?); aborted the step");
                 // nobody waits for this process any more; end it now rather than at the barrier's deadline
                 Runtime.getRuntime().halt(ExitCodes.PEER_ABORTED);
             });

@@ -31,6 +31,8 @@ final class OciBundles {
     static final String MISSING = "HOOK_IT_MISSING";
     /** A rank that waits for the file {@code dir/go} before it starts its container. */
     static final String HOLD = "HOOK_IT_HOLD";
+    /** A rank whose muster hook the runtime kills after 2 s (the hook entry's {@code timeout}). */
+    static final String KILL = "HOOK_IT_KILL";
     /** The container's uid and gid ({@code process.user}). */
     static final String USER = "HOOK_IT_UID";
 
@@ -76,6 +78,9 @@ final class OciBundles {
             uid = int(os.environ.get('HOOK_IT_UID', '0'))
             env = ['PATH=/bin'] + ['%s=%s' % kv for kv in sorted(os.environ.items())
                                    if not kv[0].startswith(('MUSTER_', 'LD_', 'JAVA', 'HOOK_IT_'))]
+            hooks = json.load(open(hooks))
+            if os.environ.get('HOOK_IT_KILL') == os.environ.get('SLURM_PROCID'):
+                hooks['createContainer'][-1]['timeout'] = 2
             cfg = {
                 'ociVersion': '1.0.2',
                 'process': {'terminal': False, 'user': {'uid': uid, 'gid': uid}, 'cwd': '/', 'env': env,
@@ -85,7 +90,7 @@ final class OciBundles {
                 'hostname': 'c' + os.environ.get('SLURM_PROCID', 'x'),
                 'mounts': [{'destination': '/proc', 'type': 'proc', 'source': 'proc'},
                            {'destination': '/out', 'type': 'bind', 'source': out, 'options': ['rbind', 'rw']}],
-                'hooks': json.load(open(hooks)),
+                'hooks': hooks,
                 'linux': {'namespaces': [{'type': t} for t in ('pid', 'ipc', 'uts', 'mount')]},
             }
             with open(os.path.join(b, 'config.json'), 'w') as f:

@@ -233,6 +233,40 @@ class OciHookIT {
         assertOwnedByNobody(home.resolve(".oci-hooks"), all);
     }
 
+    /**
+     * The runtime kills one task's hook (its hook {@code timeout}, 2 s, passes while rank 7 is missing): that hook
+     * runs as the container user through setpriv, and its second stage sees the first one die and aborts the step,
+     * so every other container fails now, naming rank 3, instead of at muster's 60 s deadline.
+     */
+    @Test
+    @Timeout(90)
+    void hookKilledByTheRuntime_abortsTheStep_everyOtherContainerFailsNamingIt() throws Exception {
+        Path base = cluster.extraDir("muster-it-hook-kill-", "rwxr-xr-x");
+        Path sync = base.resolve("sync");
+        Files.createDirectory(sync);
+        Files.setPosixFilePermissions(sync, PosixFilePermissions.fromString("rwx------"));
+        Files.setOwner(sync, sync.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
+        Path jar = base.resolve("muster.jar");
+        Files.copy(Cluster.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        bundles = OciBundles.in(cluster.dir());
+        bundles.hooks(Cluster.root().resolve("scripts/muster").toString(), List.of("muster", "hook", "--timeout", "60"),
+                List.of("MUSTER_JAVA=" + JDK.java(), "MUSTER_JAR=" + jar, "MUSTER_SYNC_DIR=" + sync));
+
+        Cluster.Result r = srun(Map.of(OciBundles.USER, "65534", OciBundles.MISSING, "7", OciBundles.KILL, "3"),
+                "-N", "4", "--ntasks-per-node=2");
+        String all = r.describe() + bundles.describe();
+        assertEquals(List.of(0, 1, 2, 3, 4, 5, 6), new ArrayList<>(bundles.exits().keySet()), all);
+        assertTrue(bundles.runcErr(3).contains("ran past specified timeout"), all);
+        for (int rank : List.of(0, 1, 2, 4, 5, 6)) {
+            String err = bundles.runcErr(rank);
+            assertTrue(err.contains("exit status 76") && err.contains("rank 3 ")
+                    && err.contains("its hook was killed"), all);
+        }
+        assertTrue(bundles.starts().isEmpty(), all);
+        assertTrue(r.took().toSeconds() < 40, "the others failed at once, not at their deadline\n" + all);
+    }
+
     @Test
     @Timeout(90)
     void syncDirectoryTheContainerUserDoesNotOwn_isRefused77() throws Exception {
