@@ -271,10 +271,10 @@ class OciHookIT {
     @Timeout(90)
     void syncDirectoryTheContainerUserDoesNotOwn_isRefused77() throws Exception {
         Path base = cluster.extraDir("muster-it-hook-foreign-", "rwxr-xr-x");
-        Path root = base.resolve("daemons");
+        // root's own: the hook (root) would accept it, the container's user must not
+        Path root = base.resolve("roots");
         Files.createDirectory(root);
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
-        Files.setOwner(root, root.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("daemon"));
         Path jar = base.resolve("muster.jar");
         Files.copy(Cluster.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
         Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
@@ -286,7 +286,7 @@ class OciHookIT {
         String all = r.describe() + bundles.describe();
         for (int rank : List.of(0, 1)) {
             String err = bundles.runcErr(rank);
-            assertTrue(err.contains("exit status 77") && err.contains("owned by uid"), all);
+            assertTrue(err.contains("exit status 77") && err.contains("owned by uid 0"), all);
         }
         assertTrue(bundles.starts().isEmpty(), all);
         assertTrue(list(root).isEmpty(), "nothing created in a directory that is not the user's\n" + all);
