@@ -21,12 +21,17 @@ import java.util.Set;
  * opened is checked to be a regular file of bounded size on the open descriptor itself, through its
  * {@code /proc/self/fd} entry, so that a file swapped in between a check by name and the open is caught. A FIFO or
  * device would block or never end: the name is checked first (lstat), so only a swap in that instant can reach
- * the open, and then {@link #OPEN_WAIT} bounds it.
+ * the open, and then {@link #OPEN_WAIT_MS} bounds it.
  */
 final class ConfigFile {
     /** A bundle's config.json is a few kB; a generous bound for very large environments. */
     static final int MAX_BYTES = 1024 * 1024;
-    static final long OPEN_WAIT_MS = 2000;
+    /**
+     * Only a FIFO or device swapped in after the check by name makes an open wait; a regular file opens at once,
+     * but a machine under heavy load may take a while to run the opening thread: generous, so that a slow machine
+     * never fails a good container.
+     */
+    static final long OPEN_WAIT_MS = 10_000;
 
     private ConfigFile() {
     }
