@@ -5,6 +5,7 @@ import dev.muster.barrier.SyncRoot;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.core.Posix;
 import dev.muster.oci.BundleConfig;
 import dev.muster.oci.ContainerState;
 import dev.muster.oci.UserSwitch;
@@ -64,16 +65,11 @@ final class HookCommand {
         }
         a.end();
         o.applyLogLevel();
-        if (asUser) {
-            UserSwitch.Handover h = UserSwitch.Handover.read(stdin);
-            if (dev.muster.core.Posix.uid() != h.uid()) {
-                throw MusterException.internal("hook --as-user runs as uid " + dev.muster.core.Posix.uid()
-                        + ", not as the container's uid " + h.uid() + "; please report it", null);
-            }
-            TaskIdentity id = IdentityResolver.resolve(h.env());
-            Log.rank(id.rank());
-            return await(o, id, h.env(), true);
-        }
+        return asUser ? asUser(o) : asRuntime(o, argv);
+    }
+
+    /** The first stage, run by the runtime: reads the state and config.json, then waits here or as the user. */
+    private int asRuntime(Options o, List<String> argv) {
         ContainerState state = ContainerState.read(stdin, ContainerState.MAX_BYTES);
         BundleConfig config = BundleConfig.read(state.bundle());
         TaskIdentity id = IdentityResolver.resolve(config.env());
@@ -84,16 +80,34 @@ final class HookCommand {
             return ExitCodes.OK;
         }
         Log.rank(id.rank());
-        if (UserSwitch.needed(config.user())) {
-            Log.debug("hook: container " + state.id() + " continues as uid " + config.user().uid());
-            List<String> self = new ArrayList<>(JvmPrefix.of());
-            self.add("hook");
-            self.add("--as-user");
-            self.addAll(argv);
-            return UserSwitch.runAs(config.user(), self, new UserSwitch.Handover(config.user().uid(), state.id(),
-                    config.env()));
+        if (!UserSwitch.needed(config.user())) {
+            return await(o, id, config.env(), false);
         }
-        return await(o, id, config.env(), false);
+        Log.debug("hook: container " + state.id() + " continues as uid " + config.user().uid());
+        List<String> self = new ArrayList<>();
+        for (String word : JvmPrefix.of()) {
+            // root's start-up archive lives under root's home, which the container's user may not read
+            if (!word.startsWith("-XX:AOTCache=") && !word.startsWith("-XX:SharedArchiveFile=")) {
+                self.add(word);
+            }
+        }
+        self.add("hook");
+        self.add("--as-user");
+        self.addAll(argv);
+        return UserSwitch.runAs(config.user(), self, new UserSwitch.Handover(config.user().uid(), state.id(),
+                config.env()));
+    }
+
+    /** The second stage, started by the first through setpriv: what the first read comes on stdin. */
+    private int asUser(Options o) {
+        UserSwitch.Handover h = UserSwitch.Handover.read(stdin);
+        if (Posix.uid() != h.uid()) {
+            throw MusterException.internal("hook --as-user runs as uid " + Posix.uid() + ", not as the container's uid "
+                    + h.uid() + "; please report it", null);
+        }
+        TaskIdentity id = IdentityResolver.resolve(h.env());
+        Log.rank(id.rank());
+        return await(o, id, h.env(), true);
     }
 
     /** The barrier, as {@code muster barrier} runs it, with the container's environment for identity and layout. */
