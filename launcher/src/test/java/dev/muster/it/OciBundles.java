@@ -54,6 +54,7 @@ final class OciBundles {
             Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
         }
         Files.createDirectory(rootfs.resolve("proc"));
+        Files.createDirectory(rootfs.resolve("dev"));
         Files.createDirectory(rootfs.resolve("out"));
         Files.writeString(dir.resolve("mkbundle.py"), MKBUNDLE);
         task = dir.resolve("task.sh");
@@ -70,7 +71,9 @@ final class OciBundles {
     }
 
     // The container: its process writes the time it started; identity only in process.env; no network namespace
-    // of its own (as Sarus runs containers), so the hook releases over TCP on the host's network.
+    // of its own (as Sarus runs containers), so the hook releases over TCP on the host's network. /dev is a tmpfs
+    // of each container's own: runc creates /dev/ptmx and friends there, and containers sharing one root file
+    // system would race to create them in it ("symlink pts/ptmx ...: file exists").
     private static final String MKBUNDLE = """
             import json, os, sys
             b, rootfs, out, hooks = sys.argv[1:5]
@@ -89,6 +92,8 @@ final class OciBundles {
                 'root': {'path': rootfs, 'readonly': True},
                 'hostname': 'c' + os.environ.get('SLURM_PROCID', 'x'),
                 'mounts': [{'destination': '/proc', 'type': 'proc', 'source': 'proc'},
+                           {'destination': '/dev', 'type': 'tmpfs', 'source': 'tmpfs',
+                            'options': ['nosuid', 'strictatime', 'mode=755', 'size=65536k']},
                            {'destination': '/out', 'type': 'bind', 'source': out, 'options': ['rbind', 'rw']}],
                 'hooks': hooks,
                 'linux': {'namespaces': [{'type': t} for t in ('pid', 'ipc', 'uts', 'mount')]},
