@@ -42,46 +42,57 @@ import java.util.stream.Stream;
  * in {@code b}. Each side reports half the round trip it saw, so no clocks need to agree across nodes. Neither
  * side sees the other's file before the deadline: the directory is not shared.
  */
-final class DoctorCommand {
+final class DoctorCommand implements Command, FlagReader {
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
     private static final long POLL_NANOS = 1_000_000L;
 
-    private final Map<String, String> env;
+    private Map<String, String> env;
+    private String syncDir;
+    private String cacheDir;
+    private Duration timeout = DEFAULT_TIMEOUT;
 
-    DoctorCommand(Map<String, String> env) {
-        this.env = env;
+    @Override
+    public String name() {
+        return "doctor";
     }
 
-    int call(List<String> argv) {
-        String syncDir = null;
-        String cacheDir = null;
-        Duration timeout = DEFAULT_TIMEOUT;
-        boolean quiet = false;
-        boolean verbose = false;
-        Args a = new Args("doctor", argv);
-        while (a.moreOptions()) {
-            String flag = a.option();
-            switch (flag) {
-                case "--sync-dir" -> syncDir = a.value(flag);
-                case "--cache-dir" -> cacheDir = a.value(flag);
-                case "--timeout" -> timeout = a.duration(flag, "s");
-                case "--quiet", "-q" -> {
-                    a.noValue(flag);
-                    quiet = true;
-                }
-                case "--verbose", "-v" -> {
-                    a.noValue(flag);
-                    verbose = true;
-                }
-                case "--help", "-h" -> {
-                    System.out.print(Help.DOCTOR);
-                    return ExitCodes.OK;
-                }
-                default -> throw a.unknown(flag);
+    @Override
+    public String help() {
+        return """
+            usage: muster doctor [--sync-dir D] [--cache-dir C] [--timeout 60s]
+
+            Reports the file-system type and mount options of the sync and cache directories (NFS attribute and
+            lookup caching, node-local file systems), whether their permissions pass muster's checks, and a poll
+            ceiling and timeout to use. Run as srun -N 2 muster doctor, ranks 0 and 1 also measure how long a file
+            created on one node takes to become visible on the other, and say "shared no" (exit 77) when it never
+            does within --timeout. Report on stdout, one "key value" line each; notes on stderr.
+            """;
+    }
+
+    @Override
+    public boolean read(String flag, Args a) {
+        switch (flag) {
+            case "--sync-dir" -> syncDir = a.value(flag);
+            case "--cache-dir" -> cacheDir = a.value(flag);
+            case "--timeout" -> timeout = a.duration(flag, "s");
+            default -> {
+                return false;
             }
         }
+        return true;
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
+        env = ctx.env();
+        Args a = new Args(name(), argv);
+        CommonFlags common = CommonFlags.read(a, this);
+        if (common.help) {
+            ctx.out().print(help());
+            return ExitCodes.OK;
+        }
         a.end();
-        Log.level(verbose ? Log.Level.VERBOSE : quiet ? Log.Level.QUIET : Log.level());
+        common.applyLogLevel();
         TaskIdentity id = IdentityResolver.resolve(env);
         boolean step = id.inStep() && id.size() >= 2;
         Log.rank(id.rank());
@@ -108,14 +119,14 @@ final class DoctorCommand {
             try {
                 dir = root.prepare().resolve(StepSync.key(id, "doctor"));
             } catch (MusterException e) {
-                System.out.print(out);
+                ctx.out().print(out);
                 throw e;
             }
             Visibility v = id.rank() == 0 ? lead(dir, id, timeout) : follow(dir, id, timeout);
             if (v == null) {
                 out.append("shared no\n");
-                System.out.print(out);
-                System.out.flush();
+                ctx.out().print(out);
+                ctx.out().flush();
                 throw MusterException.unusableDir("sync directory " + root.path() + " is not shared: ranks 0 "
                         + "and 1 did not see each other's files there within " + timeout.toSeconds() + " s; set --sync-dir or MUSTER_SYNC_DIR to a directory every node "
                         + "sees (a node-local /tmp is not)");
@@ -134,7 +145,7 @@ final class DoctorCommand {
         if (id.rank() == 0) {
             recommend(out, MountInfo.of(root.path()), visible);
         }
-        System.out.print(out);
+        ctx.out().print(out);
         return status;
     }
 

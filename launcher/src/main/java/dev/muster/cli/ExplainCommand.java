@@ -13,36 +13,51 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code muster explain [--format text|json]}: who this task is, and where each value came from. */
-final class ExplainCommand {
-    private final Map<String, String> env;
+final class ExplainCommand implements Command, FlagReader {
+    private String format = "text";
+    private String syncDir;
+    private String name;
 
-    ExplainCommand(Map<String, String> env) {
-        this.env = env;
+    @Override
+    public String name() {
+        return "explain";
     }
 
-    int call(List<String> argv) {
-        String format = "text";
-        String syncDir = null;
-        String name = null;
-        Args a = new Args("explain", argv);
-        while (a.moreOptions()) {
-            String flag = a.option();
-            switch (flag) {
-                case "--format" -> {
-                    format = a.value(flag);
-                    if (!format.equals("text") && !format.equals("json")) {
-                        throw MusterException.usage("explain: --format '" + format + "' is not text or json");
-                    }
+    @Override
+    public String help() {
+        return """
+            usage: muster explain [--format text|json] [--sync-dir D] [--name NAME]
+
+            Prints this task's launcher, rank, size, local rank, node, job, step, restart, cluster, barrier key and
+            sync directory, with the variable each value came from.
+            """;
+    }
+
+    @Override
+    public boolean read(String flag, Args a) {
+        switch (flag) {
+            case "--format" -> {
+                format = a.value(flag);
+                if (!format.equals("text") && !format.equals("json")) {
+                    throw MusterException.usage("explain: --format '" + format + "' is not text or json");
                 }
-                case "--sync-dir" -> syncDir = a.value(flag);
-                case "--name" -> name = a.value(flag);
-                case "--quiet", "-q", "--verbose", "-v" -> a.noValue(flag);
-                case "--help", "-h" -> {
-                    System.out.print(Help.EXPLAIN);
-                    return ExitCodes.OK;
-                }
-                default -> throw a.unknown(flag);
             }
+            case "--sync-dir" -> syncDir = a.value(flag);
+            case "--name" -> name = a.value(flag);
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
+        Map<String, String> env = ctx.env();
+        Args a = new Args(name(), argv);
+        if (CommonFlags.read(a, this).help) {
+            ctx.out().print(help());
+            return ExitCodes.OK;
         }
         a.end();
         TaskIdentity id = IdentityResolver.resolve(env);
@@ -84,7 +99,7 @@ final class ExplainCommand {
                 b.append(String.format("%-12s %-24s %s", r[0], r[1], r[2]).stripTrailing()).append('\n');
             }
         }
-        System.out.print(b);
+        ctx.out().print(b);
         return ExitCodes.OK;
     }
 

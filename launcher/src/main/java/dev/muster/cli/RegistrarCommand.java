@@ -22,17 +22,22 @@ import java.util.TreeMap;
  * has muster's PID; the start time tells a reused PID apart), so it ends with the task and never outlives it by
  * more than {@link #GRACE_MS}.
  */
-final class RegistrarCommand {
+final class RegistrarCommand implements Command {
     /** Once the task is gone (or a TERM came), the registrar is gone within this, finished or not. */
     static final long GRACE_MS = 5000;
 
-    private final Map<String, String> env;
-
-    RegistrarCommand(Map<String, String> env) {
-        this.env = env;
+    @Override
+    public String name() {
+        return "rendezvous registrar";
     }
 
-    int call(List<String> argv) {
+    @Override
+    public String help() {
+        return "muster rendezvous registrar: internal, started by muster run --register\n";
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
         String name = null;
         String jobId = null;
         String service = null;
@@ -47,7 +52,7 @@ final class RegistrarCommand {
         String cacheDir = null;
         long pid = -1;
         long pidStart = -1;
-        Args a = new Args("rendezvous registrar", argv);
+        Args a = new Args(name(), argv);
         while (a.moreOptions()) {
             String f = a.option();
             switch (f) {

@@ -19,37 +19,53 @@ import java.util.concurrent.TimeUnit;
  * A step is still live while Slurm lists its job (asked with squeue) or, for {@code muster local}, while its
  * launching process runs; anything older than the maximum age goes regardless.
  */
-final class SweepCommand {
-    private final Map<String, String> env;
+final class SweepCommand implements Command, FlagReader {
+    private String syncDir;
+    private boolean dryRun;
+    private Duration maxAge = Duration.ofDays(1);
 
-    SweepCommand(Map<String, String> env) {
-        this.env = env;
+    @Override
+    public String name() {
+        return "sweep";
     }
 
-    int call(List<String> argv) {
-        String syncDir = null;
-        boolean dryRun = false;
-        Duration maxAge = Duration.ofDays(1);
-        Args a = new Args("sweep", argv);
-        while (a.moreOptions()) {
-            String flag = a.option();
-            switch (flag) {
-                case "--sync-dir" -> syncDir = a.value(flag);
-                case "--dry-run" -> {
-                    a.noValue(flag);
-                    dryRun = true;
-                }
-                case "--max-age" -> maxAge = a.duration(flag, "s");
-                case "--quiet", "-q", "--verbose", "-v" -> a.noValue(flag);
-                case "--help", "-h" -> {
-                    System.out.print(Help.SWEEP);
-                    return ExitCodes.OK;
-                }
-                default -> throw a.unknown(flag);
+    @Override
+    public String help() {
+        return """
+            usage: muster sweep [--sync-dir D] [--max-age 86400] [--dry-run]
+
+            Removes step directories of jobs Slurm no longer runs (or of muster local runs whose launcher is gone),
+            those older than --max-age (default 1 day), and the remains of interrupted clean-ups. Never follows a
+            symbolic link.
+            """;
+    }
+
+    @Override
+    public boolean read(String flag, Args a) {
+        switch (flag) {
+            case "--sync-dir" -> syncDir = a.value(flag);
+            case "--dry-run" -> {
+                a.noValue(flag);
+                dryRun = true;
+            }
+            case "--max-age" -> maxAge = a.duration(flag, "s");
+            default -> {
+                return false;
             }
         }
+        return true;
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
+        Args a = new Args(name(), argv);
+        CommonFlags common = CommonFlags.read(a, this);
+        if (common.help) {
+            ctx.out().print(help());
+            return ExitCodes.OK;
+        }
         a.end();
-        Path root = SyncRoot.resolve(syncDir, env).path();
+        Path root = SyncRoot.resolve(syncDir, ctx.env()).path();
         Sweep.Result r;
         try {
             r = Sweep.sweep(root, SweepCommand::alive, maxAge, Instant.now(), dryRun);
@@ -57,7 +73,7 @@ final class SweepCommand {
             throw MusterException.unusableDir("sweep: cannot clean " + root + ": " + e);
         }
         for (Path p : r.removed()) {
-            System.out.println((dryRun ? "would remove " : "removed ") + p);
+            ctx.out().println((dryRun ? "would remove " : "removed ") + p);
         }
         Log.info((dryRun ? "would remove " : "removed ") + r.removed().size() + " step director"
                 + (r.removed().size() == 1 ? "y" : "ies") + ", kept " + r.kept().size() + " under " + root);

@@ -55,7 +55,7 @@ class RendezvousCommandTest {
         int status;
         try (PrintStream ps = new PrintStream(o, true, StandardCharsets.UTF_8)) {
             try {
-                status = new RendezvousCommand(env, ps, clock, Caller::self).call(List.of(args));
+                status = new RendezvousCommand().run(List.of(args), new Context(env, ps, System.err, clock, Caller::self));
             } catch (MusterException e) {
                 Log.error(e.getMessage());
                 status = e.status();
@@ -258,9 +258,9 @@ class RendezvousCommandTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            new RendezvousCommand(Map.of("MUSTER_CACHE_DIR", cache()), new PrintStream(new ByteArrayOutputStream(),
-                    true, StandardCharsets.UTF_8), Clock.SYSTEM, Caller::self)
-                    .call(List.of("register", "late", "--host", "h", "--port", "5", "--job-id", "9"));
+            new RendezvousCommand().run(List.of("register", "late", "--host", "h", "--port", "5", "--job-id", "9"),
+                    new Context(Map.of("MUSTER_CACHE_DIR", cache()), new PrintStream(new ByteArrayOutputStream(),
+                            true, StandardCharsets.UTF_8), System.err, Clock.SYSTEM, Caller::self));
         });
         assertEquals(0, run("wait", "late", "--timeout", "10s"));
         provider.get();
