@@ -4,6 +4,7 @@ import dev.muster.barrier.Sweep;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.core.Processes;
 import dev.muster.exec.Signals;
 import dev.muster.task.IdentityResolver;
 
@@ -138,7 +139,7 @@ final class LocalCommand implements Command, FlagReader {
                 } catch (NumberFormatException e) {
                     continue;
                 }
-                if (ProcessHandle.of(pid).isPresent()
+                if (Processes.alive(pid)
                         || !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
                         || !me.equals(Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
                     continue;

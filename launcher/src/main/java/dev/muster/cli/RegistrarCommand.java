@@ -4,6 +4,7 @@ import dev.muster.core.Caller;
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
+import dev.muster.core.Processes;
 import dev.muster.exec.Signals;
 import dev.muster.probe.Probe;
 import dev.muster.rendezvous.CacheDir;
@@ -142,15 +143,11 @@ final class RegistrarCommand implements Command {
         if (task == null || !task.isAlive()) {
             return false;
         }
-        boolean zombie;
-        try {
-            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + task.pid() + "/stat"));
-            int close = stat.lastIndexOf(')');
-            zombie = close >= 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
-        } catch (java.io.IOException | RuntimeException e) {
+        Optional<Boolean> zombie = Processes.zombie(task.pid());
+        if (zombie.isEmpty()) {
             return task.isAlive();
         }
-        if (!zombie) {
+        if (!zombie.get()) {
             ZOMBIE_SINCE.set(-1);
             return true;
         }

@@ -4,7 +4,7 @@ import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.ClientWait;
-import dev.muster.rendezvous.JobStatus;
+import dev.muster.task.JobStatus;
 import dev.muster.rendezvous.Names;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;

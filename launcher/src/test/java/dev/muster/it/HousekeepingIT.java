@@ -82,7 +82,7 @@ class HousekeepingIT {
         assertFalse(Files.exists(sync.resolve(deadKey)), "the killed step's directory is removed\n"
                 + sweep.describe());
         // Fails while the local Slurm is named "local": sweep takes every key starting "local." for a
-        // `muster local` key and its job id for a pid (see the report on SweepCommand.alive).
+        // `muster local` key and its job id for a pid (see StepLiveness.mayRun).
         assertTrue(Files.isDirectory(sync.resolve(liveKey)), "the live step's directory is kept\n" + sweep.describe());
         assertTrue(names(sync).stream().noneMatch(n -> n.contains(".gone.")), "nothing half-removed: "
                 + names(sync));
