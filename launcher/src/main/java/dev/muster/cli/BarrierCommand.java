@@ -32,14 +32,9 @@ final class BarrierCommand implements Command {
     public int run(List<String> argv, Context ctx) {
         Map<String, String> env = ctx.env();
         Options o = new Options(env);
-        Args a = new Args(name(), argv);
-        CommonFlags common = CommonFlags.read(a, o);
-        if (common.help) {
-            ctx.out().print(help());
+        if (!optionsOnly(argv, o, ctx)) {
             return ExitCodes.OK;
         }
-        a.end();
-        common.applyLogLevel();
         TaskIdentity id = IdentityResolver.resolve(env);
         Log.rank(id.rank());
         if (!id.inStep()) {

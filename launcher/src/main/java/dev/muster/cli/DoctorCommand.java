@@ -27,7 +27,7 @@ import java.util.Map;
  * permissions pass muster's checks, and, under {@code srun -N 2}, how long a file created on one node takes to
  * become visible on the other ({@link VisibilityPing}). Report lines on stdout ({@code key value}); notes on stderr.
  */
-final class DoctorCommand implements Command, FlagReader {
+final class DoctorCommand implements Command {
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
     private String syncDir;
@@ -53,29 +53,15 @@ final class DoctorCommand implements Command, FlagReader {
     }
 
     @Override
-    public boolean read(String flag, Args a) {
-        switch (flag) {
-            case "--sync-dir" -> syncDir = a.value(flag);
-            case "--cache-dir" -> cacheDir = a.value(flag);
-            case "--timeout" -> timeout = a.duration(flag, "s");
-            default -> {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    @Override
     public int run(List<String> argv, Context ctx) {
-        Map<String, String> env = ctx.env();
-        Args a = new Args(name(), argv);
-        CommonFlags common = CommonFlags.read(a, this);
-        if (common.help) {
-            ctx.out().print(help());
+        FlagReader own = new OptionTable()
+                .on("--sync-dir", (f, a) -> syncDir = a.value(f))
+                .on("--cache-dir", (f, a) -> cacheDir = a.value(f))
+                .on("--timeout", (f, a) -> timeout = a.duration(f, "s"));
+        if (!optionsOnly(argv, own, ctx)) {
             return ExitCodes.OK;
         }
-        a.end();
-        common.applyLogLevel();
+        Map<String, String> env = ctx.env();
         TaskIdentity id = IdentityResolver.resolve(env);
         boolean step = id.inStep() && id.size() >= 2;
         Log.rank(id.rank());
@@ -97,39 +83,47 @@ final class DoctorCommand implements Command, FlagReader {
         if (!step) {
             out.append("visibility not-measured (run it as srun -N 2 muster doctor to measure between two nodes)\n");
         } else if (status == ExitCodes.OK || id.rank() == 1) {
-            Path dir;
-            try {
-                dir = root.prepare().resolve(StepSync.key(id, "doctor"));
-            } catch (MusterException e) {
-                ctx.out().print(out);
-                throw e;
-            }
-            VisibilityPing.Result v = id.rank() == 0 ? VisibilityPing.lead(dir, id.node(), timeout)
-                    : VisibilityPing.follow(dir, id.node(), timeout);
-            if (v == null) {
-                out.append("shared no\n");
-                ctx.out().print(out);
-                ctx.out().flush();
-                throw MusterException.unusableDir("sync directory " + root.path() + " is not shared: ranks 0 "
-                        + "and 1 did not see each other's files there within " + timeout.toSeconds() + " s; set --sync-dir or MUSTER_SYNC_DIR to a directory every node "
-                        + "sees (a node-local /tmp is not)");
-            }
-            if (id.rank() == 0) {
-                out.append("shared yes\n");
-                out.append(String.format(Locale.ROOT, "visibility.new_file_ms %.1f%n", v.newFileMillis()));
-                out.append(String.format(Locale.ROOT, "visibility.write_ms %.1f%n", v.writeMillis()));
-                out.append("visibility.between ").append(id.node()).append(' ').append(v.peerNode()).append('\n');
-                if (v.peerNode().equals(id.node())) {
-                    Log.info("ranks 0 and 1 ran on the same node: not a cross-node measurement (use srun -N 2)");
-                }
-                visible = v.writeMillis();
-            }
+            visible = measure(ctx, out, root, id);
         }
         if (id.rank() == 0) {
             recommend(out, MountInfo.of(root.path()), visible);
         }
         ctx.out().print(out);
         return status;
+    }
+
+    /**
+     * Ranks 0 and 1 time a file's way between their nodes ({@link VisibilityPing}); rank 0 reports it. The write's
+     * half round trip in ms (rank 0), -1 on rank 1; 77 when the directory is not shared.
+     */
+    private double measure(Context ctx, StringBuilder out, SyncRoot root, TaskIdentity id) {
+        Path dir;
+        try {
+            dir = root.prepare().resolve(StepSync.key(id, "doctor"));
+        } catch (MusterException e) {
+            ctx.out().print(out);
+            throw e;
+        }
+        VisibilityPing.Result v = id.rank() == 0 ? VisibilityPing.lead(dir, id.node(), timeout)
+                : VisibilityPing.follow(dir, id.node(), timeout);
+        if (v == null) {
+            out.append("shared no\n");
+            ctx.out().print(out);
+            ctx.out().flush();
+            throw MusterException.unusableDir("sync directory " + root.path() + " is not shared: ranks 0 "
+                    + "and 1 did not see each other's files there within " + timeout.toSeconds() + " s; set --sync-dir or MUSTER_SYNC_DIR to a directory every node "
+                    + "sees (a node-local /tmp is not)");
+        }
+        if (id.rank() == 0) {
+            out.append("shared yes\n");
+            out.append(String.format(Locale.ROOT, "visibility.new_file_ms %.1f%n", v.newFileMillis()));
+            out.append(String.format(Locale.ROOT, "visibility.write_ms %.1f%n", v.writeMillis()));
+            out.append("visibility.between ").append(id.node()).append(' ').append(v.peerNode()).append('\n');
+            if (v.peerNode().equals(id.node())) {
+                Log.info("ranks 0 and 1 ran on the same node: not a cross-node measurement (use srun -N 2)");
+            }
+        }
+        return id.rank() == 0 ? v.writeMillis() : -1;
     }
 
     /** Type, options and permissions of one directory; 77 when muster would refuse it. */

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code muster explain [--format text|json]}: who this task is, and where each value came from. */
-final class ExplainCommand implements Command, FlagReader {
+final class ExplainCommand implements Command {
     private String format = "text";
     private String syncDir;
     private String name;
@@ -34,34 +34,21 @@ final class ExplainCommand implements Command, FlagReader {
     }
 
     @Override
-    public boolean read(String flag, Args a) {
-        switch (flag) {
-            case "--format" -> {
-                format = a.value(flag);
-                if (!format.equals("text") && !format.equals("json")) {
-                    throw MusterException.usage("explain: --format '" + format + "' is not text or json");
-                }
-            }
-            case "--sync-dir" -> syncDir = a.value(flag);
-            case "--name" -> name = a.value(flag);
-            default -> {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    @Override
     public int run(List<String> argv, Context ctx) {
-        Map<String, String> env = ctx.env();
-        Args a = new Args(name(), argv);
-        if (CommonFlags.read(a, this).help) {
-            ctx.out().print(help());
+        FlagReader own = new OptionTable()
+                .on("--format", (f, a) -> {
+                    format = a.value(f);
+                    if (!format.equals("text") && !format.equals("json")) {
+                        throw MusterException.usage("explain: --format '" + format + "' is not text or json");
+                    }
+                })
+                .on("--sync-dir", (f, a) -> syncDir = a.value(f))
+                .on("--name", (f, a) -> name = a.value(f));
+        if (!optionsOnly(argv, own, ctx)) {
             return ExitCodes.OK;
         }
-        a.end();
-        TaskIdentity id = IdentityResolver.resolve(env);
-        SyncRoot root = SyncRoot.resolve(syncDir, env);
+        TaskIdentity id = IdentityResolver.resolve(ctx.env());
+        SyncRoot root = SyncRoot.resolve(syncDir, ctx.env());
         String key = StepSync.key(id, name);
         List<String[]> rows = new ArrayList<>();
         rows.add(row("launcher", id.launcher(), ""));

@@ -71,9 +71,8 @@ final class LocalCommand implements Command, FlagReader {
         Map<String, String> env = ctx.env();
         o = new Options(env);
         Args a = new Args(name(), argv);
-        CommonFlags common = CommonFlags.read(a, this);
-        if (common.help) {
-            ctx.out().print(help());
+        CommonFlags common = options(a, this, ctx);
+        if (common == null) {
             return ExitCodes.OK;
         }
         // every task logs as this launcher was asked to

@@ -1,5 +1,6 @@
 package dev.muster.cli;
 
+import dev.muster.cli.RendezvousSubcommand.Arity;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 
@@ -66,14 +67,15 @@ final class RendezvousCommand implements Command {
             ctx.out().print(HELP);
             return ExitCodes.OK;
         }
+        // hpc-compose's four keep its exit codes (true); the others use muster's
         Command c = switch (sub) {
-            case "register" -> new RendezvousRegister();
-            case "resolve" -> new RendezvousResolve();
-            case "list" -> new RendezvousList();
-            case "prune" -> new RendezvousPrune();
-            case "deregister" -> new RendezvousDeregister();
-            case "env" -> new RendezvousEnv();
-            case "wait" -> new RendezvousWait();
+            case "register" -> new RendezvousRegister().named(sub, true, Arity.ONE);
+            case "resolve" -> new RendezvousResolve().named(sub, true, Arity.ONE);
+            case "list" -> new RendezvousList().named(sub, true, Arity.NONE);
+            case "prune" -> new RendezvousPrune().named(sub, true, Arity.NONE);
+            case "deregister" -> new RendezvousDeregister().named(sub, false, Arity.ONE);
+            case "env" -> new RendezvousEnv().named(sub, false, Arity.SOME);
+            case "wait" -> new RendezvousWait().named(sub, false, Arity.SOME);
             // internal: started by run --register before its exec
             case "registrar" -> new RegistrarCommand();
             default -> throw MusterException.usage("rendezvous: unknown command '" + sub + "'; use register, "

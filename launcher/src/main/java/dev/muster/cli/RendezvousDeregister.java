@@ -12,10 +12,6 @@ import java.util.Map;
 
 /** {@code muster rendezvous deregister NAME}: removes NAME's latest record while it is still this job's. */
 final class RendezvousDeregister extends RendezvousSubcommand {
-    RendezvousDeregister() {
-        super("deregister", false);
-    }
-
     @Override
     boolean option(String f, Args a, RendezvousArgs o) {
         if (f.equals("--job-id")) {
@@ -27,13 +23,11 @@ final class RendezvousDeregister extends RendezvousSubcommand {
 
     @Override
     void check(RendezvousArgs o, Context ctx) {
-        o.oneName(name());
         o.requireJobId(name(), ctx.env());
     }
 
     @Override
-    int act(RendezvousArgs o, Context ctx) {
-        Store store = o.store(ctx);
+    int act(RendezvousArgs o, Store store, Context ctx) {
         String name = o.names.get(0);
         Store.Deregistration d = store.deregister(name, o.jobId);
         if (o.json) {

@@ -4,7 +4,6 @@ import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.ClientEnv;
-import dev.muster.rendezvous.Names;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
 
@@ -15,22 +14,8 @@ import java.util.Optional;
 
 /** {@code muster rendezvous env NAME...}: export lines of the HPC_COMPOSE_RDZV_* variables for live names. */
 final class RendezvousEnv extends RendezvousSubcommand {
-    RendezvousEnv() {
-        super("env", false);
-    }
-
     @Override
-    void check(RendezvousArgs o, Context ctx) {
-        o.someNames(name());
-    }
-
-    @Override
-    int act(RendezvousArgs o, Context ctx) {
-        for (String n : o.names) {
-            Names.validate(n);
-        }
-        ClientEnv.refuseTokenCollisions(o.names);
-        Store store = o.store(ctx);
+    int act(RendezvousArgs o, Store store, Context ctx) {
         List<Record> resolved = new ArrayList<>();
         for (String n : o.names) {
             Optional<Record> r = store.resolve(n);

@@ -8,18 +8,8 @@ import java.util.List;
 
 /** {@code muster rendezvous list}: every live record. */
 final class RendezvousList extends RendezvousSubcommand {
-    RendezvousList() {
-        super("list", true);
-    }
-
     @Override
-    void check(RendezvousArgs o, Context ctx) {
-        o.noName(name());
-    }
-
-    @Override
-    int act(RendezvousArgs o, Context ctx) {
-        Store store = o.store(ctx);
+    int act(RendezvousArgs o, Store store, Context ctx) {
         List<Record> records = store.list();
         if (!o.json && records.isEmpty()) {
             ctx.out().print("no live rendezvous records found under " + store.cache().rendezvousDir() + "\n");

@@ -12,18 +12,8 @@ import java.util.Map;
 
 /** {@code muster rendezvous prune}: removes expired records. */
 final class RendezvousPrune extends RendezvousSubcommand {
-    RendezvousPrune() {
-        super("prune", true);
-    }
-
     @Override
-    void check(RendezvousArgs o, Context ctx) {
-        o.noName(name());
-    }
-
-    @Override
-    int act(RendezvousArgs o, Context ctx) {
-        Store store = o.store(ctx);
+    int act(RendezvousArgs o, Store store, Context ctx) {
         List<Path> removed = store.prune();
         if (o.json) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -11,10 +11,6 @@ import java.util.Map;
 
 /** {@code muster rendezvous register NAME --host H --port P ...}: records this job as NAME's provider. */
 final class RendezvousRegister extends RendezvousSubcommand {
-    RendezvousRegister() {
-        super("register", true);
-    }
-
     @Override
     boolean option(String f, Args a, RendezvousArgs o) {
         switch (f) {
@@ -53,7 +49,6 @@ final class RendezvousRegister extends RendezvousSubcommand {
 
     @Override
     void check(RendezvousArgs o, Context ctx) {
-        o.oneName(name());
         if (o.host == null) {
             throw MusterException.usage(name() + ": --host is required");
         }
@@ -64,8 +59,7 @@ final class RendezvousRegister extends RendezvousSubcommand {
     }
 
     @Override
-    int act(RendezvousArgs o, Context ctx) {
-        Store store = o.store(ctx);
+    int act(RendezvousArgs o, Store store, Context ctx) {
         Store.Registration reg = store.register(o.names.get(0), o.jobId, o.service, o.host, o.port, o.protocol,
                 o.path, o.ttlSeconds, o.metadata);
         Record r = reg.record();

@@ -7,18 +7,8 @@ import dev.muster.rendezvous.Store;
 
 /** {@code muster rendezvous resolve NAME}: shows NAME's live record. */
 final class RendezvousResolve extends RendezvousSubcommand {
-    RendezvousResolve() {
-        super("resolve", true);
-    }
-
     @Override
-    void check(RendezvousArgs o, Context ctx) {
-        o.oneName(name());
-    }
-
-    @Override
-    int act(RendezvousArgs o, Context ctx) {
-        Store store = o.store(ctx);
+    int act(RendezvousArgs o, Store store, Context ctx) {
         String name = o.names.get(0);
         Record r = store.resolve(name).orElseThrow(() -> new MusterException(COMPAT_FAILURE,
                 "no live rendezvous record named '" + name + "' found under " + store.cache().rendezvousDir()));

@@ -3,7 +3,9 @@ package dev.muster.cli;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.json.Json;
+import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.Record;
+import dev.muster.rendezvous.Store;
 
 import java.util.List;
 
@@ -15,12 +17,24 @@ abstract class RendezvousSubcommand implements Command {
     /** hpc-compose's CLI reports every failure other than usage as 1. */
     static final int COMPAT_FAILURE = 1;
 
-    private final String word;
-    private final boolean compat;
+    /** How many NAMEs a subcommand takes. */
+    enum Arity {
+        NONE, ONE, SOME
+    }
 
-    RendezvousSubcommand(String word, boolean compat) {
+    private String word;
+    private boolean compat;
+    private Arity arity;
+
+    /**
+     * Names this subcommand, says whether it is one of hpc-compose's (its exit codes) and how many NAMEs it takes;
+     * {@link RendezvousCommand} holds the table.
+     */
+    RendezvousSubcommand named(String word, boolean compat, Arity arity) {
         this.word = word;
         this.compat = compat;
+        this.arity = arity;
+        return this;
     }
 
     @Override
@@ -38,10 +52,12 @@ abstract class RendezvousSubcommand implements Command {
         return false;
     }
 
-    /** Checks the names and options once all are read. */
-    abstract void check(RendezvousArgs o, Context ctx);
+    /** Checks the options once all are read (the names' count is checked before). */
+    void check(RendezvousArgs o, Context ctx) {
+    }
 
-    abstract int act(RendezvousArgs o, Context ctx);
+    /** Acts on the store the options name; a client of several names ({@link Arity#SOME}) gets a checked one. */
+    abstract int act(RendezvousArgs o, Store store, Context ctx);
 
     @Override
     public final int run(List<String> args, Context ctx) {
@@ -52,15 +68,31 @@ abstract class RendezvousSubcommand implements Command {
             return ExitCodes.OK;
         }
         common.applyLogLevel();
+        switch (arity) {
+            case NONE -> o.noName(name());
+            case ONE -> o.oneName(name());
+            default -> o.someNames(name());
+        }
         check(o, ctx);
         if (!compat) {
-            return act(o, ctx);
+            return act(o, arity == Arity.SOME ? clientStore(o, ctx) : o.store(ctx), ctx);
         }
         try {
-            return act(o, ctx);
+            return act(o, o.store(ctx), ctx);
         } catch (MusterException e) {
             throw new MusterException(COMPAT_FAILURE, e.getMessage(), e.getCause());
         }
+    }
+
+    /**
+     * The store for a client of several names: each name valid, no two exported under the same variable.
+     */
+    private static Store clientStore(RendezvousArgs o, Context ctx) {
+        for (String n : o.names) {
+            dev.muster.rendezvous.Names.validate(n);
+        }
+        ClientEnv.refuseTokenCollisions(o.names);
+        return o.store(ctx);
     }
 
     /** Records as {@code list} prints them: a JSON array, or {@code <name> <url> job=<id>} lines. */

@@ -2,10 +2,8 @@ package dev.muster.cli;
 
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
-import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.ClientWait;
 import dev.muster.task.JobStatus;
-import dev.muster.rendezvous.Names;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
 
@@ -19,31 +17,19 @@ import java.util.Random;
  * poll that {@code run --rendezvous} uses), with hpc-compose's rule that a record stands on its TTL alone.
  */
 final class RendezvousWait extends RendezvousSubcommand {
-    RendezvousWait() {
-        super("wait", false);
-    }
-
     @Override
     boolean option(String f, Args a, RendezvousArgs o) {
-        if (f.equals("--timeout")) {
-            o.timeout = a.duration(f, "s");
-            return true;
-        }
-        return false;
+        return switch (f) {
+            case "--timeout" -> {
+                o.timeout = a.duration(f, "s");
+                yield true;
+            }
+            default -> false;
+        };
     }
 
     @Override
-    void check(RendezvousArgs o, Context ctx) {
-        o.someNames(name());
-    }
-
-    @Override
-    int act(RendezvousArgs o, Context ctx) {
-        for (String n : o.names) {
-            Names.validate(n);
-        }
-        ClientEnv.refuseTokenCollisions(o.names);
-        Store store = o.store(ctx);
+    int act(RendezvousArgs o, Store store, Context ctx) {
         List<ClientWait.Request> requests = new ArrayList<>();
         for (String n : o.names.stream().distinct().toList()) {
             requests.add(new ClientWait.Request(n, true, o.timeout));

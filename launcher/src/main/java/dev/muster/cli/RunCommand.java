@@ -76,9 +76,8 @@ final class RunCommand implements Command {
     public int run(List<String> argv, Context ctx) {
         RunFlags f = new RunFlags(ctx.env());
         Args a = new Args(name(), argv);
-        CommonFlags common = CommonFlags.read(a, f);
-        if (common.help) {
-            ctx.out().print(help());
+        CommonFlags common = options(a, f, ctx);
+        if (common == null) {
             return ExitCodes.OK;
         }
         f.command = a.rest();

@@ -18,7 +18,7 @@ import java.util.List;
  * {@code muster sweep [--sync-dir D] [--max-age 24h] [--dry-run]}: removes the step directories killed steps left.
  * Which steps may still run is {@link StepLiveness}'s to say; anything older than the maximum age goes regardless.
  */
-final class SweepCommand implements Command, FlagReader {
+final class SweepCommand implements Command {
     private String syncDir;
     private boolean dryRun;
     private Duration maxAge = Duration.ofDays(1);
@@ -40,30 +40,17 @@ final class SweepCommand implements Command, FlagReader {
     }
 
     @Override
-    public boolean read(String flag, Args a) {
-        switch (flag) {
-            case "--sync-dir" -> syncDir = a.value(flag);
-            case "--dry-run" -> {
-                a.noValue(flag);
-                dryRun = true;
-            }
-            case "--max-age" -> maxAge = a.duration(flag, "s");
-            default -> {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    @Override
     public int run(List<String> argv, Context ctx) {
-        Args a = new Args(name(), argv);
-        CommonFlags common = CommonFlags.read(a, this);
-        if (common.help) {
-            ctx.out().print(help());
+        FlagReader own = new OptionTable()
+                .on("--sync-dir", (f, a) -> syncDir = a.value(f))
+                .on("--max-age", (f, a) -> maxAge = a.duration(f, "s"))
+                .on("--dry-run", (f, a) -> {
+                    a.noValue(f);
+                    dryRun = true;
+                });
+        if (!optionsOnly(argv, own, ctx)) {
             return ExitCodes.OK;
         }
-        a.end();
         Path root = SyncRoot.resolve(syncDir, ctx.env()).path();
         Sweep.Result r;
         try {
