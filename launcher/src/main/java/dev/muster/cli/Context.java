@@ -13,6 +13,17 @@ import java.util.function.Supplier;
  */
 record Context(Map<String, String> env, PrintStream out, PrintStream err, Clock clock, Supplier<Caller> caller) {
     static Context of(Map<String, String> env) {
-        return new Context(env, System.out, System.err, Clock.SYSTEM, Caller::self);
+        return new Context(env, System.out, System.err, Clock.SYSTEM, SELF);
     }
+
+    /**
+     * A class, not {@code Caller::self}: the first method reference of a JVM starts the lambda machinery, tens of
+     * milliseconds that {@code muster --version} and the start of {@code run} must not pay.
+     */
+    private static final Supplier<Caller> SELF = new Supplier<>() {
+        @Override
+        public Caller get() {
+            return Caller.self();
+        }
+    };
 }
