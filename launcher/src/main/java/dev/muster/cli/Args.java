@@ -90,7 +90,8 @@ final class Args {
     static Duration parseDuration(String what, String v, String bareUnit) {
         try {
             return Durations.parse(v, bareUnit);
-        } catch (Durations.Invalid e) {
+        } catch (IllegalArgumentException e) {
+            // Durations.Invalid; caught by its JDK superclass so that verifying this class loads nothing more
             throw MusterException.usage(what + " '" + v + "' " + e.getMessage());
         }
     }

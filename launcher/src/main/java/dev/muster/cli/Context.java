@@ -12,18 +12,24 @@ import java.util.function.Supplier;
  * user. {@link Main} passes the process's own; tests pass buffers, a map and a manual clock.
  */
 record Context(Map<String, String> env, PrintStream out, PrintStream err, Clock clock, Supplier<Caller> caller) {
+    /**
+     * The process's own streams and environment. Clock and caller are left to their accessors: a run that never
+     * reads the time or asks who it is loads neither, and no method reference is made on the start-up path (the
+     * first one of a JVM starts the lambda machinery, milliseconds that {@code --version} must not pay).
+     */
     static Context of(Map<String, String> env) {
-        return new Context(env, System.out, System.err, Clock.SYSTEM, SELF);
+        return new Context(env, System.out, System.err, null, null);
     }
 
-    /**
-     * A class, not {@code Caller::self}: the first method reference of a JVM starts the lambda machinery, tens of
-     * milliseconds that {@code muster --version} and the start of {@code run} must not pay.
-     */
-    private static final Supplier<Caller> SELF = new Supplier<>() {
-        @Override
-        public Caller get() {
-            return Caller.self();
-        }
-    };
+    /** The clock a test gave, else the system's. */
+    @Override
+    public Clock clock() {
+        return clock != null ? clock : Clock.SYSTEM;
+    }
+
+    /** Who is asking, as a test gave it, else this process's user. */
+    @Override
+    public Supplier<Caller> caller() {
+        return caller != null ? caller : Caller::self;
+    }
 }
