@@ -22,8 +22,23 @@ import java.util.Map;
  * the bundle's {@code process.env}, settings from the hook's own arguments and environment; as root it continues
  * as the container's user ({@link UserSwitch}). Exit 0 lets the container start.
  */
-final class HookCommand {
-    static final String HELP = """
+final class HookCommand implements Command {
+    private final InputStream stdin;
+    private Map<String, String> env;
+
+    /** {@code stdin}: where the runtime writes the container state (the process's own stdin, a buffer in tests). */
+    HookCommand(InputStream stdin) {
+        this.stdin = stdin;
+    }
+
+    @Override
+    public String name() {
+        return "hook";
+    }
+
+    @Override
+    public String help() {
+        return """
             usage: muster hook [options]        (run by an OCI runtime: the container state on stdin)
 
             The step barrier as an OCI hook (stage createContainer): holds the container until every task's
@@ -31,41 +46,28 @@ final class HookCommand {
             from process.user; as root muster continues as that user (setpriv), so every file it creates is theirs.
             A container that is not a task of a step passes at once. Exit 0 lets the container start; 65 bad state
             or config.json; 75 timeout (naming the missing ranks); 76 or the aborting task's code; 77 unusable sync
-            directory; 78 unclear identity. Keep --timeout below the runtime's hook timeout.
-            """ + Help.BARRIER_OPTIONS;
-
-    private final Map<String, String> env;
-    private final InputStream stdin;
-
-    HookCommand(Map<String, String> env, InputStream stdin) {
-        this.env = env;
-        this.stdin = stdin;
+            directory; 78 unclear identity. Keep --timeout below the runtime's hook timeout (docs/oci-hook.md).
+            """ + Options.HELP;
     }
 
-    int call(List<String> argv) {
+    @Override
+    public int run(List<String> argv, Context ctx) {
+        env = ctx.env();
         Options o = new Options(env);
-        Args a = new Args("hook", argv);
-        boolean asUser = false;
-        while (a.moreOptions()) {
-            String flag = a.option();
-            if (o.read(flag, a)) {
-                continue;
-            }
-            if (flag.equals("--help") || flag.equals("-h")) {
-                System.out.print(HELP);
-                return ExitCodes.OK;
-            }
+        boolean[] asUser = {false};
+        FlagReader own = (flag, a) -> {
             if (flag.equals("--as-user")) {
                 // hidden: the second stage, started by the first through setpriv (UserSwitch)
                 a.noValue(flag);
-                asUser = true;
-                continue;
+                asUser[0] = true;
+                return true;
             }
-            throw a.unknown(flag);
+            return o.read(flag, a);
+        };
+        if (!optionsOnly(argv, own, ctx)) {
+            return ExitCodes.OK;
         }
-        a.end();
-        o.applyLogLevel();
-        return asUser ? asUser(o) : asRuntime(o, argv);
+        return asUser[0] ? asUser(o) : asRuntime(o, argv);
     }
 
     /** The first stage, run by the runtime: reads the state and config.json, then waits here or as the user. */

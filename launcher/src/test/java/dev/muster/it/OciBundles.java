@@ -2,8 +2,9 @@ package dev.muster.it;
 
 import dev.muster.json.Json;
 import dev.muster.json.JsonParser;
+import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -113,10 +114,7 @@ final class OciBundles {
             why = "no /bin/busybox (apt-get install busybox-static)";
         }
         if (why != null) {
-            if ("1".equals(System.getenv("MUSTER_REQUIRE_SLURM"))) {
-                Assertions.fail(why + " -- MUSTER_REQUIRE_SLURM=1 makes this a failure");
-            }
-            Assumptions.abort(why);
+            Slurm.unavailable(why); // skips, or fails under MUSTER_REQUIRE_SLURM=1
         }
         return new OciBundles(dir);
     }
@@ -183,7 +181,7 @@ final class OciBundles {
     }
 
     String runcErr(int rank) {
-        return Cluster.read(out.resolve("runc." + rank + ".err"));
+        return Run.read(out.resolve("runc." + rank + ".err"));
     }
 
     /** When each container's process started (µs, from inside the container), by rank. */
@@ -218,7 +216,7 @@ final class OciBundles {
     String describe() throws IOException {
         StringBuilder b = new StringBuilder();
         for (Path p : list("")) {
-            b.append("--- ").append(p.getFileName()).append(" ---\n").append(Cluster.read(p));
+            b.append("--- ").append(p.getFileName()).append(" ---\n").append(Run.read(p));
         }
         return b.toString();
     }

@@ -1,6 +1,8 @@
 package dev.muster.it;
 
 import dev.muster.it.Cluster.Jdk;
+import dev.muster.testing.Fields;
+import dev.muster.testing.Run;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,7 +50,7 @@ class OciHookIT {
         return bundles;
     }
 
-    private Cluster.Result srun(Map<String, String> env, String... args) {
+    private Run.Result srun(Map<String, String> env, String... args) {
         List<String> cmd = new ArrayList<>(List.of(args));
         cmd.add(bundles.task.toString());
         return cluster.srun(Duration.ofSeconds(60), env, cmd.toArray(new String[0]));
@@ -58,7 +60,7 @@ class OciHookIT {
     @Timeout(90)
     void lateTask_noContainerStartsBeforeTheLastWasCreated() throws Exception {
         bundles("30");
-        Cluster.Result r = srun(Map.of(OciBundles.LATE, "5"), "-N", "4", "--ntasks-per-node=2");
+        Run.Result r = srun(Map.of(OciBundles.LATE, "5"), "-N", "4", "--ntasks-per-node=2");
         String all = r.describe() + bundles.describe();
         assertEquals(0, r.exit(), all);
         assertEquals(Collections.nCopies(8, 0), new ArrayList<>(bundles.exits().values()), all);
@@ -70,7 +72,7 @@ class OciHookIT {
         long firstStart = Collections.min(starts.values());
         assertTrue(firstStart > lastCreated, "a container started " + (lastCreated - firstStart)
                 + " us before the last container was created\n" + all);
-        List<Map<String, String>> trace = Cluster.records(Cluster.read(bundles.out.resolve("trace")), "rank=");
+        List<Map<String, String>> trace = Fields.records(Run.read(bundles.out.resolve("trace")), "rank=");
         assertEquals(8, trace.size(), all);
         // The TCP release works from inside the hook: rank 0 listened and released connected tasks over TCP. Not
         // every task: under load a task whose connection races rank 0's decision is released by the outcome file,
@@ -86,7 +88,7 @@ class OciHookIT {
     @Timeout(90)
     void missingTask_everyOtherContainerFailsWithinTheHookTimeout_namingIt() throws Exception {
         bundles("4");
-        Cluster.Result r = srun(Map.of(OciBundles.MISSING, "6"), "-N", "4", "--ntasks-per-node=2");
+        Run.Result r = srun(Map.of(OciBundles.MISSING, "6"), "-N", "4", "--ntasks-per-node=2");
         String all = r.describe() + bundles.describe();
         Map<Integer, Integer> exits = bundles.exits();
         assertEquals(List.of(0, 1, 2, 3, 4, 5, 7), new ArrayList<>(exits.keySet()), all);
@@ -120,7 +122,7 @@ class OciHookIT {
             Files.createDirectory(arrival.resolve("7x"));
         }
         Awaitility.await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
-                .until(() -> Cluster.read(step.resolve("outcome")).isEmpty() && bundles.starts().isEmpty());
+                .until(() -> Run.read(step.resolve("outcome")).isEmpty() && bundles.starts().isEmpty());
         Files.writeString(cluster.dir().resolve("go"), "");
         Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> !srun.isAlive());
         String all = bundles.describe();
@@ -145,31 +147,31 @@ class OciHookIT {
                 + OciBundles.MISSING + "=$m srun " + bundles.task + "\n"
                 + "mv " + bundles.out + "/rc.* " + bundles.out + "/runc.* " + d + "/run$c/ 2>/dev/null\n"
                 + "echo \"run$c done\" >> " + d + "/job.log\n");
-        Cluster.Result submit = cluster.run(Duration.ofSeconds(15), Cluster.env(JDK), List.of("sbatch", "--parsable",
+        Run.Result submit = cluster.run(Duration.ofSeconds(15), Cluster.env(JDK), List.of("sbatch", "--parsable",
                 "--requeue", "--job-name", cluster.jobName(), "-N", "4", "--ntasks-per-node=2", "-o",
                 d.resolve("job.%j.out").toString(), job.toString()));
         assertEquals(0, submit.exit(), submit.describe());
         String id = submit.out().trim().split(";")[0];
         Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> "COMPLETED".equals(cluster.job(id)
                 .get("JobState")));
-        assertTrue(Cluster.read(d.resolve("job.log")).contains("run0 done"), Cluster.read(d.resolve("job.log")));
+        assertTrue(Run.read(d.resolve("job.log")).contains("run0 done"), Run.read(d.resolve("job.log")));
         assertEquals(1, stepDirs().size(), "the first run left its step directory");
 
         assertEquals(0, cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "requeue", id)).exit());
         // held for 120 s after a requeue; start in 2 s (not at once: see BarrierFaultsIT's requeue test)
         assertEquals(0, cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "update", "JobId=" + id,
                 "StartTime=now+2")).exit());
-        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> Cluster.read(d.resolve("job.log"))
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> Run.read(d.resolve("job.log"))
                 .contains("run1 done"));
 
-        StringBuilder all = new StringBuilder(Cluster.read(d.resolve("job.log")));
+        StringBuilder all = new StringBuilder(Run.read(d.resolve("job.log")));
         for (int rank : ALL) {
             if (rank == 3) {
                 continue;
             }
-            String err = Cluster.read(d.resolve("run1/runc." + rank + ".err"));
+            String err = Run.read(d.resolve("run1/runc." + rank + ".err"));
             all.append("rank ").append(rank).append(": ").append(err);
-            assertTrue(!"0".equals(Cluster.read(d.resolve("run1/rc." + rank)).trim()), all.toString());
+            assertTrue(!"0".equals(Run.read(d.resolve("run1/rc." + rank)).trim()), all.toString());
             assertTrue(err.contains("exit status 75") && err.contains("missing rank 3") && !err.contains("rank 7"),
                     all.toString());
         }
@@ -213,7 +215,7 @@ class OciHookIT {
         bundles.writeHooks(hook);
 
         Map<String, String> asNobody = Map.of(OciBundles.USER, "65534");
-        Cluster.Result ok = srun(asNobody, "-N", "2", "-n", "2");
+        Run.Result ok = srun(asNobody, "-N", "2", "-n", "2");
         String all = ok.describe() + bundles.describe();
         assertEquals(Map.of(0, 0, 1, 0), bundles.exits(), all);
         assertEquals(List.of(0, 1), new ArrayList<>(bundles.starts().keySet()), all);
@@ -225,7 +227,7 @@ class OciHookIT {
         // a run that times out leaves its step files: all of them nobody's (deadline through the hook's env)
         env.replaceAll(s -> s.startsWith("MUSTER_TIMEOUT=") ? "MUSTER_TIMEOUT=3" : s);
         bundles.writeHooks(hook);
-        Cluster.Result failed = srun(Map.of(OciBundles.USER, "65534", OciBundles.MISSING, "1"), "-N", "2", "-n", "2");
+        Run.Result failed = srun(Map.of(OciBundles.USER, "65534", OciBundles.MISSING, "1"), "-N", "2", "-n", "2");
         all = failed.describe() + bundles.describe();
         assertEquals(75, Integer.parseInt(bundles.runcErr(0).replaceAll("(?s).*exit status (\\d+).*", "$1")), all);
         assertEquals(1, list(root).size(), all);
@@ -253,7 +255,7 @@ class OciHookIT {
         bundles.hooks(Cluster.root().resolve("scripts/muster").toString(), List.of("muster", "hook", "--timeout", "60"),
                 List.of("MUSTER_JAVA=" + JDK.java(), "MUSTER_JAR=" + jar, "MUSTER_SYNC_DIR=" + sync));
 
-        Cluster.Result r = srun(Map.of(OciBundles.USER, "65534", OciBundles.MISSING, "7", OciBundles.KILL, "3"),
+        Run.Result r = srun(Map.of(OciBundles.USER, "65534", OciBundles.MISSING, "7", OciBundles.KILL, "3"),
                 "-N", "4", "--ntasks-per-node=2");
         String all = r.describe() + bundles.describe();
         assertEquals(List.of(0, 1, 2, 3, 4, 5, 6), new ArrayList<>(bundles.exits().keySet()), all);
@@ -282,7 +284,7 @@ class OciHookIT {
         bundles.hooks(Cluster.root().resolve("scripts/muster").toString(), List.of("muster", "hook", "--timeout", "20"),
                 List.of("MUSTER_JAVA=" + JDK.java(), "MUSTER_JAR=" + jar, "MUSTER_SYNC_DIR=" + root));
 
-        Cluster.Result r = srun(Map.of(OciBundles.USER, "65534"), "-N", "2", "-n", "2");
+        Run.Result r = srun(Map.of(OciBundles.USER, "65534"), "-N", "2", "-n", "2");
         String all = r.describe() + bundles.describe();
         for (int rank : List.of(0, 1)) {
             String err = bundles.runcErr(rank);
