@@ -145,11 +145,11 @@ final class TcpClient implements AutoCloseable {
     private int fill(int want, long deadline) throws IOException {
         while (buf.position() < want) {
             if (!buf.hasRemaining()) {
-                if (buf.capacity() >= FileBarrier.MAX_OUTCOME) {
-                    throw new IOException("the outcome sent by rank 0 is larger than " + FileBarrier.MAX_OUTCOME
+                if (buf.capacity() >= StepFiles.MAX_OUTCOME) {
+                    throw new IOException("the outcome sent by rank 0 is larger than " + StepFiles.MAX_OUTCOME
                             + " bytes");
                 }
-                ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, FileBarrier.MAX_OUTCOME));
+                ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, StepFiles.MAX_OUTCOME));
                 buf.flip();
                 buf = bigger.put(buf);
             }

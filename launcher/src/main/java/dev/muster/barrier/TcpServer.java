@@ -254,7 +254,7 @@ final class TcpServer implements Closeable {
         if (f.length != 2 || f[0].isEmpty() || f[0].length() > 9) {
             return -1;
         }
-        int rank = FileBarrier.parseRank(f[0]);
+        int rank = StepFiles.parseRank(f[0]);
         if (rank <= 0 || rank >= size) {
             return -1;
         }

@@ -1,6 +1,7 @@
 package dev.muster.cli;
 
 import dev.muster.barrier.Outcome;
+import dev.muster.barrier.Release;
 import dev.muster.barrier.StepSync;
 import dev.muster.barrier.SyncRoot;
 import dev.muster.core.Clock;
@@ -148,9 +149,7 @@ final class RunCommand {
                     data = releaseData(id, torchrun);
                     if (rf.client()) {
                         // resolved before arriving, so that every rank exports the same endpoints
-                        for (Map.Entry<String, String> e : rdzv.resolve().entrySet()) {
-                            data.put("env." + e.getKey(), e.getValue());
-                        }
+                        Release.putEnv(data, rdzv.resolve());
                     }
                 }
             } catch (MusterException e) {
@@ -266,9 +265,9 @@ final class RunCommand {
     /** What rank 0 hands every task in its release. */
     private static Map<String, String> releaseData(TaskIdentity id, boolean torchrun) {
         Map<String, String> data = new LinkedHashMap<>();
-        data.put("master_addr", masterAddress(id));
+        data.put(Release.MASTER_ADDR, masterAddress(id));
         if (torchrun) {
-            data.put("master_port", Integer.toString(freePort()));
+            data.put(Release.MASTER_PORT, Integer.toString(freePort()));
         }
         return data;
     }
@@ -288,7 +287,8 @@ final class RunCommand {
 
     private Map<String, String> exports(TaskIdentity id, Outcome release, String key, boolean torchrun) {
         Map<String, String> out = new LinkedHashMap<>();
-        String master = release != null ? release.data().getOrDefault("master_addr", id.node()) : masterAddress(id);
+        String master = release != null ? release.data().getOrDefault(Release.MASTER_ADDR, id.node())
+                : masterAddress(id);
         out.put("MUSTER_RANK", Integer.toString(id.rank()));
         out.put("MUSTER_SIZE", Integer.toString(id.size()));
         out.put("MUSTER_LOCAL_RANK", Integer.toString(id.localRank()));
@@ -307,15 +307,11 @@ final class RunCommand {
                 Log.warn("cannot tell how many tasks run on this node: LOCAL_WORLD_SIZE is not set");
             }
             out.put("MASTER_ADDR", master);
-            String port = release != null ? release.data().get("master_port") : null;
+            String port = release != null ? release.data().get(Release.MASTER_PORT) : null;
             out.put("MASTER_PORT", port != null ? port : Integer.toString(freePort()));
         }
         if (release != null) {
-            for (Map.Entry<String, String> e : release.data().entrySet()) {
-                if (e.getKey().startsWith("env.")) {
-                    out.put(e.getKey().substring(4), e.getValue());
-                }
-            }
+            out.putAll(Release.env(release.data()));
         }
         return out;
     }
