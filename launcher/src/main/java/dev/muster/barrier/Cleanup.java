@@ -13,8 +13,8 @@ import java.time.Duration;
  * arrival, off the release path, and after a true exec no muster code runs in any task, so the helper is a small
  * detached shell loop, not a thread. It waits for the release in the outcome file, then for all departures, and
  * renames the directory away before deleting it so that a straggler never reads a half-deleted tree. Bounded: it
- * gives up after {@code bound} (or at once when the step directory is gone) and leaves the directory to {@code muster sweep}, as it does after an abort or a
- * timeout (the files are the diagnosis).
+ * gives up after {@code bound} (or at once when the step directory is gone) and leaves the directory to
+ * {@code muster sweep}, as it does after an abort or a timeout (the files are the diagnosis).
  */
 public final class Cleanup {
     private Cleanup() {
@@ -32,7 +32,8 @@ public final class Cleanup {
             + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
             + "done\n"
             + "s=0.05\n"
-            + "until [ \"$(ls \"$d/" + StepFiles.DEPARTURE + "\" 2>/dev/null | grep -c '^[0-9][0-9]*$')\" -ge \"$n\" ]; do\n"
+            + "until [ \"$(ls \"$d/" + StepFiles.DEPARTURE
+            + "\" 2>/dev/null | grep -c '^[0-9][0-9]*$')\" -ge \"$n\" ]; do\n"
             + "  [ -d \"$d\" ] || exit 0\n"
             + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
             + "done\n"
@@ -46,7 +47,7 @@ public final class Cleanup {
      */
     public static void inProcess(Path stepDir, int size, Duration bound) {
         long end = System.nanoTime() + bound.toNanos();
-        Backoff backoff = new Backoff(50_000_000L, 1_000_000_000L, 2, null); // no jitter: one process per step
+        Backoff backoff = new Backoff(50_000_000L, 1_000_000_000L, 2, 1, 1, null); // no jitter: one per step
         Path departures = stepDir.resolve(StepFiles.DEPARTURE);
         try {
             while (StepFiles.countRanks(departures) < size) {

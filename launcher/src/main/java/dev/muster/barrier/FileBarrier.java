@@ -222,9 +222,9 @@ public final class FileBarrier implements Barrier {
         return Backoff.polls(ceiling, random);
     }
 
-    /** A fresh backoff for retries of this task: from {@code first}, times {@code factor} each time. */
-    Backoff backoff(long first, long factor) {
-        return new Backoff(first, Long.MAX_VALUE, factor, random);
+    /** A fresh backoff for retries of this task: from {@code first}, times {@code factor}, pauses in [b/2, 3b/2). */
+    Backoff retries(long first, long factor) {
+        return new Backoff(first, Long.MAX_VALUE / factor, factor, 0.5, 1.5, random);
     }
 
     /** How this task learned the outcome: tcp, file or sarus (for the trace). */

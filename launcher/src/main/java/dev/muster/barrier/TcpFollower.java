@@ -97,8 +97,7 @@ final class TcpFollower {
      * the outcome came meanwhile, else {@link #problem} says why).
      */
     private TcpClient connect(TcpEndpoint ep) throws InterruptedException {
-        // first step 4/3 ms: pauses of about 1, 4 and 16 ms between the attempts
-        Backoff retry = fb.backoff(1_333_333L, 4);
+        Backoff retry = fb.retries(1_000_000L, 4); // pauses of about 1, 4 and 16 ms between the attempts
         for (int attempt = 0; attempt < CONNECT_TRIES; attempt++) {
             long left = (deadline - fb.clock().nanoTime()) / 1_000_000L;
             if (left <= 0) {
