@@ -51,13 +51,15 @@ public final class StepSync {
         Random random = new Random(System.nanoTime() ^ (dev.muster.core.Posix.pid() << 16) ^ id.rank());
         this.files = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
                 StepLayout.fromSlurm(env));
-        this.barrier = this.transport.barrier(files, new Callable<InetAddress>() {
+        Callable<InetAddress> bind = new Callable<>() { // a class, not a lambda: see await()
             @Override
             public InetAddress call() throws java.net.UnknownHostException {
                 return bindAddress();
             }
-        }, transport.bindAddress() != null
-                ? "--bind-address " + transport.bindAddress() : "this node's address");
+        };
+        String where = transport.bindAddress() != null ? "--bind-address " + transport.bindAddress()
+                : "this node's address";
+        this.barrier = this.transport.barrier(files, bind, where);
     }
 
     /**
