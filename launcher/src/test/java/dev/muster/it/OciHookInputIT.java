@@ -149,4 +149,16 @@ class OciHookInputIT {
         assertTrue(verbose.err().get(0).contains("not a task of a step"), verbose.toString());
         assertFalse(Files.exists(sync()));
     }
+
+    @Test
+    @Timeout(60)
+    void unclearIdentityInTheContainersEnvironment_is78_nothingCreated() throws Exception {
+        Files.writeString(bundle().resolve("config.json"), "{\"process\":{\"env\":[\"SLURM_JOB_ID=7\","
+                + "\"SLURM_STEP_ID=0\",\"SLURM_PROCID=5\",\"SLURM_NTASKS=2\",\"SLURM_STEP_NUM_TASKS=2\"]}}");
+        Outcome o = hook(state(bundle()));
+        assertEquals(78, o.exit(), o.toString());
+        assertEquals(1, o.err().size(), o.toString());
+        assertTrue(o.err().get(0).contains("SLURM_PROCID"), o.toString());
+        assertFalse(Files.exists(sync()), o.toString());
+    }
 }
