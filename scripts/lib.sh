@@ -190,12 +190,14 @@ muster_cds_train() {
 	mv -f -- "$tmp" "$dir/$id-$key.$size.$ext"
 }
 
-# muster_maven_env NAME : selects a JDK >= 22 for Maven (exports JAVA_HOME) or exits with one line saying so.
+# muster_maven_env NAME : selects a JDK >= 17 for Maven (exports JAVA_HOME; JAVA_HOME wins, else the newest) or
+# exits with one line saying so. Any of them builds the jars (the FFM exec class is compiled against a stand-in
+# of that API: launcher/pom.xml).
 # On JDK >= 23 Maven's own Guava calls sun.misc.Unsafe, and the JDK warns about it on every build: allowed
 # here, since it is Maven's code, not muster's.
 muster_maven_env() {
-	if ! muster_select_jdk 22 || [[ -z $MUSTER_JDK_HOME ]]; then
-		muster_die "$1" "muster's build needs a JDK >= 22; install one or set JAVA_HOME"
+	if ! muster_select_jdk 17 || [[ -z $MUSTER_JDK_HOME ]]; then
+		muster_die "$1" "muster's build needs a JDK >= 17 (Debian: apt-get install openjdk-17-jdk-headless); install one or set JAVA_HOME"
 	fi
 	command -v mvn >/dev/null 2>&1 || muster_die "$1" "mvn not found; install Maven >= 3.8 (apt-get install maven)"
 	export JAVA_HOME=$MUSTER_JDK_HOME
