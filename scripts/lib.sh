@@ -66,12 +66,13 @@ _muster_home_of() {
 	_MUSTER_HOME=${bin%/bin/java}
 }
 
-# muster_select_jdk MIN : picks a Java whose version is >= MIN and sets MUSTER_JDK_HOME, MUSTER_JDK_JAVA (the
-# binary), MUSTER_JDK_VERSION, MUSTER_JDK_RUNTIME and MUSTER_JDK_MAJOR. Order: MUSTER_JAVA (a java binary),
-# JAVA_HOME, the newest JDK under MUSTER_JVM_DIR (default /usr/lib/jvm), java on PATH. A MUSTER_JAVA whose
-# version cannot be read is taken as given (MUSTER_JDK_MAJOR 0): the user named it. Returns 1 if none fits.
+# muster_select_jdk MIN [PINNED] : picks a Java whose version is >= MIN and sets MUSTER_JDK_HOME, MUSTER_JDK_JAVA
+# (the binary), MUSTER_JDK_VERSION, MUSTER_JDK_RUNTIME and MUSTER_JDK_MAJOR. Order: MUSTER_JAVA (a java binary),
+# JAVA_HOME, PINNED (a java binary: the one an installed muster was installed with), the newest JDK under
+# MUSTER_JVM_DIR (default /usr/lib/jvm), java on PATH. A MUSTER_JAVA whose version cannot be read is taken as
+# given (MUSTER_JDK_MAJOR 0): the user named it. Returns 1 if none fits.
 muster_select_jdk() {
-	local min=$1 d best='' best_order=0 java
+	local min=$1 pinned=${2:-} d best='' best_order=0 java
 	MUSTER_JDK_HOME='' MUSTER_JDK_JAVA='' MUSTER_JDK_VERSION='' MUSTER_JDK_RUNTIME='' MUSTER_JDK_MAJOR=0
 	if [[ -n ${MUSTER_JAVA:-} && -x $MUSTER_JAVA ]]; then
 		if _muster_home_of "$MUSTER_JAVA" && muster_jdk_release "$_MUSTER_HOME"; then
@@ -85,6 +86,12 @@ muster_select_jdk() {
 	if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]] && muster_jdk_release "$JAVA_HOME" &&
 		((MUSTER_REL_MAJOR >= min)); then
 		_muster_take "${JAVA_HOME%/}" "${JAVA_HOME%/}/bin/java"
+		return 0
+	fi
+	# A pinned Java that is gone (the JDK was upgraded away) falls through to the search below.
+	if [[ -n $pinned && -x $pinned ]] && _muster_home_of "$pinned" && muster_jdk_release "$_MUSTER_HOME" &&
+		((MUSTER_REL_MAJOR >= min)); then
+		_muster_take "$_MUSTER_HOME" "$pinned"
 		return 0
 	fi
 	for d in "${MUSTER_JVM_DIR:-/usr/lib/jvm}"/*/; do
