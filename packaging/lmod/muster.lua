@@ -23,11 +23,18 @@ muster ]] .. version .. [[ makes the tasks of an HPC job step start together and
 Needs a Java >= 17 (true exec, same PID, on Java >= 22). muster uses, in this order: MUSTER_JAVA (a java
 binary), JAVA_HOME, the Java it was installed with, the newest JDK under /usr/lib/jvm, java on PATH.
 
-Sets PATH, MANPATH, MUSTER_HOME (the prefix) and MUSTER_AGENT (the agent jar).
+Sets PATH, MANPATH, XDG_DATA_DIRS (bash completion), MUSTER_HOME (the prefix) and MUSTER_AGENT (the agent jar).
 Documentation: ]] .. prefix .. [[/share/doc/muster
 ]])
 
 prepend_path("PATH", pathJoin(prefix, "bin"))
 prepend_path("MANPATH", pathJoin(prefix, "share/man"))
+-- bash-completion looks for share/bash-completion/completions/muster under XDG_DATA_DIRS, whose unset default
+-- is /usr/local/share:/usr/share: keep that default when adding to it.
+if (os.getenv("XDG_DATA_DIRS") or "") == "" then
+  append_path("XDG_DATA_DIRS", "/usr/local/share")
+  append_path("XDG_DATA_DIRS", "/usr/share")
+end
+prepend_path("XDG_DATA_DIRS", pathJoin(prefix, "share"))
 setenv("MUSTER_HOME", prefix)
 setenv("MUSTER_AGENT", pathJoin(prefix, "lib/muster-agent.jar"))
