@@ -36,6 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InstallIT {
     private static final Duration SHORT = Duration.ofSeconds(60);
     private static final Duration DIST = Duration.ofMinutes(4);
+    /** man's output as plain ASCII on one line per paragraph, whatever the locale CI runs in. */
+    private static final Map<String, String> MAN_ENV = Map.of("MANWIDTH", "200", "LC_ALL", "C");
     private static final Path JDK17 = Path.of(System.getenv().getOrDefault("MUSTER_IT_JAVA17",
             "/usr/lib/jvm/java-17-openjdk-amd64"), "bin", "java");
     private static final Path JDK25 = Path.of(System.getenv().getOrDefault("MUSTER_IT_JAVA25",
@@ -210,14 +212,14 @@ class InstallIT {
     @Test
     void installed_manPages_renderTheHelpTexts() {
         Path man1 = prefix.resolve("share/man/man1");
-        Cluster.Result main = Dist.ok(SHORT, Map.of("MANWIDTH", "200"), false, cluster.dir(),
+        Cluster.Result main = Dist.ok(SHORT, MAN_ENV, false, cluster.dir(),
                 List.of("man", "--no-hyphenation", "--no-justification", "-l", man1.resolve("muster.1").toString()));
         assertTrue(main.out().contains("muster - "), main.describe());
         Path muster = prefix.resolve("bin/muster");
         for (String command : List.of("run", "barrier", "local", "explain", "sweep", "doctor", "rendezvous")) {
             Path page = man1.resolve("muster-" + command + ".1");
             assertTrue(main.out().contains("muster-" + command + "(1)"), "muster(1) does not refer to " + page);
-            String text = Dist.ok(SHORT, Map.of("MANWIDTH", "200"), false, cluster.dir(), List.of("man",
+            String text = Dist.ok(SHORT, MAN_ENV, false, cluster.dir(), List.of("man",
                     "--no-hyphenation", "--no-justification", "-l", page.toString())).out();
             // every flag of the command's --help is on its page: the page is made from that text
             String help = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), command,
