@@ -1,6 +1,9 @@
 package dev.muster.dist;
 
 import dev.muster.it.Cluster;
+import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
+import dev.muster.testing.TestFiles;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,7 +76,7 @@ class InstallIT {
     @AfterAll
     static void cleanUp() throws IOException {
         if (work != null) {
-            Cluster.deleteTree(work);
+            TestFiles.deleteTree(work);
         }
     }
 
@@ -130,7 +133,7 @@ class InstallIT {
         assertTrue(Files.isExecutable(tree.resolve("bin/muster")));
         // nothing of the build machine inside: not the checkout's path, not the JDK dist ran
         String rootPath = Dist.root().toString();
-        Cluster.Result grep = Dist.run(SHORT, Map.of(), false, tree, List.of("grep", "-r", "-l", "-a", "-F",
+        Run.Result grep = Dist.run(SHORT, Map.of(), false, tree, List.of("grep", "-r", "-l", "-a", "-F",
                 "-e", rootPath, "-e", distA.toString(), "."));
         assertEquals(1, grep.exit(), "files name the build machine's paths: " + grep.out());
         // relocatable: moved elsewhere, reached through a symbolic link, from another directory
@@ -142,10 +145,10 @@ class InstallIT {
         Files.createSymbolicLink(bin.resolve("muster-agent-path"), moved.resolve("bin/muster-agent-path"));
         Map<String, String> env = plainEnv();
         env.put("MUSTER_JAVA", JDK25.toString());
-        Cluster.Result v = Dist.ok(SHORT, env, true, cluster.dir(), List.of(bin.resolve("muster").toString(),
+        Run.Result v = Dist.ok(SHORT, env, true, cluster.dir(), List.of(bin.resolve("muster").toString(),
                 "--version"));
         assertTrue(v.out().startsWith("muster " + version + " (Java 25"), v.describe());
-        Cluster.Result agent = Dist.ok(SHORT, env, true, cluster.dir(),
+        Run.Result agent = Dist.ok(SHORT, env, true, cluster.dir(),
                 List.of(bin.resolve("muster-agent-path").toString()));
         assertEquals(moved.resolve("lib/muster-agent.jar").toString(), agent.out().trim());
     }
@@ -154,7 +157,7 @@ class InstallIT {
     void installed_muster_usesThePinnedJava_unlessTold() {
         Path muster = prefix.resolve("bin/muster");
         assertEquals(JDK17.toString(), Dist.read(prefix.resolve("lib/java-path")).trim());
-        Cluster.Result pinned = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(),
+        Run.Result pinned = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(),
                 "--version"));
         // /usr/lib/jvm holds a newer JDK, which an unpinned muster would take
         assertTrue(pinned.out().startsWith("muster " + version + " (Java 17"), pinned.describe());
@@ -170,8 +173,8 @@ class InstallIT {
 
     @Test
     void installed_barrier_underSrun() {
-        Cluster.requireSlurm();
-        Cluster.Result r = Dist.ok(Duration.ofMinutes(2), plainEnv(), true, cluster.dir(), List.of("srun",
+        Slurm.requireSlurm();
+        Run.Result r = Dist.ok(Duration.ofMinutes(2), plainEnv(), true, cluster.dir(), List.of("srun",
                 "--job-name", cluster.jobName(), "-N", "2", "-n", "4", "--overcommit",
                 prefix.resolve("bin/muster").toString(), "run", "--sync-dir", cluster.sync().toString(), "--",
                 "sh", "-c", "echo rank=$MUSTER_RANK size=$MUSTER_SIZE"));
@@ -182,14 +185,14 @@ class InstallIT {
 
     @Test
     void installed_agent_fromLib_gatesMainUnderSrun() throws IOException {
-        Cluster.requireSlurm();
+        Slurm.requireSlurm();
         String agent = Dist.ok(SHORT, plainEnv(), true, cluster.dir(),
                 List.of(prefix.resolve("bin/muster-agent-path").toString())).out().trim();
         assertEquals(prefix.resolve("lib/muster-agent.jar").toString(), agent);
         Path hello = cluster.dir().resolve("Hello.java");
         Files.writeString(hello, "public class Hello { public static void main(String[] a) {"
                 + " System.out.println(\"hello \" + System.getenv(\"SLURM_PROCID\")); } }\n");
-        Cluster.Result r = Dist.ok(Duration.ofMinutes(2), plainEnv(), true, cluster.dir(), List.of("srun",
+        Run.Result r = Dist.ok(Duration.ofMinutes(2), plainEnv(), true, cluster.dir(), List.of("srun",
                 "--job-name", cluster.jobName(), "-N", "2", "-n", "2", JDK17.toString(),
                 "-javaagent:" + agent + "=verbose=true,sync-dir=" + cluster.sync(), hello.toString()));
         assertEquals(new TreeSet<>(List.of("hello 0", "hello 1")), new TreeSet<>(r.out().lines().toList()),
@@ -204,7 +207,7 @@ class InstallIT {
         String cache = cluster.dir().resolve("cache").toString();
         Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), "rendezvous", "register",
                 "model-server", "--host", "n1", "--port", "8080", "--job-id", "42", "--cache-dir", cache));
-        Cluster.Result r = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), "rendezvous",
+        Run.Result r = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), "rendezvous",
                 "resolve", "model-server", "--cache-dir", cache, "--format", "json"));
         assertTrue(r.out().contains("\"url\": \"http://n1:8080\""), r.describe());
     }
@@ -212,7 +215,7 @@ class InstallIT {
     @Test
     void installed_manPages_renderTheHelpTexts() {
         Path man1 = prefix.resolve("share/man/man1");
-        Cluster.Result main = Dist.ok(SHORT, MAN_ENV, false, cluster.dir(),
+        Run.Result main = Dist.ok(SHORT, MAN_ENV, false, cluster.dir(),
                 List.of("man", "--no-hyphenation", "--no-justification", "-l", man1.resolve("muster.1").toString()));
         assertTrue(main.out().contains("muster - "), main.describe());
         Path muster = prefix.resolve("bin/muster");
@@ -246,7 +249,7 @@ class InstallIT {
                 + "c muster rendezvous re\n"
                 + "c muster explain --format ''\n"
                 + "c muster run --no-b\n";
-        Cluster.Result r = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of("bash", "--norc", "-c", script));
+        Run.Result r = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of("bash", "--norc", "-c", script));
         List<String> lines = r.out().lines().toList();
         assertEquals(List.of("complete -o bashdefault -o default -F _muster muster",
                 "muster ren| rendezvous",
@@ -295,7 +298,7 @@ class InstallIT {
     void lmod_moduleLoad_inAFreshLoginShell() {
         Dist.requireTool("Lmod", Path.of("/etc/profile.d/lmod.sh"));
         Dist.requireTool("bash-completion", Path.of("/usr/share/bash-completion/bash_completion"));
-        Cluster.requireSlurm();
+        Slurm.requireSlurm();
         String script = "module use " + Cluster.quote(prefix.resolve("share/modulefiles").toString()) + "\n"
                 + "module load muster\n"
                 + "echo \"home=$MUSTER_HOME agent=$MUSTER_AGENT\"\n"
@@ -309,7 +312,7 @@ class InstallIT {
                 + ". /usr/share/bash-completion/bash_completion && __load_completion muster && complete -p muster\n";
         Map<String, String> env = plainEnv();
         env.put("TERM", "dumb");
-        Cluster.Result r = Dist.ok(Duration.ofMinutes(2), env, true, cluster.dir(), List.of("bash", "-l", "-c",
+        Run.Result r = Dist.ok(Duration.ofMinutes(2), env, true, cluster.dir(), List.of("bash", "-l", "-c",
                 script));
         List<String> lines = r.out().lines().toList();
         assertEquals(List.of("home=" + prefix + " agent=" + prefix.resolve("lib/muster-agent.jar"),
