@@ -123,9 +123,9 @@ class InstallIT {
     @Test
     void tarball_hasTheLayout_andWorksWhereItIsMoved() throws IOException {
         Path tree = unpack(cluster.dir().resolve("unpacked"));
-        for (String f : List.of("bin/muster", "bin/muster-agent-path", "lib/muster.jar", "lib/muster-agent.jar",
-                "lib/muster-lib.sh", "share/man/man1/muster.1", "share/man/man1/muster-run.1",
-                "share/man/man1/muster-rendezvous.1", "share/doc/muster/README.md",
+        for (String f : List.of("bin/muster", "bin/muster-agent-path", "bin/muster-oci-hook", "lib/muster.jar",
+                "lib/muster-agent.jar", "lib/muster-lib.sh", "share/man/man1/muster.1", "share/man/man1/muster-run.1",
+                "share/man/man1/muster-hook.1", "share/man/man1/muster-rendezvous.1", "share/doc/muster/README.md",
                 "share/doc/muster/examples/srun-hello.sh", "share/modulefiles/muster/" + version + ".lua",
                 "share/bash-completion/completions/muster", "SHA256SUMS")) {
             assertTrue(Files.isRegularFile(tree.resolve(f)), "tarball lacks " + f);
