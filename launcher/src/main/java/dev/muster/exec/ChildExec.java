@@ -24,15 +24,20 @@ final class ChildExec {
         ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
         pb.environment().clear();
         pb.environment().putAll(env);
+        // The handlers go in before the child starts: a USR1 that came between the start and the handlers would
+        // meet the JVM's default action for it, which ends muster. A signal that comes before the child has a PID
+        // is held and sent as soon as it has one.
+        Forwarder forward = new Forwarder();
+        for (String sig : Signals.FORWARDED) {
+            Signals.handle(sig, forward::signal);
+        }
         Process child;
         try {
             child = pb.start();
         } catch (IOException e) {
             throw new MusterException(ExitCodes.NOT_EXECUTABLE, "cannot start " + path + ": " + e.getMessage());
         }
-        for (String sig : Signals.FORWARDED) {
-            Signals.handle(sig, s -> Signals.send(child.pid(), s));
-        }
+        forward.started(child.pid());
         int code;
         while (true) {
             try {
@@ -54,5 +59,27 @@ final class ChildExec {
             Signals.dieBy(code - 128);
         }
         return code;
+    }
+
+    /** Sends each forwarded signal to the child, holding those that come before the child has a PID. */
+    private static final class Forwarder {
+        private final List<String> held = new ArrayList<>();
+        private long pid = -1;
+
+        synchronized void signal(String sig) {
+            if (pid < 0) {
+                held.add(sig);
+            } else {
+                Signals.send(pid, sig);
+            }
+        }
+
+        synchronized void started(long childPid) {
+            pid = childPid;
+            for (String sig : held) {
+                Signals.send(pid, sig);
+            }
+            held.clear();
+        }
     }
 }

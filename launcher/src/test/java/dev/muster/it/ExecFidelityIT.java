@@ -132,6 +132,27 @@ class ExecFidelityIT {
         }
     }
 
+    /**
+     * Java 17: a USR1 that reaches muster at the very moment its child starts (here the child sends it to its
+     * parent first thing) is forwarded to the program, not fatal to muster. Before the handlers were installed
+     * ahead of the child's start, the JVM's default action for USR1 ended muster and srun reported the task as
+     * killed by User defined signal 1.
+     */
+    @Test
+    @Timeout(60)
+    void usr1AtTheChildsStart_onJava17_isForwardedNotFatal() throws Exception {
+        Path d = cluster.dir();
+        Path program = cluster.script("usr1-early.sh", ""
+                + "trap 'echo got >> " + d + "/usr1-early.log' USR1\n"
+                + "kill -USR1 $PPID\n"
+                + "i=0; while [ ! -s " + d + "/usr1-early.log ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done\n"
+                + "echo \"early count=$(grep -c got " + d + "/usr1-early.log)\"");
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "1",
+                program.toString()));
+        assertEquals(0, r.exit(), r.describe());
+        assertTrue(r.out().contains("early count=1"), r.describe());
+    }
+
     @ParameterizedTest
     @EnumSource(Jdk.class)
     @Timeout(60)
