@@ -1,6 +1,7 @@
 package dev.muster.it;
 
 import dev.muster.rendezvous.Record;
+import dev.muster.testing.Slurm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,7 +28,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The rendezvous examples run verbatim with sbatch on the local Slurm (SLURM_CONF): the seed's client submitted
@@ -46,19 +46,10 @@ class RendezvousSbatchIT {
     @BeforeAll
     static void slurm() throws Exception {
         root = Path.of(System.getProperty("muster.root", "..")).toAbsolutePath().normalize();
-        assumeTrue(Files.isRegularFile(Path.of(System.getProperty("muster.jar", "target/muster.jar"))),
-                "needs the packaged jar");
-        boolean up;
-        try {
-            up = run(List.of("scontrol", "ping"), Map.of(), 10).out.contains("UP");
-        } catch (IOException e) {
-            up = false;
+        if (!Files.isRegularFile(Path.of(System.getProperty("muster.jar", "target/muster.jar")))) {
+            Slurm.unavailable("needs the packaged jar (mvn package, or -Dmuster.jar)");
         }
-        if (!up && "1".equals(System.getenv("MUSTER_REQUIRE_SLURM"))) {
-            fail("MUSTER_REQUIRE_SLURM=1 but scontrol ping does not answer UP (SLURM_CONF="
-                    + System.getenv("SLURM_CONF") + ")");
-        }
-        assumeTrue(up, "no Slurm controller answers (scontrol ping)");
+        Slurm.requireSlurm();
         assertTrue(Files.isExecutable(root.resolve("scripts/muster")), "scripts/muster is missing under " + root);
     }
 
