@@ -212,6 +212,43 @@ class ReadmePromisesIT {
         assertTrue(r.err().contains(open.toString()), r.describe());
     }
 
+    /**
+     * --verify against a real endpoint: a record whose port nobody listens on is not handed out (69 at the
+     * rendezvous deadline); once a real server listens there, the same run gets it.
+     */
+    @Test
+    @Timeout(90)
+    void verify_handsOutAnEndpointOnlyOnceItAnswers() throws Exception {
+        Path cache = cluster.dir().resolve("cache");
+        // the port is held by a socket that is bound but does not listen: a connection to it is refused, and no
+        // other process can take the port until the real server below does
+        java.net.Socket holder = new java.net.Socket();
+        try {
+            holder.setReuseAddress(true);
+            holder.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+            int port = holder.getLocalPort();
+            Run.Result reg = muster(Map.of(), "rendezvous", "register", "verified", "--host", "127.0.0.1",
+                    "--port", Integer.toString(port), "--protocol", "tcp", "--job-id", "manual-1", "--ttl-seconds",
+                    "600", "--cache-dir", cache.toString());
+            assertEquals(0, reg.exit(), reg.describe());
+            String[] client = {"run", "--rendezvous", "verified", "--verify", "--rendezvous-timeout", "2",
+                    "--cache-dir", cache.toString(), "--", "sh", "-c", "echo got=$HPC_COMPOSE_RDZV_VERIFIED_PORT"};
+            Run.Result dead = muster(Map.of(), client);
+            assertEquals(69, dead.exit(), "nobody listens: not handed out\n" + dead.describe());
+            assertFalse(dead.out().contains("got="), dead.describe());
+            holder.close();
+            try (java.net.ServerSocket server = new java.net.ServerSocket()) {
+                server.setReuseAddress(true);
+                server.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+                Run.Result live = muster(Map.of(), client);
+                assertEquals(0, live.exit(), live.describe());
+                assertTrue(live.out().contains("got=" + port), live.describe());
+            }
+        } finally {
+            holder.close(); // again, harmlessly, when the test failed before handing the port over
+        }
+    }
+
     private static boolean arrived(Path sync, int rank) throws java.io.IOException {
         try (var w = Files.walk(sync)) {
             return w.anyMatch(p -> p.getFileName().toString().equals(Integer.toString(rank))

@@ -142,6 +142,34 @@ class StartServiceIT {
         assertGone(sleep);
     }
 
+    /** scancel of the job: the program dies with the step, and the services of every task are stopped too. */
+    @ParameterizedTest
+    @EnumSource(Cluster.Jdk.class)
+    @Timeout(90)
+    void scancel_stopsTheServicesOfEveryTask(Cluster.Jdk jdk) throws Exception {
+        String service = uniqueSleep();
+        String program = uniqueSleep();
+        Path up = cluster.dir().resolve("up");
+        Map<String, String> env = new HashMap<>(Cluster.env(jdk));
+        env.put("MUSTER_SYNC_DIR", cluster.sync().toString());
+        List<String> cmd = new ArrayList<>(List.of("srun", "--job-name", cluster.jobName(), "-N", "2", "-n", "2"));
+        cmd.addAll(Cluster.muster(jdk));
+        cmd.addAll(List.of("run", "--start", service, "--", "sh", "-c", "touch " + up + ".$MUSTER_RANK; exec "
+                + program));
+        Process srun = cluster.start(env, cmd, "srun");
+        Awaitility.await("both programs running").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                .until(() -> Files.exists(Path.of(up + ".0")) && Files.exists(Path.of(up + ".1")));
+        // the service processes themselves (the supervisors carry the command as an argument, not first)
+        assertEquals(2, ProcessHandle.allProcesses().filter(h -> SshMeshIT.cmdline(h).startsWith(service))
+                .count(), "one service per task");
+        Run.Result cancel = cluster.run(Duration.ofSeconds(20), Map.of(), List.of("scancel", "--name",
+                cluster.jobName()));
+        assertEquals(0, cancel.exit(), cancel.describe());
+        Awaitility.await("srun ends").atMost(Duration.ofSeconds(30)).until(() -> !srun.isAlive());
+        assertGone(program);
+        assertGone(service);
+    }
+
     /**
      * A service that fails on one task only: that task aborts the step with the service's code, and every other
      * task, whose own service is fine, exits with the same code, naming the rank.
