@@ -58,6 +58,27 @@ class AgentGateIT {
         assertTrue(alone.err().startsWith("muster[0] "), alone::toString);
     }
 
+    /**
+     * A peer that dies after it connected over TCP, without an exit code of its own (SIGKILL): the waiting rank 0
+     * aborts naming it with 76, long before its 600 s timeout; main never runs.
+     */
+    @Test
+    void peerKilledAfterConnecting_exits76_namingIt() throws Exception {
+        Path sync = privateDir();
+        String job = "peer-" + UUID.randomUUID();
+        Jvm zero = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "0").env("MUSTER_SIZE", "3")
+                .env("MUSTER_SYNC_DIR", sync.toString()).agent("timeout=600s").main(HELLO).start();
+        Jvm.awaitFile(sync, "endpoint", 60, zero); // rank 0 listens and has published where
+        Jvm one = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "1").env("MUSTER_SIZE", "3")
+                .env("MUSTER_SYNC_DIR", sync.toString()).agent("timeout=600s").main(HELLO).start();
+        Jvm.awaitArrival(sync, 1, 60, one); // its arrival file follows its TCP hello
+        one.process().destroyForcibly(); // SIGKILL
+        assertEquals(76, zero.await(60), zero::toString);
+        assertFalse(zero.out().contains("main "), zero::toString);
+        assertTrue(zero.err().startsWith("muster[0] ") && zero.err().contains("rank 1"), zero::toString);
+        one.await(30);
+    }
+
     /** The agent's identity and directory refusals: rank >= size is 78, a sync directory others may write 77. */
     @Test
     void unclearIdentity_exits78_andUnsafeSyncDir_exits77_beforeMain() throws Exception {

@@ -210,19 +210,21 @@ class TcpBarrierTest {
         // Rank 0 released by the arrival files and closed its listener while this task was connecting: the
         // connection fails a moment before the outcome is in the file. That is no network problem to warn about.
         // The order is made, not slept for: the test plays rank 0's listener, accepts the task's connection, then
-        // writes the release and only then closes the connection unanswered.
+        // writes the release and only then closes the listener and the connection unanswered.
         ranks = new Ranks(root, "step", 2, Transport.Mode.FILE, Duration.ofSeconds(20));
         FileBarrier zero = ranks.barrier(0);
         zero.prepare();
         java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
         dev.muster.core.Log.to(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
         Ranks tcp = new Ranks(root, "step", 2, Transport.Mode.TCP, Duration.ofSeconds(20));
-        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        try {
             listener.setSoTimeout(10_000);
             zero.publishEndpoint(TcpEndpoint.listening("127.0.0.1", listener.getLocalPort(), new byte[16]));
             CompletableFuture<Ranks.Result> peer = tcp.start(1);
             java.net.Socket connecting = listener.accept();
             zero.decide(Outcome.release(0, Map.of("master_addr", "n1")));
+            listener.close(); // a retry is refused, as by a rank 0 that has gone
             connecting.close();
             Ranks.Result res = peer.join();
             assertEquals(0, res.code(), () -> "rank 1: " + res.failure());
@@ -230,6 +232,7 @@ class TcpBarrierTest {
             assertFalse(log.toString(StandardCharsets.UTF_8).contains("warning"), log.toString(StandardCharsets.UTF_8));
         } finally {
             dev.muster.core.Log.to(System.err);
+            listener.close();
             tcp.close();
         }
     }

@@ -249,6 +249,47 @@ class ReadmePromisesIT {
         }
     }
 
+    /**
+     * The small promises of "Other commands" and "Settings": {@code --version}; {@code java -jar muster.jar ./app}
+     * means {@code run -- ./app}; in a batch script (a job, no step) {@code run} is a single task without a
+     * barrier; {@code MUSTER_EXEC=child} takes the Java 17 child path on Java 22+ (the program is muster's child,
+     * where the exec path gives it muster's own PID).
+     */
+    @Test
+    @Timeout(120)
+    void version_shorthand_batchScriptRun_andExecChild() throws Exception {
+        Run.Result version = muster(Map.of(), "--version");
+        assertEquals(0, version.exit(), version.describe());
+        assertTrue(version.out().matches("(?s).*[0-9]+\\.[0-9]+.*"), version.describe());
+
+        Path app = cluster.script("app.sh", "echo \"app pid=$$ ppid=$PPID size=$MUSTER_SIZE rank=$MUSTER_RANK\"");
+        Run.Result shorthand = cluster.runClean(Duration.ofSeconds(60), withBasics(Map.of()), cluster.dir(),
+                List.of(JDK.java(), "-jar", Cluster.jar().toString(), app.toString()));
+        assertEquals(0, shorthand.exit(), shorthand.describe());
+        assertTrue(shorthand.out().contains("app pid="), shorthand.describe());
+
+        Run.Result batch = muster(Map.of("SLURM_JOB_ID", "4242", "MUSTER_SYNC_DIR", cluster.sync().toString()),
+                "run", "--timeout", "600", "--", app.toString());
+        assertEquals(0, batch.exit(), batch.describe());
+        assertTrue(batch.out().contains("size=1 rank=0"), "a single task, run at once\n" + batch.describe());
+
+        // a wrapper that execs muster: under a true exec the program has the wrapper's PID, as a child its PPID
+        Path wrapper = cluster.script("wrapper.sh", "echo \"wrapper pid=$$\"\nexec " + Cluster.musterShell(JDK)
+                + " run -- " + app);
+        for (String mode : List.of("exec", "child")) {
+            Map<String, String> env = new HashMap<>(Cluster.env(JDK));
+            if (mode.equals("child")) {
+                env.put("MUSTER_EXEC", "child");
+            }
+            Run.Result r = cluster.runClean(Duration.ofSeconds(60), withBasics(env), cluster.dir(),
+                    List.of(wrapper.toString()));
+            assertEquals(0, r.exit(), r.describe());
+            String pid = Fields.records(r.out(), "wrapper ").get(0).get("pid");
+            Map<String, String> seen = Fields.records(r.out(), "app ").get(0);
+            assertEquals(pid, seen.get(mode.equals("exec") ? "pid" : "ppid"), mode + "\n" + r.describe());
+        }
+    }
+
     private static boolean arrived(Path sync, int rank) throws java.io.IOException {
         try (var w = Files.walk(sync)) {
             return w.anyMatch(p -> p.getFileName().toString().equals(Integer.toString(rank))
