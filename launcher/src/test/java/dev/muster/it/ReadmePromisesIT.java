@@ -40,6 +40,9 @@ class ReadmePromisesIT {
         List<String> cmd = new ArrayList<>(Cluster.muster(JDK));
         cmd.addAll(List.of(args));
         Map<String, String> all = new HashMap<>(Cluster.env(JDK));
+        // the test's own sync root (not local's private one under /tmp), so that the harness finds whatever the
+        // run left behind, the barrier's clean-up helper included, by its path
+        all.put("MUSTER_SYNC_DIR", cluster.sync().toString());
         all.putAll(env);
         return cluster.runClean(Duration.ofSeconds(60), withBasics(all), cluster.dir(), cmd);
     }
