@@ -132,9 +132,10 @@ class StartServiceIT {
         String sleep = uniqueSleep();
         Map<String, String> env = new HashMap<>(Cluster.env(jdk));
         env.put("MUSTER_SYNC_DIR", cluster.sync().toString());
-        // a single task whose batch shell outlives muster by more than the grace: srun -n 1 inside sh -c
+        // a single task whose shell outlives muster until the service is gone (the warning comes before the
+        // SIGKILL), so that srun still forwards the supervisor's stderr: no fixed wait, whatever the load
         String inner = Cluster.musterShell(jdk) + " run --start " + Cluster.quote("trap '' TERM; " + sleep)
-                + " -- true; sleep " + (GRACE.toSeconds() + 3);
+                + " -- true; while pgrep -f '^" + sleep + "$' >/dev/null; do sleep 0.2; done";
         Run.Result r = cluster.srun(Duration.ofSeconds(60), env, "-n", "1", "sh", "-c", inner);
         assertEquals(0, r.exit(), r.describe());
         assertTrue(r.err().contains("warning: --start 'trap '' TERM; " + sleep + "' still running "
