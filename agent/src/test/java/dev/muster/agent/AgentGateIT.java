@@ -33,7 +33,8 @@ class AgentGateIT {
         Path sync = privateDir();
         String job = "gate-" + UUID.randomUUID();
         Jvm first = task(java, job, 0, sync).agent("").main(HELLO).start();
-        Thread.sleep(1500); // the second task starts late, as on a slow node
+        // the second task starts late, as on a slow node: only once rank 0 has arrived and waits at the gate
+        Jvm.awaitArrival(sync, 0, 60, first);
         long lateStart = System.currentTimeMillis();
         Jvm second = task(java, job, 1, sync).agent("").main(HELLO).start();
         assertEquals(0, first.await(60), first::toString);
@@ -41,6 +42,58 @@ class AgentGateIT {
         assertTrue(first.mainStarted() >= lateStart, () -> "rank 0's main ran before rank 1 started: " + first);
         assertEquals("", first.err(), first::toString);
         assertEquals("", second.err(), second::toString);
+    }
+
+    /** SIGTERM while main waits at the gate: 143 (128 + 15) and one line; main never runs. */
+    @Test
+    void termDuringTheGate_exits143_beforeMain() throws Exception {
+        Path sync = privateDir();
+        Jvm alone = task(Jvm.JAVA25, "term-" + UUID.randomUUID(), 0, sync).agent("timeout=600s").main(HELLO)
+                .start();
+        Jvm.awaitArrival(sync, 0, 60, alone);
+        alone.process().destroy(); // SIGTERM
+        assertEquals(143, alone.await(60), alone::toString);
+        assertFalse(alone.out().contains("main "), alone::toString);
+        assertEquals(1, alone.err().lines().count(), alone::toString);
+        assertTrue(alone.err().startsWith("muster[0] "), alone::toString);
+    }
+
+    /**
+     * A peer that dies after it connected over TCP, without an exit code of its own (SIGKILL): the waiting rank 0
+     * aborts naming it with 76, long before its 600 s timeout; main never runs.
+     */
+    @Test
+    void peerKilledAfterConnecting_exits76_namingIt() throws Exception {
+        Path sync = privateDir();
+        String job = "peer-" + UUID.randomUUID();
+        Jvm zero = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "0").env("MUSTER_SIZE", "3")
+                .env("MUSTER_SYNC_DIR", sync.toString()).agent("timeout=600s").main(HELLO).start();
+        Jvm.awaitFile(sync, "endpoint", 60, zero); // rank 0 listens and has published where
+        Jvm one = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "1").env("MUSTER_SIZE", "3")
+                .env("MUSTER_SYNC_DIR", sync.toString()).agent("timeout=600s").main(HELLO).start();
+        Jvm.awaitArrival(sync, 1, 60, one); // its arrival file follows its TCP hello
+        one.process().destroyForcibly(); // SIGKILL
+        assertEquals(76, zero.await(60), zero::toString);
+        assertFalse(zero.out().contains("main "), zero::toString);
+        assertTrue(zero.err().startsWith("muster[0] ") && zero.err().contains("rank 1"), zero::toString);
+        one.await(30);
+    }
+
+    /** The agent's identity and directory refusals: rank >= size is 78, a sync directory others may write 77. */
+    @Test
+    void unclearIdentity_exits78_andUnsafeSyncDir_exits77_beforeMain() throws Exception {
+        Jvm rankTooHigh = task(Jvm.JAVA25, "id-" + UUID.randomUUID(), 2, privateDir()).agent("").main(HELLO);
+        assertEquals(78, rankTooHigh.run(60), rankTooHigh::toString);
+        assertFalse(rankTooHigh.out().contains("main "), rankTooHigh::toString);
+        assertEquals(1, rankTooHigh.err().lines().count(), rankTooHigh::toString);
+
+        Path open = privateDir();
+        Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Jvm unsafe = task(Jvm.JAVA17, "dir-" + UUID.randomUUID(), 0, open).agent("").main(HELLO);
+        assertEquals(77, unsafe.run(60), unsafe::toString);
+        assertFalse(unsafe.out().contains("main "), unsafe::toString);
+        assertEquals(1, unsafe.err().lines().count(), unsafe::toString);
+        assertTrue(unsafe.err().contains(open.toString()), unsafe::toString);
     }
 
     @Test

@@ -52,13 +52,30 @@ class AgentRendezvousIT {
         assertFalse(Files.exists(latest), server::toString);
     }
 
+    /**
+     * Two tasks: rank 0 cannot resolve the name and aborts the step with 69; rank 1, which resolves nothing
+     * itself, receives the abort through the barrier and exits with the same code, naming rank 0, without waiting
+     * for its barrier timeout.
+     */
     @Test
     void unresolvedName_rank0AbortsTheStep_with69() throws Exception {
         Path cache = Files.createTempDirectory("muster-cache");
-        Jvm jvm = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", "none-" + UUID.randomUUID()).env("MUSTER_RANK", "0")
-                .env("MUSTER_SIZE", "1").env("MUSTER_SYNC_DIR", Files.createTempDirectory("s").toString())
-                .agent("rendezvous=nobody-here,cache-dir=" + cache).main("dev.muster.agent.apps.Hello");
-        assertEquals(69, jvm.run(30), jvm::toString);
-        assertEquals(1, jvm.err().lines().count(), jvm::toString);
+        Path sync = Files.createTempDirectory("s");
+        String job = "none-" + UUID.randomUUID();
+        Jvm[] tasks = new Jvm[2];
+        for (int r = 1; r >= 0; r--) { // rank 1 first, so that it is surely waiting when rank 0 aborts
+            tasks[r] = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(r))
+                    .env("MUSTER_SIZE", "2").env("MUSTER_SYNC_DIR", sync.toString())
+                    .agent("rendezvous=nobody-here,cache-dir=" + cache + ",timeout=600s")
+                    .main("dev.muster.agent.apps.Hello").start();
+        }
+        assertEquals(69, tasks[0].await(60), tasks[0]::toString);
+        assertEquals(1, tasks[0].err().lines().count(), tasks[0]::toString);
+        assertTrue(tasks[0].err().contains("nobody-here"), tasks[0]::toString);
+        // the barrier's timeout is 600 s: rank 1 ends well before it only if the abort reached it
+        assertEquals(69, tasks[1].await(120), tasks[1]::toString);
+        assertFalse(tasks[1].out().contains("main "), tasks[1]::toString);
+        assertTrue(tasks[1].err().startsWith("muster[1] ") && tasks[1].err().contains("rank 0"),
+                tasks[1]::toString);
     }
 }

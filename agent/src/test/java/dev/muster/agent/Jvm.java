@@ -116,6 +116,44 @@ final class Jvm {
         throw new AssertionError("main never started: " + this);
     }
 
+    /**
+     * Waits until {@code rank}'s arrival file exists anywhere under the sync root {@code sync} (the barrier's
+     * {@code arrival/<group>/<rank>}), i.e. until that task waits at the gate; fails after {@code seconds} with
+     * what {@code task} printed.
+     */
+    static void awaitArrival(Path sync, int rank, long seconds, Jvm task) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < end) {
+            try (java.util.stream.Stream<Path> w = Files.walk(sync)) {
+                if (w.anyMatch(p -> p.getFileName().toString().equals(Integer.toString(rank))
+                        && p.getParent().getParent() != null
+                        && p.getParent().getParent().getFileName().toString().equals("arrival"))) {
+                    return;
+                }
+            } catch (java.io.UncheckedIOException | IOException e) {
+                // a directory appeared or went while walking: look again
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("rank " + rank + " did not arrive within " + seconds + " s: " + task);
+    }
+
+    /** Waits until a non-empty file called {@code name} exists anywhere under {@code sync}. */
+    static void awaitFile(Path sync, String name, long seconds, Jvm task) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < end) {
+            try (java.util.stream.Stream<Path> w = Files.walk(sync)) {
+                if (w.anyMatch(p -> p.getFileName().toString().equals(name) && p.toFile().length() > 0)) {
+                    return;
+                }
+            } catch (java.io.UncheckedIOException | IOException e) {
+                // a directory appeared or went while walking: look again
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no " + name + " under " + sync + " within " + seconds + " s: " + task);
+    }
+
     static String classPath(String... parts) {
         return String.join(File.pathSeparator, parts);
     }

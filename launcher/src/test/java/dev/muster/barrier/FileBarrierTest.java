@@ -2,6 +2,7 @@ package dev.muster.barrier;
 
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
+import dev.muster.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -189,21 +190,101 @@ class FileBarrierTest {
         assertEquals(0, openDescriptors(outcome), "released: nothing of the step directory is held open");
     }
 
+    /**
+     * On NFS with attribute caching every poll must open the outcome file afresh (only open() revalidates the
+     * client's cache) and hold nothing between polls. NFS cannot be mounted in the test machine: the decision is
+     * forced to what readsAreCoherent says for such a mount (see heldDescriptors_onlyWhereReadsOfAnOpenFileSeeOther
+     * Writers). On a manual clock, with the waiter on the test's thread: between polls no descriptor of the outcome
+     * is open, and an outcome that replaces the file by rename (a new inode, which a held descriptor never reads)
+     * is seen within a few polls, far sooner than the held-descriptor reopen ({@link PolledFile#REOPEN_NANOS}). A
+     * waiter that holds the file, or that does not poll, fails one or the other.
+     */
     @Test
     void onNfsWithAttributeCaching_everyPollOpensTheFile_andNothingIsHeld() throws Exception {
-        // NFS cannot be mounted in the test machine: the decision is forced to what readsAreCoherent says for an
-        // NFS mount with attribute caching (see heldDescriptors_onlyWhereReadsOfAnOpenFileSeeOtherWriters)
-        Future<Outcome> f = waitAsRank1(true);
+        ManualClock clock = new ManualClock();
+        FileBarrier waiter = new FileBarrier(root, "k", 1, 2, "h", FAST, clock, new Random(1), r -> "n" + r);
+        waiter.prepare();
+        waiter.pollByOpenOnly();
+        waiter.arrive();
         Path outcome = root.resolve("k/outcome").toRealPath();
-        int open = 0;
-        for (int i = 0; i < 100; i++) { // 500 ms of polls at the 5 ms ceiling
-            open += openDescriptors(outcome);
-            Thread.sleep(5);
+        List<Integer> heldBetweenPolls = new ArrayList<>();
+        for (int ms = 20; ms <= 100; ms += 20) {
+            clock.at(ms, () -> {
+                try {
+                    heldBetweenPolls.add(openDescriptors(outcome));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
         }
-        task(0, 2, FAST).decide(Outcome.release(0, Map.of("k", "by-open")));
-        assertEquals("by-open", f.get().data().get("k"));
-        // each poll holds the file for microseconds: a descriptor held between polls would be in ~all 100 samples
-        assertTrue(open <= 10, "the outcome file was open in " + open + " of 100 samples");
+        long replaceMs = 100;
+        clock.at(replaceMs, () -> {
+            try {
+                Path fresh = root.resolve("k/outcome.new");
+                Files.write(fresh, Outcome.release(0, Map.of("k", "by-open")).encode());
+                Files.move(fresh, outcome, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Outcome o = waiter.await(Map.of());
+        assertEquals(Outcome.Kind.RELEASE, o.kind(), "released, not " + o);
+        assertEquals("by-open", o.data().get("k"));
+        assertEquals(List.of(0, 0, 0, 0, 0), heldBetweenPolls, "descriptors of the outcome open between polls");
+        long seenAfterMs = clock.elapsedMillis() - replaceMs;
+        long pollMaxMs = FAST.pollMax().toMillis();
+        assertTrue(seenAfterMs <= 2 * pollMaxMs, "the replaced outcome was seen " + seenAfterMs
+                + " ms (manual clock) after the rename; a poll that opens the file sees it within " + pollMaxMs
+                + " ms");
+    }
+
+    /** Step directories are private: the step directory and its arrival groups are created 0700. */
+    @Test
+    void stepDirectories_areCreated0700() throws Exception {
+        FileBarrier b = task(1, 2, FAST);
+        b.arrive();
+        Path step = root.resolve("k");
+        List<Path> dirs;
+        try (java.util.stream.Stream<Path> w = Files.walk(step)) {
+            dirs = w.filter(Files::isDirectory).collect(java.util.stream.Collectors.toList());
+        }
+        assertTrue(dirs.size() >= 3, "step, arrival and its group: " + dirs);
+        for (Path d : dirs) {
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(d)), d.toString());
+        }
+    }
+
+    /**
+     * Rank 0 reports "N/M arrived, waiting for ..." while it waits: first at half the progress interval, then every
+     * interval (README: every 10 s), on a manual clock.
+     */
+    @Test
+    void rank0Waiting_reportsArrivedAndMissingRanks_everyProgressInterval() throws Exception {
+        ManualClock clock = new ManualClock();
+        FileBarrier.Settings s = new FileBarrier.Settings(Duration.ofSeconds(25), Duration.ofMillis(100),
+                Duration.ofMillis(25), Duration.ofSeconds(10));
+        FileBarrier leader = new FileBarrier(root, "k", 0, 4, "h", s, clock, new Random(0), r -> "n" + r);
+        leader.prepare();
+        task(2, 4, s).arrive();
+        leader.arrive();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        dev.muster.core.Log.to(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            MusterException e = assertThrows(MusterException.class, () -> leader.await(Map.of()));
+            assertEquals(75, e.status(), e.getMessage());
+        } finally {
+            dev.muster.core.Log.to(System.err);
+        }
+        List<String> progress = err.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+                .filter(l -> l.contains("arrived, waiting for")).collect(java.util.stream.Collectors.toList());
+        // at 5 s, 15 s (s left: 20, 10) before the 25 s deadline
+        assertEquals(2, progress.size(), String.join("\n", progress));
+        // (seconds left rounded down, and a poll may overshoot the report time by one poll interval)
+        assertTrue(progress.get(0).matches("muster\\[.\\] 2/4 arrived, waiting for 1,3 \\((19|20) s left\\)"),
+                progress.get(0));
+        assertTrue(progress.get(1).matches("muster\\[.\\] 2/4 arrived, waiting for 1,3 \\((9|10) s left\\)"),
+                progress.get(1));
     }
 
     @Test

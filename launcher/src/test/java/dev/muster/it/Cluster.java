@@ -109,6 +109,7 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
             TestFiles.deleteTree(p);
         }
         TestFiles.deleteTree(dir);
+        problems.addAll(Leftovers.helpers(marks));
         if (!problems.isEmpty() && context.getExecutionException().isEmpty()) {
             Assertions.fail("left behind by " + context.getRequiredTestMethod().getName() + ": "
                     + String.join("; ", problems));

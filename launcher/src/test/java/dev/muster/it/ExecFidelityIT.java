@@ -62,7 +62,8 @@ class ExecFidelityIT {
         return cluster.script("task.sh", ""
                 + "exec 7</etc/hostname\n"
                 + "ulimit -Sn 1000\n"
-                + "echo \"task rank=$SLURM_PROCID pid=$$ nofile=$(ulimit -Sn) hard=$(ulimit -Hn)\"\n"
+                + "fd7=closed; [ -e /proc/$$/fd/7 ] && fd7=open\n"
+                + "echo \"task rank=$SLURM_PROCID pid=$$ nofile=$(ulimit -Sn) hard=$(ulimit -Hn) fd7=$fd7\"\n"
                 + "exec " + next);
     }
 
@@ -127,6 +128,9 @@ class ExecFidelityIT {
             Map<String, String> t = tasks.get(rank);
             Map<String, String> p = programs.get(rank);
             assertEquals(t.get("nofile"), p.get("nofile"), "rank " + rank + ": open-files soft limit");
+            // a child does not inherit descriptors >= 3 (docs/exec.md): the task's descriptor 7 is closed in it
+            assertEquals("open", t.get("fd7"), "rank " + rank + ": the task itself has descriptor 7 open");
+            assertEquals("closed", p.get("fd7"), "rank " + rank + ": descriptor 7 is not inherited on Java 17");
             // Java 17 has no execve: the program is muster's child, and muster keeps the task's PID
             assertEquals(p.get("task_pid"), p.get("ppid"), "rank " + rank + ": muster (the task) is the parent");
         }
@@ -192,6 +196,27 @@ class ExecFidelityIT {
         }
     }
 
+    /**
+     * Java 17's rule (docs/exec.md): the JDK reports a child killed by signal n and one that exits 128 + n alike, so
+     * a child exiting 129–159 is taken for one killed by n − 128, and muster dies by it: srun then reports the
+     * signal, as it does for a bare program killed by it.
+     */
+    @Test
+    @Timeout(60)
+    void childExiting137_onJava17_looksToSrunAsKilledBySignal9() throws Exception {
+        Path killed = cluster.script("killed.sh", "if [ $SLURM_PROCID = 1 ]; then kill -KILL $$; fi\nexit 0");
+        Path exits = cluster.script("exits137.sh", "if [ $SLURM_PROCID = 1 ]; then exit 137; fi\nexit 0");
+        Run.Result bareKilled = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", killed.toString());
+        Run.Result bareExits = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", exits.toString());
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "2",
+                exits.toString()));
+        assertEquals(137, r.exit(), r.describe());
+        // the test means something only if srun tells the two apart
+        assertTrue(!srunLines(bareKilled.err()).equals(srunLines(bareExits.err())), "srun reports a kill and an"
+                + " exit 137 alike:\n" + bareKilled.describe() + bareExits.describe());
+        assertEquals(srunLines(bareKilled.err()), srunLines(r.err()), "what srun reports\n" + r.describe());
+    }
+
     @ParameterizedTest
     @EnumSource(Jdk.class)
     @Timeout(60)
@@ -214,8 +239,13 @@ class ExecFidelityIT {
         String taskPid = Fields.fields(Run.read(d.resolve("ready"))).get("task_pid");
         String musterCmdline = new String(Files.readAllBytes(Path.of("/proc", taskPid, "cmdline")),
                 StandardCharsets.UTF_8);
-        assertTrue(jdk == Jdk.J25 || musterCmdline.contains("java"), "muster runs as " + taskPid + ": "
-                + musterCmdline);
+        // Java 25 exec'd: the task's process now runs the program; Java 17: it is still muster's JVM
+        if (jdk == Jdk.J25) {
+            assertTrue(musterCmdline.contains("usr1.sh") && !musterCmdline.contains("java"),
+                    "the task's process " + taskPid + " runs the program after the exec: " + musterCmdline);
+        } else {
+            assertTrue(musterCmdline.contains("java"), "muster runs as " + taskPid + ": " + musterCmdline);
+        }
         Run.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-USR1", taskPid));
         assertEquals(0, kill.exit(), kill.describe());
         Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> Run.read(d.resolve("usr1.log"))

@@ -2,10 +2,13 @@ package dev.muster.it;
 
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -13,11 +16,15 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The step barrier under a real {@code srun} on the local 4-node Slurm: nobody starts before the last arrival. */
+/**
+ * The step barrier under a real {@code srun} on the local 4-node Slurm: nobody starts before the last arrival, and
+ * the directory of the released step is removed.
+ */
 class SrunBarrierIT {
     @RegisterExtension
     final Cluster cluster = new Cluster();
@@ -68,8 +75,20 @@ class SrunBarrierIT {
             assertTrue(releaseUs >= lastArrivalUs, "rank " + t.getKey() + " released "
                     + (lastArrivalUs - releaseUs) / 1000.0 + " ms before the last arrival");
         }
+        // the released step's directory is removed by rank 0's clean-up helper once every task has departed (its
+        // polls back off to 1 s; 20 s is that many times over, for a loaded machine)
+        Awaitility.await("the released step's directory removed").atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(200)).until(() -> stepDirs(cluster.sync()).isEmpty());
         long lastStartUs = startNs.values().stream().mapToLong(ns -> ns / 1000).max().orElseThrow();
         System.out.printf("SrunBarrierIT: last arrival -> last program start %.1f ms (16 tasks, 4 nodes)%n",
                 (lastStartUs - lastArrivalUs) / 1000.0);
+    }
+
+    /** Step directories (those holding an arrival directory) anywhere under {@code sync}. */
+    static List<Path> stepDirs(Path sync) throws IOException {
+        try (Stream<Path> s = Files.walk(sync)) {
+            return s.filter(p -> p.getFileName().toString().equals("arrival")).map(Path::getParent)
+                    .collect(Collectors.toList());
+        }
     }
 }

@@ -38,12 +38,22 @@ public final class Conformance {
 
     /**
      * The shared conformance directory the fixtures were copied from, when this checkout can see it:
-     * {@code -Dmuster.conformance=DIR}, else {@code ../../shared/conformance/hpc-compose} from the module.
+     * {@code -Dmuster.conformance=DIR}, else the first {@code shared/conformance/hpc-compose} beside the module or
+     * one of its ancestors (CI's clone has the shared directory beside it as {@code ../shared}; a git worktree may
+     * sit deeper under the same parent).
      */
     public static Path sharedDir() {
         String prop = System.getProperty("muster.conformance");
-        Path p = prop != null ? Path.of(prop) : Path.of("../../shared/conformance/hpc-compose");
-        return Files.isDirectory(p) ? p : null;
+        if (prop != null) {
+            return Files.isDirectory(Path.of(prop)) ? Path.of(prop) : null;
+        }
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            Path p = d.resolve("shared/conformance/hpc-compose");
+            if (Files.isDirectory(p)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     private static final Pattern LINE = Pattern.compile("^ *\"([A-Za-z_]+)\": (\"([^\"]*)\"|([0-9]+)),$");

@@ -3,6 +3,7 @@ package dev.muster.rendezvous;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.json.JsonException;
+import dev.muster.testing.Slurm;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -18,7 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class RecordTest {
 
@@ -173,7 +173,10 @@ class RecordTest {
     @Test
     void copiedFixtures_matchTheSharedConformanceDir() throws IOException {
         Path shared = Conformance.sharedDir();
-        assumeTrue(shared != null, "shared conformance dir not visible from this checkout");
+        if (shared == null) {
+            Slurm.unavailable("shared conformance dir (shared/conformance/hpc-compose beside the checkout, or"
+                    + " -Dmuster.conformance=DIR) not visible from " + Path.of("").toAbsolutePath());
+        }
         for (String f : List.of(Conformance.RUST_101, Conformance.RUST_42, Conformance.BASH_12345,
                 Conformance.REGISTER_OUTPUT)) {
             assertEquals(Files.readString(shared.resolve(f)), fixture(f), f);

@@ -1,6 +1,7 @@
 package dev.muster.rendezvous;
 
 import dev.muster.core.Caller;
+import dev.muster.testing.Slurm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,7 +21,6 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The packaged jar run as unprivileged users, where root would ignore permissions: the cache-directory trust rule
@@ -41,10 +41,15 @@ class RendezvousCliIT {
     @BeforeAll
     static void setUp() throws Exception {
         String jarProp = System.getProperty("muster.jar");
-        assumeTrue(jarProp != null && Files.isRegularFile(Path.of(jarProp)), "needs -Dmuster.jar (failsafe sets it)");
-        assumeTrue(Caller.self().uid() == 0, "needs root to run the jar as other users");
-        assumeTrue(Files.isExecutable(Path.of("/usr/sbin/runuser")) || Files.isExecutable(Path.of("/sbin/runuser")),
-                "needs runuser");
+        if (jarProp == null || !Files.isRegularFile(Path.of(jarProp))) {
+            Slurm.unavailable("needs -Dmuster.jar (failsafe sets it)");
+        }
+        if (Caller.self().uid() != 0) {
+            Slurm.unavailable("needs root to run the jar as other users");
+        }
+        if (!Files.isExecutable(Path.of("/usr/sbin/runuser")) && !Files.isExecutable(Path.of("/sbin/runuser"))) {
+            Slurm.unavailable("needs runuser (util-linux)");
+        }
         // JUnit's @TempDir is 0700 and the other users must get in: a private 0755 base under /tmp instead
         base = Files.createTempDirectory(Path.of("/tmp"), "muster-rdzv-it-");
         chmod(base, "rwxr-xr-x");

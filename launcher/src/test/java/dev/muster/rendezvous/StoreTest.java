@@ -279,10 +279,23 @@ class StoreTest {
         Store s = store(ManualClock.atEpochSeconds(100));
         s.register("m", "1", null, "h", 1, "http", null, 60, Map.of());
         int mode = (Integer) Files.getAttribute(tmp.resolve("rendezvous/m/latest.json"), "unix:mode");
-        // not forced to 0600 by the writer: a group-shared cache works with umask 002
-        assertTrue((mode & 0044) != 0 || (mode & 0777) == 0600, Integer.toOctalString(mode));
+        // not forced to 0600 by the writer: a group-shared cache works with umask 002. The file must have
+        // exactly what the process umask leaves of 0666, whatever that umask is.
+        int expected = 0666 & ~umask();
+        assertEquals(Integer.toOctalString(expected), Integer.toOctalString(mode & 0777),
+                "latest.json's mode is 0666 less the umask " + Integer.toOctalString(umask()));
         assertEquals(new String(Files.readAllBytes(tmp.resolve("rendezvous/m/latest.json")), StandardCharsets.UTF_8),
                 s.latest("m").orElseThrow().toJson());
+    }
+
+    /** This process's umask, from /proc/self/status (Linux 4.7+); the test JVM cannot set its own. */
+    private static int umask() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("Umask:")) {
+                return Integer.parseInt(line.substring("Umask:".length()).trim(), 8);
+            }
+        }
+        throw new AssertionError("no Umask line in /proc/self/status");
     }
 
     @Test

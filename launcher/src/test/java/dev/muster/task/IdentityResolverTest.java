@@ -76,6 +76,51 @@ class IdentityResolverTest {
         assertEquals("alps.42.openmpi-123456", id.key());
     }
 
+    /**
+     * The MPI launchers the README names besides Open MPI: each one's rank, size, local rank and local size come
+     * from its own variables (not the Slurm step's), and the key names the launcher.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource({
+            "mpich,    PMI_RANK,            PMI_SIZE,            MPI_LOCALRANKID,           MPI_LOCALNRANKS",
+            "mvapich2, MV2_COMM_WORLD_RANK, MV2_COMM_WORLD_SIZE, MV2_COMM_WORLD_LOCAL_RANK, MV2_COMM_WORLD_LOCAL_SIZE",
+            "pals,     PALS_RANKID,         PALS_SIZE,           PALS_LOCAL_RANKID,         PALS_LOCAL_SIZE"})
+    void mpiLaunchersInsideSlurm_useTheirOwnVariables(String launcher, String rank, String size, String localRank,
+            String localSize) {
+        Map<String, String> e = srunTask(0, 1);
+        e.putAll(env(rank, "5", size, "12", localRank, "2", localSize, "3"));
+        TaskIdentity id = resolve(e);
+        assertEquals(launcher, id.launcher());
+        assertEquals(5, id.rank());
+        assertEquals(12, id.size());
+        assertEquals(2, id.localRank());
+        assertEquals(3, id.localSize());
+        assertEquals(rank, id.source("rank"));
+        assertTrue(id.key().contains(launcher), id.key());
+    }
+
+    /** Flux outside Slurm: its own job id ties the tasks of one run together. */
+    @Test
+    void flux_usesItsRankSizeAndJobId() {
+        TaskIdentity id = resolve(env("FLUX_TASK_RANK", "7", "FLUX_JOB_SIZE", "8", "FLUX_TASK_LOCAL_ID", "3",
+                "FLUX_JOB_ID", "f2abc"));
+        assertEquals("flux", id.launcher());
+        assertEquals(7, id.rank());
+        assertEquals(8, id.size());
+        assertEquals(3, id.localRank());
+        assertEquals("f2abc", id.jobId());
+        assertTrue(id.key().endsWith("flux-f2abc"), id.key());
+    }
+
+    /** MPICH (Hydra) outside Slurm has no job id of its own: refused with 78 rather than guessed. */
+    @Test
+    void mpichOutsideAnyJob_isRefusedAsUnclear() {
+        MusterException ex = org.junit.jupiter.api.Assertions.assertThrows(MusterException.class,
+                () -> resolve(env("PMI_RANK", "1", "PMI_SIZE", "2")));
+        assertEquals(78, ex.status(), ex.getMessage());
+        assertTrue(ex.getMessage().contains("PMI_RANK"), ex.getMessage());
+    }
+
     @Test
     void pmixDirectLaunch_takesSizeFromSlurm() {
         Map<String, String> e = srunTask(6, 8);

@@ -1,0 +1,58 @@
+package dev.muster.barrier;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code muster sweep}'s rules that need no Slurm: the age limit, the liveness test, half-removed leftovers. */
+class SweepTest {
+    @TempDir
+    Path root; // 0700, as a sync root must be
+
+    private Path step(String name, Duration age, Instant now) throws Exception {
+        Path d = Files.createDirectories(root.resolve(name).resolve("arrival/0"));
+        Files.writeString(d.resolve("0"), "x");
+        Files.setLastModifiedTime(root.resolve(name), FileTime.from(now.minus(age)));
+        return root.resolve(name);
+    }
+
+    /** Older than --max-age goes even while its job may still run; younger and live stays; dead goes. */
+    @Test
+    void maxAge_removesOldStepsEvenWhenLive_keepsYoungLiveOnes() throws Exception {
+        Instant now = Instant.parse("2026-01-02T12:00:00Z");
+        Path oldLive = step("c.1.0", Duration.ofHours(25), now);
+        Path youngLive = step("c.2.0", Duration.ofHours(23), now);
+        Path youngDead = step("c.3.0", Duration.ofMinutes(1), now);
+        Path leftover = step("c.4.0.gone.123", Duration.ofMinutes(1), now);
+        Sweep.Result r = Sweep.sweep(root, name -> !name.equals("c.3.0"), Duration.ofHours(24), now, false);
+        assertFalse(Files.exists(oldLive), "older than --max-age: removed although its job may run");
+        assertTrue(Files.isDirectory(youngLive), "younger than --max-age and live: kept");
+        assertFalse(Files.exists(youngDead), "its job is gone: removed");
+        assertFalse(Files.exists(leftover), "an interrupted clean-up's remains: removed");
+        assertEquals(List.of(youngLive), r.kept());
+        assertEquals(3, r.removed().size(), r.toString());
+        try (var s = Files.list(root)) {
+            assertEquals(List.of(youngLive), s.toList(), "nothing renamed away is left behind");
+        }
+    }
+
+    /** --dry-run reports what it would remove and removes nothing. */
+    @Test
+    void dryRun_removesNothing() throws Exception {
+        Instant now = Instant.parse("2026-01-02T12:00:00Z");
+        Path oldLive = step("c.1.0", Duration.ofHours(25), now);
+        Sweep.Result r = Sweep.sweep(root, name -> true, Duration.ofHours(24), now, true);
+        assertEquals(List.of(oldLive), r.removed());
+        assertTrue(Files.isDirectory(oldLive));
+    }
+}
