@@ -173,6 +173,15 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         return p;
     }
 
+    /** {@link #extraDir(String, String)} under {@code parent} (created if missing), e.g. the rig's shared directory. */
+    public Path extraDir(Path parent, String prefix, String mode) throws IOException {
+        Files.createDirectories(parent);
+        Path p = Files.createTempDirectory(parent, prefix);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
+        extraDirs.add(p);
+        return p;
+    }
+
     public static Path privateDir(Path p) throws IOException {
         Files.createDirectories(p);
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
@@ -208,12 +217,23 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("MUSTER_JAVA", jdk.java());
         env.put("MUSTER_JAR", jar().toString());
-        // The four nodes are one host. Open MPI's TCP transport leaves out loopback by default and then connects
-        // to this host's own external address, which in this sandbox now and then fails (EINPROGRESS, a reset,
-        // and the MPI program dies of SIGSEGV): keep MPI traffic on loopback, where it belongs here.
-        env.put("OMPI_MCA_btl_tcp_if_include", "lo");
-        env.put("OMPI_MCA_oob_tcp_if_include", "lo"); // mpirun's own wire-up, the same way
+        if (!rig()) {
+            // The flat test cluster: every node is this one host with one hostname, so Open MPI's shared-memory
+            // transport gives the first task of each node the same segment file and the tasks crash. The rig
+            // (LOCAL_SLURM_RIG=1, CI's) gives each node its own hostname and needs no setting, as a real cluster.
+            env.put("OMPI_MCA_btl", "self,tcp");
+        }
         return env;
+    }
+
+    /** Whether the Slurm cluster at SLURM_CONF is the rig of scripts/local-slurm (nodes with their own namespaces). */
+    public static boolean rig() {
+        Path conf = Path.of(System.getenv().getOrDefault("SLURM_CONF", "/etc/slurm/slurm.conf"));
+        try {
+            return Files.isReadable(conf) && Files.readString(conf).contains("\n# rig=1 ");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     public static String quote(String s) {
@@ -332,7 +352,7 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         unavailable("no Slurm cluster (" + why + "); start one with scripts/local-slurm/start.sh");
     }
 
-    private static void unavailable(String why) {
+    static void unavailable(String why) {
         if ("1".equals(System.getenv("MUSTER_REQUIRE_SLURM"))) {
             Assertions.fail(why + " -- MUSTER_REQUIRE_SLURM=1 makes this a failure");
         }
