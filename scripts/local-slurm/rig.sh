@@ -78,6 +78,19 @@ rig_nsd() {
 	mount --make-private "$RIG_NSD"
 }
 
+# The bindfs process serving node $1: the one in that node's mount namespace.
+rig_bindfs_pid() {
+	local want p
+	want=mnt:[$(stat -L -c %i "$RIG_NSD/$1.mnt" 2>/dev/null)]
+	for p in /proc/[0-9]*; do
+		[[ $(readlink "$p/ns/mnt" 2>/dev/null) == "$want" ]] || continue
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "^bindfs .* $DIR/shared.d $SHARED $" || continue
+		echo "${p#/proc/}"
+		return 0
+	done
+	return 1
+}
+
 # Mount and UTS namespaces of node $1: hostname, /etc/hosts, and the caching mount of the shared directory.
 rig_mnt() {
 	local n=$1 pidf pid
@@ -94,13 +107,13 @@ rig_mnt() {
 	if ! our_pid "$pidf" >/dev/null || ! rig_in "$n" mountpoint -q "$SHARED"; then
 		if pid=$(our_pid "$pidf"); then kill "$pid" 2>/dev/null; sleep 0.2; fi
 		rig_in "$n" umount -l "$SHARED" 2>/dev/null
-		# -f: bindfs stays in the foreground, so its pid is known; it lives in the node's mount namespace
+		# -f: bindfs stays in the foreground (setsid may fork first: its pid is looked up once it has mounted)
 		rig_in "$n" setsid bindfs -f -o "allow_other,entry_timeout=$CACHE,negative_timeout=$CACHE,attr_timeout=$CACHE" \
 			"$DIR/shared.d" "$SHARED" </dev/null >>"$DIR/log/bindfs-$n.log" 2>&1 9>&- &
-		echo $! >"$pidf"
 		local k
 		for ((k = 0; k < 50; k++)); do rig_in "$n" mountpoint -q "$SHARED" && break; sleep 0.1; done
 		rig_in "$n" mountpoint -q "$SHARED" || { log "bindfs on $n did not mount; see $DIR/log/bindfs-$n.log"; return 1; }
+		rig_bindfs_pid "$n" >"$pidf" || { log "bindfs of $n mounted but its process is not found"; return 1; }
 	fi
 }
 
