@@ -18,6 +18,9 @@ w=$(mktemp -d /tmp/mpi-soak.XXXXXX)
 trap 'rm -rf "$w"' EXIT
 chmod 755 "$w"
 mpicc -O2 -o "$w/mpi_hello" "$root/examples/mpi/mpi_hello.c" || exit 2
+# a copy of the jar: a rebuild during the soak must not pull it from under the running tasks
+cp "${MUSTER_JAR:-$root/launcher/target/muster.jar}" "$w/muster.jar" || exit 2
+export MUSTER_JAR=$w/muster.jar
 m=$root/scripts/muster
 names=(plain-N4-n8 plain-per-node-2 muster-N4-n8 muster-per-node-2)
 args=("-N 4 -n 8 $w/mpi_hello" "-N 4 --ntasks-per-node=2 $w/mpi_hello"
