@@ -1,5 +1,7 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -43,18 +45,18 @@ class RigIT {
         Path conf = Path.of(System.getenv().getOrDefault("SLURM_CONF", "/etc/slurm/slurm.conf"));
         Matcher m = RIG.matcher(Files.exists(conf) ? Files.readString(conf) : "");
         if (!m.find()) {
-            Cluster.unavailable("the Slurm cluster at " + conf + " is not the rig (start it with LOCAL_SLURM_RIG=1)");
+            Slurm.unavailable("the Slurm cluster at " + conf + " is not the rig (start it with LOCAL_SLURM_RIG=1)");
         }
         cacheSeconds = Integer.parseInt(m.group(3));
         shared = Path.of(m.group(4));
-        Cluster.Result r = cluster.run(Duration.ofSeconds(15), Map.of(), List.of("sinfo", "-h", "-N", "-o", "%N"));
+        Run.Result r = cluster.run(Duration.ofSeconds(15), Map.of(), List.of("sinfo", "-h", "-N", "-o", "%N"));
         nodes = Arrays.stream(r.out().split("\\s+")).filter(s -> !s.isEmpty()).distinct().sorted()
                 .collect(Collectors.toList());
         assertTrue(nodes.size() >= 2, "two nodes at least\n" + r.describe());
     }
 
     /** Two tasks on the first two nodes; the step's output, stdout lines prefixed by task with -l. */
-    private Cluster.Result onTwoNodes(Duration timeout, Path script) {
+    private Run.Result onTwoNodes(Duration timeout, Path script) {
         return cluster.srun(timeout, Map.of(), "-N", "2", "-n", "2", "--ntasks-per-node=1", "-l", "-w",
                 nodes.get(0) + "," + nodes.get(1), script.toString());
     }
@@ -92,7 +94,7 @@ class RigIT {
                 + "  touch $f; echo made=$(now)\n"
                 + "  test -e $f && echo here=$(now)\n"
                 + "fi\n");
-        Cluster.Result r = onTwoNodes(Duration.ofSeconds(45), script);
+        Run.Result r = onTwoNodes(Duration.ofSeconds(45), script);
         assertEquals(0, r.exit(), r.describe());
         Map<String, String> f = fields(r.out());
         // stat(1) names FUSE's magic number "fuseblk" whatever the mount's type string says
@@ -142,7 +144,7 @@ class RigIT {
                 + "' " + nodes.get(0) + " " + d + "/port\n"
                 + "fi\n");
         long[] before = {veth(nodes.get(0), "rx"), veth(nodes.get(1), "tx")};
-        Cluster.Result r = onTwoNodes(Duration.ofSeconds(45), script);
+        Run.Result r = onTwoNodes(Duration.ofSeconds(45), script);
         long[] after = {veth(nodes.get(0), "rx"), veth(nodes.get(1), "tx")};
         assertEquals(0, r.exit(), r.describe());
 
