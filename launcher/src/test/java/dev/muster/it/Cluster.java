@@ -89,7 +89,10 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         }
         String test = context.getRequiredTestMethod().getName();
         dir = TestFiles.privateDir(Files.createTempDirectory("muster-it-"));
-        sync = TestFiles.privateDir(dir.resolve("sync"));
+        // on the rig the sync root is on the shared directory, which each node sees through its own caching mount
+        String shared = System.getenv("LOCAL_SLURM_SHARED");
+        sync = slurm && shared != null && !shared.isEmpty() && rig() ? extraDir(Path.of(shared), "muster-it-sync-",
+                "rwx------") : TestFiles.privateDir(dir.resolve("sync"));
         jobName = "muster-it-" + test.substring(0, Math.min(24, test.length())) + "-" + ProcessHandle.current().pid()
                 + "-" + SEQUENCE.incrementAndGet();
     }
@@ -143,7 +146,10 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         return dir;
     }
 
-    /** This test's private sync root (0700), for {@code --sync-dir}. */
+    /**
+     * This test's private sync root (0700), for {@code --sync-dir}: under {@code LOCAL_SLURM_SHARED} on the rig of
+     * scripts/local-slurm (each node's own caching mount of it, docs/test-cluster.md), else in {@link #dir()}.
+     */
     public Path sync() {
         return sync;
     }

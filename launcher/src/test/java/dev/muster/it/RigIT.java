@@ -165,6 +165,32 @@ class RigIT {
                 + (after[1] - before[1]) + " bytes\n" + r.describe());
     }
 
+    @Test
+    @Timeout(60)
+    void doctorOnTwoNodes_reportsTheCachingMountAndBothVisibilityTimes() throws Exception {
+        Path top = cluster.extraDir(shared, "rig-it-doctor-", "rwx------");
+        Run.Result r = cluster.srun(Duration.ofSeconds(50), Cluster.env(Cluster.Jdk.J25), "-N", "2", "-n", "2",
+                "--ntasks-per-node=1", "-w", nodes.get(0) + "," + nodes.get(1), "--output",
+                cluster.dir().resolve("out.%t").toString(), "--error", cluster.dir().resolve("err.%t").toString(),
+                Cluster.musterShell(Cluster.Jdk.J25), "doctor", "--sync-dir", top.toString(), "--timeout", "20s");
+        String out = Run.read(cluster.dir().resolve("out.0"));
+        String err = Run.read(cluster.dir().resolve("err.0"));
+        assertEquals(0, r.exit(), r.describe() + out + err);
+        assertTrue(out.contains("sync_dir.fuse caching=possible"), out);
+        assertTrue(out.contains("sync_dir.polls statx-sync-held"), "Java 22+ forces the attributes\n" + out);
+        assertTrue(err.contains("is a FUSE mount"), err);
+        Matcher w = Pattern.compile("visibility\\.write_ms ([0-9.]+)").matcher(out);
+        Matcher f = Pattern.compile("visibility\\.forced_write_ms ([0-9.]+)").matcher(out);
+        assertTrue(w.find() && f.find(), out);
+        double plain = Double.parseDouble(w.group(1));
+        double forced = Double.parseDouble(f.group(1));
+        // open()+read() waits for the node's attribute cache; a forced poll does not
+        assertTrue(plain >= cacheSeconds * 1000 / 4.0, "a write shows by open()+read() only when the cache expires: "
+                + plain + " ms\n" + out);
+        assertTrue(forced < plain / 2, "a forced poll sees it sooner: " + forced + " ms vs " + plain + " ms\n"
+                + out);
+    }
+
     private static String lines(String out, String prefix) {
         return Arrays.stream(out.split("\n")).map(String::strip).filter(l -> l.startsWith(prefix.strip()))
                 .collect(Collectors.joining("\n"));
