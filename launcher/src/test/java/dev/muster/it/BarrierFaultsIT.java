@@ -2,6 +2,7 @@ package dev.muster.it;
 
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
 import dev.muster.it.Cluster.Jdk;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -147,7 +148,8 @@ class BarrierFaultsIT {
                     "rank " + rank + " gave up after " + waited + ", before rank 0's deadline and its own");
             assertTrue(waited.compareTo(Duration.ofSeconds(5)) <= 0, "rank " + rank + " exited " + waited
                     + " after its arrival; timeout 3 s + 2 s allowed");
-            assertTrue(err(rank).contains("missing rank 3 (expected on n4)"), "rank " + rank + ": " + err(rank));
+            assertTrue(err(rank).contains("missing rank 3 (expected on " + Slurm.nodes().get(3) + ")"), "rank " + rank
+                    + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }
     }
