@@ -143,7 +143,10 @@ rig_node_down() {
 	rm -f "$DIR/run/bindfs-$n.pid"
 	umount "$RIG_NSD/$n.mnt" "$RIG_NSD/$n.uts" 2>/dev/null
 	rm -f "$RIG_NSD/$n.mnt" "$RIG_NSD/$n.uts"
-	ip netns del "$(rig_ns "$n")" 2>/dev/null # takes its veth ends, and so their peers, with it
+	ip netns del "$(rig_ns "$n")" 2>/dev/null # takes its veth ends, and so their peers, with it...
+	# ...once no process is left in it (an orphaned slurmstepd of a crashed slurmd can linger): cut them anyway
+	ip link del "$(rig_ns "$n")-m" 2>/dev/null
+	ip link del "$(rig_ns "$n")-f" 2>/dev/null
 	return 0
 }
 
