@@ -20,8 +20,6 @@ examples=$MUSTER_HOME/examples
 work=${WORK_DIR:-$(mktemp -d)}
 mpicc -O2 -o "$work/mpi_hello" "$examples/mpi/mpi_hello.c"
 
-# Several ranks per node on one host need Open MPI's TCP transport (the local test cluster); real clusters do not.
-export OMPI_MCA_btl=${OMPI_MCA_btl:-self,tcp}
 srun --mpi=pmix "$muster" run -- "$work/mpi_hello"
 
 # Each task counts the words of its own line of input once every task is there.

@@ -9,7 +9,7 @@
 # client's authorized_keys and a known_hosts that trusts only that host key. WORK_DIR (default: a new directory
 # under $HOME, which every node sees) holds them and is removed afterwards unless given.
 #   NODES (4), TASKS_PER_NODE (2), SSH_PORT_BASE (20000 + job id % 120 * 100; task rank r listens on BASE + r),
-#   SSH_LISTEN (127.0.0.1; the node's address, or 0.0.0.0, on a real cluster), SSHD (/usr/sbin/sshd),
+#   SSH_LISTEN (each task's node address: what its node name resolves to, which rank 0 dials), SSHD (/usr/sbin/sshd),
 #   MESH_DELAY_RANK and MESH_DELAY (seconds: that rank starts late), MESH_WITHOUT_MUSTER=1 (each task starts its
 #   sshd itself and connects at once: shows what goes wrong without the barrier)
 set -euo pipefail
@@ -36,7 +36,6 @@ ssh-keygen -q -t ed25519 -N '' -C "muster ssh-mesh host" -f "$work/host_key"
 cp "$work/id.pub" "$work/authorized_keys"
 echo "* $(cut -d' ' -f1,2 "$work/host_key.pub")" >"$work/known_hosts"
 cat >"$work/sshd_config" <<CONFIG
-ListenAddress ${SSH_LISTEN:-127.0.0.1}
 HostKey $work/host_key
 AuthorizedKeysFile $work/authorized_keys
 PidFile none

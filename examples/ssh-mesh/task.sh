@@ -13,8 +13,10 @@ echo "${SLURMD_NODENAME:-$(hostname)} $port" >"$work/peers/.$rank" && mv "$work/
 if [[ ${MESH_DELAY_RANK:-} == "$rank" ]]; then
   sleep "${MESH_DELAY:-2}"
 fi
+# sshd listens where rank 0 dials: the address this task's node name resolves to (loopback on a one-host cluster)
+listen=${SSH_LISTEN:-$(getent ahostsv4 "${SLURMD_NODENAME:-$(hostname)}" | awk 'NR == 1 { print $1 }')}
 # -D: sshd stays in the foreground, so it is the service's own process (muster would stop a forking one too)
-sshd="'$SSHD' -D -e -f '$work/sshd_config' -p $port"
+sshd="'$SSHD' -D -e -f '$work/sshd_config' -p $port -o ListenAddress=$listen"
 if [[ ${MESH_WITHOUT_MUSTER:-0} == 1 ]]; then
   /bin/sh -c "exec $sshd" &
   pid=$!
@@ -22,4 +24,4 @@ if [[ ${MESH_WITHOUT_MUSTER:-0} == 1 ]]; then
   "$here/mesh.sh" "$work"
   exit
 fi
-exec "$MUSTER" run --start "$sshd" --arrive-when "tcp:$port" -- "$here/mesh.sh" "$work"
+exec "$MUSTER" run --start "$sshd" --arrive-when "tcp:$listen:$port" -- "$here/mesh.sh" "$work"

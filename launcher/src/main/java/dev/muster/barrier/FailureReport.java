@@ -42,6 +42,14 @@ final class FailureReport {
                 + code + ")");
     }
 
+    /** A connected rank ({@code other}, rank 0 for its followers) that has sent nothing for {@code silentNanos}. */
+    String unresponsive(int other, long silentNanos) {
+        String node = expectedNode == null ? null : expectedNode.apply(other);
+        return "rank " + other + (node == null ? "" : " (on " + node + ")") + " is unresponsive: nothing from it over "
+                + "TCP for " + silentNanos / 1_000_000_000L + " s (its node or its network failed, or the task is "
+                + "stopped)";
+    }
+
     /** The ranks below {@code size} that {@code arrived} lacks. */
     List<Integer> missing(BitSet arrived) {
         List<Integer> out = new ArrayList<>();

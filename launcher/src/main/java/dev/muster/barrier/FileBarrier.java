@@ -140,7 +140,7 @@ public final class FileBarrier implements Barrier {
             }
             long now = clock.nanoTime();
             if (rank == 0) {
-                files.listArrivals(arrived); // arrival files never go away while the step waits: only new ones matter
+                files.listArrivals(arrived, pollPolicy.forcesSync()); // arrival files never go away while the step waits: only new ones matter
                 if (arrived.cardinality() == size) {
                     return finish(decide(Outcome.release(0, releaseData)));
                 }
@@ -165,6 +165,11 @@ public final class FileBarrier implements Barrier {
             }
             clock.sleep(backoff.next(deadline - now));
         }
+    }
+
+    /** Why rank 0 is taken for unresponsive: silent over TCP for {@code silentNanos}, with the node Slurm put it on. */
+    String unresponsiveLeader(long silentNanos) {
+        return report.unresponsive(0, silentNanos);
     }
 
     /** A non-zero rank at its deadline: rank 0's list if it wrote one, else one listing of its own. */
@@ -297,7 +302,7 @@ public final class FileBarrier implements Barrier {
 
     /** Adds to {@code seen} the ranks whose arrival files exist (see {@link StepFiles#listArrivals}). */
     BitSet listArrivals(BitSet seen) {
-        return files.listArrivals(seen);
+        return files.listArrivals(seen, pollPolicy.forcesSync());
     }
 
     List<Integer> missing(BitSet arrived) {

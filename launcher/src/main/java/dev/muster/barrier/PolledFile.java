@@ -1,6 +1,7 @@
 package dev.muster.barrier;
 
 import dev.muster.core.Clock;
+import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 
@@ -22,7 +23,10 @@ import java.util.Set;
  * <p>Where reads of an open file see other nodes' writes at once ({@link #readsAreCoherent}), the file is opened
  * at the first poll that finds it empty and then only read with pread(), which makes no metadata call at all. It
  * is opened afresh every {@link #REOPEN_NANOS} all the same, so a swept or re-created step directory is noticed.
- * Elsewhere every poll opens the file, because only open() revalidates a client's cache (why:
+ * Elsewhere (NFS with attribute caching, FUSE, unknown types) on Java 22+, every poll first asks the server for
+ * the file's attributes ({@link ForceSync}: the client's cached size and pages of a changed file are dropped)
+ * and then reads the held descriptor; on Java 17-21 every poll opens the file, because only open() revalidates a
+ * client's cache, and that only where the client has close-to-open consistency, as NFS has and FUSE has not (why:
  * docs/barrier.md#shared-file-systems-and-client-caches).
  */
 final class PolledFile {
@@ -38,6 +42,8 @@ final class PolledFile {
     static final class Policy {
         private final Path dir;
         private Boolean holdOpen;
+        /** Each poll refreshes the file's attributes from the server first (set with {@link #holdOpen}). */
+        private boolean forceSync;
         private boolean finished;
 
         Policy(Path dir) {
@@ -47,6 +53,12 @@ final class PolledFile {
         /** Polls as on NFS with attribute caching, one open() per poll, whatever the mount (for tests). */
         void byOpenOnly() {
             holdOpen = false;
+            forceSync = false;
+        }
+
+        /** Whether polls refresh the attributes first: known once the first poll found nothing. */
+        boolean forcesSync() {
+            return holdOpen != null && forceSync && !finished;
         }
 
         void finish() {
@@ -56,10 +68,12 @@ final class PolledFile {
         private boolean mayHold() {
             if (holdOpen == null) {
                 MountInfo m = MountInfo.of(dir);
-                holdOpen = m != null && readsAreCoherent(m);
-                Log.debug("polling the step files " + (holdOpen ? "by pread() on a held descriptor"
-                        : "by open() + read()") + " (" + (m == null ? "mount unknown" : m.type() + " on "
-                        + m.mountPoint()) + ")");
+                boolean coherent = m != null && readsAreCoherent(m);
+                forceSync = !coherent && ForceSync.available();
+                holdOpen = coherent || forceSync;
+                Log.debug("polling the step files " + (forceSync ? "by statx(AT_STATX_FORCE_SYNC) + pread() on a "
+                        + "held descriptor" : holdOpen ? "by pread() on a held descriptor" : "by open() + read()")
+                        + " (" + (m == null ? "mount unknown" : m.type() + " on " + m.mountPoint()) + ")");
             }
             return holdOpen;
         }
@@ -93,6 +107,9 @@ final class PolledFile {
     /** Reads the file; returns its length, 0 when empty or unreadable for now. */
     private int read() {
         long now = clock.nanoTime();
+        if (policy.forcesSync()) {
+            ForceSync.attributes(file); // an error (ENOENT, ESTALE) shows in the read that follows
+        }
         FileChannel ch = held;
         if (ch != null && now - openedAt >= REOPEN_NANOS) {
             close();

@@ -1,5 +1,6 @@
 package dev.muster.barrier;
 
+import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 
@@ -144,9 +145,10 @@ final class StepFiles {
 
     /**
      * Adds to {@code seen} the ranks whose arrival files exist, listing only the groups that still miss
-     * somebody. Rank 0 made every group before it lists; another task lists only at its deadline.
+     * somebody. Rank 0 made every group before it lists; another task lists only at its deadline. With
+     * {@code forceSync} each group's attributes are first fetched from the server ({@link ForceSync}).
      */
-    BitSet listArrivals(BitSet seen) {
+    BitSet listArrivals(BitSet seen, boolean forceSync) {
         for (int g = 0; g * width < size; g++) {
             int from = g * width;
             int to = Math.min(size, from + width);
@@ -154,6 +156,9 @@ final class StepFiles {
                 continue;
             }
             Path group = arrivalDir.resolve(Integer.toString(g));
+            if (forceSync) {
+                ForceSync.attributes(group); // a client's cached listing of a changed directory is dropped
+            }
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(group)) {
                 for (Path p : ds) {
                     int r = parseRank(p.getFileName().toString());

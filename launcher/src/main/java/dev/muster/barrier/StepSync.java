@@ -1,6 +1,7 @@
 package dev.muster.barrier;
 
 import dev.muster.core.Clock;
+import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.exec.Signals;
 import dev.muster.task.TaskIdentity;
@@ -107,6 +108,7 @@ public final class StepSync {
      */
     public static void warmUpTcp() {
         TcpClient.warmUp();
+        ForceSync.prepare(); // the forced polls on caching mounts (PolledFile)
         try (TcpServer s = TcpServer.open(InetAddress.getLoopbackAddress(), 2, new byte[TcpEndpoint.TOKEN_BYTES])) {
             s.poll(0, System.nanoTime());
             InetAddress.getByName("localhost");

@@ -27,6 +27,8 @@ final class TcpFollower {
     private Outcome finished;
     /** Why the last connection attempt failed, for the message when TCP is given up. */
     private String problem;
+    /** The task has said why it waits by the file protocol (once). */
+    private boolean warned;
 
     TcpFollower(FileBarrier fb) {
         this.fb = fb;
@@ -120,6 +122,10 @@ final class TcpFollower {
                         + "accepting it");
             }
             problem = a.problem();
+            if (silentNetwork(problem)) {
+                // no answer at all (a firewall that drops, no route): no decision of rank 0 explains that
+                warnUnreachable(ep);
+            }
             Outcome o = fb.readOutcome(); // rank 0 may have closed its listener because it has decided
             if (o != null) {
                 finished = fb.finish(o);
@@ -167,7 +173,8 @@ final class TcpFollower {
      * files) and closed its listener while the task was connecting: that is no network problem, so no warning then.
      */
     private Outcome byFiles(TcpEndpoint ep) throws InterruptedException {
-        for (long pause = 10_000_000L; pause <= 40_000_000L; pause *= 2) {
+        // a refusal or reset may only mean that rank 0 decided and closed its listener meanwhile: look first
+        for (long pause = 10_000_000L; !warned && pause <= 40_000_000L; pause *= 2) {
             Outcome o = fb.readOutcome();
             if (o != null) {
                 Log.debug("rank 0 decided while this task was connecting (" + problem + ")");
@@ -175,10 +182,25 @@ final class TcpFollower {
             }
             fb.clock().sleep(pause);
         }
-        Log.warn("cannot reach rank 0 at " + ep.address() + " over TCP (" + problem + "); waiting by the file "
-                + "protocol instead (check --bind-address on rank 0 and firewalls between the nodes)");
+        warnUnreachable(ep);
         fb.writeArrival();
         return fb.await(Map.of());
+    }
+
+    /** Says once why this task waits by the file protocol although rank 0 listens. */
+    private void warnUnreachable(TcpEndpoint ep) {
+        if (warned) {
+            return;
+        }
+        warned = true;
+        Log.warn("cannot reach rank 0 at " + ep.address() + " over TCP (" + problem + "); waiting by the file "
+                + "protocol instead (check --bind-address on rank 0 and firewalls between the nodes)");
+    }
+
+    /** A connection attempt that got no answer at all, as behind a firewall that drops or with no route. */
+    static boolean silentNetwork(String problem) {
+        return problem != null && (problem.startsWith("no connection within") || problem.contains("No route")
+                || problem.contains("unreachable"));
     }
 
     /** Connected: waits for the outcome over TCP alone, up to this task's deadline. */
@@ -200,6 +222,9 @@ final class TcpFollower {
                     // other task keeps waiting until its own deadline, so this task says bye before it closes
                     c.bye();
                     fb.writeArrival(); // before the listing, so that a short --timeout does not name this task
+                    if (c.silentNanos() > TcpHello.SILENT_NANOS) {
+                        Log.error(fb.unresponsiveLeader(c.silentNanos()));
+                    }
                     return fb.finish(fb.ownTimeout());
                 }
                 if (now >= nextProgress) {

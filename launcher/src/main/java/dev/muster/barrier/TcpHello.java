@@ -18,6 +18,15 @@ final class TcpHello {
     static final byte[] OK = "ok\n".getBytes(StandardCharsets.US_ASCII);
     /** A peer leaving at its own deadline says so first: then its close is no lost task (see TcpBarrier). */
     static final byte[] BYE = "bye\n".getBytes(StandardCharsets.US_ASCII);
+    /**
+     * Rank 0's sign of life to every accepted task while it waits, one empty line every {@link #BEAT_NANOS}; a task
+     * skips them before the outcome. A connection alone does not tell: a node cut off or a task frozen (SIGSTOP)
+     * keeps its connections open without a word.
+     */
+    static final byte[] BEAT = "\n".getBytes(StandardCharsets.US_ASCII);
+    static final long BEAT_NANOS = 1_000_000_000L;
+    /** A task that has heard nothing from rank 0 for this long calls it unresponsive when it gives up. */
+    static final long SILENT_NANOS = 3 * BEAT_NANOS;
 
     /** {@link #parse}: the line is not complete yet. */
     static final int INCOMPLETE = -2;

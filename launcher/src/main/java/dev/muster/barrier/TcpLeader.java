@@ -73,6 +73,7 @@ final class TcpLeader {
         long now = fb.clock().nanoTime();
         long nextFiles = now;
         long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
+        long nextBeat = now + TcpHello.BEAT_NANOS;
         BitSet byFile = new BitSet(size);
         byFile.set(0);
         BitSet arrived = new BitSet(size);
@@ -108,7 +109,11 @@ final class TcpLeader {
                         + FailureReport.secondsLeft(deadline, now) + " s left)");
                 nextProgress = now + fb.settings().progress().toNanos();
             }
-            long wait = Math.min(Math.min(nextFiles, deadline), nextProgress) - now;
+            if (now >= nextBeat) {
+                server.beat();
+                nextBeat = now + TcpHello.BEAT_NANOS;
+            }
+            long wait = Math.min(Math.min(Math.min(nextFiles, deadline), nextProgress), nextBeat) - now;
             server.poll(Math.max(0, wait), now);
             connectedCount = server.connected().cardinality();
             now = fb.clock().nanoTime();

@@ -114,6 +114,20 @@ final class TcpPeers {
         return rest;
     }
 
+    /** Sends {@link TcpHello#BEAT} to every peer; a peer whose socket buffer is full is skipped this time. */
+    void beat() {
+        for (int r = 0; r < size; r++) {
+            SocketChannel ch = peers[r];
+            if (ch != null) {
+                try {
+                    ch.write(ByteBuffer.wrap(TcpHello.BEAT));
+                } catch (IOException e) {
+                    // its close shows in the next poll
+                }
+            }
+        }
+    }
+
     /** Writes what {@link #sendAll} left, in blocking mode (the channels must be deregistered by then). */
     void sendRest(ByteBuffer[] rest) {
         for (int r = 0; rest != null && r < size; r++) {

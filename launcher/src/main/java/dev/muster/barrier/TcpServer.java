@@ -230,6 +230,11 @@ final class TcpServer implements Closeable {
         closeQuietly(ch);
     }
 
+    /** Rank 0's sign of life to the accepted tasks ({@link TcpHello#BEAT}). */
+    void beat() {
+        peers.beat();
+    }
+
     /**
      * Sends the decided outcome to every connected peer and closes everything. The writes come first, before any
      * other work: each one wakes a waiting task, and on a busy node the woken tasks compete with this loop for the

@@ -5,6 +5,7 @@ import dev.muster.barrier.MountInfo;
 import dev.muster.barrier.StepSync;
 import dev.muster.barrier.SyncRoot;
 import dev.muster.core.ExitCodes;
+import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.core.Caller;
@@ -118,12 +119,20 @@ final class DoctorCommand implements Command {
             out.append("shared yes\n");
             out.append(String.format(Locale.ROOT, "visibility.new_file_ms %.1f%n", v.newFileMillis()));
             out.append(String.format(Locale.ROOT, "visibility.write_ms %.1f%n", v.writeMillis()));
+            if (v.forcedWriteMillis() >= 0) {
+                out.append(String.format(Locale.ROOT, "visibility.forced_write_ms %.1f%n", v.forcedWriteMillis()));
+            } else {
+                out.append("visibility.forced_write_ms unavailable (needs Java 22+)\n");
+            }
             out.append("visibility.between ").append(id.node()).append(' ').append(v.peerNode()).append('\n');
             if (v.peerNode().equals(id.node())) {
                 Log.info("ranks 0 and 1 ran on the same node: not a cross-node measurement (use srun -N 2)");
             }
         }
-        return id.rank() == 0 ? v.writeMillis() : -1;
+        // the barrier polls with forced attributes where reads are not coherent and Java has the call
+        MountInfo m = MountInfo.of(root.path());
+        boolean forced = v.forcedWriteMillis() >= 0 && m != null && !FileBarrier.readsAreCoherent(m);
+        return id.rank() == 0 ? (forced ? v.forcedWriteMillis() : v.writeMillis()) : -1;
     }
 
     /** Type, options and permissions of one directory; 77 when muster would refuse it. */
@@ -139,7 +148,7 @@ final class DoctorCommand implements Command {
             if (sync) {
                 // how a waiting task will poll the outcome file here (FileBarrier.Polled)
                 out.append(label).append(".polls ").append(FileBarrier.readsAreCoherent(m) ? "pread-held"
-                        : "open-each").append('\n');
+                        : ForceSync.available() ? "statx-sync-held" : "open-each").append('\n');
             }
             if (m.nfs()) {
                 Map<String, String> o = m.options();
@@ -155,6 +164,17 @@ final class DoctorCommand implements Command {
                     Log.info(label + " is NFS with attribute and negative lookup caching: a name another node "
                             + "creates can look missing here for up to acdirmax; muster never polls for new names "
                             + "and reads its pre-created files by open()+read(), which revalidates");
+                }
+            } else if (m.type().startsWith("fuse") && !FileBarrier.readsAreCoherent(m)) {
+                out.append(label).append(".fuse caching=possible\n");
+                if (sync) {
+                    Log.info(label + " is a FUSE mount (" + m.type() + "): its kernel client may cache names, "
+                            + "attributes and contents without close-to-open consistency, so a write on another node "
+                            + "can show here only when that cache expires (visibility.write_ms). " + (ForceSync
+                            .available() ? "muster forces each poll's attributes from the server (statx "
+                            + "AT_STATX_FORCE_SYNC) and sees it within a poll (visibility.forced_write_ms)"
+                            : "On Java 22+ muster forces each poll's attributes from the server; on this Java it "
+                            + "waits for the cache"));
                 }
             } else if (sync && m.scope().equals("node-local")) {
                 Log.info(label + " is on " + m.type() + ", a node-local file system: the tasks of a multi-node step "

@@ -1,5 +1,6 @@
 package dev.muster.probe;
 
+import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 
@@ -23,7 +24,9 @@ import java.util.stream.Stream;
  * both name (what {@code muster doctor} reports). The leader creates two empty files {@code a}, {@code b} and then
  * {@code ping}; the follower polls for {@code ping} by open() (a new name: what NFS's negative lookup cache
  * delays), answers with {@code pong}; the leader then writes into {@code a}, the follower polls it with
- * open()+read() (the barrier's way of polling the outcome) and answers in {@code b}. Each side reports half the
+ * open()+read() (the barrier's way of polling the outcome on Java 17-21) and answers in {@code b}; on Java 22+ the
+ * same once more through {@code c} and {@code d}, each poll first forcing the file's attributes from the server
+ * ({@link ForceSync}, the barrier's way there on caching mounts). Each side reports half the
  * round trip it saw, so no clocks need to agree across nodes. Null when the other side's file never showed before
  * the deadline: the directory is not shared.
  */
@@ -38,7 +41,7 @@ public final class VisibilityPing {
      *
      * @param peerNode the node of the other side (empty on the follower's side)
      */
-    public record Result(double newFileMillis, double writeMillis, String peerNode) {
+    public record Result(double newFileMillis, double writeMillis, double forcedWriteMillis, String peerNode) {
     }
 
     public static Result lead(Path dir, String node, Duration timeout) {
@@ -47,6 +50,8 @@ public final class VisibilityPing {
             mkdir(dir);
             Files.write(dir.resolve("a"), new byte[0], StandardOpenOption.CREATE_NEW);
             Files.write(dir.resolve("b"), new byte[0], StandardOpenOption.CREATE_NEW);
+            Files.write(dir.resolve("c"), new byte[0], StandardOpenOption.CREATE_NEW);
+            Files.write(dir.resolve("d"), new byte[0], StandardOpenOption.CREATE_NEW);
             long t0 = System.nanoTime();
             Files.write(dir.resolve("ping"), (node + "\n").getBytes(StandardCharsets.UTF_8),
                     StandardOpenOption.CREATE_NEW);
@@ -61,7 +66,16 @@ public final class VisibilityPing {
                 return null;
             }
             long t3 = System.nanoTime();
-            return new Result((t1 - t0) / 2e6, (t3 - t2) / 2e6, peer.trim());
+            double forced = -1;
+            if (ForceSync.available()) {
+                long t4 = System.nanoTime();
+                writeOnce(dir.resolve("c"), "x\n");
+                if (waitForContent(dir.resolve("d"), deadline, true) == null) {
+                    return null;
+                }
+                forced = (System.nanoTime() - t4) / 2e6;
+            }
+            return new Result((t1 - t0) / 2e6, (t3 - t2) / 2e6, forced, peer.trim());
         } catch (IOException e) {
             throw MusterException.unusableDir("doctor: cannot write in " + dir + ": " + e);
         } finally {
@@ -82,7 +96,13 @@ public final class VisibilityPing {
                 return null;
             }
             writeOnce(dir.resolve("b"), "y\n");
-            return new Result(0, 0, "");
+            if (ForceSync.available()) {
+                if (waitForContent(dir.resolve("c"), deadline, true) == null) {
+                    return null;
+                }
+                writeOnce(dir.resolve("d"), "y\n");
+            }
+            return new Result(0, 0, -1, "");
         } catch (IOException e) {
             throw MusterException.unusableDir("doctor: cannot write in " + dir + ": " + e);
         }
@@ -99,8 +119,16 @@ public final class VisibilityPing {
 
     /** Polls {@code file} by open()+read() every millisecond until it has content; null at the deadline. */
     private static String waitForContent(Path file, long deadline) {
+        return waitForContent(file, deadline, false);
+    }
+
+    /** {@link #waitForContent(Path, long)}, each poll first forcing the attributes when {@code forceSync}. */
+    private static String waitForContent(Path file, long deadline, boolean forceSync) {
         ByteBuffer buf = ByteBuffer.allocate(4096);
         while (System.nanoTime() < deadline) {
+            if (forceSync) {
+                ForceSync.attributes(file);
+            }
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 buf.clear();
                 int n = ch.read(buf);

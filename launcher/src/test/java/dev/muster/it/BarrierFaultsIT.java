@@ -2,6 +2,7 @@ package dev.muster.it;
 
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
 import dev.muster.it.Cluster.Jdk;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -148,7 +149,8 @@ class BarrierFaultsIT {
             // at its timeout, not at some later one: twice the 3 s timeout, for a loaded machine
             assertTrue(waited.compareTo(Duration.ofSeconds(3).multipliedBy(2)) <= 0, "rank " + rank + " exited "
                     + waited + " after its arrival; timeout 3 s");
-            assertTrue(err(rank).contains("missing rank 3 (expected on n4)"), "rank " + rank + ": " + err(rank));
+            assertTrue(err(rank).contains("missing rank 3 (expected on " + Slurm.nodes().get(3) + ")"),
+                    "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }
     }

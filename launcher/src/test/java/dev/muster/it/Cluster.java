@@ -89,7 +89,10 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         }
         String test = context.getRequiredTestMethod().getName();
         dir = TestFiles.privateDir(Files.createTempDirectory("muster-it-"));
-        sync = TestFiles.privateDir(dir.resolve("sync"));
+        // on the rig the sync root is on the shared directory, which each node sees through its own caching mount
+        String shared = System.getenv("LOCAL_SLURM_SHARED");
+        sync = slurm && shared != null && !shared.isEmpty() && rig() ? extraDir(Path.of(shared), "muster-it-sync-",
+                "rwx------") : TestFiles.privateDir(dir.resolve("sync"));
         jobName = "muster-it-" + test.substring(0, Math.min(24, test.length())) + "-" + ProcessHandle.current().pid()
                 + "-" + SEQUENCE.incrementAndGet();
     }
@@ -144,7 +147,10 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         return dir;
     }
 
-    /** This test's private sync root (0700), for {@code --sync-dir}. */
+    /**
+     * This test's private sync root (0700), for {@code --sync-dir}: under {@code LOCAL_SLURM_SHARED} on the rig of
+     * scripts/local-slurm (each node's own caching mount of it, docs/test-cluster.md), else in {@link #dir()}.
+     */
     public Path sync() {
         return sync;
     }
@@ -157,6 +163,15 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
     /** A directory outside {@link #dir()} that the clean-up removes too (e.g. one that {@code nobody} can reach). */
     public Path extraDir(String prefix, String mode) throws IOException {
         Path p = Files.createTempDirectory(prefix);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
+        extraDirs.add(p);
+        return p;
+    }
+
+    /** {@link #extraDir(String, String)} under {@code parent} (created if missing), e.g. the rig's shared directory. */
+    public Path extraDir(Path parent, String prefix, String mode) throws IOException {
+        Files.createDirectories(parent);
+        Path p = Files.createTempDirectory(parent, prefix);
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
         extraDirs.add(p);
         return p;
@@ -191,12 +206,23 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("MUSTER_JAVA", jdk.java());
         env.put("MUSTER_JAR", jar().toString());
-        // The four nodes are one host. Open MPI's TCP transport leaves out loopback by default and then connects
-        // to this host's own external address, which in this sandbox now and then fails (EINPROGRESS, a reset,
-        // and the MPI program dies of SIGSEGV): keep MPI traffic on loopback, where it belongs here.
-        env.put("OMPI_MCA_btl_tcp_if_include", "lo");
-        env.put("OMPI_MCA_oob_tcp_if_include", "lo"); // mpirun's own wire-up, the same way
+        if (!rig()) {
+            // The flat test cluster: every node is this one host with one hostname, so Open MPI's shared-memory
+            // transport gives the first task of each node the same segment file and the tasks crash. The rig
+            // (LOCAL_SLURM_RIG=1, CI's) gives each node its own hostname and needs no setting, as a real cluster.
+            env.put("OMPI_MCA_btl", "self,tcp");
+        }
         return env;
+    }
+
+    /** Whether the Slurm cluster at SLURM_CONF is the rig of scripts/local-slurm (nodes with their own namespaces). */
+    public static boolean rig() {
+        Path conf = Path.of(System.getenv().getOrDefault("SLURM_CONF", "/etc/slurm/slurm.conf"));
+        try {
+            return Files.isReadable(conf) && Files.readString(conf).contains("\n# rig=1 ");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     public static String quote(String s) {

@@ -1,11 +1,13 @@
 package dev.muster.it;
 
+import dev.muster.testing.Slurm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,7 +32,8 @@ class DoctorIT {
         assertTrue(out.contains("shared yes"), out);
         assertTrue(out.matches("(?s).*visibility\\.new_file_ms [0-9.]+\n.*"), out);
         assertTrue(out.matches("(?s).*visibility\\.write_ms [0-9.]+\n.*"), out);
-        assertTrue(out.contains("visibility.between n1 n2"), out);
+        List<String> nodes = Slurm.nodes();
+        assertTrue(out.contains("visibility.between " + nodes.get(0) + " " + nodes.get(1)), out);
         assertTrue(out.contains("sync_dir.permissions ok"), out);
         assertTrue(out.contains("sync_dir.polls pread-held"), out); // a node-local directory: polls hold the file
         assertTrue(out.matches("(?s).*recommend\\.poll_max [0-9]+ms\n.*"), out);

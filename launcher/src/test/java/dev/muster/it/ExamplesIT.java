@@ -44,8 +44,11 @@ class ExamplesIT {
         Run.Result r = cluster.run(Duration.ofSeconds(80), env(),
                 List.of(Cluster.root().resolve("examples/srun-hello.sh").toString()));
         assertEquals(0, r.exit(), r.describe());
-        assertEquals(range(16), ranks(Pattern.compile("rank (\\d+) of 16 on n[1-4] started at"), r.out()),
-                r.describe());
+        // the cluster's node names (n1..n4 by default; a second test cluster has its own prefix)
+        String nodes = String.join("|", cluster.run(Duration.ofSeconds(15), Map.of(), List.of("sinfo", "-h", "-N",
+                "-o", "%N")).out().trim().split("\\s+"));
+        assertEquals(range(16), ranks(Pattern.compile("rank (\\d+) of 16 on (?:" + nodes + ") started at"),
+                r.out()), r.describe());
     }
 
     @Test

@@ -271,7 +271,8 @@ class ExecFidelityIT {
     /** srun's own lines, with what differs between two runs (node, step id) blanked. */
     private static List<String> srunLines(String err) {
         return err.lines().filter(l -> l.startsWith("srun:"))
-                .map(l -> l.replaceAll("\\bn\\d+:", "nX:").replaceAll("StepId=\\d+\\.\\d+", "StepId=J.S"))
+                .map(l -> l.replaceAll("^(srun: error: )[^: ]+:", "$1nX:").replaceAll("StepId=\\d+\\.\\d+",
+                        "StepId=J.S"))
                 .sorted().collect(Collectors.toList());
     }
 

@@ -74,9 +74,7 @@ class OpenMpiIT {
     @Timeout(90)
     void srunPmix_eightRanksOnFourNodes_printEveryRank() throws Exception {
         Path hello = compileHello();
-        Map<String, String> env = new java.util.HashMap<>(Cluster.env(Jdk.J25));
-        // four "nodes" on one host: Open MPI's shared-memory transport breaks with several tasks per node
-        env.put("OMPI_MCA_btl", "self,tcp");
+        Map<String, String> env = Cluster.env(Jdk.J25);
         List<String> args = new java.util.ArrayList<>(List.of("--mpi=pmix", "-N", "4", "-n", "8",
                 "--ntasks-per-node=2"));
         args.addAll(Cluster.muster(Jdk.J25));
@@ -101,7 +99,7 @@ class OpenMpiIT {
         Path d = cluster.dir();
         String muster = Cluster.musterShell(Jdk.J25);
         Path job = cluster.script("job.sh", ""
-                + "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,tcp\n"
+                + "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\n"
                 + "mpirun -n 4 " + muster + " explain --format json > " + d + "/explain.json 2> " + d
                 + "/explain.err || exit 10\n"
                 + "mpirun -n 4 " + muster + " run --timeout 60 --sync-dir " + cluster.sync() + " -- " + hello

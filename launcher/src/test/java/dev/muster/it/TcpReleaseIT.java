@@ -175,14 +175,16 @@ class TcpReleaseIT {
         Path endpoint = await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(100))
                 .until(() -> endpointFile(s.sync), Optional::isPresent).orElseThrow();
         int port = Integer.parseInt(Files.readString(endpoint).replaceAll("(?s).*port=(\\d+).*", "$1"));
+        // rank 0's address as the endpoint names it: loopback on a one-host cluster, its node's on the rig
+        InetAddress host = InetAddress.getByName(Files.readString(endpoint).replaceAll("(?s).*host=(\\S+).*", "$1"));
         // one flood while the other 62 connect (they must get in past it), ...
         java.util.concurrent.CompletableFuture<Integer> early = java.util.concurrent.CompletableFuture.supplyAsync(
-                () -> flood(port, 1000));
+                () -> flood(host, port, 1000));
         await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(200))
                 .until(() -> countInErrs(s, "connected to rank 0") >= 62);
         int sent = early.get(60, TimeUnit.SECONDS);
         // ... and one while rank 0 waits for rank 63 alone
-        sent += flood(port, 1000);
+        sent += flood(host, port, 1000);
         Files.createFile(s.dir.resolve("go"));
         assertEquals(0, s.finish(srun, Duration.ofSeconds(150)), s::errs);
         assertEquals(64, s.records("ends", "end ").size(), s::errs);
@@ -214,14 +216,14 @@ class TcpReleaseIT {
     }
 
     /** {@code count} connections in waves of 100 open at once, each with a wrong token; returns how many were made. */
-    private static int flood(int port, int count) {
+    private static int flood(InetAddress host, int port, int count) {
         byte[] hello = ("muster-hello 1 63 " + "00".repeat(16) + "\n").getBytes(StandardCharsets.US_ASCII);
         int done = 0;
         while (done < count) {
             List<Socket> wave = new ArrayList<>();
             try {
                 for (int i = 0; i < 100 && done < count; i++, done++) {
-                    Socket sock = new Socket(InetAddress.getLoopbackAddress(), port);
+                    Socket sock = new Socket(host, port);
                     wave.add(sock);
                     OutputStream out = sock.getOutputStream();
                     out.write(hello);

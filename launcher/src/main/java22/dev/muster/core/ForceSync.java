@@ -1,0 +1,82 @@
+package dev.muster.core;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+
+/**
+ * {@code statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_SIZE | STATX_MTIME, buf)} through the Foreign Function
+ * &amp; Memory API (Java 22+). On NFS it sends a GETATTR to the server; on FUSE a GETATTR to the daemon. When the
+ * size or modification time changed, the kernel drops the file's cached pages, so the next read, also through a
+ * descriptor held open, returns what the other node wrote. Why: docs/barrier.md#shared-file-systems-and-client-caches.
+ */
+public final class ForceSync {
+    private static final String ARCH = System.getProperty("os.arch");
+    /** statx's system call number; 0 where unknown. */
+    private static final long SYS_STATX = "amd64".equals(ARCH) || "x86_64".equals(ARCH) ? 332
+            : "aarch64".equals(ARCH) ? 291 : 0;
+    private static final long AT_FDCWD = -100;
+    private static final long AT_STATX_FORCE_SYNC = 0x2000;
+    private static final long STATX_SIZE_AND_MTIME = 0x200 | 0x40;
+    /** struct statx is 256 bytes. */
+    private static final long STATX_BYTES = 256;
+
+    private static volatile Handles handles;
+
+    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {
+    }
+
+    private ForceSync() {
+    }
+
+    public static boolean available() {
+        return SYS_STATX != 0 && "Linux".equals(System.getProperty("os.name"));
+    }
+
+    public static void prepare() {
+        if (available()) {
+            handles();
+        }
+    }
+
+    @SuppressWarnings("restricted") // native access is the point of this class; the manifest and scripts enable it
+    private static Handles handles() {
+        Handles h = handles;
+        if (h == null) {
+            Linker linker = Linker.nativeLinker();
+            StructLayout state = Linker.Option.captureStateLayout();
+            MethodHandle syscall = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG),
+                    Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+            h = new Handles(syscall, state, state.varHandle(MemoryLayout.PathElement.groupElement("errno")));
+            handles = h;
+        }
+        return h;
+    }
+
+    public static int attributes(Path path) {
+        if (!available()) {
+            return -1;
+        }
+        Handles h = handles();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment name = arena.allocateFrom(path.toString());
+            MemorySegment buf = arena.allocate(STATX_BYTES, 8);
+            MemorySegment state = arena.allocate(h.state);
+            long rc = (long) h.syscall.invokeExact(state, SYS_STATX, AT_FDCWD, name.address(), AT_STATX_FORCE_SYNC,
+                    STATX_SIZE_AND_MTIME, buf.address());
+            return rc == 0 ? 0 : (int) h.errno.get(state, 0L);
+        } catch (Throwable t) {
+            return -1;
+        }
+    }
+}
