@@ -13,11 +13,12 @@ import java.nio.file.Path;
 
 /**
  * {@code statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_SIZE | STATX_MTIME, buf)} through the Foreign Function
- * &amp; Memory API (Java 22+). On NFS it sends a GETATTR to the server; on FUSE a GETATTR to the daemon. When the
+ * &amp; Memory API (Java 22+), for {@link ForceSync}, which loads this class only on Java 22+ (it is compiled against
+ * the stand-in API under src/ffm-api, see launcher/pom.xml). On NFS it sends a GETATTR to the server; on FUSE a GETATTR to the daemon. When the
  * size or modification time changed, the kernel drops the file's cached pages, so the next read, also through a
  * descriptor held open, returns what the other node wrote. Why: docs/barrier.md#shared-file-systems-and-client-caches.
  */
-public final class ForceSync {
+final class Statx {
     private static final String ARCH = System.getProperty("os.arch");
     /** statx's system call number; 0 where unknown. */
     private static final long SYS_STATX = "amd64".equals(ARCH) || "x86_64".equals(ARCH) ? 332
@@ -33,14 +34,14 @@ public final class ForceSync {
     private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {
     }
 
-    private ForceSync() {
+    private Statx() {
     }
 
-    public static boolean available() {
+    static boolean available() {
         return SYS_STATX != 0 && "Linux".equals(System.getProperty("os.name"));
     }
 
-    public static void prepare() {
+    static void prepare() {
         if (available()) {
             handles();
         }
@@ -63,7 +64,7 @@ public final class ForceSync {
         return h;
     }
 
-    public static int attributes(Path path) {
+    static int attributes(Path path) {
         if (!available()) {
             return -1;
         }
