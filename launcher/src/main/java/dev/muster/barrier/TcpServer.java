@@ -60,7 +60,7 @@ final class TcpServer implements Closeable {
 
     /** Listens on an ephemeral port of {@code bind}. */
     static TcpServer open(InetAddress bind, int size, byte[] token) throws IOException {
-        ServerSocketChannel server = ServerSocketChannel.open();
+        ServerSocketChannel server = dev.muster.core.OwnSockets.mark(ServerSocketChannel.open());
         Selector selector = null;
         try {
             // the backlog covers a whole step connecting at once; the kernel caps it at net.core.somaxconn

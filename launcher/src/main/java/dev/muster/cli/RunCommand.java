@@ -113,7 +113,8 @@ final class RunCommand implements Command {
     }
 
     static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
+        try (ServerSocket s = dev.muster.core.OwnSockets.mark(new ServerSocket())) {
+            s.bind(null); // an ephemeral port on every address, as new ServerSocket(0)
             return s.getLocalPort();
         } catch (IOException e) {
             throw MusterException.internal("cannot find a free port for MASTER_PORT: " + e, e);

@@ -65,7 +65,7 @@ public record AddressChoice(String address, String iface) {
 
     /** A port free on this address now, for {@code --port NAME} (docs/roster.md#ports says what is left of the race). */
     public int freePort() {
-        try (ServerSocket s = new ServerSocket()) {
+        try (ServerSocket s = dev.muster.core.OwnSockets.mark(new ServerSocket())) {
             s.bind(new InetSocketAddress(InetAddress.getByName(address), 0));
             return s.getLocalPort();
         } catch (IOException e) {
