@@ -69,6 +69,7 @@ public final class FileBarrier implements Barrier {
     private Card ownCard;
     /** The roster's JSON once known: built here (rank 0) or streamed with the TCP release. */
     private byte[] roster;
+    private boolean rosterFileDeferred;
 
     public FileBarrier(Path root, String key, int rank, int size, String node, Settings settings, Clock clock,
             Random random, IntFunction<String> expectedNode) {
@@ -147,7 +148,7 @@ public final class FileBarrier implements Barrier {
             if (rank == 0) {
                 files.listArrivals(arrived); // arrival files never go away while the step waits: only new ones matter
                 if (arrived.cardinality() == size) {
-                    return finish(decide(Outcome.release(0, withRoster(releaseData, null, false))));
+                    return finish(decide(Outcome.release(0, withRoster(releaseData, null, false, false))));
                 }
                 if (now >= deadline) {
                     return finish(decide(Outcome.timeout(0, missing(arrived))));
@@ -209,14 +210,24 @@ public final class FileBarrier implements Barrier {
     }
 
     /** Rank 0: {@code data} with the roster added if it asks for one ({@link RosterFiles#addRoster}). */
-    Map<String, String> withRoster(Map<String, String> data, IntFunction<byte[]> tcpCards, boolean tcp) {
+    Map<String, String> withRoster(Map<String, String> data, IntFunction<byte[]> tcpCards, boolean tcp,
+            boolean allConnected) {
         Card own = ownCard != null ? ownCard : Card.minimal(0, node, Posix.pid());
         byte[][] out = new byte[1][];
-        Map<String, String> d = RosterFiles.addRoster(files, data, own, tcpCards, tcp, clock, out);
+        Map<String, String> d = RosterFiles.addRoster(files, data, own, tcpCards, tcp, allConnected, clock, out);
         if (out[0] != null) {
             roster = out[0];
+            rosterFileDeferred = tcp && allConnected && "tcp".equals(d.get(Roster.VIA));
         }
         return d;
+    }
+
+    /** Rank 0, after the TCP release went out: writes the roster file it deferred (see RosterFiles#addRoster). */
+    void writeDeferredRoster() {
+        if (rosterFileDeferred) {
+            rosterFileDeferred = false;
+            RosterFiles.write(files, roster);
+        }
     }
 
     /** The roster streamed with the TCP release. */

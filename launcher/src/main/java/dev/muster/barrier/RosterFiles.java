@@ -51,7 +51,7 @@ final class RosterFiles {
      * (temp file + rename: nobody opens it before the outcome names it), and its size and transport. {@code roster[0]} receives the JSON bytes.
      */
     static Map<String, String> addRoster(StepFiles files, Map<String, String> data, Card own,
-            IntFunction<byte[]> tcpCards, boolean tcp, Clock clock, byte[][] roster) {
+            IntFunction<byte[]> tcpCards, boolean tcp, boolean allConnected, Clock clock, byte[][] roster) {
         if (!data.containsKey(Roster.WANTED)) {
             return data;
         }
@@ -70,6 +70,22 @@ final class RosterFiles {
             cards[r] = c != null ? c : fromArrival(files, r, clock);
         }
         byte[] json = Roster.json(cards);
+        boolean streamed = tcp && Roster.streams(files.size, json.length);
+        // Every task streamed to: the file is written after the release has gone out, off its critical path; it
+        // is there for a task that reads the outcome from the file after all (RosterFiles#read waits for it).
+        if (!(streamed && allConnected)) {
+            write(files, json);
+        }
+        Map<String, String> out = new LinkedHashMap<>(data);
+        out.remove(Roster.WANTED);
+        out.put(Roster.BYTES, Integer.toString(json.length));
+        out.put(Roster.VIA, streamed ? "tcp" : "file");
+        roster[0] = json;
+        return out;
+    }
+
+    /** Writes the roster file: temp file + rename, so that a reader never sees part of it. */
+    static void write(StepFiles files, byte[] json) {
         Path file = files.dir.resolve(ROSTER);
         Path tmp = files.dir.resolve("." + ROSTER + "." + dev.muster.core.Posix.pid() + ".tmp");
         try {
@@ -79,12 +95,6 @@ final class RosterFiles {
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write the roster file in " + files.dir + ": " + e);
         }
-        Map<String, String> out = new LinkedHashMap<>(data);
-        out.remove(Roster.WANTED);
-        out.put(Roster.BYTES, Integer.toString(json.length));
-        out.put(Roster.VIA, tcp && Roster.streams(files.size, json.length) ? "tcp" : "file");
-        roster[0] = json;
-        return out;
     }
 
     /** {@code rank}'s card from its arrival file; a minimal one (node, pid) for a file without a card. */

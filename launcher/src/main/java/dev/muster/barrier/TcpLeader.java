@@ -103,7 +103,8 @@ final class TcpLeader {
             if (count(arrived, byFile, server) == size) {
                 Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
                         + TcpBarrier.nowUs() + ")");
-                return relay(server, fb.decide(Outcome.release(0, fb.withRoster(releaseData, server::card, true))));
+                return relay(server, fb.decide(Outcome.release(0, fb.withRoster(releaseData, server::card, true,
+                        server.connected().cardinality() == size - 1))));
             }
             if (now >= deadline) {
                 return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
@@ -141,6 +142,11 @@ final class TcpLeader {
         }
         sent = (long) bytes.length * server.connected().cardinality();
         server.send(bytes);
+        try {
+            fb.writeDeferredRoster();
+        } catch (RuntimeException e) {
+            Log.warn("the release went out, but the roster file could not be written: " + e.getMessage());
+        }
         Log.debug("outcome sent to " + server.connected().cardinality() + " tasks (t_us=" + TcpBarrier.nowUs() + ")");
         fb.via(server.connected().isEmpty() ? "file" : "tcp");
         if (server.refused() > 0) {
