@@ -24,7 +24,7 @@ import java.util.TreeMap;
 record RosterCard(Card card, AddressChoice address) {
 
     static RosterCard make(RunFlags f, TaskIdentity id, Map<String, String> env) {
-        AddressChoice a = AddressChoice.resolve(f.address, id.node());
+        AddressChoice a = AddressChoice.resolve(f.address, id.node(), rankZeroNode(id, env));
         Map<String, Integer> ports = new TreeMap<>();
         for (String name : f.ports) {
             Card.checkKey("--port", name);
@@ -46,6 +46,19 @@ record RosterCard(Card card, AddressChoice address) {
         Card c = new Card(id.rank(), id.node(), Posix.pid(), id.localRank(), a.address(), a.iface(), ports, values);
         c.check();
         return new RosterCard(c, a);
+    }
+
+    /** Rank 0's node: the step's first node under Slurm's default block distribution; null when unknown. */
+    static String rankZeroNode(TaskIdentity id, Map<String, String> env) {
+        if (id.launcher().equals("local")) {
+            return "127.0.0.1";
+        }
+        String list = env.get("SLURM_STEP_NODELIST");
+        if (list == null || list.isEmpty()) {
+            return null;
+        }
+        java.util.List<String> nodes = dev.muster.task.SlurmLists.expandHosts(list);
+        return nodes.isEmpty() ? null : nodes.get(0);
     }
 
     private static String readValue(String key, Path file) {

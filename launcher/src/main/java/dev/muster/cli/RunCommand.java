@@ -38,8 +38,9 @@ final class RunCommand implements Command {
                                 MUSTER_ROSTER_ADDR0; see muster roster --help and docs/roster.md
               --publish K=V|K=@FILE  a value in this task's roster card (key [A-Za-z0-9_.-]{1,64}, <= 1 KiB)
               --port NAME       a port free on the advertised address: MUSTER_PORT_<NAME>, and in the roster
-              --address A       what this task advertises: an interface (ib0), a CIDR (10.1.0.0/16) or node
-                                (default); sets MASTER_ADDR, GLOO_SOCKET_IFNAME and NCCL_SOCKET_IFNAME
+              --address A       what this task advertises: an interface (ib0), a CIDR (10.1.0.0/16), route
+                                (toward rank 0's node) or node (default); sets MASTER_ADDR, GLOO_SOCKET_IFNAME
+                                and NCCL_SOCKET_IFNAME
               --torchrun-env    also export RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
               --dry-run         print the export lines and the command instead of running it
 

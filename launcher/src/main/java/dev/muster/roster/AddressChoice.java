@@ -24,6 +24,17 @@ import java.util.TreeMap;
 public record AddressChoice(String address, String iface) {
 
     public static AddressChoice resolve(String spec, String node) {
+        return resolve(spec, node, null);
+    }
+
+    /**
+     * @param rankZeroNode where rank 0 runs, for {@code route} (the first node of the step under Slurm's default
+     *                     block distribution); null when unknown
+     */
+    public static AddressChoice resolve(String spec, String node, String rankZeroNode) {
+        if ("route".equals(spec)) {
+            return route(rankZeroNode == null ? node : rankZeroNode);
+        }
         if (spec == null || spec.equals("node")) {
             try {
                 return new AddressChoice(InetAddress.getByName(node).getHostAddress(), null);
@@ -59,8 +70,27 @@ public record AddressChoice(String address, String iface) {
                 return new AddressChoice(best.getHostAddress(), spec);
             }
         }
-        throw MusterException.usage("--address " + spec + ": no such interface, CIDR or 'node'; this node has "
+        throw MusterException.usage("--address " + spec + ": no such interface, CIDR, route or node; this node has "
                 + describe(all));
+    }
+
+    /**
+     * The address and interface of this node's route toward {@code target}: a connected UDP socket sends nothing,
+     * but the kernel picks its source address by the routing table.
+     */
+    static AddressChoice route(String target) {
+        try (java.net.DatagramSocket d = new java.net.DatagramSocket()) {
+            d.connect(InetAddress.getByName(target), 9);
+            InetAddress local = d.getLocalAddress();
+            NetworkInterface ni = NetworkInterface.getByInetAddress(local);
+            if (local.isAnyLocalAddress() || ni == null) {
+                throw new IOException("no route");
+            }
+            return new AddressChoice(local.getHostAddress(), ni.getName());
+        } catch (IOException e) {
+            throw MusterException.usage("--address route: no route toward rank 0's node " + target + " ("
+                    + e.getMessage() + "); name an interface or CIDR; this node has " + describe(interfaces()));
+        }
     }
 
     /** A port free on this address now, for {@code --port NAME} (docs/roster.md#ports says what is left of the race). */
@@ -111,8 +141,12 @@ public record AddressChoice(String address, String iface) {
             List<String> as = new ArrayList<>();
             for (InterfaceAddress ia : ni.getInterfaceAddresses()) {
                 if (ia.getAddress().isLinkLocalAddress()) {
-                    continue; // fe80::: never what a peer on another node should be given
+                    if (as.isEmpty()) {
+                        as.add("link-local only"); // fe80::: never what a peer on another node should be given
+                    }
+                    continue;
                 }
+                as.remove("link-local only");
                 as.add(ia.getAddress().getHostAddress() + "/" + ia.getNetworkPrefixLength());
             }
             m.put(ni.getName(), as);
