@@ -41,12 +41,14 @@ public record AgentSettings(
         String protocol,
         String path,
         long ttlSeconds,
-        String cacheDir) {
+        String cacheDir,
+        boolean roster,
+        List<String> clusters) {
 
     /** Every key the agent knows, in the order the README lists them. */
     public static final List<String> KEYS = List.of("enabled", "timeout", "poll-max", "sync-dir", "name", "verbose",
             "quiet", "onfailure", "arrive", "await", "rendezvous", "register", "port", "protocol", "path",
-            "ttl-seconds", "cache-dir");
+            "ttl-seconds", "cache-dir", "roster", "cluster");
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(600);
     static final Duration DEFAULT_POLL_MAX = Duration.ofMillis(100);
@@ -258,9 +260,23 @@ public record AgentSettings(
         if (cacheDir != null && cacheDir.isEmpty()) {
             throw bad(s, "cache-dir", "is empty; give the rendezvous cache directory");
         }
+        List<String> clusters = new ArrayList<>();
+        String c = s.get("cluster");
+        if (c != null) {
+            for (String n : c.split(";", -1)) {
+                String lib = n.trim().toLowerCase(Locale.ROOT);
+                if (!lib.equals("hazelcast") && !lib.equals("jgroups")) {
+                    throw bad(s, "cluster", "names '" + lib + "'; use hazelcast, jgroups, or both as "
+                            + "hazelcast;jgroups");
+                }
+                clusters.add(lib);
+            }
+        }
+        boolean roster = bool(s, "roster", false) || !clusters.isEmpty();
         return new AgentSettings(enabled, timeout, pollMax, syncDir, name, verbose, quiet,
                 onfailure != null && onfailure.equalsIgnoreCase("continue"), onBind, arrivePort, awaitClass,
-                awaitMethod, List.copyOf(rendezvous), register, port, protocol, path, ttl, cacheDir);
+                awaitMethod, List.copyOf(rendezvous), register, port, protocol, path, ttl, cacheDir, roster,
+                List.copyOf(clusters));
     }
 
     private static void rendezvousName(Source s, String key, String n) {

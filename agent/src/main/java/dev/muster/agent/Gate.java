@@ -45,6 +45,9 @@ final class Gate {
                     SyncRoot.resolve(settings.syncDir(), env).prepare(),
                     FileBarrier.Settings.of(settings.timeout(), settings.pollMax()), null, env).livesOn();
             sync.prepare();
+            if (settings.roster()) {
+                sync.card(RosterProperties.card(id));
+            }
             Map<String, String> data = Map.of();
             if (id.rank() == 0) {
                 // rank 0 resolves before it arrives and hands the records to everyone in the release
@@ -55,8 +58,15 @@ final class Gate {
                     throw e;
                 }
             }
+            if (settings.roster() && id.rank() == 0) {
+                data = new java.util.LinkedHashMap<>(data);
+                data.put(dev.muster.barrier.Roster.WANTED, "1");
+            }
             long t0 = System.nanoTime();
             Outcome release = sync.await(data);
+            if (sync.roster() != null) {
+                RosterProperties.set(sync.roster(), settings.clusters(), id.rank());
+            }
             Log.debug("released after " + (System.nanoTime() - t0) / 1_000_000 + " ms");
             rendezvous.publish(release.data());
         } catch (MusterException e) {

@@ -53,6 +53,47 @@ class AgentRendezvousIT {
     }
 
     /**
+     * The defect found with Hazelcast: at a step barrier, rank 0's own TCP release listener binds while the bind
+     * advice is active; it was taken for the application's bind, registered, and named in a verbose line.
+     */
+    @Test
+    void registerPortAuto_atAStepBarrier_registersTheApplicationsPort_notMustersListener() throws Exception {
+        Path cache = Files.createTempDirectory("muster-cache");
+        String name = "own-" + UUID.randomUUID().toString().substring(0, 8);
+        Path latest = cache.resolve("rendezvous").resolve(name).resolve("latest.json");
+        Path sync = Files.createTempDirectory("muster-agent-it");
+        String job = "own-" + UUID.randomUUID();
+        Jvm server = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "0").env("MUSTER_SIZE", "2")
+                .env("MUSTER_SYNC_DIR", sync.toString())
+                .agent("register=" + name + ",port=auto,cache-dir=" + cache + ",ttl-seconds=30,protocol=tcp,"
+                        + "verbose=true")
+                .main("dev.muster.agent.apps.Server").start();
+        Jvm other = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "1").env("MUSTER_SIZE", "2")
+                .env("MUSTER_SYNC_DIR", sync.toString()).agent("").main("dev.muster.agent.apps.Hello").start();
+        assertEquals(0, other.await(60), other::toString);
+        long end = System.currentTimeMillis() + 30_000;
+        while (!server.out().contains("listening ") && System.currentTimeMillis() < end) {
+            Thread.sleep(50);
+        }
+        String port = server.out().replaceAll("(?s).*listening (\\d+).*", "$1");
+        while (!(Files.exists(latest) && Files.readString(latest).contains("\"port\":")) 
+                && System.currentTimeMillis() < end) {
+            Thread.sleep(50);
+        }
+        String record = Files.readString(latest);
+        assertTrue(record.contains("\"port\": " + port + ","), "registered the application's port " + port + "\n"
+                + record + "\n" + server);
+        // every "listens on port" line names the application's port, none muster's listener
+        for (String line : server.err().split("\n")) {
+            if (line.contains("listens on port")) {
+                assertTrue(line.endsWith("listens on port " + port), line + "\n" + server);
+            }
+        }
+        server.process().getOutputStream().close();
+        assertEquals(0, server.await(30), server::toString);
+    }
+
+    /**
      * Two tasks: rank 0 cannot resolve the name and aborts the step with 69; rank 1, which resolves nothing
      * itself, receives the abort through the barrier and exits with the same code, naming rank 0, without waiting
      * for its barrier timeout.

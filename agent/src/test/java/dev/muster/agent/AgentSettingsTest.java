@@ -102,4 +102,13 @@ class AgentSettingsTest {
         assertEquals("MUSTER_POLL_MAX", AgentSettings.envName("poll-max"));
         assertEquals("MUSTER_TTL_SECONDS", AgentSettings.envName("ttl-seconds"));
     }
+
+    @Test
+    void cluster_impliesRoster_andRefusesAnUnknownLibrary() {
+        AgentSettings s = parse("cluster=hazelcast;jgroups", new Properties(), Map.of());
+        assertTrue(s.roster());
+        assertEquals(java.util.List.of("hazelcast", "jgroups"), s.clusters());
+        String m = error("cluster=ignite");
+        assertTrue(m.contains("cluster") && m.contains("'ignite'"), m);
+    }
 }

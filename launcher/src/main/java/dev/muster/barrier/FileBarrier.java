@@ -64,6 +64,12 @@ public final class FileBarrier implements Barrier {
     private Instant releasedAt;
     private String via = "file";
     private boolean arrivalWritten;
+    /** This task's card (docs/roster.md), encoded; null: a card of node and pid only. */
+    private byte[] card;
+    private Card ownCard;
+    /** The roster's JSON once known: built here (rank 0) or streamed with the TCP release. */
+    private byte[] roster;
+    private boolean rosterFileDeferred;
 
     public FileBarrier(Path root, String key, int rank, int size, String node, Settings settings, Clock clock,
             Random random, IntFunction<String> expectedNode) {
@@ -121,7 +127,7 @@ public final class FileBarrier implements Barrier {
         arrivalWritten = true;
         String info = "host=" + node + " pid=" + Posix.pid() + " time=" + arrivedAt + "\n";
         try {
-            files.writeArrival(rank, info.getBytes(StandardCharsets.UTF_8));
+            files.writeArrival(rank, RosterFiles.arrival(info, card));
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write arrival file in " + files.arrivalDir + ": " + e);
         }
@@ -142,7 +148,7 @@ public final class FileBarrier implements Barrier {
             if (rank == 0) {
                 files.listArrivals(arrived, pollPolicy.forcesSync()); // arrival files never go away while the step waits: only new ones matter
                 if (arrived.cardinality() == size) {
-                    return finish(decide(Outcome.release(0, releaseData)));
+                    return finish(decide(Outcome.release(0, withRoster(releaseData, null, false, false))));
                 }
                 if (now >= deadline) {
                     return finish(decide(Outcome.timeout(0, missing(arrived))));
@@ -195,6 +201,62 @@ public final class FileBarrier implements Barrier {
             // only delays the clean-up, which is bounded; sweep removes what is left
             Log.debug("cannot write departure file: " + e);
         }
+    }
+
+    /** Sets this task's card, checked ({@link Card#check}); it travels with the arrival. */
+    public void card(Card c) {
+        this.card = c.check();
+        this.ownCard = c;
+    }
+
+    /** This task's encoded card, or null when it has none (the TCP hello is then of version 1). */
+    byte[] cardBytes() {
+        return card;
+    }
+
+    /** Rank 0: {@code data} with the roster added if it asks for one ({@link RosterFiles#addRoster}). */
+    Map<String, String> withRoster(Map<String, String> data, IntFunction<byte[]> tcpCards, boolean tcp,
+            boolean allConnected) {
+        Card own = ownCard != null ? ownCard : Card.minimal(0, node, Posix.pid());
+        byte[][] out = new byte[1][];
+        Map<String, String> d = RosterFiles.addRoster(files, data, own, tcpCards, tcp, allConnected, clock, out);
+        if (out[0] != null) {
+            roster = out[0];
+            rosterFileDeferred = tcp && allConnected && "tcp".equals(d.get(Roster.VIA));
+        }
+        return d;
+    }
+
+    /** Rank 0, after the TCP release went out: writes the roster file it deferred (see RosterFiles#addRoster). */
+    void writeDeferredRoster() {
+        if (rosterFileDeferred) {
+            rosterFileDeferred = false;
+            RosterFiles.write(files, roster);
+        }
+    }
+
+    /** The roster streamed with the TCP release. */
+    void receivedRoster(byte[] bytes) {
+        roster = bytes;
+    }
+
+    /** Rank 0's roster as built, for streaming after the outcome. */
+    byte[] builtRoster() {
+        return roster;
+    }
+
+    /**
+     * After the release, before the departure: the roster's JSON, or null when the release carries none. Read
+     * from the step's roster file unless it came over TCP or this is rank 0.
+     */
+    public byte[] roster(Outcome release) {
+        if (release.data().get(Roster.BYTES) == null) {
+            return null;
+        }
+        if (roster == null) {
+            roster = RosterFiles.read(files, release, clock);
+        }
+        return roster;
     }
 
     /** This task's deadline on the {@link Clock}'s nanosecond scale. */

@@ -32,6 +32,7 @@ public final class StepSync {
     private volatile boolean lastDepartureCleans;
     private final Transport transport;
     private final Map<String, String> env;
+    private byte[] roster;
 
     /** With the transport the environment asks for ({@code MUSTER_TCP}, {@code MUSTER_BIND_ADDRESS}). */
     public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
@@ -102,6 +103,19 @@ public final class StepSync {
     }
 
     /**
+     * Sets this task's roster card (docs/roster.md); call before {@link #await}. Throws the usage error (exit 2)
+     * of a card over its limits: the caller aborts the step with it, as with a command that cannot start.
+     */
+    public void card(Card c) {
+        files.card(c);
+    }
+
+    /** After {@link #await}: the roster's JSON, or null when the release carries none. */
+    public byte[] roster() {
+        return roster;
+    }
+
+    /**
      * Loads and links the classes of both sides of the TCP path (channels, selector, address resolution) without
      * touching any step. {@code run --dry-run} calls it, because that is how scripts/muster trains its start-up
      * archive: the classes then come from the archive in every task instead of being parsed by each cold JVM.
@@ -154,7 +168,12 @@ public final class StepSync {
             Thread.currentThread().interrupt();
             throw dev.muster.core.MusterException.internal("interrupted while waiting", e);
         }
-        barrier.depart();
+        try {
+            // before the departure: the clean-up removes the step directory, roster file included, after it
+            roster = files.roster(release);
+        } finally {
+            barrier.depart();
+        }
         if (lastDepartureCleans && barrier.cleanedUp()) {
             Cleanup.inProcess(files.dir(), id.size(), java.time.Duration.ZERO);
         }

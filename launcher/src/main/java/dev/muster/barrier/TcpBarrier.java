@@ -146,6 +146,11 @@ final class TcpBarrier implements Barrier {
         return leader == null ? 0 : leader.connectedCount();
     }
 
+    /** Rank 0: bytes sent with the release (outcome and streamed roster, to every connected task). */
+    long sentBytes() {
+        return leader == null ? 0 : leader.sentBytes();
+    }
+
     /** Wall-clock microseconds, comparable with the trace's stamps across the tasks of one machine. */
     static long nowUs() {
         java.time.Instant t = java.time.Instant.now();

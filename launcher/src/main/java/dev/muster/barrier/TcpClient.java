@@ -30,6 +30,7 @@ final class TcpClient implements AutoCloseable {
     private ByteBuffer buf = ByteBuffer.allocate(1024);
     /** When rank 0 last sent anything ({@link System#nanoTime}): its beats, its ok, the outcome. */
     private long heardAt = System.nanoTime();
+    private byte[] roster;
 
     private TcpClient(SocketChannel ch, Selector selector) {
         this.ch = ch;
@@ -64,6 +65,11 @@ final class TcpClient implements AutoCloseable {
      * it. UNREACHABLE: no route, no listener, or no connection in time; REFUSED: reset by rank 0.
      */
     static Attempt connect(TcpEndpoint ep, int rank, long timeoutMillis) {
+        return connect(ep, rank, null, timeoutMillis);
+    }
+
+    /** With this task's roster card in the hello (version 2), when {@code card} is not null. */
+    static Attempt connect(TcpEndpoint ep, int rank, byte[] card, long timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         SocketChannel ch = null;
         // (the hello goes out at once; the caller waits for the answer with awaitOk)
@@ -86,9 +92,17 @@ final class TcpClient implements AutoCloseable {
                 k.cancel();
                 sel.selectNow(); // flushes the cancelled key before the channel registers again
             }
-            ByteBuffer hello = ByteBuffer.wrap((TcpHello.HELLO + rank + " " + HexFormat.of().formatHex(ep.token())
-                    + "\n").getBytes(StandardCharsets.US_ASCII));
-            ch.write(hello); // ~60 bytes into an empty socket buffer
+            String line = card == null
+                    ? TcpHello.HELLO + rank + " " + HexFormat.of().formatHex(ep.token()) + "\n"
+                    : TcpHello.HELLO_CARD + rank + " " + HexFormat.of().formatHex(ep.token()) + " " + card.length
+                    + "\n";
+            byte[] l = line.getBytes(StandardCharsets.US_ASCII);
+            byte[] all = card == null ? l : java.util.Arrays.copyOf(l, l.length + card.length);
+            if (card != null) {
+                System.arraycopy(card, 0, all, l.length, card.length);
+            }
+            ByteBuffer hello = ByteBuffer.wrap(all);
+            ch.write(hello); // at most ~4.2 KB into an empty socket buffer
             if (hello.hasRemaining()) {
                 close(ch, sel);
                 return new Attempt(State.UNREACHABLE, null, "cannot send the hello");
@@ -136,9 +150,30 @@ final class TcpClient implements AutoCloseable {
             if (beats > 0) {
                 consume(beats);
             }
-            Outcome o = buf.position() == 0 ? null : Outcome.decode(buf.array(), buf.position(), "the TCP release");
+            int end = outcomeEnd();
+            Outcome o = end < 0 ? null : Outcome.decode(buf.array(), end, "the TCP release");
             if (o != null) {
-                return o;
+                String via = o.data().get(Roster.VIA);
+                if (o.kind() != Outcome.Kind.RELEASE || !"tcp".equals(via)) {
+                    return o;
+                }
+                // the roster follows the outcome on the stream (see Roster)
+                long want = Long.parseLong(o.data().get(Roster.BYTES));
+                if (want > Roster.MAX_BYTES) {
+                    throw new IOException("rank 0 announced a roster of " + want + " bytes");
+                }
+                if (buf.position() >= end + want) {
+                    roster = java.util.Arrays.copyOfRange(buf.array(), end, end + (int) want);
+                    return o;
+                }
+                int got = fill(end + (int) want, deadline);
+                if (got < 0) {
+                    throw new IOException("connection closed after " + buf.position() + " bytes of the roster");
+                }
+                if (got == 0) {
+                    return null;
+                }
+                continue;
             }
             int got = fill(buf.position() + 1, deadline);
             if (got < 0) {
@@ -150,15 +185,36 @@ final class TcpClient implements AutoCloseable {
         }
     }
 
+    /** The roster streamed after the release, or null. */
+    byte[] roster() {
+        return roster;
+    }
+
+    /** Where the outcome's {@code end} line ends in the buffer, or -1 while it has not come. */
+    private int outcomeEnd() {
+        byte[] a = buf.array();
+        byte[] end = ("\n" + Outcome.END).getBytes(StandardCharsets.US_ASCII);
+        outer:
+        for (int i = 0; i + end.length <= buf.position(); i++) {
+            for (int j = 0; j < end.length; j++) {
+                if (a[i + j] != end[j]) {
+                    continue outer;
+                }
+            }
+            return i + end.length;
+        }
+        return -1;
+    }
+
     /** Reads until {@code want} bytes are buffered: 1 when done, 0 at the deadline, -1 at end of stream. */
     private int fill(int want, long deadline) throws IOException {
         while (buf.position() < want) {
             if (!buf.hasRemaining()) {
-                if (buf.capacity() >= StepFiles.MAX_OUTCOME) {
-                    throw new IOException("the outcome sent by rank 0 is larger than " + StepFiles.MAX_OUTCOME
-                            + " bytes");
+                int max = StepFiles.MAX_OUTCOME + Roster.MAX_BYTES;
+                if (buf.capacity() >= max) {
+                    throw new IOException("the outcome sent by rank 0 is larger than " + max + " bytes");
                 }
-                ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, StepFiles.MAX_OUTCOME));
+                ByteBuffer bigger = ByteBuffer.allocate(Math.min(Math.max(buf.capacity() * 4, want), max));
                 buf.flip();
                 buf = bigger.put(buf);
             }

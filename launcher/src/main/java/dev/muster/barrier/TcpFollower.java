@@ -105,7 +105,8 @@ final class TcpFollower {
             if (left <= 0) {
                 break;
             }
-            TcpClient.Attempt a = TcpClient.connect(ep, fb.rank(), Math.min(left, CONNECT_TIMEOUT_MILLIS));
+            TcpClient.Attempt a = TcpClient.connect(ep, fb.rank(), fb.cardBytes(),
+                    Math.min(left, CONNECT_TIMEOUT_MILLIS));
             if (a.state() == TcpClient.State.CONNECTED) {
                 int ok = awaitOk(a.client());
                 if (ok == 1) {
@@ -239,6 +240,9 @@ final class TcpFollower {
                 Outcome o = c.await(Math.max(1, (until - now) / 1_000_000L));
                 if (o != null) {
                     fb.via("tcp");
+                    if (c.roster() != null) {
+                        fb.receivedRoster(c.roster());
+                    }
                     return fb.finish(o);
                 }
             }

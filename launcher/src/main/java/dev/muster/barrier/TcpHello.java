@@ -8,13 +8,18 @@ import java.util.HexFormat;
 
 /**
  * The lines of the TCP release protocol, and one unauthenticated connection's hello as rank 0 receives it: a peer
- * sends {@code muster-hello 1 <rank> <token hex>\n}, rank 0 answers {@code ok\n}; a peer leaving at its own
- * deadline sends {@code bye\n} (possibly right after its hello, when rank 0 never answered).
+ * sends {@code muster-hello 1 <rank> <token hex>\n}, or, with its roster card, {@code muster-hello 2 <rank>
+ * <token hex> <card bytes>\n} followed by that many bytes of {@link Card}; rank 0 answers {@code ok\n}; a peer
+ * leaving at its own deadline sends {@code bye\n} (possibly right after its hello, when rank 0 never answered).
  */
 final class TcpHello {
-    static final int MAX = 128;
+    /** The hello line, at most. */
+    static final int MAX_LINE = 128;
+    /** The hello line, a card and a bye, at most. */
+    static final int MAX = MAX_LINE + Card.MAX_BYTES + 4;
     static final long TIMEOUT_NANOS = 2_000_000_000L;
     static final String HELLO = "muster-hello 1 ";
+    static final String HELLO_CARD = "muster-hello 2 ";
     static final byte[] OK = "ok\n".getBytes(StandardCharsets.US_ASCII);
     /** A peer leaving at its own deadline says so first: then its close is no lost task (see TcpBarrier). */
     static final byte[] BYE = "bye\n".getBytes(StandardCharsets.US_ASCII);
@@ -34,8 +39,10 @@ final class TcpHello {
     static final int BAD = -1;
 
     final long since;
-    final ByteBuffer bytes = ByteBuffer.allocate(MAX);
+    /** Starts at the line's bound; grown to {@link #MAX} when a version 2 hello announces a card. */
+    ByteBuffer bytes = ByteBuffer.allocate(MAX_LINE);
     private boolean bye;
+    private byte[] card;
 
     TcpHello(long since) {
         this.since = since;
@@ -46,23 +53,59 @@ final class TcpHello {
         return bye;
     }
 
+    /** The card that came with a version 2 hello, or null. */
+    byte[] card() {
+        return card;
+    }
+
     /** The rank the bytes received so far authenticate, {@link #INCOMPLETE} or {@link #BAD}. */
     int parse(int size, byte[] token) {
         ByteBuffer b = bytes;
         int nl = -1;
-        for (int i = 0; i < b.position(); i++) {
+        for (int i = 0; i < b.position() && i < MAX_LINE; i++) {
             if (b.get(i) == '\n') {
                 nl = i;
                 break;
             }
         }
         if (nl < 0) {
-            return b.hasRemaining() ? INCOMPLETE : BAD;
+            return b.position() < MAX_LINE ? INCOMPLETE : BAD;
         }
-        int rank = authenticate(new String(b.array(), 0, nl, StandardCharsets.US_ASCII), size, token);
-        int rest = b.position() - nl - 1;
-        bye = rest == BYE.length && Arrays.equals(Arrays.copyOfRange(b.array(), nl + 1, b.position()), BYE);
-        return rank < 0 || (rest != 0 && !bye) ? BAD : rank;
+        String line = new String(b.array(), 0, nl, StandardCharsets.US_ASCII);
+        int cardLen = 0;
+        if (line.startsWith(HELLO_CARD)) {
+            int sp = line.lastIndexOf(' ');
+            try {
+                cardLen = Integer.parseInt(line.substring(sp + 1));
+            } catch (NumberFormatException e) {
+                return BAD;
+            }
+            if (cardLen < 0 || cardLen > Card.MAX_BYTES) {
+                return BAD;
+            }
+            line = HELLO + line.substring(HELLO_CARD.length(), sp);
+            if (b.capacity() < MAX) {
+                ByteBuffer bigger = ByteBuffer.allocate(MAX);
+                b.flip();
+                bytes = bigger.put(b);
+                b = bytes;
+            }
+        }
+        int rank = authenticate(line, size, token);
+        if (rank < 0) {
+            return BAD; // before waiting for a card: a stranger's bytes are not read any further
+        }
+        int at = nl + 1 + cardLen;
+        if (b.position() < at) {
+            return INCOMPLETE;
+        }
+        int rest = b.position() - at;
+        bye = rest == BYE.length && Arrays.equals(Arrays.copyOfRange(b.array(), at, b.position()), BYE);
+        if (rest != 0 && !bye) {
+            return BAD;
+        }
+        card = cardLen == 0 ? null : Arrays.copyOfRange(b.array(), nl + 1, at);
+        return rank;
     }
 
     /** The rank a hello line authenticates, or -1. */

@@ -21,6 +21,8 @@ final class TcpLeader {
     private final String bindDescription;
     /** Tasks connected so far, for tests that wait until the others are connected. */
     private volatile int connectedCount;
+    /** Bytes of the outcome (and streamed roster) sent to the connected tasks, for the benchmark. */
+    private volatile long sent;
 
     TcpLeader(FileBarrier fb, String bindDescription) {
         this.fb = fb;
@@ -29,6 +31,10 @@ final class TcpLeader {
 
     int connectedCount() {
         return connectedCount;
+    }
+
+    long sentBytes() {
+        return sent;
     }
 
     Outcome await(Future<TcpBarrier.Listening> listening, Map<String, String> releaseData)
@@ -98,7 +104,8 @@ final class TcpLeader {
             if (count(arrived, byFile, server) == size) {
                 Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
                         + TcpBarrier.nowUs() + ")");
-                return relay(server, fb.decide(Outcome.release(0, releaseData)));
+                return relay(server, fb.decide(Outcome.release(0, fb.withRoster(releaseData, server::card, true,
+                        server.connected().cardinality() == size - 1))));
             }
             if (now >= deadline) {
                 return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
@@ -130,7 +137,21 @@ final class TcpLeader {
     }
 
     private Outcome relay(TcpServer server, Outcome o) {
-        server.send(o.encode());
+        byte[] bytes = o.encode();
+        byte[] roster = fb.builtRoster();
+        if (o.kind() == Outcome.Kind.RELEASE && "tcp".equals(o.data().get(Roster.VIA)) && roster != null) {
+            // the roster follows the outcome on the same stream (Roster#STREAM_BUDGET bounds what that costs)
+            byte[] both = java.util.Arrays.copyOf(bytes, bytes.length + roster.length);
+            System.arraycopy(roster, 0, both, bytes.length, roster.length);
+            bytes = both;
+        }
+        sent = (long) bytes.length * server.connected().cardinality();
+        server.send(bytes);
+        try {
+            fb.writeDeferredRoster();
+        } catch (RuntimeException e) {
+            Log.warn("the release went out, but the roster file could not be written: " + e.getMessage());
+        }
         Log.debug("outcome sent to " + server.connected().cardinality() + " tasks (t_us=" + TcpBarrier.nowUs() + ")");
         fb.via(server.connected().isEmpty() ? "file" : "tcp");
         if (server.refused() > 0) {

@@ -41,6 +41,8 @@ final class TcpServer implements Closeable {
     private final LinkedHashMap<SocketChannel, TcpHello> pending = new LinkedHashMap<>();
     private final ByteBuffer scratch = ByteBuffer.allocate(256);
     private long refused;
+    /** The card each rank sent with its hello (version 2), for the roster. */
+    private final byte[][] cards;
 
     private TcpServer(ServerSocketChannel server, Selector selector, byte[] token, int size) {
         this.server = server;
@@ -48,11 +50,17 @@ final class TcpServer implements Closeable {
         this.token = token.clone();
         this.size = size;
         this.peers = new TcpPeers(size);
+        this.cards = new byte[size][];
+    }
+
+    /** The card {@code rank} sent with its hello, or null. */
+    byte[] card(int rank) {
+        return cards[rank];
     }
 
     /** Listens on an ephemeral port of {@code bind}. */
     static TcpServer open(InetAddress bind, int size, byte[] token) throws IOException {
-        ServerSocketChannel server = ServerSocketChannel.open();
+        ServerSocketChannel server = dev.muster.core.OwnSockets.mark(ServerSocketChannel.open());
         Selector selector = null;
         try {
             // the backlog covers a whole step connecting at once; the kernel caps it at net.core.somaxconn
@@ -173,6 +181,9 @@ final class TcpServer implements Closeable {
             closeQuietly(ch);
         } else {
             accept(ch, rank);
+            if (p.card() != null && peers.connected().get(rank)) {
+                cards[rank] = p.card();
+            }
         }
     }
 

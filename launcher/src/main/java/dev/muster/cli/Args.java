@@ -49,6 +49,14 @@ final class Args {
         return t;
     }
 
+    /** The value {@link #value} would return next, without taking it; null when there is none. */
+    String peekValue() {
+        if (pendingValue != null) {
+            return pendingValue;
+        }
+        return pos < tokens.size() && !tokens.get(pos).equals("--") ? tokens.get(pos) : null;
+    }
+
     String value(String flag) {
         if (pendingValue != null) {
             String v = pendingValue;

@@ -50,9 +50,14 @@ final class LocalCommand implements Command, FlagReader {
         switch (flag) {
             case "-n", "--ntasks" -> n = a.integer(flag, 1, 4096);
             case "--nodes", "-N" -> nodes = a.integer(flag, 1, 4096);
-            case "--no-barrier", "--dry-run", "--torchrun-env" -> {
+            case "--no-barrier", "--dry-run", "--torchrun-env", "--roster" -> {
                 a.noValue(flag);
                 runOptions.add(flag);
+            }
+            case "--publish", "--port", "--address" -> {
+                // checked by each task, where a bad one aborts the step as it would under srun
+                runOptions.add(flag);
+                runOptions.add(a.value(flag));
             }
             default -> {
                 int from = a.mark() - 1;

@@ -68,6 +68,7 @@ public final class Main {
               doctor [--sync-dir D]       check the sync and cache directories; under srun -N 2, measure
                                           how fast a file shows on another node
               rendezvous <sub> ...        register / resolve / list / prune / deregister / env / wait endpoints
+              roster [--format F]         print the step roster (json, hosts, hostfile, env); docs/roster.md
               --version                   muster's version and the Java running it
 
             Every command takes --help. Status lines go to stderr as muster[<rank>] ...; data goes to stdout.
@@ -119,6 +120,7 @@ public final class Main {
             case "sweep" -> new SweepCommand();
             case "doctor" -> new DoctorCommand();
             case "rendezvous" -> new RendezvousCommand();
+            case "roster" -> new RosterCommand();
             default -> null;
         };
     }

@@ -34,6 +34,13 @@ final class RunCommand implements Command {
             Java 22+). In a batch script (no step) it runs cmd at once.
 
               --no-barrier      do not wait for the other tasks
+              --roster          hand every task the step roster: MUSTER_ROSTER (a JSON file), MUSTER_HOSTS,
+                                MUSTER_ROSTER_ADDR0; see muster roster --help and docs/roster.md
+              --publish K=V|K=@FILE  a value in this task's roster card (key [A-Za-z0-9_.-]{1,64}, <= 1 KiB)
+              --port NAME       a port free on the advertised address: MUSTER_PORT_<NAME>, and in the roster
+              --address A       what this task advertises: an interface (ib0), a CIDR (10.1.0.0/16), route
+                                (toward rank 0's node) or node (default); sets MASTER_ADDR, GLOO_SOCKET_IFNAME
+                                and NCCL_SOCKET_IFNAME
               --torchrun-env    also export RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
               --dry-run         print the export lines and the command instead of running it
 
@@ -107,7 +114,8 @@ final class RunCommand implements Command {
     }
 
     static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
+        try (ServerSocket s = dev.muster.core.OwnSockets.mark(new ServerSocket())) {
+            s.bind(null); // an ephemeral port on every address, as new ServerSocket(0)
             return s.getLocalPort();
         } catch (IOException e) {
             throw MusterException.internal("cannot find a free port for MASTER_PORT: " + e, e);

@@ -37,6 +37,8 @@ final class TaskPath {
     private Thread prepare;
     private String key;
     private boolean registers;
+    private RosterCard card;
+    private Map<String, String> rosterEnv = Map.of();
 
     TaskPath(Context ctx, RunFlags f) {
         this.ctx = ctx;
@@ -59,6 +61,7 @@ final class TaskPath {
         }
         Map<String, String> exported = RunCommand.exports(id, release, key, f.torchrun);
         exported.putAll(clientEnv);
+        exported.putAll(rosterEnv);
         return f.dryRun ? dryRun(exported) : exec(exported);
     }
 
@@ -143,6 +146,15 @@ final class TaskPath {
             sync.abort(program.code(), program.problem());
             throw new MusterException(program.code(), program.problem());
         }
+        if (f.roster) {
+            try {
+                card = RosterCard.make(f, id, env);
+                sync.card(card.card());
+            } catch (MusterException e) {
+                sync.abort(e.status(), e.getMessage());
+                throw e;
+            }
+        }
         if (startUp != null) {
             startServices(sync);
         }
@@ -153,6 +165,13 @@ final class TaskPath {
             }
             if (id.rank() == 0) {
                 data = RunCommand.releaseData(id, f.torchrun);
+                if (f.roster) {
+                    data.put(dev.muster.barrier.Roster.WANTED, "1");
+                    if (f.address != null) {
+                        // MASTER_ADDR becomes the address rank 0 chose, not its node name
+                        data.put(Release.MASTER_ADDR, card.card().address());
+                    }
+                }
                 if (f.rendezvous.client()) {
                     Release.putEnv(data, rdzv.resolve());
                 }
@@ -163,7 +182,11 @@ final class TaskPath {
             throw e;
         }
         try {
-            return sync.await(data);
+            Outcome released = sync.await(data);
+            if (card != null && sync.roster() != null) {
+                rosterEnv = card.exports(sync.roster(), env, key, id);
+            }
+            return released;
         } catch (RuntimeException e) {
             stopServices();
             throw e;

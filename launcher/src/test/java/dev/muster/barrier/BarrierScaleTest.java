@@ -107,7 +107,7 @@ class BarrierScaleTest {
         return (int) fit;
     }
 
-    private static long openFilesSoftLimit() throws IOException {
+    static long openFilesSoftLimit() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
             if (line.startsWith("Max open files")) {
                 String v = line.substring("Max open files".length()).trim().split("\\s+")[0];

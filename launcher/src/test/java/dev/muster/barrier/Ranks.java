@@ -15,7 +15,8 @@ import java.util.concurrent.Executors;
 /** In-process participants of one step barrier: each rank a thread with its own file operations and socket. */
 final class Ranks {
     /** What one rank saw: its outcome or failure, and when it arrived and learned it (System.nanoTime). */
-    record Result(int rank, Outcome outcome, MusterException failure, long arrivedNanos, long doneNanos, String via) {
+    record Result(int rank, Outcome outcome, MusterException failure, long arrivedNanos, long doneNanos, String via,
+            byte[] roster) {
         int code() {
             return failure == null ? 0 : failure.status();
         }
@@ -28,6 +29,8 @@ final class Ranks {
     final Transport.Mode mode;
     final ExecutorService pool;
     volatile TcpBarrier leader;
+    /** Each rank's card, when set (the roster tests); null: no card, as the plain barrier. */
+    volatile java.util.function.IntFunction<Card> cards;
 
     Ranks(Path root, String key, int size, Transport.Mode mode, Duration timeout) {
         this(root, key, size, mode, timeout, Duration.ofMillis(20));
@@ -60,6 +63,10 @@ final class Ranks {
 
     Result run(int rank, Map<String, String> data) {
         FileBarrier fb = barrier(rank);
+        Card c = cards == null ? null : cards.apply(rank);
+        if (c != null) {
+            fb.card(c);
+        }
         fb.prepare();
         long arrived = System.nanoTime();
         if (mode == Transport.Mode.TCP && rank != 0) {
@@ -78,13 +85,30 @@ final class Ranks {
             } else {
                 o = fb.await(data);
             }
-            return new Result(rank, o, null, arrived, System.nanoTime(), fb.via());
+            byte[] roster = fb.roster(o); // the roster in hand counts as released
+            long done = System.nanoTime();
+            // rank 0 keeps the roster; the others its digest, so that 4,096 copies do not fill the test's heap
+            return new Result(rank, o, null, arrived, done, fb.via(), roster == null || rank == 0 ? roster
+                    : digest(roster));
         } catch (MusterException e) {
-            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via());
+            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    static byte[] digest(byte[] b) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(b);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    long sentBytes() {
+        TcpBarrier l = leader;
+        return l == null ? 0 : l.sentBytes();
     }
 
     int connected() {

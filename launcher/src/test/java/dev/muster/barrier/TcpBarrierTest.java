@@ -249,7 +249,7 @@ class TcpBarrierTest {
                 // TEST-NET-1: not an address of this machine, so bind() fails
                 Outcome o = new TcpBarrier(fb, () -> InetAddress.getByName("192.0.2.1"), "--bind-address 192.0.2.1")
                         .await(Map.of());
-                return new Ranks.Result(0, o, null, 0, 0, fb.via());
+                return new Ranks.Result(0, o, null, 0, 0, fb.via(), null);
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
             }

@@ -33,8 +33,8 @@ public final class Hooks {
     /** Called after a successful bind of a {@link ServerSocket} or a server-socket channel. */
     public static void bound(Object socket) {
         Listener l = listener;
-        if (l == null) {
-            return;
+        if (l == null || dev.muster.core.OwnSockets.isOwn(socket)) {
+            return; // muster's own listener is never the application's port
         }
         int port = portOf(socket);
         if (port > 0) {
