@@ -2,6 +2,7 @@ package dev.muster.it;
 
 import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -47,6 +48,23 @@ class RosterSlurmIT {
     private static final Pattern TORCH = Pattern.compile(
             "torch rank=(\\d+) size=(\\d+) sum=(\\d+) muster_rank=(\\d+) master=(\\S+) ifname=(\\S+) hosts=(\\S+)");
 
+    /** The interface every node of the test cluster has its own address on. */
+    private static final String IFACE = Cluster.rig() ? "fab0" : "lo";
+
+    /**
+     * Rank 0's address on {@link #IFACE}: on the rig, the first node's on the fabric subnet ({@code <net>.2.1},
+     * scripts/local-slurm/rig.sh); else loopback.
+     */
+    private static String rank0Address() throws java.io.IOException {
+        if (!Cluster.rig()) {
+            return "127.0.0.1";
+        }
+        Path conf = Path.of(System.getenv().getOrDefault("SLURM_CONF", "/etc/slurm/slurm.conf"));
+        Matcher m = Pattern.compile("(?m)^# rig=1 prefix=\\S+ net=(\\S+)").matcher(Files.readString(conf));
+        assertTrue(m.find(), "the rig's header line in " + conf);
+        return m.group(1) + ".2.1";
+    }
+
     private static void requireTorch(Cluster c) {
         Run.Result r = c.run(Duration.ofSeconds(60), Map.of(), List.of(PYTHON, "-c", "import torch"));
         boolean required = "1".equals(System.getenv("MUSTER_REQUIRE_SLURM"));
@@ -65,8 +83,9 @@ class RosterSlurmIT {
         List<String> cmd = new ArrayList<>(List.of("srun", "--job-name", cluster.jobName(), "-N", "4",
                 "--ntasks-per-node=2"));
         cmd.addAll(Cluster.muster(Jdk.J25));
-        // the four nodes share this host's interfaces: lo is the one every node has
-        cmd.addAll(List.of("run", "--torchrun-env", "--address", "lo", "--timeout", "120", "--sync-dir",
+        // on the rig every node has its own fab0 (the fabric subnet); on the flat cluster the four nodes share this
+        // host's interfaces, and lo is the one every node has
+        cmd.addAll(List.of("run", "--torchrun-env", "--address", IFACE, "--timeout", "120", "--sync-dir",
                 cluster.sync().toString(), "--", PYTHON, script.toString()));
         Process a = cluster.start(Cluster.env(Jdk.J25), cmd, "a");
         Process b = cluster.start(Cluster.env(Jdk.J25), cmd, "b");
@@ -96,9 +115,12 @@ class RosterSlurmIT {
             assertEquals("8", e.getValue()[0]);
             assertEquals("28", e.getValue()[1], "all_reduce of the ranks 0..7");
             assertEquals(Integer.toString(e.getKey()), e.getValue()[2], "torch's rank is muster's");
-            assertTrue(e.getValue()[3].startsWith("127.0.0.1:"), "MASTER_ADDR is rank 0's address on lo");
-            assertEquals("lo", e.getValue()[4], "GLOO_SOCKET_IFNAME is the chosen interface");
-            assertEquals("n1,n1,n2,n2,n3,n3,n4,n4", e.getValue()[5], "MUSTER_HOSTS in rank order");
+            assertTrue(e.getValue()[3].startsWith(rank0Address() + ":"), "MASTER_ADDR is rank 0's address on "
+                    + IFACE + ": " + e.getValue()[3]);
+            assertEquals(IFACE, e.getValue()[4], "GLOO_SOCKET_IFNAME is the chosen interface");
+            List<String> n = Slurm.nodes();
+            assertEquals(String.join(",", n.get(0), n.get(0), n.get(1), n.get(1), n.get(2), n.get(2), n.get(3),
+                    n.get(3)), e.getValue()[5], "MUSTER_HOSTS in rank order");
         }
         return master;
     }
