@@ -60,6 +60,12 @@ class JobStatusSlurmTest {
     }
 
     @Test
+    void scontrolJobState_isReadWhereverItStands() {
+        assertEquals(JobStatus.State.ACTIVE, JobStatus.slurm().state("9009"), "JobState= first on the line");
+        assertEquals(JobStatus.State.ACTIVE, JobStatus.slurm().state("9010"), "JobState= after other fields");
+    }
+
+    @Test
     void squeueFailing_scontrolInvalidJobId_isFinished() {
         assertEquals(JobStatus.State.FINISHED, JobStatus.slurm().state("9005"));
     }
@@ -116,9 +122,13 @@ class JobStatusSlurmTest {
     }
 
     @Test
-    void warmUp_startsSqueueAheadOfTheFirstQuestion() throws IOException {
+    void warmUp_startsSqueueAheadOfTheFirstQuestion_onADaemonThread() throws IOException {
         long before = calls("squeue", "--version");
         JobStatus.slurm().warmUp();
+        // the stand-in's --version takes a second: the thread is there meanwhile, and must not keep a JVM alive
+        Thread warm = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("muster-slurm-warm-up")).findFirst().orElseThrow();
+        assertTrue(warm.isDaemon());
         await().atMost(Duration.ofSeconds(30)).until(() -> calls("squeue", "--version") > before);
     }
 }
