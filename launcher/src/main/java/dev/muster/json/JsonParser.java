@@ -181,7 +181,9 @@ public final class JsonParser {
                                 throw error("lone leading surrogate in a \\u escape");
                             }
                             b.append(u).append(low);
-                        } else if (pos + 1 >= s.length()) {
+                        } else if (pos == s.length() || (pos + 1 == s.length() && s.charAt(pos) == '\\')) {
+                            // the text stops where the low half would be: cut short. Anything else after a
+                            // high surrogate (a closing quote, another character) is damage, not a short read.
                             throw endOfInput("the rest of a surrogate pair");
                         } else {
                             throw error("lone leading surrogate in a \\u escape");
