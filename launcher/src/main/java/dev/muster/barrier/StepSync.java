@@ -30,6 +30,8 @@ public final class StepSync {
     private final Path trace;
     private volatile boolean livesOn;
     private volatile boolean lastDepartureCleans;
+    /** Set by a signal handler before it writes this task's abort: the waiting thread then leaves the report to it. */
+    private volatile boolean stopping;
     private final Transport transport;
     private final Map<String, String> env;
     private byte[] roster;
@@ -167,6 +169,13 @@ public final class StepSync {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw dev.muster.core.MusterException.internal("interrupted while waiting", e);
+        } catch (dev.muster.core.MusterException e) {
+            if (stopping) {
+                // the outcome is this task's own abort: the signal handler prints the one line and dies by the
+                // signal; reporting it here too would print a second line
+                awaitTheHandler();
+            }
+            throw e;
         }
         try {
             // before the departure: the clean-up removes the step directory, roster file included, after it
@@ -218,6 +227,7 @@ public final class StepSync {
 
     /** A signal while waiting: tell the others first, then die of it as the program would have. */
     private void stopped(String sig) {
+        stopping = true;
         int n = Signals.number(sig);
         try {
             barrier.abort(128 + n, "rank " + id.rank() + " was stopped by SIG" + sig + " while waiting");
@@ -226,6 +236,19 @@ public final class StepSync {
         }
         Log.error("stopped by SIG" + sig + " while waiting for the barrier");
         Signals.dieBy(n);
+    }
+
+    /** Gives the signal handler time to end the process; returns only if it has not after 10 s. */
+    private static void awaitTheHandler() {
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < end) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private void writeTrace() {
