@@ -1,0 +1,217 @@
+package dev.muster.core;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Opens files under directories that other users or other jobs can write (the sync and cache directories) so that
+ * what is found there cannot block or exhaust the reader: anyone who can write such a directory can put a FIFO, a
+ * socket, a directory or a link under a name that muster reads, and swap it in between any check and the open.
+ *
+ * <p>So the type is checked on the <em>open</em> descriptor, never by an lstat before the open. On Java 22+ the
+ * open itself cannot block ({@code O_NONBLOCK|O_NOFOLLOW} through {@link NonBlockingOpen}), its type is read from
+ * {@code /proc/self/fd/<n>} (which names the open file, whatever the path names now) and only a regular file is
+ * opened for reading, through that same descriptor. On Java 17-21, where Java cannot ask for {@code O_NONBLOCK},
+ * the open runs on a helper thread and the caller gives up after {@link #FALLBACK_OPEN_MILLIS}; a descriptor that
+ * cannot seek (FIFO, socket) is refused. A helper thread caught in the open of a FIFO stays parked until a writer
+ * opens it: a daemon thread, it never keeps the process alive.
+ */
+public final class SharedFiles {
+    /** How long a Java 17-21 reader waits for an open that a regular file finishes in microseconds. */
+    static final long FALLBACK_OPEN_MILLIS = 1000;
+    private static final long FALLBACK_SLICE_MILLIS = 10;
+
+    private static final int ENOENT = 2;
+    private static final int ENXIO = 6;
+    private static final int ELOOP = 40;
+
+    private static final ExecutorService OPENERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "muster-open");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private SharedFiles() {
+    }
+
+    /** The path names something other than a regular file: a link, FIFO, socket, device or directory. */
+    public static final class NotRegularFile extends FileSystemException {
+        private static final long serialVersionUID = 1L;
+        private final String kind;
+
+        NotRegularFile(Path file, String kind) {
+            super(file.toString(), null, "is " + kind + ", not a regular file");
+            this.kind = kind;
+        }
+
+        /** "a symbolic link", "a FIFO", ...: for messages. */
+        public String kind() {
+            return kind;
+        }
+
+        public boolean symlink() {
+            return kind.equals(SYMLINK);
+        }
+    }
+
+    private static final String SYMLINK = "a symbolic link";
+
+    /**
+     * A read-only channel on the regular file {@code file}, never blocking on what the name holds.
+     *
+     * @throws NoSuchFileException when nothing is there
+     * @throws NotRegularFile when the name holds anything else (a final symbolic link is not followed)
+     * @throws IOException for other failures (permissions, a stale NFS handle: see its message)
+     */
+    public static FileChannel openRegular(Path file) throws IOException {
+        if (NonBlockingOpen.available()) {
+            return openNonBlocking(file);
+        }
+        return openWithDeadline(file);
+    }
+
+    private static FileChannel openNonBlocking(Path file) throws IOException {
+        int fd = NonBlockingOpen.open(file.toString());
+        if (fd < 0) {
+            switch (-fd) {
+                case ENOENT -> throw new NoSuchFileException(file.toString());
+                case ELOOP -> throw new NotRegularFile(file, SYMLINK);
+                case ENXIO -> throw new NotRegularFile(file, "a socket"); // open(2) of a socket or a FIFO's peer
+                default -> throw new FileSystemException(file.toString(), null, "open failed, errno " + (-fd));
+            }
+        }
+        try {
+            Path open = Path.of("/proc/self/fd/" + fd);
+            BasicFileAttributes a = Files.readAttributes(open, BasicFileAttributes.class);
+            if (!a.isRegularFile()) {
+                throw new NotRegularFile(file, kind(open, a));
+            }
+            // reopening /proc/self/fd/<n> opens the very inode already open, not whatever the name holds now
+            return FileChannel.open(open, StandardOpenOption.READ);
+        } finally {
+            NonBlockingOpen.close(fd);
+        }
+    }
+
+    private static FileChannel openWithDeadline(Path file) throws IOException {
+        CompletableFuture<FileChannel> opening = CompletableFuture.supplyAsync(() -> {
+            try {
+                return FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, OPENERS);
+        FileChannel ch;
+        try {
+            ch = awaitOpen(file, opening);
+        } catch (InterruptedException e) {
+            opening.thenAccept(SharedFiles::closeQuietly);
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while opening " + file);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof FileSystemException fse && String.valueOf(fse.getReason()).contains("link")
+                    || String.valueOf(e.getCause().getMessage()).contains("ELOOP")) {
+                throw new NotRegularFile(file, SYMLINK);
+            }
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getCause());
+        }
+        try {
+            ch.position(); // a FIFO or a socket cannot seek: lseek(2) fails with ESPIPE
+            ch.size();
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new NotRegularFile(file, "a FIFO or socket");
+        }
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            a = null; // swapped away after the open: what is open is what counts, and it can seek
+        }
+        if (a != null && a.isDirectory()) {
+            closeQuietly(ch);
+            throw new NotRegularFile(file, "a directory");
+        }
+        return ch;
+    }
+
+    /**
+     * Waits for the helper's open in slices: an open of a regular file takes microseconds, so an open still
+     * pending while the name holds a FIFO is refused at once instead of after the whole deadline.
+     */
+    private static FileChannel awaitOpen(Path file, CompletableFuture<FileChannel> opening)
+            throws IOException, InterruptedException, ExecutionException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FALLBACK_OPEN_MILLIS);
+        while (true) {
+            try {
+                return opening.get(FALLBACK_SLICE_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                BasicFileAttributes now = null;
+                try {
+                    now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                } catch (IOException gone) {
+                    // swapped away: keep waiting for what was opened
+                }
+                if (System.nanoTime() - deadline >= 0 || now != null && !now.isRegularFile()) {
+                    // should the open ever finish (a writer came), close what it opened: nobody waits for it now
+                    opening.thenAccept(SharedFiles::closeQuietly);
+                    throw new NotRegularFile(file, now != null && now.isOther() ? "a FIFO"
+                            : "something that did not open within " + FALLBACK_OPEN_MILLIS + " ms (a FIFO?)");
+                }
+            }
+        }
+    }
+
+    private static String kind(Path open, BasicFileAttributes a) {
+        if (a.isDirectory()) {
+            return "a directory";
+        }
+        try {
+            int mode = (Integer) Files.getAttribute(open, "unix:mode");
+            switch (mode & 0170000) {
+                case 0010000 -> {
+                    return "a FIFO";
+                }
+                case 0140000 -> {
+                    return "a socket";
+                }
+                case 0020000 -> {
+                    return "a character device";
+                }
+                case 0060000 -> {
+                    return "a block device";
+                }
+                default -> {
+                    // fall through to the plain wording
+                }
+            }
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            // no unix view: the plain wording below still names the problem
+        }
+        return "a special file";
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // read-only: nothing was lost
+        }
+    }
+}
