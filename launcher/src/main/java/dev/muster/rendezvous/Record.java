@@ -1,6 +1,7 @@
 package dev.muster.rendezvous;
 
 import dev.muster.core.MusterException;
+import dev.muster.core.SafeText;
 import dev.muster.json.Json;
 import dev.muster.json.JsonException;
 import dev.muster.json.JsonParser;
@@ -143,13 +144,21 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             }
             for (Map.Entry<?, ?> e : mdMap.entrySet()) {
                 if (!(e.getValue() instanceof String v)) {
-                    throw corrupt(source, "metadata value for key \"" + e.getKey() + "\" must be a string");
+                    throw corrupt(source, "metadata value for key " + SafeText.quote((String) e.getKey())
+                            + " must be a string");
                 }
                 metadata.put((String) e.getKey(), v);
             }
         }
+        String name = string(m, "name", source);
+        try {
+            Names.validate(name);
+        } catch (MusterException e) {
+            // the command line's rules hold for names from files too: a name is a path component and a token
+            throw corrupt(source, "field name " + SafeText.quote(name) + " is not a valid name (" + e.getMessage() + ")");
+        }
         return new Record((int) version,
-                string(m, "name", source),
+                name,
                 string(m, "job_id", source),
                 optionalString(m, "service", source),
                 string(m, "host", source),
@@ -196,7 +205,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             return n;
         }
         if (v instanceof BigInteger big) {
-            throw corrupt(source, "field " + field + " is " + big + ", out of range");
+            throw corrupt(source, "field " + field + " is " + SafeText.field(big.toString(), 40) + ", out of range");
         }
         throw corrupt(source, "field " + field + " must be a whole number, got " + describe(v));
     }
@@ -206,7 +215,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             return "null";
         }
         if (v instanceof String s) {
-            return "the string " + Json.quote(s.length() > 40 ? s.substring(0, 40) + "..." : s);
+            return "the string " + SafeText.quote(s);
         }
         if (v instanceof Map) {
             return "an object";

@@ -2,6 +2,7 @@ package dev.muster.rendezvous;
 
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
+import dev.muster.core.SafeText;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -97,14 +98,29 @@ public final class Store {
         if (!cache.checkSubIfPresent(dir)) {
             return Optional.empty();
         }
-        return RecordFiles.read(dir.resolve(LATEST), clock);
+        Path file = dir.resolve(LATEST);
+        return RecordFiles.read(file, clock).map(r -> ownName(r, name, file));
+    }
+
+    /**
+     * A record speaks only for the name whose directory holds it: whoever can write {@code x/} could otherwise
+     * put {@code "name": "y"} there and have clients of {@code x} export an endpoint as {@code y}'s.
+     */
+    private static Record ownName(Record r, String dirName, Path file) {
+        if (!r.name().equals(dirName)) {
+            throw MusterException.corrupt("rendezvous record " + file + " names " + SafeText.quote(r.name())
+                    + ", not the name of its directory " + SafeText.quote(dirName) + "; remove it or register again");
+        }
+        return r;
     }
 
     /** Live records of this cache directory, sorted by name; a damaged latest.json fails the whole list. */
     public List<Record> list() {
         List<Record> out = new ArrayList<>();
         for (Path dir : nameDirs()) {
-            RecordFiles.read(dir.resolve(LATEST), clock)
+            Path file = dir.resolve(LATEST);
+            RecordFiles.read(file, clock)
+                    .map(r -> ownName(r, dir.getFileName().toString(), file))
                     .filter(r -> cache.sameAs(r.cacheDir()) && r.isLive(nowSeconds()))
                     .ifPresent(out::add);
         }
