@@ -119,6 +119,31 @@ public record Record(int schemaVersion, String name, String jobId, String servic
      * @throws JsonException when the text stopped early, so that the caller can tell a short read from damage
      */
     public static Record parse(String text, String source) {
+        return parseSigned(text, source).record();
+    }
+
+    /** The top-level field that carries a record's signature (see {@link RecordKey}); every reader ignores it. */
+    public static final String SIGNATURE_FIELD = "muster_signature";
+
+    /** A record as read, with its signature field, or null when it has none. */
+    public record Signed(Record record, String signature) {
+    }
+
+    /**
+     * The file's bytes with a signature: the field goes just before {@code metadata}, on a line of its own, so
+     * that metadata stays last and hpc-compose's line reader, which looks only for its own field names, never
+     * sees it; JSON readers ignore unknown fields.
+     */
+    public String toJson(String signature) {
+        Map<String, Object> m = toMap();
+        Object md = m.remove("metadata");
+        m.put(SIGNATURE_FIELD, signature);
+        m.put("metadata", md);
+        return Json.pretty(m);
+    }
+
+    /** {@link #parse}, keeping the signature field. */
+    public static Signed parseSigned(String text, String source) {
         Object root;
         try {
             root = JsonParser.parse(text);
@@ -150,6 +175,10 @@ public record Record(int schemaVersion, String name, String jobId, String servic
                 metadata.put((String) e.getKey(), v);
             }
         }
+        Object signature = m.get(SIGNATURE_FIELD);
+        if (signature != null && !(signature instanceof String)) {
+            throw corrupt(source, "field " + SIGNATURE_FIELD + " must be a string, got " + describe(signature));
+        }
         String name = string(m, "name", source);
         try {
             Names.validate(name);
@@ -157,7 +186,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             // the command line's rules hold for names from files too: a name is a path component and a token
             throw corrupt(source, "field name " + SafeText.quote(name) + " is not a valid name (" + e.getMessage() + ")");
         }
-        return new Record((int) version,
+        return new Signed(new Record((int) version,
                 name,
                 string(m, "job_id", source),
                 optionalString(m, "service", source),
@@ -169,7 +198,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
                 unsigned(m, "registered_at", source, Long.MAX_VALUE),
                 unsigned(m, "ttl_seconds", source, Long.MAX_VALUE),
                 string(m, "cache_dir", source),
-                metadata);
+                metadata), (String) signature);
     }
 
     private static String string(Map<?, ?> m, String field, String source) {

@@ -43,6 +43,11 @@ final class RecordFiles {
      * system; those are retried a few times before the file counts as missing or corrupt.
      */
     static Optional<Record> read(Path file, Clock clock) {
+        return readSigned(file, clock).map(Record.Signed::record);
+    }
+
+    /** {@link #read}, keeping the signature field. */
+    static Optional<Record.Signed> readSigned(Path file, Clock clock) {
         for (int attempt = 1; ; attempt++) {
             boolean last = attempt >= READ_ATTEMPTS;
             String text;
@@ -60,7 +65,7 @@ final class RecordFiles {
                 throw unreadable(file, e);
             }
             try {
-                return Optional.of(Record.parse(text, file.toString()));
+                return Optional.of(Record.parseSigned(text, file.toString()));
             } catch (JsonException e) {
                 if (!last) {
                     pause(clock, attempt);

@@ -26,10 +26,22 @@ public final class Store {
 
     private final CacheDir cache;
     private final Clock clock;
+    private final RecordKey key;
 
     public Store(CacheDir cache, Clock clock) {
+        this(cache, clock, null);
+    }
+
+    /** @param key null: records are written and read unsigned, as hpc-compose does */
+    public Store(CacheDir cache, Clock clock, RecordKey key) {
         this.cache = cache;
         this.clock = clock;
+        this.key = key;
+    }
+
+    /** The same directory, with records signed and checked with {@code key} (null: none). */
+    public Store withKey(RecordKey key) {
+        return new Store(cache, clock, key);
     }
 
     public CacheDir cache() {
@@ -65,7 +77,7 @@ public final class Store {
         cache.create(cache.rendezvousDir(), dir);
         RecordFiles.refuseNonRegularTarget(history);
         RecordFiles.refuseNonRegularTarget(latest);
-        byte[] bytes = r.toJson().getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = (key == null ? r.toJson() : r.toJson(key.sign(r))).getBytes(StandardCharsets.UTF_8);
         RecordFiles.writeAtomically(history, bytes);
         RecordFiles.writeAtomically(latest, bytes);
         return new Registration(r, history);
@@ -99,7 +111,14 @@ public final class Store {
             return Optional.empty();
         }
         Path file = dir.resolve(LATEST);
-        return RecordFiles.read(file, clock).map(r -> ownName(r, name, file));
+        return readChecked(file, name);
+    }
+
+    /** A record as read from {@code file}, checked: its own name, and with a key its signature. */
+    private Optional<Record> readChecked(Path file, String dirName) {
+        return RecordFiles.readSigned(file, clock)
+                .map(s -> key == null ? s.record() : key.verify(s, file))
+                .map(r -> ownName(r, dirName, file));
     }
 
     /**
@@ -119,8 +138,7 @@ public final class Store {
         List<Record> out = new ArrayList<>();
         for (Path dir : nameDirs()) {
             Path file = dir.resolve(LATEST);
-            RecordFiles.read(file, clock)
-                    .map(r -> ownName(r, dir.getFileName().toString(), file))
+            readChecked(file, dir.getFileName().toString())
                     .filter(r -> cache.sameAs(r.cacheDir()) && r.isLive(nowSeconds()))
                     .ifPresent(out::add);
         }
