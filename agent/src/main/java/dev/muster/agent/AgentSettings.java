@@ -1,5 +1,6 @@
 package dev.muster.agent;
 
+import dev.muster.core.Durations;
 import dev.muster.core.MusterException;
 
 import java.time.Duration;
@@ -305,35 +306,12 @@ public record AgentSettings(
         if (v == null) {
             return fallback;
         }
-        String num = v;
-        String unit = bareUnit;
-        for (String u : new String[] {"ms", "s", "m"}) {
-            if (num.endsWith(u) && num.length() > u.length()
-                    && Character.isDigit(num.charAt(num.length() - u.length() - 1))) {
-                unit = u;
-                num = num.substring(0, num.length() - u.length());
-                break;
-            }
-        }
-        double n;
         try {
-            n = Double.parseDouble(num);
-        } catch (NumberFormatException e) {
-            n = Double.NaN;
-        }
-        if (Double.isNaN(n) || Double.isInfinite(n) || n <= 0) {
-            throw bad(s, key, "is not a positive duration; write e.g. 30s, 500ms or 2m (a bare number is "
+            return Durations.parse(v, bareUnit);
+        } catch (Durations.Invalid e) {
+            throw bad(s, key, e.tooLong() ? e.getMessage() : e.getMessage() + " (a bare number is "
                     + (bareUnit.equals("s") ? "seconds" : "milliseconds") + ")");
         }
-        double millis = switch (unit) {
-            case "ms" -> n;
-            case "m" -> n * 60_000;
-            default -> n * 1000;
-        };
-        if (millis > 7L * 24 * 3600 * 1000) {
-            throw bad(s, key, "is longer than a week; use a shorter duration");
-        }
-        return Duration.ofNanos(Math.max(1, Math.round(millis * 1_000_000)));
     }
 
     private static MusterException bad(Source s, String key, String problem) {

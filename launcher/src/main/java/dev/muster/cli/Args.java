@@ -1,5 +1,6 @@
 package dev.muster.cli;
 
+import dev.muster.core.Durations;
 import dev.muster.core.MusterException;
 
 import java.time.Duration;
@@ -87,33 +88,12 @@ final class Args {
     }
 
     static Duration parseDuration(String what, String v, String bareUnit) {
-        String s = v.trim();
-        String unit = bareUnit;
-        for (String u : new String[] {"ms", "s", "m"}) {
-            if (s.endsWith(u) && s.length() > u.length() && Character.isDigit(s.charAt(s.length() - u.length() - 1))) {
-                unit = u;
-                s = s.substring(0, s.length() - u.length());
-                break;
-            }
-        }
-        double n;
         try {
-            n = Double.parseDouble(s);
-        } catch (NumberFormatException e) {
-            n = Double.NaN;
+            return Durations.parse(v, bareUnit);
+        } catch (IllegalArgumentException e) {
+            // Durations.Invalid; caught by its JDK superclass so that verifying this class loads nothing more
+            throw MusterException.usage(what + " '" + v + "' " + e.getMessage());
         }
-        if (Double.isNaN(n) || Double.isInfinite(n) || n <= 0) {
-            throw MusterException.usage(what + " '" + v + "' is not a positive duration; write e.g. 30s, 500ms or 2m");
-        }
-        double millis = switch (unit) {
-            case "ms" -> n;
-            case "m" -> n * 60_000;
-            default -> n * 1000;
-        };
-        if (millis > 7L * 24 * 3600 * 1000) {
-            throw MusterException.usage(what + " '" + v + "' is longer than a week; use a shorter duration");
-        }
-        return Duration.ofNanos(Math.max(1, Math.round(millis * 1_000_000)));
     }
 
     MusterException unknown(String flag) {

@@ -12,29 +12,29 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code muster barrier [options]}: the step barrier alone, for shell scripts. */
-final class BarrierCommand {
-    private final Map<String, String> env;
-
-    BarrierCommand(Map<String, String> env) {
-        this.env = env;
+final class BarrierCommand implements Command {
+    @Override
+    public String name() {
+        return "barrier";
     }
 
-    int call(List<String> argv) {
+    @Override
+    public String help() {
+        return """
+            usage: muster barrier [options]
+
+            Returns when every task of the step has arrived. Exit 75 on timeout (naming the missing ranks), the
+            aborting task's code when one aborts, 78 outside a step.
+            """ + Options.HELP;
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
+        Map<String, String> env = ctx.env();
         Options o = new Options(env);
-        Args a = new Args("barrier", argv);
-        while (a.moreOptions()) {
-            String flag = a.option();
-            if (o.read(flag, a)) {
-                continue;
-            }
-            if (flag.equals("--help") || flag.equals("-h")) {
-                System.out.print(Help.BARRIER);
-                return ExitCodes.OK;
-            }
-            throw a.unknown(flag);
+        if (!optionsOnly(argv, o, ctx)) {
+            return ExitCodes.OK;
         }
-        a.end();
-        o.applyLogLevel();
         TaskIdentity id = IdentityResolver.resolve(env);
         Log.rank(id.rank());
         if (!id.inStep()) {

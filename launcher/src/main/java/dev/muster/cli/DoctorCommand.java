@@ -8,80 +8,60 @@ import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.core.Caller;
+import dev.muster.probe.VisibilityPing;
 import dev.muster.rendezvous.CacheDir;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * {@code muster doctor [--sync-dir D] [--cache-dir C] [--timeout S]}: what the barrier's and the rendezvous'
  * directories are (file-system type, mount options that matter on NFS, node-local types), whether their
  * permissions pass muster's checks, and, under {@code srun -N 2}, how long a file created on one node takes to
- * become visible on the other. Report lines on stdout ({@code key value}); notes on stderr.
- *
- * <p>The measurement: rank 0 creates two empty files {@code a}, {@code b} and then {@code ping}; rank 1 polls for
- * {@code ping} by open() (a new name: what NFS's negative lookup cache delays), answers with {@code pong}; rank 0
- * then writes into {@code a}, rank 1 polls it with open()+read() (muster's way of polling the outcome) and answers
- * in {@code b}. Each side reports half the round trip it saw, so no clocks need to agree across nodes. Neither
- * side sees the other's file before the deadline: the directory is not shared.
+ * become visible on the other ({@link VisibilityPing}). Report lines on stdout ({@code key value}); notes on stderr.
  */
-final class DoctorCommand {
+final class DoctorCommand implements Command {
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
-    private static final long POLL_NANOS = 1_000_000L;
 
-    private final Map<String, String> env;
+    private String syncDir;
+    private String cacheDir;
+    private Duration timeout = DEFAULT_TIMEOUT;
 
-    DoctorCommand(Map<String, String> env) {
-        this.env = env;
+    @Override
+    public String name() {
+        return "doctor";
     }
 
-    int call(List<String> argv) {
-        String syncDir = null;
-        String cacheDir = null;
-        Duration timeout = DEFAULT_TIMEOUT;
-        boolean quiet = false;
-        boolean verbose = false;
-        Args a = new Args("doctor", argv);
-        while (a.moreOptions()) {
-            String flag = a.option();
-            switch (flag) {
-                case "--sync-dir" -> syncDir = a.value(flag);
-                case "--cache-dir" -> cacheDir = a.value(flag);
-                case "--timeout" -> timeout = a.duration(flag, "s");
-                case "--quiet", "-q" -> {
-                    a.noValue(flag);
-                    quiet = true;
-                }
-                case "--verbose", "-v" -> {
-                    a.noValue(flag);
-                    verbose = true;
-                }
-                case "--help", "-h" -> {
-                    System.out.print(Help.DOCTOR);
-                    return ExitCodes.OK;
-                }
-                default -> throw a.unknown(flag);
-            }
+    @Override
+    public String help() {
+        return """
+            usage: muster doctor [--sync-dir D] [--cache-dir C] [--timeout 60s]
+
+            Reports the file-system type and mount options of the sync and cache directories (NFS attribute and
+            lookup caching, node-local file systems), whether their permissions pass muster's checks, and a poll
+            ceiling and timeout to use. Run as srun -N 2 muster doctor, ranks 0 and 1 also measure how long a file
+            created on one node takes to become visible on the other, and say "shared no" (exit 77) when it never
+            does within --timeout. Report on stdout, one "key value" line each; notes on stderr.
+            """;
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
+        FlagReader own = new OptionTable()
+                .on("--sync-dir", (f, a) -> syncDir = a.value(f))
+                .on("--cache-dir", (f, a) -> cacheDir = a.value(f))
+                .on("--timeout", (f, a) -> timeout = a.duration(f, "s"));
+        if (!optionsOnly(argv, own, ctx)) {
+            return ExitCodes.OK;
         }
-        a.end();
-        Log.level(verbose ? Log.Level.VERBOSE : quiet ? Log.Level.QUIET : Log.level());
+        Map<String, String> env = ctx.env();
         TaskIdentity id = IdentityResolver.resolve(env);
         boolean step = id.inStep() && id.size() >= 2;
         Log.rank(id.rank());
@@ -90,65 +70,60 @@ final class DoctorCommand {
             return ExitCodes.OK;
         }
         SyncRoot root = SyncRoot.resolve(syncDir, env);
-        Path cache = cacheDir(cacheDir);
+        Path cache = Path.of(CacheDir.choose(cacheDir, env)).toAbsolutePath().normalize();
         StringBuilder out = new StringBuilder();
         int status = ExitCodes.OK;
         if (id.rank() == 0) {
             out.append("node ").append(id.node()).append('\n');
             status = Math.max(status, describe(out, "sync_dir", root.path(), root.source(), true));
-            status = Math.max(status, describe(out, "cache_dir", cache, cacheDir != null ? "--cache-dir"
-                    : env.containsKey("MUSTER_CACHE_DIR") ? "MUSTER_CACHE_DIR" : env.containsKey("CACHE_DIR")
-                    ? "CACHE_DIR" : "default", false));
+            status = Math.max(status, describe(out, "cache_dir", cache, CacheDir.source(cacheDir, env),
+                    false));
         }
         double visible = -1;
         if (!step) {
             out.append("visibility not-measured (run it as srun -N 2 muster doctor to measure between two nodes)\n");
         } else if (status == ExitCodes.OK || id.rank() == 1) {
-            Path dir;
-            try {
-                dir = root.prepare().resolve(StepSync.key(id, "doctor"));
-            } catch (MusterException e) {
-                System.out.print(out);
-                throw e;
-            }
-            Visibility v = id.rank() == 0 ? lead(dir, id, timeout) : follow(dir, id, timeout);
-            if (v == null) {
-                out.append("shared no\n");
-                System.out.print(out);
-                System.out.flush();
-                throw MusterException.unusableDir("sync directory " + root.path() + " is not shared: ranks 0 "
-                        + "and 1 did not see each other's files there within " + timeout.toSeconds() + " s; set --sync-dir or MUSTER_SYNC_DIR to a directory every node "
-                        + "sees (a node-local /tmp is not)");
-            }
-            if (id.rank() == 0) {
-                out.append("shared yes\n");
-                out.append(String.format(Locale.ROOT, "visibility.new_file_ms %.1f%n", v.newFileMillis));
-                out.append(String.format(Locale.ROOT, "visibility.write_ms %.1f%n", v.writeMillis));
-                out.append("visibility.between ").append(id.node()).append(' ').append(v.peerNode).append('\n');
-                if (v.peerNode.equals(id.node())) {
-                    Log.info("ranks 0 and 1 ran on the same node: not a cross-node measurement (use srun -N 2)");
-                }
-                visible = v.writeMillis;
-            }
+            visible = measure(ctx, out, root, id);
         }
         if (id.rank() == 0) {
             recommend(out, MountInfo.of(root.path()), visible);
         }
-        System.out.print(out);
+        ctx.out().print(out);
         return status;
     }
 
-    private Path cacheDir(String flag) {
-        if (flag != null) {
-            return Path.of(flag).toAbsolutePath().normalize();
+    /**
+     * Ranks 0 and 1 time a file's way between their nodes ({@link VisibilityPing}); rank 0 reports it. The write's
+     * half round trip in ms (rank 0), -1 on rank 1; 77 when the directory is not shared.
+     */
+    private double measure(Context ctx, StringBuilder out, SyncRoot root, TaskIdentity id) {
+        Path dir;
+        try {
+            dir = root.prepare().resolve(StepSync.key(id, "doctor"));
+        } catch (MusterException e) {
+            ctx.out().print(out);
+            throw e;
         }
-        for (String var : new String[] {"MUSTER_CACHE_DIR", "CACHE_DIR"}) {
-            String v = env.get(var);
-            if (v != null && !v.isEmpty()) {
-                return Path.of(v).toAbsolutePath().normalize();
+        VisibilityPing.Result v = id.rank() == 0 ? VisibilityPing.lead(dir, id.node(), timeout)
+                : VisibilityPing.follow(dir, id.node(), timeout);
+        if (v == null) {
+            out.append("shared no\n");
+            ctx.out().print(out);
+            ctx.out().flush();
+            throw MusterException.unusableDir("sync directory " + root.path() + " is not shared: ranks 0 "
+                    + "and 1 did not see each other's files there within " + timeout.toSeconds() + " s; set --sync-dir or MUSTER_SYNC_DIR to a directory every node "
+                    + "sees (a node-local /tmp is not)");
+        }
+        if (id.rank() == 0) {
+            out.append("shared yes\n");
+            out.append(String.format(Locale.ROOT, "visibility.new_file_ms %.1f%n", v.newFileMillis()));
+            out.append(String.format(Locale.ROOT, "visibility.write_ms %.1f%n", v.writeMillis()));
+            out.append("visibility.between ").append(id.node()).append(' ').append(v.peerNode()).append('\n');
+            if (v.peerNode().equals(id.node())) {
+                Log.info("ranks 0 and 1 ran on the same node: not a cross-node measurement (use srun -N 2)");
             }
         }
-        return Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".cache", "muster");
+        return id.rank() == 0 ? v.writeMillis() : -1;
     }
 
     /** Type, options and permissions of one directory; 77 when muster would refuse it. */
@@ -245,106 +220,6 @@ final class DoctorCommand {
             return Long.parseLong(s);
         } catch (NumberFormatException e) {
             return fallback;
-        }
-    }
-
-    private record Visibility(double newFileMillis, double writeMillis, String peerNode) {
-    }
-
-    private static Visibility lead(Path dir, TaskIdentity id, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        try {
-            mkdir(dir);
-            Files.write(dir.resolve("a"), new byte[0], StandardOpenOption.CREATE_NEW);
-            Files.write(dir.resolve("b"), new byte[0], StandardOpenOption.CREATE_NEW);
-            long t0 = System.nanoTime();
-            Files.write(dir.resolve("ping"), (id.node() + "\n").getBytes(StandardCharsets.UTF_8),
-                    StandardOpenOption.CREATE_NEW);
-            String peer = waitForContent(dir.resolve("pong"), deadline);
-            if (peer == null) {
-                return null;
-            }
-            long t1 = System.nanoTime();
-            writeOnce(dir.resolve("a"), "x\n");
-            long t2 = System.nanoTime();
-            if (waitForContent(dir.resolve("b"), deadline) == null) {
-                return null;
-            }
-            long t3 = System.nanoTime();
-            return new Visibility((t1 - t0) / 2e6, (t3 - t2) / 2e6, peer.trim());
-        } catch (IOException e) {
-            throw MusterException.unusableDir("doctor: cannot write in " + dir + ": " + e);
-        } finally {
-            removeTree(dir);
-        }
-    }
-
-    private static Visibility follow(Path dir, TaskIdentity id, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        try {
-            mkdir(dir);
-            if (waitForContent(dir.resolve("ping"), deadline) == null) {
-                return null;
-            }
-            Files.write(dir.resolve("pong"), (id.node() + "\n").getBytes(StandardCharsets.UTF_8),
-                    StandardOpenOption.CREATE_NEW);
-            if (waitForContent(dir.resolve("a"), deadline) == null) {
-                return null;
-            }
-            writeOnce(dir.resolve("b"), "y\n");
-            return new Visibility(0, 0, "");
-        } catch (IOException e) {
-            throw MusterException.unusableDir("doctor: cannot write in " + dir + ": " + e);
-        }
-    }
-
-    private static void mkdir(Path dir) throws IOException {
-        try {
-            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
-                    "rwx------")));
-        } catch (FileAlreadyExistsException e) {
-            // the other rank made it
-        }
-    }
-
-    /** Polls {@code file} by open()+read() every millisecond until it has content; null at the deadline. */
-    private static String waitForContent(Path file, long deadline) {
-        ByteBuffer buf = ByteBuffer.allocate(4096);
-        while (System.nanoTime() < deadline) {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-                buf.clear();
-                int n = ch.read(buf);
-                if (n > 0) {
-                    return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
-                }
-            } catch (NoSuchFileException e) {
-                // not (yet) visible here
-            } catch (IOException e) {
-                Log.debug("reading " + file + ": " + e);
-            }
-            try {
-                Thread.sleep(POLL_NANOS / 1_000_000L);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return null;
-            }
-        }
-        return null;
-    }
-
-    private static void writeOnce(Path file, String content) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-            ch.write(ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)), 0);
-        }
-    }
-
-    private static void removeTree(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            Log.debug("cannot remove " + dir + ": " + e + "; muster sweep will");
         }
     }
 }

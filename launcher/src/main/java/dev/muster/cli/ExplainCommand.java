@@ -13,40 +13,42 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code muster explain [--format text|json]}: who this task is, and where each value came from. */
-final class ExplainCommand {
-    private final Map<String, String> env;
+final class ExplainCommand implements Command {
+    private String format = "text";
+    private String syncDir;
+    private String name;
 
-    ExplainCommand(Map<String, String> env) {
-        this.env = env;
+    @Override
+    public String name() {
+        return "explain";
     }
 
-    int call(List<String> argv) {
-        String format = "text";
-        String syncDir = null;
-        String name = null;
-        Args a = new Args("explain", argv);
-        while (a.moreOptions()) {
-            String flag = a.option();
-            switch (flag) {
-                case "--format" -> {
-                    format = a.value(flag);
+    @Override
+    public String help() {
+        return """
+            usage: muster explain [--format text|json] [--sync-dir D] [--name NAME]
+
+            Prints this task's launcher, rank, size, local rank, node, job, step, restart, cluster, barrier key and
+            sync directory, with the variable each value came from.
+            """;
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
+        FlagReader own = new OptionTable()
+                .on("--format", (f, a) -> {
+                    format = a.value(f);
                     if (!format.equals("text") && !format.equals("json")) {
                         throw MusterException.usage("explain: --format '" + format + "' is not text or json");
                     }
-                }
-                case "--sync-dir" -> syncDir = a.value(flag);
-                case "--name" -> name = a.value(flag);
-                case "--quiet", "-q", "--verbose", "-v" -> a.noValue(flag);
-                case "--help", "-h" -> {
-                    System.out.print(Help.EXPLAIN);
-                    return ExitCodes.OK;
-                }
-                default -> throw a.unknown(flag);
-            }
+                })
+                .on("--sync-dir", (f, a) -> syncDir = a.value(f))
+                .on("--name", (f, a) -> name = a.value(f));
+        if (!optionsOnly(argv, own, ctx)) {
+            return ExitCodes.OK;
         }
-        a.end();
-        TaskIdentity id = IdentityResolver.resolve(env);
-        SyncRoot root = SyncRoot.resolve(syncDir, env);
+        TaskIdentity id = IdentityResolver.resolve(ctx.env());
+        SyncRoot root = SyncRoot.resolve(syncDir, ctx.env());
         String key = StepSync.key(id, name);
         List<String[]> rows = new ArrayList<>();
         rows.add(row("launcher", id.launcher(), ""));
@@ -84,7 +86,7 @@ final class ExplainCommand {
                 b.append(String.format("%-12s %-24s %s", r[0], r[1], r[2]).stripTrailing()).append('\n');
             }
         }
-        System.out.print(b);
+        ctx.out().print(b);
         return ExitCodes.OK;
     }
 

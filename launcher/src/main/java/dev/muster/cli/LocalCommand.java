@@ -4,6 +4,7 @@ import dev.muster.barrier.Sweep;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.core.Processes;
 import dev.muster.exec.Signals;
 import dev.muster.task.IdentityResolver;
 
@@ -20,42 +21,66 @@ import java.util.Map;
  * {@code SLURM_*}) and a private sync directory; every task runs the normal {@code run} path. Exits with the highest
  * task code, as srun does.
  */
-final class LocalCommand {
-    private final Map<String, String> env;
+final class LocalCommand implements Command, FlagReader {
+    private int n = -1;
+    private int nodes = 1;
+    private final List<String> runOptions = new ArrayList<>();
+    private Options o;
+    private final StartFlags sf = new StartFlags();
 
-    LocalCommand(Map<String, String> env) {
-        this.env = env;
+    @Override
+    public String name() {
+        return "local";
     }
 
-    int call(List<String> argv) {
-        int n = -1;
-        int nodes = 1;
-        List<String> runOptions = new ArrayList<>();
-        Options o = new Options(env);
-        StartFlags sf = new StartFlags();
-        Args a = new Args("local", argv);
-        while (a.moreOptions()) {
-            String flag = a.option();
-            switch (flag) {
-                case "-n", "--ntasks" -> n = a.integer(flag, 1, 4096);
-                case "--nodes", "-N" -> nodes = a.integer(flag, 1, 4096);
-                case "--help", "-h" -> {
-                    System.out.print(Help.LOCAL);
-                    return ExitCodes.OK;
-                }
-                case "--no-barrier", "--dry-run", "--torchrun-env" -> {
-                    a.noValue(flag);
-                    runOptions.add(flag);
-                }
-                default -> {
-                    int from = a.mark() - 1;
-                    if (!o.read(flag, a) && !sf.read(flag, a)) {
-                        throw a.unknown(flag);
-                    }
-                    // validated here, passed on verbatim: every task parses its own run options
-                    runOptions.addAll(a.tokens(from, a.mark()));
-                }
+    @Override
+    public String help() {
+        return """
+            usage: muster local -n N [--nodes K] [run options] -- cmd args...
+
+            Starts N tasks on this machine, each running muster run with MUSTER_LOCAL_JOB, MUSTER_RANK,
+            MUSTER_SIZE, MUSTER_LOCAL_RANK and MUSTER_NODE set and a private sync directory. --nodes K spreads
+            them over K pretend nodes (MUSTER_NODE <host>-<k>). Exits with the highest task code.
+            Takes run's barrier options and --start, --arrive-when, --arrive-timeout.
+            """;
+    }
+
+    @Override
+    public boolean read(String flag, Args a) {
+        switch (flag) {
+            case "-n", "--ntasks" -> n = a.integer(flag, 1, 4096);
+            case "--nodes", "-N" -> nodes = a.integer(flag, 1, 4096);
+            case "--no-barrier", "--dry-run", "--torchrun-env" -> {
+                a.noValue(flag);
+                runOptions.add(flag);
             }
+            default -> {
+                int from = a.mark() - 1;
+                if (!o.read(flag, a) && !sf.read(flag, a)) {
+                    return false;
+                }
+                // validated here, passed on verbatim: every task parses its own run options
+                runOptions.addAll(a.tokens(from, a.mark()));
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
+        Map<String, String> env = ctx.env();
+        o = new Options(env);
+        Args a = new Args(name(), argv);
+        CommonFlags common = options(a, this, ctx);
+        if (common == null) {
+            return ExitCodes.OK;
+        }
+        // every task logs as this launcher was asked to
+        if (common.verbose) {
+            runOptions.add("--verbose");
+        }
+        if (common.quiet) {
+            runOptions.add("--quiet");
         }
         if (n < 0) {
             throw MusterException.usage("local: -n N (the number of tasks) is required");
@@ -67,7 +92,7 @@ final class LocalCommand {
         if (command.isEmpty()) {
             throw MusterException.usage("local: missing command after --; write muster local -n N -- cmd args...");
         }
-        o.applyLogLevel();
+        common.applyLogLevel();
         sf.check();
         Path privateSync = null;
         try {
@@ -113,7 +138,7 @@ final class LocalCommand {
                 } catch (NumberFormatException e) {
                     continue;
                 }
-                if (ProcessHandle.of(pid).isPresent()
+                if (Processes.alive(pid)
                         || !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
                         || !me.equals(Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
                     continue;

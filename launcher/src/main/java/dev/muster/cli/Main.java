@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -34,7 +33,7 @@ public final class Main {
         originalArgs = List.of(args);
         int status;
         try {
-            status = dispatch(Arrays.asList(args), System.getenv());
+            status = dispatch(Arrays.asList(args), Context.of(System.getenv()));
         } catch (MusterException e) {
             status = fail(e);
         } catch (RuntimeException | Error e) {
@@ -55,46 +54,71 @@ public final class Main {
         return e.status();
     }
 
-    static int dispatch(List<String> args, Map<String, String> env) {
-        Options.presetLogLevel(args, env);
+    static final String HELP = """
+            muster: make the tasks of an HPC job step start together, find each other, and exec the real program.
+
+            usage: muster <command> [options] [-- cmd args...]
+
+              run [options] -- cmd args   barrier, export the environment, exec cmd (the default command)
+              barrier [options]           the step barrier alone, for shell scripts
+              local -n N [options] -- cmd start N local tasks, as srun -n N muster run -- cmd would
+              explain [--format json]     who this task is, and where each value came from
+              sweep [--sync-dir D]        remove step directories that killed steps left behind
+              doctor [--sync-dir D]       check the sync and cache directories; under srun -N 2, measure
+                                          how fast a file shows on another node
+              rendezvous <sub> ...        register / resolve / list / prune / deregister / env / wait endpoints
+              --version                   muster's version and the Java running it
+
+            Every command takes --help. Status lines go to stderr as muster[<rank>] ...; data goes to stdout.
+            """;
+
+    static int dispatch(List<String> args, Context ctx) {
+        Options.presetLogLevel(args, ctx.env());
         if (args.isEmpty()) {
-            System.err.print(Help.MAIN);
+            ctx.err().print(HELP);
             return ExitCodes.USAGE;
         }
         String first = args.get(0);
         List<String> rest = args.subList(1, args.size());
         switch (first) {
-            case "run":
-                return new RunCommand(env).call(rest);
-            case "barrier":
-                return new BarrierCommand(env).call(rest);
-            case "explain":
-                return new ExplainCommand(env).call(rest);
-            case "local":
-                return new LocalCommand(env).call(rest);
-            case "sweep":
-                return new SweepCommand(env).call(rest);
-            case "doctor":
-                return new DoctorCommand(env).call(rest);
-            case "rendezvous":
-                return new RendezvousCommand(env).call(rest);
-            case "--version":
-            case "version":
-                System.out.println("muster " + version() + " (Java " + System.getProperty("java.runtime.version")
+            case "--version", "version" -> {
+                ctx.out().println("muster " + version() + " (Java " + System.getProperty("java.runtime.version")
                         + ", " + System.getProperty("java.home") + ")");
                 return ExitCodes.OK;
-            case "--help":
-            case "-h":
-            case "help":
-                System.out.print(Help.MAIN);
+            }
+            case "--help", "-h", "help" -> {
+                ctx.out().print(HELP);
                 return ExitCodes.OK;
-            default:
-                if (first.startsWith("-") && !first.equals("--")) {
-                    // run's options without the word run: java -jar muster.jar --timeout 60 -- ./app
-                    return new RunCommand(env).call(args);
-                }
-                return new RunCommand(env).call(first.equals("--") ? args : prepend("--", args));
+            }
+            default -> {
+            }
         }
+        Command c = command(first);
+        if (c != null) {
+            return c.run(rest, ctx);
+        }
+        if (first.startsWith("-") && !first.equals("--")) {
+            // run's options without the word run: java -jar muster.jar --timeout 60 -- ./app
+            return new RunCommand().run(args, ctx);
+        }
+        return new RunCommand().run(first.equals("--") ? args : prepend("--", args), ctx);
+    }
+
+    /**
+     * The command named {@code word}, or null. A switch rather than a table, so that a start-up loads only the
+     * class of the command it runs.
+     */
+    static Command command(String word) {
+        return switch (word) {
+            case "run" -> new RunCommand();
+            case "barrier" -> new BarrierCommand();
+            case "explain" -> new ExplainCommand();
+            case "local" -> new LocalCommand();
+            case "sweep" -> new SweepCommand();
+            case "doctor" -> new DoctorCommand();
+            case "rendezvous" -> new RendezvousCommand();
+            default -> null;
+        };
     }
 
     private static List<String> prepend(String head, List<String> tail) {

@@ -11,7 +11,24 @@ import java.util.List;
 import java.util.Map;
 
 /** Barrier settings shared by {@code run}, {@code barrier} and {@code local}: flag > environment > default. */
-final class Options {
+final class Options implements FlagReader {
+    /** The barrier options' help, part of run's, barrier's and local's. */
+    static final String HELP = """
+              --timeout S       deadline from this task's arrival (default 600s; env MUSTER_TIMEOUT)
+              --poll-max MS     ceiling of the poll interval (default 100ms; env MUSTER_POLL_MAX)
+              --sync-dir D      shared directory for barrier files (env MUSTER_SYNC_DIR; else
+                                $HOOK_BASE_DIR/<user>/.oci-hooks/slurm-global-sync; else ~/.muster/sync)
+              --name NAME       tell several barriers of one step apart
+              --no-tcp          wait by the file protocol only (env MUSTER_TCP=0); by default rank 0 releases
+                                the others over TCP and the file protocol is the fallback
+              --bind-address A  where rank 0 listens for the TCP release (env MUSTER_BIND_ADDRESS; default: the
+                                address of Slurm's SLURMD_NODENAME, else of the host name)
+              --trace FILE      append this task's arrival and release times to FILE (env MUSTER_TRACE)
+              --quiet, -q       errors only (env MUSTER_QUIET=1)
+              --verbose, -v     more detail, stack traces on errors (env MUSTER_VERBOSE=1)
+            Durations: 30, 30s, 500ms, 2m (a bare number is seconds for --timeout, milliseconds for --poll-max).
+            """;
+
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(600);
     static final Duration DEFAULT_POLL_MAX = Duration.ofMillis(100);
 
@@ -20,8 +37,6 @@ final class Options {
     String syncDir;
     String name;
     Path trace;
-    boolean quiet;
-    boolean verbose;
     /** TCP release path with file fallback (default), file protocol only, or the benchmark baseline. */
     Transport transport;
 
@@ -42,7 +57,8 @@ final class Options {
     }
 
     /** Reads one barrier option; false when {@code flag} is not one. */
-    boolean read(String flag, Args a) {
+    @Override
+    public boolean read(String flag, Args a) {
         switch (flag) {
             case "--timeout":
                 timeout = a.duration(flag, "s");
@@ -82,16 +98,6 @@ final class Options {
             case "--trace":
                 trace = Path.of(a.value(flag));
                 return true;
-            case "--quiet":
-            case "-q":
-                a.noValue(flag);
-                quiet = true;
-                return true;
-            case "--verbose":
-            case "-v":
-                a.noValue(flag);
-                verbose = true;
-                return true;
             default:
                 return false;
         }
@@ -99,10 +105,6 @@ final class Options {
 
     FileBarrier.Settings settings() {
         return FileBarrier.Settings.of(timeout, pollMax);
-    }
-
-    void applyLogLevel() {
-        Log.level(verbose ? Log.Level.VERBOSE : quiet ? Log.Level.QUIET : Log.level());
     }
 
     /** Sets the log level before parsing, so that errors found while parsing respect it. */

@@ -4,6 +4,7 @@ import dev.muster.core.Caller;
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
+import dev.muster.core.Processes;
 import dev.muster.exec.Signals;
 import dev.muster.probe.Probe;
 import dev.muster.rendezvous.CacheDir;
@@ -22,17 +23,22 @@ import java.util.TreeMap;
  * has muster's PID; the start time tells a reused PID apart), so it ends with the task and never outlives it by
  * more than {@link #GRACE_MS}.
  */
-final class RegistrarCommand {
+final class RegistrarCommand implements Command {
     /** Once the task is gone (or a TERM came), the registrar is gone within this, finished or not. */
     static final long GRACE_MS = 5000;
 
-    private final Map<String, String> env;
-
-    RegistrarCommand(Map<String, String> env) {
-        this.env = env;
+    @Override
+    public String name() {
+        return "rendezvous registrar";
     }
 
-    int call(List<String> argv) {
+    @Override
+    public String help() {
+        return "muster rendezvous registrar: internal, started by muster run --register\n";
+    }
+
+    @Override
+    public int run(List<String> argv, Context ctx) {
         String name = null;
         String jobId = null;
         String service = null;
@@ -47,7 +53,7 @@ final class RegistrarCommand {
         String cacheDir = null;
         long pid = -1;
         long pidStart = -1;
-        Args a = new Args("rendezvous registrar", argv);
+        Args a = new Args(name(), argv);
         while (a.moreOptions()) {
             String f = a.option();
             switch (f) {
@@ -137,15 +143,11 @@ final class RegistrarCommand {
         if (task == null || !task.isAlive()) {
             return false;
         }
-        boolean zombie;
-        try {
-            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + task.pid() + "/stat"));
-            int close = stat.lastIndexOf(')');
-            zombie = close >= 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
-        } catch (java.io.IOException | RuntimeException e) {
+        Optional<Boolean> zombie = Processes.zombie(task.pid());
+        if (zombie.isEmpty()) {
             return task.isAlive();
         }
-        if (!zombie) {
+        if (!zombie.get()) {
             ZOMBIE_SINCE.set(-1);
             return true;
         }

@@ -11,7 +11,7 @@ import dev.muster.probe.TcpProbe;
 import dev.muster.rendezvous.CacheDir;
 import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.ClientWait;
-import dev.muster.rendezvous.JobStatus;
+import dev.muster.task.JobStatus;
 import dev.muster.rendezvous.Names;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;

@@ -60,13 +60,26 @@ public final class CacheDir {
      * else the seed's {@code CACHE_DIR}, else {@code ~/.cache/muster}.
      */
     public static String choose(String flag, java.util.Map<String, String> env) {
-        for (String v : new String[] {flag, env.get("MUSTER_CACHE_DIR"), env.get("CACHE_DIR")}) {
+        String[] given = {flag, env.get("MUSTER_CACHE_DIR"), env.get("CACHE_DIR")};
+        for (String v : given) {
             if (v != null && !v.isEmpty()) {
                 return v;
             }
         }
         String home = env.get("HOME");
         return (home != null && !home.isEmpty() ? home : System.getProperty("user.home")) + "/.cache/muster";
+    }
+
+    /** Where {@link #choose} took the directory from: {@code --cache-dir}, a variable's name, or "default". */
+    public static String source(String flag, java.util.Map<String, String> env) {
+        String[] labels = {"--cache-dir", "MUSTER_CACHE_DIR", "CACHE_DIR"};
+        String[] given = {flag, env.get("MUSTER_CACHE_DIR"), env.get("CACHE_DIR")};
+        for (int i = 0; i < given.length; i++) {
+            if (given[i] != null && !given[i].isEmpty()) {
+                return labels[i];
+            }
+        }
+        return "default";
     }
 
     public String given() {

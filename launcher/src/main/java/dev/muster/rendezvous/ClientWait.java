@@ -3,6 +3,7 @@ package dev.muster.rendezvous;
 import dev.muster.core.Clock;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.task.JobStatus;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

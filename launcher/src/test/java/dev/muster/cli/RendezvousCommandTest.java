@@ -6,6 +6,8 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.core.Caller;
 import dev.muster.rendezvous.Conformance;
+import dev.muster.testing.Await;
+import dev.muster.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -17,6 +19,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -55,7 +58,7 @@ class RendezvousCommandTest {
         int status;
         try (PrintStream ps = new PrintStream(o, true, StandardCharsets.UTF_8)) {
             try {
-                status = new RendezvousCommand(env, ps, clock, Caller::self).call(List.of(args));
+                status = new RendezvousCommand().run(List.of(args), new Context(env, ps, System.err, clock, Caller::self));
             } catch (MusterException e) {
                 Log.error(e.getMessage());
                 status = e.status();
@@ -71,21 +74,7 @@ class RendezvousCommandTest {
     }
 
     private static Clock at(long seconds) {
-        return new Clock() {
-            @Override
-            public long nanoTime() {
-                return System.nanoTime();
-            }
-
-            @Override
-            public long millis() {
-                return seconds * 1000;
-            }
-
-            @Override
-            public void sleep(long nanos) {
-            }
-        };
+        return ManualClock.atEpochSeconds(seconds);
     }
 
     private String cache() {
@@ -252,15 +241,14 @@ class RendezvousCommandTest {
         assertEquals(69, run("wait", "late", "--timeout", "200ms"));
         assertTrue(err.contains("rendezvous name 'late' not live under " + cache() + "/rendezvous after 200ms"),
                 err);
+        // the provider registers once the second wait has looked and found nothing (it says so on stderr)
+        errBytes.reset();
         CompletableFuture<Void> provider = CompletableFuture.runAsync(() -> {
-            try {
-                Thread.sleep(300);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            new RendezvousCommand(Map.of("MUSTER_CACHE_DIR", cache()), new PrintStream(new ByteArrayOutputStream(),
-                    true, StandardCharsets.UTF_8), Clock.SYSTEM, Caller::self)
-                    .call(List.of("register", "late", "--host", "h", "--port", "5", "--job-id", "9"));
+            Await.until("the wait announced itself", Duration.ofSeconds(10),
+                    () -> errBytes.toString(StandardCharsets.UTF_8).contains("waiting for rendezvous late"));
+            new RendezvousCommand().run(List.of("register", "late", "--host", "h", "--port", "5", "--job-id", "9"),
+                    new Context(Map.of("MUSTER_CACHE_DIR", cache()), new PrintStream(new ByteArrayOutputStream(),
+                            true, StandardCharsets.UTF_8), System.err, Clock.SYSTEM, Caller::self));
         });
         assertEquals(0, run("wait", "late", "--timeout", "10s"));
         provider.get();

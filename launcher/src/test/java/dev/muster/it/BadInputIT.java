@@ -1,5 +1,6 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
 import dev.muster.it.Cluster.Jdk;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -87,7 +88,7 @@ class BadInputIT {
         List<String> cmd = new ArrayList<>(List.of(jdk.java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 "-XX:-UsePerfData", "-XX:-MaxFDLimit", "-jar", Cluster.jar().toString()));
         cmd.addAll(args);
-        Cluster.Result r = cluster.runClean(Duration.ofSeconds(20), env, fresh, cmd);
+        Run.Result r = cluster.runClean(Duration.ofSeconds(20), env, fresh, cmd);
 
         assertEquals(code, r.exit(), what + "\n" + r.describe());
         assertEquals("", r.out(), what + ": nothing on stdout");

@@ -1,5 +1,7 @@
 package dev.muster.it;
 
+import dev.muster.testing.Fields;
+import dev.muster.testing.Run;
 import dev.muster.it.Cluster.Jdk;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -58,7 +60,7 @@ class BarrierFaultsIT {
                 + "i=$((i+1)); done";
     }
 
-    private Cluster.Result srun(String... args) {
+    private Run.Result srun(String... args) {
         List<String> a = new ArrayList<>(List.of("--kill-on-bad-exit=0", "--error",
                 cluster.dir().resolve("err.%t").toString()));
         a.addAll(List.of(args));
@@ -68,14 +70,14 @@ class BarrierFaultsIT {
     /** rank → {rc, ns} from the wrapper's end lines. */
     private Map<Integer, Map<String, String>> ends() {
         Map<Integer, Map<String, String>> m = new TreeMap<>();
-        for (Map<String, String> e : Cluster.records(Cluster.read(cluster.dir().resolve("ends")), "end ")) {
+        for (Map<String, String> e : Fields.records(Run.read(cluster.dir().resolve("ends")), "end ")) {
             m.put(Integer.parseInt(e.get("rank")), e);
         }
         return m;
     }
 
     private String err(int rank) {
-        return Cluster.read(cluster.dir().resolve("err." + rank));
+        return Run.read(cluster.dir().resolve("err." + rank));
     }
 
     private Path stepDir() throws IOException {
@@ -100,7 +102,7 @@ class BarrierFaultsIT {
                 break;
             }
         }
-        String time = Cluster.fields(Cluster.read(file)).get("time");
+        String time = Fields.fields(Run.read(file)).get("time");
         assertTrue(time != null, "arrival file of rank " + rank + " in " + stepDir);
         return Instant.parse(time);
     }
@@ -111,7 +113,7 @@ class BarrierFaultsIT {
     }
 
     private String diagnosis() {
-        StringBuilder b = new StringBuilder("--- ends ---\n").append(Cluster.read(cluster.dir().resolve("ends")));
+        StringBuilder b = new StringBuilder("--- ends ---\n").append(Run.read(cluster.dir().resolve("ends")));
         for (int r = 0; r < 4; r++) {
             b.append("--- err.").append(r).append(" ---\n").append(err(r));
         }
@@ -128,7 +130,7 @@ class BarrierFaultsIT {
     @Timeout(60)
     void rankThatNeverStartsMuster_othersTimeOutWithin2sNamingIt() throws Exception {
         Path task = wrapper("if [ $r = 3 ]; then sleep 6; exit 0; fi", "--timeout 3", "true");
-        Cluster.Result r = srun("-N", "4", "--ntasks-per-node=1", task.toString());
+        Run.Result r = srun("-N", "4", "--ntasks-per-node=1", task.toString());
 
         assertEquals(75, r.exit(), r.describe() + diagnosis());
         Map<Integer, Map<String, String>> ends = ends();
@@ -162,11 +164,11 @@ class BarrierFaultsIT {
                 + "rc=$?\n"
                 + "echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + d + "/ends\n"
                 + "exit $rc");
-        Cluster.Result r = srun("-N", "2", "-n", "4", task.toString());
+        Run.Result r = srun("-N", "2", "-n", "4", task.toString());
 
         assertEquals(127, r.exit(), r.describe() + diagnosis());
         Path outcome = stepDir().resolve("outcome");
-        String decided = Cluster.read(outcome);
+        String decided = Run.read(outcome);
         assertTrue(decided.contains("kind=abort") && decided.contains("rank=2"), decided);
         Instant abortAt = Files.getLastModifiedTime(outcome).toInstant();
         Map<Integer, Map<String, String>> ends = ends();
@@ -187,7 +189,7 @@ class BarrierFaultsIT {
     @Timeout(60)
     void taskKilledBeforeArriving_isNamedAtTheTimeout() throws Exception {
         Path task = wrapper("if [ $r = 1 ]; then kill -KILL $$; fi", "--timeout 3", "true");
-        Cluster.Result r = srun("-N", "2", "-n", "4", task.toString());
+        Run.Result r = srun("-N", "2", "-n", "4", task.toString());
 
         assertEquals(137, r.exit(), r.describe() + diagnosis());
         Map<Integer, Map<String, String>> ends = ends();
@@ -210,21 +212,21 @@ class BarrierFaultsIT {
                 + "ls " + cluster.sync() + " > " + d + "/between.ls\n"
                 + "srun -n 4 " + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 20 -- "
                 + probe + " > " + d + "/second.out 2>&1; echo \"second rc=$?\" >> " + d + "/job.log\n");
-        Cluster.Result r = cluster.run(Duration.ofSeconds(50), Cluster.env(JDK), List.of("sbatch", "--wait",
+        Run.Result r = cluster.run(Duration.ofSeconds(50), Cluster.env(JDK), List.of("sbatch", "--wait",
                 "--job-name", cluster.jobName(), "-N", "2", "-n", "4", "-o", d.resolve("job.out").toString(),
                 job.toString()));
-        String all = r.describe() + "\n--- job.log ---\n" + Cluster.read(d.resolve("job.log")) + "--- first ---\n"
-                + Cluster.read(d.resolve("first.out")) + "--- second ---\n" + Cluster.read(d.resolve("second.out"));
+        String all = r.describe() + "\n--- job.log ---\n" + Run.read(d.resolve("job.log")) + "--- first ---\n"
+                + Run.read(d.resolve("first.out")) + "--- second ---\n" + Run.read(d.resolve("second.out"));
 
         assertEquals(0, r.exit(), all);
-        assertTrue(Cluster.read(d.resolve("job.log")).contains("first rc=75"), all);
-        assertTrue(Cluster.read(d.resolve("job.log")).contains("second rc=0"), all);
-        List<String> leftover = Cluster.read(d.resolve("between.ls")).lines().collect(Collectors.toList());
+        assertTrue(Run.read(d.resolve("job.log")).contains("first rc=75"), all);
+        assertTrue(Run.read(d.resolve("job.log")).contains("second rc=0"), all);
+        List<String> leftover = Run.read(d.resolve("between.ls")).lines().collect(Collectors.toList());
         assertEquals(1, leftover.size(), "the first step left its directory: " + leftover);
         String firstKey = leftover.get(0);
-        assertTrue(Cluster.read(cluster.sync().resolve(firstKey).resolve("outcome")).contains("kind=timeout"));
+        assertTrue(Run.read(cluster.sync().resolve(firstKey).resolve("outcome")).contains("kind=timeout"));
 
-        List<Map<String, String>> oks = Cluster.records(Cluster.read(d.resolve("second.out")), "ok ");
+        List<Map<String, String>> oks = Fields.records(Run.read(d.resolve("second.out")), "ok ");
         assertEquals(List.of("0", "1", "2", "3"), oks.stream().map(m -> m.get("rank")).sorted()
                 .collect(Collectors.toList()), all);
         for (Map<String, String> ok : oks) {
@@ -246,7 +248,7 @@ class BarrierFaultsIT {
                 + "  srun -n 2 " + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 20"
                 + " -- " + probe + " > " + d + "/run$c.out 2>&1; echo \"run$c rc=$?\" >> " + d + "/job.log\n"
                 + "fi\n");
-        Cluster.Result submit = cluster.run(Duration.ofSeconds(15), Cluster.env(JDK), List.of("sbatch", "--parsable",
+        Run.Result submit = cluster.run(Duration.ofSeconds(15), Cluster.env(JDK), List.of("sbatch", "--parsable",
                 "--requeue", "--job-name", cluster.jobName(), "-N", "2", "-n", "2", "-o",
                 d.resolve("job.%j.out").toString(), job.toString()));
         assertEquals(0, submit.exit(), submit.describe());
@@ -254,8 +256,8 @@ class BarrierFaultsIT {
 
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> "COMPLETED".equals(cluster.job(id)
                 .get("JobState")));
-        assertTrue(Cluster.read(d.resolve("job.log")).contains("run0 rc=75"), Cluster.read(d.resolve("job.log"))
-                + Cluster.read(d.resolve("run0.out")));
+        assertTrue(Run.read(d.resolve("job.log")).contains("run0 rc=75"), Run.read(d.resolve("job.log"))
+                + Run.read(d.resolve("run0.out")));
         List<Path> before = stepDirs();
         assertEquals(1, before.size(), "the first run left its step directory");
 
@@ -263,15 +265,15 @@ class BarrierFaultsIT {
         // A requeued job is held for 120 s; start it in 2 s. Not at once: the nodes revoked the first run's job
         // credential when it ended, and slurmd refuses a credential made in the same second as that revocation
         // ("Killing non-startable batch JobId=...: Job credential revoked" in slurmctld's log, once in ~10 runs).
-        Cluster.Result now = cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "update",
+        Run.Result now = cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "update",
                 "JobId=" + id, "StartTime=now+2"));
         assertEquals(0, now.exit(), now.describe());
-        Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> Cluster.read(d.resolve("job.log"))
+        Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> Run.read(d.resolve("job.log"))
                 .contains("run1 "));
 
-        String all = Cluster.read(d.resolve("job.log")) + "--- run1 ---\n" + Cluster.read(d.resolve("run1.out"));
+        String all = Run.read(d.resolve("job.log")) + "--- run1 ---\n" + Run.read(d.resolve("run1.out"));
         assertTrue(all.contains("run1 rc=0"), all);
-        List<Map<String, String>> oks = Cluster.records(Cluster.read(d.resolve("run1.out")), "ok ");
+        List<Map<String, String>> oks = Fields.records(Run.read(d.resolve("run1.out")), "ok ");
         assertEquals(2, oks.size(), all);
         String firstKey = before.get(0).getFileName().toString();
         for (Map<String, String> ok : oks) {
@@ -304,16 +306,16 @@ class BarrierFaultsIT {
         }
         Path outcome = stepDir().resolve("outcome");
         Awaitility.await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
-                .until(() -> Cluster.read(outcome).isEmpty());
+                .until(() -> Run.read(outcome).isEmpty());
         Files.writeString(cluster.dir().resolve("go"), "");
 
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !srun.isAlive());
-        assertEquals(0, srun.exitValue(), Cluster.read(cluster.dir().resolve("srun.err")));
+        assertEquals(0, srun.exitValue(), Run.read(cluster.dir().resolve("srun.err")));
         Map<Integer, Map<String, String>> traced = new TreeMap<>();
-        for (Map<String, String> t : Cluster.records(Cluster.read(trace), "rank=")) {
+        for (Map<String, String> t : Fields.records(Run.read(trace), "rank=")) {
             traced.put(Integer.parseInt(t.get("rank")), t);
         }
-        assertEquals(List.of(0, 1, 2, 3), List.copyOf(traced.keySet()), Cluster.read(trace));
+        assertEquals(List.of(0, 1, 2, 3), List.copyOf(traced.keySet()), Run.read(trace));
         long lastArrival = Long.parseLong(traced.get(3).get("arrive_us"));
         for (Map<String, String> t : traced.values()) {
             assertTrue(Long.parseLong(t.get("release_us")) >= lastArrival, "released before rank 3 arrived: " + t);
@@ -331,15 +333,15 @@ class BarrierFaultsIT {
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !stepDirs().isEmpty()
                 && Files.exists(stepDir().resolve("arrival/0/0")) && Files.exists(stepDir().resolve("arrival/0/1"))
                 && Files.exists(stepDir().resolve("arrival/1/2")));
-        String pid = Cluster.fields(Cluster.read(stepDir().resolve("arrival/0/1"))).get("pid");
+        String pid = Fields.fields(Run.read(stepDir().resolve("arrival/0/1"))).get("pid");
         Instant killedAt = Instant.now();
-        Cluster.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-TERM", pid));
+        Run.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-TERM", pid));
         assertEquals(0, kill.exit(), kill.describe());
 
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> ends().keySet().containsAll(List.of(0, 1, 2)));
         Files.writeString(cluster.dir().resolve("go"), "");
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !srun.isAlive());
-        assertEquals(143, srun.exitValue(), Cluster.read(cluster.dir().resolve("srun.err")) + diagnosis());
+        assertEquals(143, srun.exitValue(), Run.read(cluster.dir().resolve("srun.err")) + diagnosis());
         Map<Integer, Map<String, String>> ends = ends();
         assertEquals("143", ends.get(1).get("rc"), diagnosis());
         for (int rank : new int[] {0, 2}) {

@@ -1,33 +1,30 @@
 package dev.muster.it;
 
+import dev.muster.testing.Leftovers;
+import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
+import dev.muster.testing.TestFiles;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * What the integration tests share: the local Slurm (skip or fail when it is down), the shipped jar, a private
@@ -56,21 +53,9 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
             String home = System.getenv().getOrDefault(variable, fallback);
             Path java = Path.of(home, "bin", "java");
             if (!Files.isExecutable(java)) {
-                unavailable("no " + name() + " at " + home + " (set " + variable + ")");
+                Slurm.unavailable("no " + name() + " at " + home + " (set " + variable + ")");
             }
             return java.toString();
-        }
-    }
-
-    /** What a finished command left: its exit status and everything it wrote. */
-    public record Result(int exit, String out, String err, Duration took) {
-        public List<String> errLines() {
-            return err.isEmpty() ? List.of() : Arrays.asList(err.split("\n"));
-        }
-
-        public String describe() {
-            return "exit " + exit + " after " + took.toMillis() + " ms\n--- stdout ---\n" + out + "--- stderr ---\n"
-                    + err;
         }
     }
 
@@ -100,11 +85,11 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
     @Override
     public void beforeEach(ExtensionContext context) throws Exception {
         if (slurm) {
-            requireSlurm();
+            Slurm.requireSlurm();
         }
         String test = context.getRequiredTestMethod().getName();
-        dir = privateDir(Files.createTempDirectory("muster-it-"));
-        sync = privateDir(dir.resolve("sync"));
+        dir = TestFiles.privateDir(Files.createTempDirectory("muster-it-"));
+        sync = TestFiles.privateDir(dir.resolve("sync"));
         jobName = "muster-it-" + test.substring(0, Math.min(24, test.length())) + "-" + ProcessHandle.current().pid()
                 + "-" + SEQUENCE.incrementAndGet();
     }
@@ -116,11 +101,14 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
             run(Duration.ofSeconds(20), Map.of(), List.of("scancel", "--name", jobName));
             awaitNoJobs(problems);
         }
-        problems.addAll(killLeftovers());
+        List<String> marks = new ArrayList<>();
+        marks.add(dir.toString());
+        extraDirs.forEach(p -> marks.add(p.toString()));
+        problems.addAll(Leftovers.kill(marks));
         for (Path p : extraDirs) {
-            deleteTree(p);
+            TestFiles.deleteTree(p);
         }
-        deleteTree(dir);
+        TestFiles.deleteTree(dir);
         if (!problems.isEmpty() && context.getExecutionException().isEmpty()) {
             Assertions.fail("left behind by " + context.getRequiredTestMethod().getName() + ": "
                     + String.join("; ", problems));
@@ -170,12 +158,6 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         Path p = Files.createTempDirectory(prefix);
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
         extraDirs.add(p);
-        return p;
-    }
-
-    public static Path privateDir(Path p) throws IOException {
-        Files.createDirectories(p);
-        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
         return p;
     }
 
@@ -234,17 +216,17 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
     // ---------------------------------------------------------------------------------------------- processes
 
     /** Runs {@code cmd} with {@code env} added to this JVM's environment; kills it (and its children) at the timeout. */
-    public Result run(Duration timeout, Map<String, String> env, List<String> cmd) {
-        return exec(timeout, env, false, dir, cmd);
+    public Run.Result run(Duration timeout, Map<String, String> env, List<String> cmd) {
+        return Run.exec(timeout, env, false, dir, cmd);
     }
 
     /** Runs {@code cmd} with exactly {@code env} as its environment. */
-    public Result runClean(Duration timeout, Map<String, String> env, Path cwd, List<String> cmd) {
-        return exec(timeout, env, true, cwd, cmd);
+    public Run.Result runClean(Duration timeout, Map<String, String> env, Path cwd, List<String> cmd) {
+        return Run.exec(timeout, env, true, cwd, cmd);
     }
 
     /** {@code srun --job-name <this test's> args...}. */
-    public Result srun(Duration timeout, Map<String, String> env, String... args) {
+    public Run.Result srun(Duration timeout, Map<String, String> env, String... args) {
         List<String> cmd = new ArrayList<>(List.of("srun", "--job-name", jobName));
         cmd.addAll(Arrays.asList(args));
         return run(timeout, env, cmd);
@@ -263,85 +245,11 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         }
     }
 
-    private static Result exec(Duration timeout, Map<String, String> env, boolean clean, Path cwd,
-            List<String> cmd) {
-        long t0 = System.nanoTime();
-        try {
-            File out = File.createTempFile("muster-it-", ".out");
-            File err = File.createTempFile("muster-it-", ".err");
-            try {
-                ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd == null ? null : cwd.toFile())
-                        .redirectOutput(out).redirectError(err).redirectInput(ProcessBuilder.Redirect.from(
-                                new File("/dev/null")));
-                if (clean) {
-                    pb.environment().clear();
-                }
-                pb.environment().putAll(env);
-                Process p = pb.start();
-                if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                    p.descendants().forEach(ProcessHandle::destroyForcibly);
-                    p.destroyForcibly();
-                    p.waitFor(5, TimeUnit.SECONDS);
-                    Assertions.fail("timed out after " + timeout.toSeconds() + " s: " + String.join(" ", cmd)
-                            + "\n--- stdout ---\n" + read(out.toPath()) + "--- stderr ---\n" + read(err.toPath()));
-                }
-                return new Result(p.exitValue(), read(out.toPath()), read(err.toPath()),
-                        Duration.ofNanos(System.nanoTime() - t0));
-            } finally {
-                out.delete();
-                err.delete();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
-    }
-
-    public static String read(Path p) {
-        try {
-            return Files.exists(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     // ------------------------------------------------------------------------------------------------- Slurm
-
-    /** Skips the test when the local Slurm does not answer, or fails it when {@code MUSTER_REQUIRE_SLURM=1}. */
-    public static void requireSlurm() {
-        String why;
-        try {
-            Process p = new ProcessBuilder("scontrol", "ping").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(15, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                why = "scontrol ping did not answer within 15 s";
-            } else if (p.exitValue() == 0 && out.contains("UP")) {
-                return;
-            } else {
-                why = "scontrol ping: " + out.trim();
-            }
-        } catch (IOException e) {
-            why = "no scontrol: " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            why = "interrupted";
-        }
-        unavailable("no Slurm cluster (" + why + "); start one with scripts/local-slurm/start.sh");
-    }
-
-    private static void unavailable(String why) {
-        if ("1".equals(System.getenv("MUSTER_REQUIRE_SLURM"))) {
-            Assertions.fail(why + " -- MUSTER_REQUIRE_SLURM=1 makes this a failure");
-        }
-        Assumptions.abort(why);
-    }
 
     /** {@code scontrol show job <id>} as a field map (JobState, ExitCode, Restarts, ...); empty once forgotten. */
     public Map<String, String> job(String id) {
-        Result r = run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "-o", "show", "job", id));
+        Run.Result r = run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "-o", "show", "job", id));
         Map<String, String> fields = new HashMap<>();
         if (r.exit() != 0) {
             return fields;
@@ -357,7 +265,7 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
 
     /** Job ids that squeue still lists under this test's job name. */
     public List<String> liveJobs() {
-        Result r = run(Duration.ofSeconds(15), Map.of(), List.of("squeue", "-h", "--name", jobName, "-o", "%i"));
+        Run.Result r = run(Duration.ofSeconds(15), Map.of(), List.of("squeue", "-h", "--name", jobName, "-o", "%i"));
         return Arrays.stream(r.out().split("\\s+")).filter(s -> !s.isEmpty()).collect(Collectors.toList());
     }
 
@@ -368,77 +276,5 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         } catch (ConditionTimeoutException e) {
             problems.add("Slurm jobs " + liveJobs() + " still listed 15 s after scancel");
         }
-    }
-
-    /**
-     * Processes that mention this test's directories in their command line. The barrier's clean-up helper is
-     * bounded by design (it outlives a killed step until its deadline) and is ended quietly; anything else is
-     * reported, then killed.
-     */
-    private List<String> killLeftovers() {
-        List<String> problems = new ArrayList<>();
-        List<String> marks = new ArrayList<>();
-        marks.add(dir.toString());
-        extraDirs.forEach(p -> marks.add(p.toString()));
-        try {
-            Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
-                    .until(() -> ours(marks, false).isEmpty());
-        } catch (ConditionTimeoutException e) {
-            for (ProcessHandle h : ours(marks, false)) {
-                problems.add("process " + h.pid() + " (" + cmdline(h).replace('\0', ' ').trim() + ")");
-            }
-        }
-        ours(marks, true).forEach(ProcessHandle::destroyForcibly);
-        return problems;
-    }
-
-    private static List<ProcessHandle> ours(List<String> marks, boolean withCleanupHelper) {
-        return ProcessHandle.allProcesses()
-                .filter(h -> h.pid() != ProcessHandle.current().pid())
-                .filter(h -> marks.stream().anyMatch(cmdline(h)::contains))
-                .filter(h -> withCleanupHelper || !cmdline(h).contains("muster-cleanup"))
-                .collect(Collectors.toList());
-    }
-
-    private static String cmdline(ProcessHandle h) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")),
-                    StandardCharsets.UTF_8);
-        } catch (IOException | RuntimeException e) {
-            return "";
-        }
-    }
-
-    public static void deleteTree(Path top) throws IOException {
-        if (top == null || !Files.exists(top, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(top)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
-                if (!Files.isSymbolicLink(p)) {
-                    p.toFile().setWritable(true, true);
-                }
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------ parsing helpers
-
-    /** Parses {@code k=v k=v} words (trace lines, probe output). */
-    public static Map<String, String> fields(String line) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (String w : line.trim().split("\\s+")) {
-            int eq = w.indexOf('=');
-            if (eq > 0) {
-                m.put(w.substring(0, eq), w.substring(eq + 1));
-            }
-        }
-        return m;
-    }
-
-    /** Lines of {@code text} that start with {@code prefix}, as field maps. */
-    public static List<Map<String, String>> records(String text, String prefix) {
-        return text.lines().filter(l -> l.startsWith(prefix)).map(Cluster::fields).collect(Collectors.toList());
     }
 }

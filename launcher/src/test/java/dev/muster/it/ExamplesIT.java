@@ -1,5 +1,6 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -40,7 +41,7 @@ class ExamplesIT {
     @Test
     @Timeout(90)
     void srunHello_startsSixteenTasksOnFourNodes() {
-        Cluster.Result r = cluster.run(Duration.ofSeconds(80), env(),
+        Run.Result r = cluster.run(Duration.ofSeconds(80), env(),
                 List.of(Cluster.root().resolve("examples/srun-hello.sh").toString()));
         assertEquals(0, r.exit(), r.describe());
         assertEquals(range(16), ranks(Pattern.compile("rank (\\d+) of 16 on n[1-4] started at"), r.out()),
@@ -54,9 +55,9 @@ class ExamplesIT {
         Map<String, String> env = env();
         env.put("MUSTER_HOME", Cluster.root().toString());
         env.put("WORK_DIR", cluster.dir().toString());
-        Cluster.Result r = cluster.run(Duration.ofSeconds(140), env, List.of("sbatch", "--wait", "--output",
+        Run.Result r = cluster.run(Duration.ofSeconds(140), env, List.of("sbatch", "--wait", "--output",
                 log.toString(), Cluster.root().resolve("examples/sbatch-pipeline.sh").toString()));
-        String out = Cluster.read(log);
+        String out = Run.read(log);
         assertEquals(0, r.exit(), r.describe() + "\n--- job output ---\n" + out);
         assertEquals(range(8), ranks(Pattern.compile("hello from rank (\\d+) of 8 \\(allreduce 8\\)"), out), out);
         assertEquals(range(8), ranks(Pattern.compile("rank (\\d+) words: 6"), out), out);

@@ -1,5 +1,7 @@
 package dev.muster.it;
 
+import dev.muster.testing.Fields;
+import dev.muster.testing.Run;
 import dev.muster.it.Cluster.Jdk;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -45,7 +47,7 @@ class ExecFidelityIT {
 
     /** The descriptors listed in {@code file}, as "n -> target" with the run-specific parts blanked. */
     private static List<String> descriptors(Path file) {
-        return Cluster.read(file).lines().filter(l -> l.contains(" -> "))
+        return Run.read(file).lines().filter(l -> l.contains(" -> "))
                 .map(l -> l.substring(l.lastIndexOf(' ', l.indexOf(" -> ") - 1) + 1))
                 .map(l -> l.replaceAll("pipe:\\[\\d+\\]", "pipe").replaceAll("/proc/\\d+/", "/proc/PID/")
                         .replaceAll("fds\\.(bare|muster)\\.", "fds.RUN."))
@@ -70,7 +72,7 @@ class ExecFidelityIT {
 
     /** The probe under {@code muster run} on 2 nodes, 4 tasks; every rank's program must have run. */
     private ProbeRun underMuster(Jdk jdk, Map<String, String> env, Path probe) throws Exception {
-        Cluster.Result r = cluster.srun(Duration.ofSeconds(40), env, "-N", "2", "-n", "4",
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), env, "-N", "2", "-n", "4",
                 task(Cluster.musterShell(jdk) + " run --sync-dir " + cluster.sync() + " -- " + probe).toString());
         assertEquals(0, r.exit(), r.describe());
         ProbeRun run = new ProbeRun(byRank(r.out(), "task "), byRank(r.out(), "probe "));
@@ -80,7 +82,7 @@ class ExecFidelityIT {
 
     private static Map<String, Map<String, String>> byRank(String out, String prefix) {
         Map<String, Map<String, String>> m = new TreeMap<>();
-        for (Map<String, String> r : Cluster.records(out, prefix)) {
+        for (Map<String, String> r : Fields.records(out, prefix)) {
             m.put(r.get("rank"), r);
         }
         return m;
@@ -90,7 +92,7 @@ class ExecFidelityIT {
     @Timeout(60)
     void exec_onJava25_keepsTaskPidDescriptorsAndOpenFilesLimit() throws Exception {
         Path probe = probe();
-        Cluster.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of("FDS_OUT",
+        Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of("FDS_OUT",
                 cluster.dir().resolve("fds.bare").toString()), "-N", "2", "-n", "4", task(probe.toString()).toString());
         assertEquals(0, bare.exit(), bare.describe());
         Map<String, String> env = new java.util.HashMap<>(Cluster.env(Jdk.J25));
@@ -135,8 +137,8 @@ class ExecFidelityIT {
     @Timeout(60)
     void exitCodes_lookToSrunAsForTheBareProgram(Jdk jdk) throws Exception {
         Path program = cluster.script("exits.sh", "case $SLURM_PROCID in 1) exit 3;; 2) exit 5;; esac\nexit 0");
-        Cluster.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "3", program.toString());
-        Cluster.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "3",
+        Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "3", program.toString());
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "3",
                 program.toString()));
         assertEquals(5, bare.exit(), bare.describe());
         assertEquals(bare.exit(), r.exit(), r.describe());
@@ -159,8 +161,8 @@ class ExecFidelityIT {
     void deathBySignal_looksToSrunAsForTheBareProgram(Jdk jdk, String signal) throws Exception {
         Path program = cluster.script("dies.sh", "if [ $SLURM_PROCID = 1 ]; then kill -" + signal + " $$; fi\n"
                 + "exit 0");
-        Cluster.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", program.toString());
-        Cluster.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "2",
+        Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", program.toString());
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "2",
                 program.toString()));
         assertEquals(128 + signalNumber(signal), bare.exit(), bare.describe());
         assertEquals(bare.exit(), r.exit(), r.describe());
@@ -184,26 +186,26 @@ class ExecFidelityIT {
         cmd.addAll(Cluster.muster(jdk));
         cmd.addAll(List.of("run", "--sync-dir", cluster.sync().toString(), "--", program.toString()));
         Process srun = cluster.start(Cluster.env(jdk), cmd, "srun");
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> Cluster.read(d.resolve("ready"))
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> Run.read(d.resolve("ready"))
                 .endsWith("\n"));
 
         // srun started muster directly: the task's PID is muster's
-        String taskPid = Cluster.fields(Cluster.read(d.resolve("ready"))).get("task_pid");
+        String taskPid = Fields.fields(Run.read(d.resolve("ready"))).get("task_pid");
         String musterCmdline = new String(Files.readAllBytes(Path.of("/proc", taskPid, "cmdline")),
                 StandardCharsets.UTF_8);
         assertTrue(jdk == Jdk.J25 || musterCmdline.contains("java"), "muster runs as " + taskPid + ": "
                 + musterCmdline);
-        Cluster.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-USR1", taskPid));
+        Run.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-USR1", taskPid));
         assertEquals(0, kill.exit(), kill.describe());
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> Cluster.read(d.resolve("usr1.log"))
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> Run.read(d.resolve("usr1.log"))
                 .contains("count=1"));
         // and only once: nothing more arrives
         Awaitility.await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2))
-                .until(() -> Cluster.read(d.resolve("usr1.log")).equals("count=1\n"));
+                .until(() -> Run.read(d.resolve("usr1.log")).equals("count=1\n"));
         Files.writeString(d.resolve("stop"), "");
         assertTrue(srun.waitFor(20, TimeUnit.SECONDS), "srun ends once the program stops");
-        assertEquals(0, srun.exitValue(), Cluster.read(d.resolve("srun.err")));
-        assertTrue(Cluster.read(d.resolve("srun.out")).contains("final count=1"), Cluster.read(d.resolve("srun.out")));
+        assertEquals(0, srun.exitValue(), Run.read(d.resolve("srun.err")));
+        assertTrue(Run.read(d.resolve("srun.out")).contains("final count=1"), Run.read(d.resolve("srun.out")));
     }
 
     private String[] withMuster(Jdk jdk, String... srunArgsThenProgram) {

@@ -1,5 +1,7 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
+import dev.muster.testing.TestFiles;
 import dev.muster.it.Cluster.Jdk;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -76,20 +78,20 @@ class HousekeepingIT {
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> names(sync).size() == 2);
         String liveKey = names(sync).stream().filter(n -> !n.equals(deadKey)).findFirst().orElseThrow();
 
-        Cluster.Result sweep = cluster.run(Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep",
+        Run.Result sweep = cluster.run(Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep",
                 "--sync-dir", sync.toString()));
         assertEquals(0, sweep.exit(), sweep.describe());
         assertFalse(Files.exists(sync.resolve(deadKey)), "the killed step's directory is removed\n"
                 + sweep.describe());
         // Fails while the local Slurm is named "local": sweep takes every key starting "local." for a
-        // `muster local` key and its job id for a pid (see the report on SweepCommand.alive).
+        // `muster local` key and its job id for a pid (see StepLiveness.mayRun).
         assertTrue(Files.isDirectory(sync.resolve(liveKey)), "the live step's directory is kept\n" + sweep.describe());
         assertTrue(names(sync).stream().noneMatch(n -> n.contains(".gone.")), "nothing half-removed: "
                 + names(sync));
 
         Files.writeString(cluster.dir().resolve("go"), "");
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !live.isAlive());
-        assertEquals(0, live.exitValue(), Cluster.read(cluster.dir().resolve("srun-go.err")));
+        assertEquals(0, live.exitValue(), Run.read(cluster.dir().resolve("srun-go.err")));
     }
 
     /**
@@ -117,7 +119,7 @@ class HousekeepingIT {
         try {
             List<String> cmd = new ArrayList<>(Cluster.muster(JDK));
             cmd.addAll(List.of("local", "-n", "2", "--", "true"));
-            Cluster.Result r = cluster.run(Duration.ofSeconds(40), Cluster.env(JDK), cmd);
+            Run.Result r = cluster.run(Duration.ofSeconds(40), Cluster.env(JDK), cmd);
             assertEquals(0, r.exit(), r.describe());
             assertFalse(Files.exists(empty, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the killed run's empty directory");
             assertTrue(Files.exists(full.resolve("step")), "a directory still in use");
@@ -154,7 +156,7 @@ class HousekeepingIT {
         Files.createSymbolicLink(sync.resolve(cluster0 + ".987655.0.p1"), outside);
         Files.createSymbolicLink(sync.resolve("elsewhere"), outside);
 
-        Cluster.Result sweep = cluster.run(Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep",
+        Run.Result sweep = cluster.run(Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep",
                 "--sync-dir", sync.toString()));
         assertEquals(0, sweep.exit(), sweep.describe());
         assertFalse(Files.exists(gone), "the finished job's step directory is removed\n" + sweep.describe());
@@ -168,7 +170,7 @@ class HousekeepingIT {
     @Test
     @Timeout(60)
     void seedConfiguration_usesHookBaseDirUserFromPasswdFile() throws Exception {
-        Path base = Cluster.privateDir(cluster.dir().resolve("hooks"));
+        Path base = TestFiles.privateDir(cluster.dir().resolve("hooks"));
         Path passwd = cluster.dir().resolve("passwd");
         Files.writeString(passwd, "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
                 + "root:x:0:0:root:/root:/bin/bash\n");
@@ -184,7 +186,7 @@ class HousekeepingIT {
                 && names(root).size() == 1 && Files.exists(root.resolve(names(root).get(0)).resolve("arrival/0/0")));
         Files.writeString(cluster.dir().resolve("go"), "");
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !srun.isAlive());
-        assertEquals(0, srun.exitValue(), Cluster.read(cluster.dir().resolve("srun-go.err")));
+        assertEquals(0, srun.exitValue(), Run.read(cluster.dir().resolve("srun-go.err")));
         assertEquals(List.of("root"), names(base), "only <base>/<user from PASSWD_FILE>");
     }
 

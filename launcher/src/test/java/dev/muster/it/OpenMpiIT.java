@@ -1,5 +1,6 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
 import dev.muster.it.Cluster.Jdk;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -49,7 +50,7 @@ class OpenMpiIT {
         Path src = cluster.dir().resolve("mpi_hello.c");
         Files.writeString(src, HELLO);
         Path bin = cluster.dir().resolve("mpi_hello");
-        Cluster.Result cc = cluster.run(Duration.ofSeconds(60), Map.of(), List.of("mpicc", "-o", bin.toString(),
+        Run.Result cc = cluster.run(Duration.ofSeconds(60), Map.of(), List.of("mpicc", "-o", bin.toString(),
                 src.toString()));
         assertEquals(0, cc.exit(), "mpicc\n" + cc.describe());
         return bin;
@@ -81,7 +82,7 @@ class OpenMpiIT {
         args.addAll(Cluster.muster(Jdk.J25));
         args.addAll(List.of("run", "--timeout", "60", "--sync-dir", cluster.sync().toString(), "--",
                 hello.toString()));
-        Cluster.Result r = cluster.srun(Duration.ofSeconds(70), env, args.toArray(String[]::new));
+        Run.Result r = cluster.srun(Duration.ofSeconds(70), env, args.toArray(String[]::new));
 
         assertEquals(0, r.exit(), r.describe());
         Map<Integer, String[]> h = hellos(r.out());
@@ -105,15 +106,15 @@ class OpenMpiIT {
                 + "/explain.err || exit 10\n"
                 + "mpirun -n 4 " + muster + " run --timeout 60 --sync-dir " + cluster.sync() + " -- " + hello
                 + " > " + d + "/hello.out 2> " + d + "/hello.err || exit 11\n");
-        Cluster.Result r = cluster.run(Duration.ofSeconds(80), Cluster.env(Jdk.J25), List.of("sbatch", "--wait",
+        Run.Result r = cluster.run(Duration.ofSeconds(80), Cluster.env(Jdk.J25), List.of("sbatch", "--wait",
                 "--job-name", cluster.jobName(), "-n", "4", "-o", d.resolve("job.out").toString(), job.toString()));
-        String all = r.describe() + "\n--- job.out ---\n" + Cluster.read(d.resolve("job.out"))
-                + "\n--- explain.err ---\n" + Cluster.read(d.resolve("explain.err"))
-                + "\n--- hello.err ---\n" + Cluster.read(d.resolve("hello.err"));
+        String all = r.describe() + "\n--- job.out ---\n" + Run.read(d.resolve("job.out"))
+                + "\n--- explain.err ---\n" + Run.read(d.resolve("explain.err"))
+                + "\n--- hello.err ---\n" + Run.read(d.resolve("hello.err"));
         assertEquals(0, r.exit(), all);
 
         // four JSON objects, one per task: launcher openmpi, ranks 0..3 of 4, sources named
-        String json = Cluster.read(d.resolve("explain.json"));
+        String json = Run.read(d.resolve("explain.json"));
         List<String> launchers = grab(json, "\"launcher\":\\s*\"([^\"]+)\"");
         List<String> ranks = grab(json, "\"rank\":\\s*(\\d+)");
         List<String> sizes = grab(json, "\"size\":\\s*(\\d+)");
@@ -122,7 +123,7 @@ class OpenMpiIT {
         assertEquals(List.of("4", "4", "4", "4"), sizes, json);
         assertTrue(json.contains("OMPI_COMM_WORLD_RANK"), "the rank's source is Open MPI's variable\n" + json);
 
-        Map<Integer, String[]> h = hellos(Cluster.read(d.resolve("hello.out")));
+        Map<Integer, String[]> h = hellos(Run.read(d.resolve("hello.out")));
         assertEquals(upTo(4), List.copyOf(h.keySet()), all);
         for (Map.Entry<Integer, String[]> e : h.entrySet()) {
             assertEquals("6", e.getValue()[1], "MPI_Allreduce of the ranks 0..3");

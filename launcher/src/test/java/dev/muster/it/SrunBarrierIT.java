@@ -1,5 +1,7 @@
 package dev.muster.it;
 
+import dev.muster.testing.Fields;
+import dev.muster.testing.Run;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -30,22 +32,22 @@ class SrunBarrierIT {
                 + "exec " + Cluster.musterShell(Cluster.Jdk.J25) + " run --timeout 40 --sync-dir " + cluster.sync()
                 + " --trace " + trace + " -- " + probe);
 
-        Cluster.Result r = cluster.srun(Duration.ofSeconds(50), Cluster.env(Cluster.Jdk.J25),
+        Run.Result r = cluster.srun(Duration.ofSeconds(50), Cluster.env(Cluster.Jdk.J25),
                 "-N", "4", "--ntasks-per-node=4", "--overcommit", task.toString());
 
         assertEquals(0, r.exit(), r.describe());
         Map<Integer, Long> startNs = new TreeMap<>();
-        for (Map<String, String> s : Cluster.records(r.out(), "start ")) {
+        for (Map<String, String> s : Fields.records(r.out(), "start ")) {
             startNs.put(Integer.parseInt(s.get("rank")), Long.parseLong(s.get("ns")));
         }
         assertEquals(IntStream.range(0, 16).boxed().collect(Collectors.toList()), List.copyOf(startNs.keySet()),
                 "every one of the 16 programs starts\n" + r.describe());
 
         Map<Integer, Map<String, String>> traced = new TreeMap<>();
-        for (Map<String, String> t : Cluster.records(Cluster.read(trace), "rank=")) {
+        for (Map<String, String> t : Fields.records(Run.read(trace), "rank=")) {
             traced.put(Integer.parseInt(t.get("rank")), t);
         }
-        assertEquals(16, traced.size(), "one trace line per task:\n" + Cluster.read(trace));
+        assertEquals(16, traced.size(), "one trace line per task:\n" + Run.read(trace));
         long lateArrivalUs = Long.parseLong(traced.get(5).get("arrive_us"));
         long lastArrivalUs = traced.values().stream().mapToLong(t -> Long.parseLong(t.get("arrive_us"))).max()
                 .orElseThrow();

@@ -1,5 +1,6 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,7 +55,7 @@ class SshMeshIT {
         StringBuilder failures = new StringBuilder();
         for (int run = 0; run < 20; run++) {
             Path work = cluster.dir().resolve("mesh-" + run);
-            Cluster.Result r = cluster.run(Duration.ofSeconds(60), env(work), List.of(EXAMPLE.toString()));
+            Run.Result r = cluster.run(Duration.ofSeconds(60), env(work), List.of(EXAMPLE.toString()));
             if (r.exit() == 0 && r.out().contains("ssh-mesh: 7 of 7 reached on the first try")) {
                 passed++;
             } else {
@@ -71,7 +72,7 @@ class SshMeshIT {
         Path work = cluster.dir().resolve("mesh-bare");
         Map<String, String> env = env(work);
         env.put("MESH_WITHOUT_MUSTER", "1");
-        Cluster.Result r = cluster.run(Duration.ofSeconds(60), env, List.of(EXAMPLE.toString()));
+        Run.Result r = cluster.run(Duration.ofSeconds(60), env, List.of(EXAMPLE.toString()));
         assertNotEquals(0, r.exit(), r.describe());
         assertTrue(r.out().contains("rank 0 -> rank 3") && r.out().contains("FAILED"), r.describe());
         assertNoSshdLeft(work);

@@ -1,5 +1,6 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -30,7 +31,7 @@ class StartServiceIT {
         return "sleep " + (100_000 + ThreadLocalRandom.current().nextInt(800_000));
     }
 
-    private Cluster.Result srun(Cluster.Jdk jdk, List<String> runArgs) {
+    private Run.Result srun(Cluster.Jdk jdk, List<String> runArgs) {
         Map<String, String> env = new HashMap<>(Cluster.env(jdk));
         env.put("MUSTER_SYNC_DIR", cluster.sync().toString());
         List<String> cmd = new ArrayList<>(List.of("-N", "2", "-n", "2"));
@@ -50,7 +51,7 @@ class StartServiceIT {
     @Timeout(90)
     void neverReady_abortsWithinTheArriveTimeout_namingProbeAndCommand_andStopsTheService(Cluster.Jdk jdk) {
         String sleep = uniqueSleep();
-        Cluster.Result r = srun(jdk, List.of("--start", sleep, "--arrive-when", "tcp:1", "--arrive-timeout", "2",
+        Run.Result r = srun(jdk, List.of("--start", sleep, "--arrive-when", "tcp:1", "--arrive-timeout", "2",
                 "--", "true"));
         assertEquals(69, r.exit(), r.describe());
         assertTrue(r.err().contains("--arrive-when tcp:1 (") && r.err().contains("did not pass within 2s; --start '"
@@ -65,7 +66,7 @@ class StartServiceIT {
     void daemonizingService_runsWithTheProgram_andIsKilledWhenTheTaskEnds(Cluster.Jdk jdk) {
         String sleep = uniqueSleep();
         // the service's first process exits at once and leaves its child to init, in a session of its own
-        Cluster.Result r = srun(jdk, List.of("--start", "setsid " + sleep + " & exit 0", "--", "sh", "-c",
+        Run.Result r = srun(jdk, List.of("--start", "setsid " + sleep + " & exit 0", "--", "sh", "-c",
                 "pgrep -f '" + sleep + "' >/dev/null && echo service-up-$MUSTER_RANK"));
         assertEquals(0, r.exit(), r.describe());
         assertTrue(r.out().contains("service-up-0") && r.out().contains("service-up-1"), r.describe());
@@ -77,7 +78,7 @@ class StartServiceIT {
     @Timeout(90)
     void serviceIgnoringTerm_isKilledAfterTheGrace(Cluster.Jdk jdk) {
         String sleep = uniqueSleep();
-        Cluster.Result r = srun(jdk, List.of("--start", "trap '' TERM; " + sleep, "--", "true"));
+        Run.Result r = srun(jdk, List.of("--start", "trap '' TERM; " + sleep, "--", "true"));
         assertEquals(0, r.exit(), r.describe());
         assertGone(sleep);
     }
@@ -86,7 +87,7 @@ class StartServiceIT {
     @EnumSource(Cluster.Jdk.class)
     @Timeout(90)
     void startCommandNotFound_abortsAtOnceNamingIt(Cluster.Jdk jdk) {
-        Cluster.Result r = srun(jdk, List.of("--start", "no-such-service-cmd --port 1", "--arrive-when", "tcp:1",
+        Run.Result r = srun(jdk, List.of("--start", "no-such-service-cmd --port 1", "--arrive-when", "tcp:1",
                 "--", "true"));
         assertEquals(127, r.exit(), r.describe());
         assertTrue(r.err().contains("--start 'no-such-service-cmd --port 1' exited with 127 (command not found) "

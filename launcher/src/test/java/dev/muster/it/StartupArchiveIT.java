@@ -1,5 +1,6 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -19,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StartupArchiveIT {
     @Test
     void staleTruncatedOrMissingArchive_neverTouchesTheProgramsStdout() {
-        Cluster.Result r = Cluster.withoutSlurm().run(Duration.ofSeconds(540), Map.of(),
+        Run.Result r = Cluster.withoutSlurm().run(Duration.ofSeconds(540), Map.of(),
                 List.of("bash", Cluster.root().resolve("scripts/cds-check").toString()));
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains(" passed, 0 failed"), r.out());

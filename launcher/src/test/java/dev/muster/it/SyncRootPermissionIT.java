@@ -1,5 +1,6 @@
 package dev.muster.it;
 
+import dev.muster.testing.Run;
 import dev.muster.it.Cluster.Jdk;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -81,11 +82,11 @@ class SyncRootPermissionIT {
                 "-jar", jar.toString(), "run", "--timeout", "20", "--sync-dir", root.toString(), "--", "true"));
         Map<String, String> env = Map.of("PATH", System.getenv("PATH"), "HOME", work.toString(), "SLURM_CONF",
                 System.getenv().getOrDefault("SLURM_CONF", "/etc/slurm/slurm.conf"));
-        Cluster.Result r = cluster.runClean(Duration.ofSeconds(40), env, work, cmd);
+        Run.Result r = cluster.runClean(Duration.ofSeconds(40), env, work, cmd);
 
         assertEquals(77, r.exit(), r.describe());
         for (int rank = 0; rank < 2; rank++) {
-            List<String> lines = Cluster.read(work.resolve("err." + rank)).lines().collect(Collectors.toList());
+            List<String> lines = Run.read(work.resolve("err." + rank)).lines().collect(Collectors.toList());
             assertEquals(1, lines.size(), "rank " + rank + " prints one line: " + lines);
             String line = lines.get(0);
             assertTrue(line.startsWith("muster[" + rank + "] "), line);

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
+import dev.muster.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -129,7 +130,7 @@ class ProbeTest {
 
     @Test
     void await_backsOff_from50msTo500ms_withoutSleepingInTests() {
-        FakeClock clock = new FakeClock();
+        ManualClock clock = new ManualClock();
         Probe never = new Probe() {
             @Override
             public String attempt(Duration timeout) {
@@ -143,29 +144,8 @@ class ProbeTest {
         };
         Probe.Result r = never.await(Duration.ofSeconds(10), clock);
         assertFalse(r.ready());
-        assertEquals(50_000_000L, clock.sleeps.get(0));
-        assertEquals(500_000_000L, clock.sleeps.get(clock.sleeps.size() - 2));
+        assertEquals(50_000_000L, clock.sleeps().get(0));
+        assertEquals(500_000_000L, clock.sleeps().get(clock.sleeps().size() - 2));
         assertTrue(r.attempts() > 20 && r.attempts() < 40, "attempts " + r.attempts());
-    }
-
-    private static final class FakeClock implements Clock {
-        long now;
-        final List<Long> sleeps = new java.util.ArrayList<>();
-
-        @Override
-        public long nanoTime() {
-            return now;
-        }
-
-        @Override
-        public long millis() {
-            return now / 1_000_000;
-        }
-
-        @Override
-        public void sleep(long nanos) {
-            sleeps.add(nanos);
-            now += nanos;
-        }
     }
 }

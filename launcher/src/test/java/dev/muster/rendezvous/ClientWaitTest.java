@@ -1,7 +1,8 @@
 package dev.muster.rendezvous;
 
 import dev.muster.core.Caller;
-import dev.muster.core.Clock;
+import dev.muster.testing.ManualClock;
+import dev.muster.task.JobStatus;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,41 +22,6 @@ class ClientWaitTest {
     @TempDir
     Path tmp;
 
-    /** A clock whose sleeps advance time and run what was scheduled for the moments they pass. */
-    static final class ScriptedClock implements Clock {
-        long nanos = 1_000_000_000L;
-        final long epochMillis = 1_800_000_000_000L;
-        final List<Long> sleeps = new ArrayList<>();
-        final TreeMap<Long, List<Runnable>> at = new TreeMap<>();
-
-        void at(long millisFromStart, Runnable r) {
-            at.computeIfAbsent(1_000_000_000L + millisFromStart * 1_000_000L, k -> new ArrayList<>()).add(r);
-        }
-
-        long elapsedMillis() {
-            return (nanos - 1_000_000_000L) / 1_000_000L;
-        }
-
-        @Override
-        public long nanoTime() {
-            return nanos;
-        }
-
-        @Override
-        public long millis() {
-            return epochMillis + elapsedMillis();
-        }
-
-        @Override
-        public void sleep(long n) {
-            sleeps.add(n);
-            nanos += n;
-            while (!at.isEmpty() && at.firstKey() <= nanos) {
-                at.pollFirstEntry().getValue().forEach(Runnable::run);
-            }
-        }
-    }
-
     /** No jitter, so that intervals can be checked exactly. */
     private static final Random NO_JITTER = new Random() {
         private static final long serialVersionUID = 1L;
@@ -66,7 +32,7 @@ class ClientWaitTest {
         }
     };
 
-    private final ScriptedClock clock = new ScriptedClock();
+    private final ManualClock clock = new ManualClock();
 
     private Store store() {
         return new Store(new CacheDir(tmp.toString(), Caller.self()), clock);
@@ -114,7 +80,7 @@ class ClientWaitTest {
         ClientWait.Result r = new ClientWait(store(), clock, JobStatus.TTL_ONLY, null, NO_JITTER)
                 .await(List.of(required("a", 90_000)));
         assertFalse(r.complete());
-        List<Long> ms = clock.sleeps.stream().map(n -> n / 1_000_000L).toList();
+        List<Long> ms = clock.sleeps().stream().map(n -> n / 1_000_000L).toList();
         assertEquals(List.of(20L, 30L, 45L, 50L, 50L), ms.subList(0, 5));
         long elapsed = 0;
         for (long m : ms) {
@@ -180,20 +146,9 @@ class ClientWaitTest {
     @Test
     void await_expiredRecord_isNotResolved() {
         register("a", "11", 8001);
-        clock.nanos += 121_000_000_000L;
+        clock.advance(Duration.ofNanos(121_000_000_000L));
         ClientWait.Result r = new ClientWait(store(), clock, JobStatus.TTL_ONLY, null, NO_JITTER)
                 .await(List.of(required("a", 200)));
         assertFalse(r.complete());
-    }
-
-    @Test
-    void slurmStates_areClassified() {
-        assertEquals(JobStatus.State.ACTIVE, JobStatus.Slurm.classify("RUNNING"));
-        assertEquals(JobStatus.State.ACTIVE, JobStatus.Slurm.classify("PENDING"));
-        assertEquals(JobStatus.State.FINISHED, JobStatus.Slurm.classify("COMPLETED"));
-        assertEquals(JobStatus.State.FINISHED, JobStatus.Slurm.classify("CANCELLED+"));
-        assertEquals(JobStatus.State.FINISHED, JobStatus.Slurm.classify("COMPLETING"));
-        assertEquals(JobStatus.State.UNKNOWN, JobStatus.Slurm.classify(""));
-        assertEquals(JobStatus.State.UNKNOWN, JobStatus.slurm().state("local-1234-abc"), "not a Slurm job id");
     }
 }

@@ -1,5 +1,6 @@
 package dev.muster.rendezvous;
 
+import dev.muster.testing.ManualClock;
 import dev.muster.core.Caller;
 import dev.muster.core.Log;
 import dev.muster.probe.Probe;
@@ -23,7 +24,7 @@ class RegistrarTest {
     @TempDir
     Path tmp;
 
-    private final ClientWaitTest.ScriptedClock clock = new ClientWaitTest.ScriptedClock();
+    private final ManualClock clock = new ManualClock();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
     @AfterEach
@@ -70,7 +71,7 @@ class RegistrarTest {
                 () -> clock.elapsedMillis() < 10_000);
         assertEquals(Registrar.End.DEREGISTERED, r.run());
         // not before readiness (at 250 ms); then renewed every 2 s (ttl 6 s)
-        long start = clock.epochMillis / 1000;
+        long start = clock.epochMillis() / 1000;
         assertEquals(List.of(start, start + 2, start + 4, start + 6, start + 8), registeredAt);
         assertTrue(store().latest("svc").isEmpty(), "deregistered");
         assertTrue(clock.elapsedMillis() <= 10_000 + 60, "left within one watch interval: " + clock.elapsedMillis());

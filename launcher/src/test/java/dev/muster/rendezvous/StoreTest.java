@@ -1,5 +1,6 @@
 package dev.muster.rendezvous;
 
+import dev.muster.testing.ManualClock;
 import dev.muster.core.Caller;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
@@ -30,11 +31,11 @@ class StoreTest {
     @TempDir
     Path tmp;
 
-    private Store storeAt(Path root, String given, TestClock clock) {
+    private Store storeAt(Path root, String given, ManualClock clock) {
         return new Store(new CacheDir(given, root, ME), clock);
     }
 
-    private Store store(TestClock clock) {
+    private Store store(ManualClock clock) {
         return new Store(new CacheDir(tmp.toString(), ME), clock);
     }
 
@@ -48,15 +49,15 @@ class StoreTest {
     void conformanceFixtures_resolve_withInjectedClock_andTheirOwnCacheDir() throws IOException {
         put(tmp, "model", "latest.json", fixture(Conformance.RUST_101));
         put(tmp, "model-server", "latest.json", fixture(Conformance.BASH_12345));
-        TestClock clock = new TestClock(10 + 59);
+        ManualClock clock = ManualClock.atEpochSeconds(10 + 59);
         Store s = storeAt(tmp, "/shared/cache", clock);
         assertEquals("http://node-a:8000/v1", s.resolve("model").orElseThrow().url());
         clock.advanceSeconds(1);
         assertEquals(Optional.empty(), s.resolve("model"), "expired at registered_at + ttl");
 
-        Store bash = storeAt(tmp, "/shared/cache/", new TestClock(1767225600L + 3599));
+        Store bash = storeAt(tmp, "/shared/cache/", ManualClock.atEpochSeconds(1767225600L + 3599));
         assertEquals("node07", bash.resolve("model-server").orElseThrow().host());
-        assertEquals(Optional.empty(), storeAt(tmp, "/shared/other", new TestClock(1767225600L))
+        assertEquals(Optional.empty(), storeAt(tmp, "/shared/other", ManualClock.atEpochSeconds(1767225600L))
                 .resolve("model-server"), "another cache_dir is not found");
         assertEquals(Optional.empty(), bash.resolve("absent"));
     }
@@ -64,7 +65,7 @@ class StoreTest {
     @Test
     void resolve_futureRegisteredAt_isLive() throws IOException {
         put(tmp, "model", "latest.json", fixture(Conformance.RUST_101));
-        assertTrue(storeAt(tmp, "/shared/cache", new TestClock(0)).resolve("model").isPresent());
+        assertTrue(storeAt(tmp, "/shared/cache", ManualClock.atEpochSeconds(0)).resolve("model").isPresent());
     }
 
     @Test
@@ -79,7 +80,7 @@ class StoreTest {
 
     @Test
     void register_writesHistoryThenLatest_sameBytes_noTempLeft() throws IOException {
-        TestClock clock = new TestClock(100);
+        ManualClock clock = ManualClock.atEpochSeconds(100);
         Store s = store(clock);
         Store.Registration reg = s.register("model-server", "42", null, "node01", 8000, "http", null, 300, Map.of());
         Path dir = tmp.resolve("rendezvous/model-server");
@@ -95,7 +96,7 @@ class StoreTest {
 
     @Test
     void register_historyName_sanitised_andReRegistrationReplacesIt() throws IOException {
-        TestClock clock = new TestClock(100);
+        ManualClock clock = ManualClock.atEpochSeconds(100);
         Store s = store(clock);
         s.register("m", "12/34 x", "a b", "h", 1, "http", "/", 60, Map.of());
         clock.advanceSeconds(5);
@@ -109,9 +110,9 @@ class StoreTest {
 
     @Test
     void register_invalidInput_createsNothing() {
-        Store s = store(new TestClock(100));
+        Store s = store(ManualClock.atEpochSeconds(100));
         Path cache = tmp.resolve("cache");
-        Store inCache = new Store(new CacheDir(cache.toString(), ME), new TestClock(100));
+        Store inCache = new Store(new CacheDir(cache.toString(), ME), ManualClock.atEpochSeconds(100));
         List<Runnable> bad = List.of(
                 () -> inCache.register("a/b", "1", null, "h", 1, "http", null, 60, Map.of()),
                 () -> inCache.register("..", "1", null, "h", 1, "http", null, 60, Map.of()),
@@ -135,7 +136,7 @@ class StoreTest {
 
     @Test
     void resolve_readsLatestOnly_neverHistory() throws IOException {
-        Store s = store(new TestClock(100));
+        Store s = store(ManualClock.atEpochSeconds(100));
         s.register("m", "1", null, "h", 1, "http", null, 60, Map.of());
         Files.delete(tmp.resolve("rendezvous/m/latest.json"));
         assertEquals(Optional.empty(), s.resolve("m"));
@@ -143,7 +144,7 @@ class StoreTest {
 
     @Test
     void hostileLatest_symlink_isRefused_andTargetUntouched() throws IOException {
-        Store s = store(new TestClock(100));
+        Store s = store(ManualClock.atEpochSeconds(100));
         Path dir = Files.createDirectories(tmp.resolve("rendezvous/m"));
         Path target = Files.writeString(tmp.resolve("precious"), "keep me");
         Files.createSymbolicLink(dir.resolve("latest.json"), target);
@@ -157,7 +158,7 @@ class StoreTest {
 
     @Test
     void hostileLatest_directory_oversized_truncated_badPort() throws IOException {
-        TestClock clock = new TestClock(100);
+        ManualClock clock = ManualClock.atEpochSeconds(100);
         Store s = store(clock);
         Files.createDirectories(tmp.resolve("rendezvous/d/latest.json"));
         assertCorrupt(() -> s.resolve("d"), "is a directory, not a regular file");
@@ -182,7 +183,7 @@ class StoreTest {
 
     @Test
     void hostileName_isUsage_andTouchesNothing() {
-        Store s = store(new TestClock(100));
+        Store s = store(ManualClock.atEpochSeconds(100));
         for (String n : List.of("../etc", "a/b", "..", "a\0", "名前")) {
             MusterException e = assertThrows(MusterException.class, () -> s.resolve(n));
             assertEquals(ExitCodes.USAGE, e.status());
@@ -196,7 +197,7 @@ class StoreTest {
         Path cache = tmp.resolve("cache");
         Files.createDirectories(cache.resolve("rendezvous"));
         Files.createSymbolicLink(cache.resolve("rendezvous/m"), elsewhere);
-        Store s = new Store(new CacheDir(cache.toString(), ME), new TestClock(100));
+        Store s = new Store(new CacheDir(cache.toString(), ME), ManualClock.atEpochSeconds(100));
         MusterException e = assertThrows(MusterException.class, () -> s.resolve("m"));
         assertEquals(ExitCodes.UNUSABLE_DIR, e.status());
         assertTrue(e.getMessage().contains("symbolic link"), e.getMessage());
@@ -204,7 +205,7 @@ class StoreTest {
 
     @Test
     void list_liveRecordsOfThisCache_sortedByName_corruptFails() throws IOException {
-        TestClock clock = new TestClock(1000);
+        ManualClock clock = ManualClock.atEpochSeconds(1000);
         Store s = store(clock);
         s.register("zeta", "1", null, "h", 1, "http", null, 60, Map.of());
         s.register("alpha", "2", null, "h", 2, "http", null, 60, Map.of());
@@ -220,7 +221,7 @@ class StoreTest {
 
     @Test
     void prune_removesExpiredOfThisCache_only() throws IOException {
-        TestClock clock = new TestClock(1000);
+        ManualClock clock = ManualClock.atEpochSeconds(1000);
         Store s = store(clock);
         s.register("gone", "1", "a", "h", 1, "http", null, 10, Map.of());
         s.register("live", "2", null, "h", 1, "http", null, 1000, Map.of());
@@ -240,7 +241,7 @@ class StoreTest {
 
     @Test
     void deregister_onlyWhileLatestIsStillThisJobs() {
-        TestClock clock = new TestClock(1000);
+        ManualClock clock = ManualClock.atEpochSeconds(1000);
         Store s = store(clock);
         s.register("m", "old", null, "h", 1, "http", null, 60, Map.of());
         s.register("m", "new", null, "h", 2, "http", null, 60, Map.of());
@@ -275,7 +276,7 @@ class StoreTest {
 
     @Test
     void createdFiles_followTheProcessUmask() throws IOException {
-        Store s = store(new TestClock(100));
+        Store s = store(ManualClock.atEpochSeconds(100));
         s.register("m", "1", null, "h", 1, "http", null, 60, Map.of());
         int mode = (Integer) Files.getAttribute(tmp.resolve("rendezvous/m/latest.json"), "unix:mode");
         // not forced to 0600 by the writer: a group-shared cache works with umask 002

@@ -1,4 +1,4 @@
-package dev.muster.rendezvous;
+package dev.muster.task;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,0 +1,275 @@
+package dev.muster.cli;
+
+import dev.muster.barrier.Outcome;
+import dev.muster.barrier.StepSync;
+import dev.muster.barrier.SyncRoot;
+import dev.muster.barrier.Transport;
+import dev.muster.core.ExitCodes;
+import dev.muster.core.Log;
+import dev.muster.core.MusterException;
+import dev.muster.core.Posix;
+import dev.muster.exec.CommandLookup;
+import dev.muster.exec.Exec;
+import dev.muster.exec.Signals;
+import dev.muster.service.StartUp;
+import dev.muster.task.IdentityResolver;
+import dev.muster.task.TaskIdentity;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One task's way through {@code run}, one method a step: {@link #identity}, {@link #preflight}, then either
+ * {@link #alone} or {@link #atBarrier} (which resolve and register rendezvous names around the barrier),
+ * the environment ({@code RunCommand.exports}), and {@link #exec} (or the dry run's printout).
+ */
+final class TaskPath {
+    private final Context ctx;
+    private final Map<String, String> env;
+    private final RunFlags f;
+    private RunRendezvous rdzv;
+    private TaskIdentity id;
+    private StartUp startUp;
+    private CommandLookup.Result program;
+    private Thread prepare;
+    private String key;
+    private boolean registers;
+
+    TaskPath(Context ctx, RunFlags f) {
+        this.ctx = ctx;
+        this.env = ctx.env();
+        this.f = f;
+    }
+
+    int run() {
+        identity();
+        preflight();
+        Map<String, String> clientEnv = Map.of();
+        Outcome release = null;
+        if (needsBarrier()) {
+            release = atBarrier();
+        } else {
+            clientEnv = alone();
+        }
+        if (!program.ok()) {
+            throw new MusterException(program.code(), program.problem());
+        }
+        Map<String, String> exported = RunCommand.exports(id, release, key, f.torchrun);
+        exported.putAll(clientEnv);
+        return f.dryRun ? dryRun(exported) : exec(exported);
+    }
+
+    /** Who this task is; with a rendezvous option, the names are checked and the barrier waits that much longer. */
+    private void identity() {
+        // only now, and only with a rendezvous option, are the rendezvous classes loaded
+        RendezvousFlags rf = f.rendezvous;
+        rdzv = rf.client() || rf.provider() ? new RunRendezvous(rf, env) : null;
+        if (rdzv != null) {
+            rdzv.validate();
+            // rank 0 arrives only once the names resolved: the others wait that much longer
+            f.barrier.timeout = f.barrier.timeout.plus(rdzv.longestWait());
+        }
+        id = IdentityResolver.resolve(env);
+        Log.rank(id.rank());
+        registers = rdzv != null && rdzv.registersHere(id);
+        key = StepSync.key(id, f.barrier.name);
+    }
+
+    /** Can the command start, which services will start; the exec's native handles are built meanwhile. */
+    private void preflight() {
+        StartFlags sf = f.services;
+        // only with --start or --arrive-when are the service classes loaded
+        startUp = sf.used() && !f.dryRun ? new StartUp(sf.commands, sf.probes,
+                sf.arriveTimeout != null ? sf.arriveTimeout : f.barrier.timeout, ctx.clock()) : null;
+        if (sf.used() && f.dryRun) {
+            Log.info("--dry-run: not starting " + sf.commands.size() + " --start command(s), not probing "
+                    + sf.probes.size() + " --arrive-when probe(s)");
+        }
+        program = CommandLookup.find(f.command.get(0), env);
+        // Building the native exec handles costs tens of milliseconds in a cold JVM: do it while waiting, not
+        // after the release.
+        prepare = new Thread(Exec::prepare, "muster-exec-prepare");
+        prepare.setDaemon(true);
+        prepare.start();
+    }
+
+    private boolean needsBarrier() {
+        if (!id.inStep()) {
+            if (id.launcher().equals("slurm-batch") && !f.noBarrier && rdzv == null) {
+                Log.info("this is the batch script, a single process: no barrier here; start the tasks with srun "
+                        + "to synchronise them");
+            }
+            return false;
+        }
+        if (f.noBarrier) {
+            Log.debug("--no-barrier: not waiting for the other tasks");
+            return false;
+        }
+        if (key.equals(env.get("MUSTER_BARRIER_KEY"))) {
+            Log.debug("this step's barrier was already passed (MUSTER_BARRIER_KEY=" + key + ")");
+            return false;
+        }
+        return true;
+    }
+
+    /** No barrier: check the command, the provider, resolve the names and start the services here. */
+    private Map<String, String> alone() {
+        if (!program.ok()) {
+            throw new MusterException(program.code(), program.problem());
+        }
+        if (registers) {
+            rdzv.checkProvider(id);
+        }
+        Map<String, String> clientEnv = f.rendezvous.client() ? rdzv.resolve() : Map.of();
+        if (startUp != null) {
+            startServices(null);
+        }
+        return clientEnv;
+    }
+
+    /**
+     * The barrier: a command that cannot start aborts the step; services start before arriving; rank 0 resolves
+     * the rendezvous names and hands them out in the release, so that every rank exports the same endpoints.
+     */
+    private Outcome atBarrier() {
+        Options o = f.barrier;
+        StepSync sync = new StepSync(id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(),
+                o.transport, o.trace, env);
+        sync.prepare();
+        if (!program.ok()) {
+            sync.abort(program.code(), program.problem());
+            throw new MusterException(program.code(), program.problem());
+        }
+        if (startUp != null) {
+            startServices(sync);
+        }
+        Map<String, String> data = Map.of();
+        try {
+            if (registers) {
+                rdzv.checkProvider(id);
+            }
+            if (id.rank() == 0) {
+                data = RunCommand.releaseData(id, f.torchrun);
+                if (f.rendezvous.client()) {
+                    for (Map.Entry<String, String> e : rdzv.resolve().entrySet()) {
+                        data.put("env." + e.getKey(), e.getValue());
+                    }
+                }
+            }
+        } catch (MusterException e) {
+            sync.abort(e.status(), e.getMessage());
+            stopServices();
+            throw e;
+        }
+        try {
+            return sync.await(data);
+        } catch (RuntimeException e) {
+            stopServices();
+            throw e;
+        }
+    }
+
+    /** Prints the export lines and the exec line instead of running the command. */
+    private int dryRun(Map<String, String> exported) {
+        join(prepare);
+        if (f.barrier.transport.mode() == Transport.Mode.TCP) {
+            // scripts/muster trains its start-up archive with a dry run: load what the TCP path needs then
+            StepSync.warmUpTcp();
+        }
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<String, String> e : exported.entrySet()) {
+            b.append("export ").append(e.getKey()).append('=').append(Shell.quote(e.getValue())).append('\n');
+        }
+        b.append("exec");
+        for (String c : f.command) {
+            b.append(' ').append(Shell.quote(c));
+        }
+        ctx.out().print(b.append('\n'));
+        if (registers) {
+            Log.info(rdzv.describeProvider(id));
+        }
+        return ExitCodes.OK;
+    }
+
+    private int exec(Map<String, String> exported) {
+        Map<String, String> childEnv = new TreeMap<>(env);
+        childEnv.putAll(exported);
+        try {
+            if (registers) {
+                // before the exec: afterwards no muster code runs in this process
+                rdzv.startRegistrar(id);
+            }
+            join(prepare);
+            // Java 17-21: muster waits for the program, then stops the services itself; after a true exec their
+            // supervisors see the task end
+            return Exec.replace(program.path(), f.command, childEnv, startUp == null ? null : startUp::stop);
+        } catch (RuntimeException e) {
+            stopServices();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts the services and waits for the probes. A failure stops the services and aborts the step with the
+     * reason; a signal meanwhile does the same and then ends muster by that signal, as while waiting at the
+     * barrier.
+     */
+    private void startServices(StepSync sync) {
+        AtomicReference<String> signal = new AtomicReference<>();
+        Thread waiting = Thread.currentThread();
+        for (String sig : Signals.CAUGHT) {
+            Signals.handle(sig, s -> {
+                signal.compareAndSet(null, s);
+                waiting.interrupt();
+            });
+        }
+        try {
+            // the services get the task's identity: a port of BASE + MUSTER_RANK is written in the command
+            Map<String, String> serviceEnv = new TreeMap<>(env);
+            serviceEnv.putAll(identityVars());
+            startUp.start(serviceEnv, Posix.pid());
+            startUp.awaitReady(() -> signal.get() != null);
+        } catch (MusterException e) {
+            String sig = signal.get();
+            MusterException cause = sig == null ? e : new MusterException(128 + Signals.number(sig), "rank "
+                    + id.rank() + " was stopped by SIG" + sig + " while its --start services were starting");
+            stopServices();
+            if (sync != null) {
+                sync.abort(cause.status(), cause.getMessage());
+            }
+            if (sig != null) {
+                Log.error("stopped by SIG" + sig + " while waiting for --arrive-when");
+                Signals.dieBy(Signals.number(sig));
+            }
+            throw cause;
+        } finally {
+            Thread.interrupted();
+            Signals.restoreOriginal(Signals.CAUGHT);
+        }
+    }
+
+    private void stopServices() {
+        if (startUp != null) {
+            startUp.stop();
+        }
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Map<String, String> identityVars() {
+        Map<String, String> vars = new LinkedHashMap<>();
+        vars.put("MUSTER_RANK", Integer.toString(id.rank()));
+        vars.put("MUSTER_SIZE", Integer.toString(id.size()));
+        vars.put("MUSTER_LOCAL_RANK", Integer.toString(id.localRank()));
+        vars.put("MUSTER_NODE", id.node());
+        return vars;
+    }
+}

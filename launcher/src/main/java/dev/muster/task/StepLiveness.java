@@ -1,0 +1,39 @@
+package dev.muster.task;
+
+import dev.muster.core.Processes;
+
+import java.util.regex.Pattern;
+
+/**
+ * Whether the step a barrier key names may still run, for the clean-up of step directories. Keys are
+ * {@code <cluster>.<job>.<step>...} or {@code local.<pid>-<id>}; a Slurm job counts as gone only when
+ * {@link JobStatus} says it finished (the one rule for "finished"), a {@code muster local} run when its launching
+ * process is gone. When nobody can tell, the step counts as live (the age limit still applies).
+ */
+public final class StepLiveness {
+    private static final Pattern LOCAL_JOB = Pattern.compile("[0-9]+-[0-9a-f]+");
+    private static final Pattern SLURM_JOB = Pattern.compile("[0-9]+(_[0-9]+)?");
+
+    private final JobStatus jobs;
+
+    public StepLiveness(JobStatus jobs) {
+        this.jobs = jobs;
+    }
+
+    public boolean mayRun(String key) {
+        String[] parts = key.split("\\.");
+        // muster local keys are local.<pid>-<hex>; a Slurm cluster may be called "local" too, but its job ids
+        // never have that shape
+        if (parts.length >= 2 && parts[0].equals("local") && LOCAL_JOB.matcher(parts[1]).matches()) {
+            try {
+                return Processes.alive(Long.parseLong(parts[1].split("-")[0]));
+            } catch (NumberFormatException e) {
+                return false;
+            }
+        }
+        if (parts.length < 2 || !SLURM_JOB.matcher(parts[1]).matches()) {
+            return true;
+        }
+        return jobs.state(parts[1]) != JobStatus.State.FINISHED;
+    }
+}
