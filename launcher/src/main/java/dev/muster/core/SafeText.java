@@ -14,6 +14,8 @@ package dev.muster.core;
 public final class SafeText {
     /** Enough for any host, URL or name that a human reads in a message; longer is not a real value. */
     public static final int VALUE_CHARS = 200;
+    /** The longest value in hpc-compose-compatible text output: far beyond any real host, URL or path. */
+    public static final int FIELD_CHARS = 4096;
     /** The longest line muster writes to stderr. */
     public static final int LINE_CHARS = 2000;
 
@@ -34,10 +36,25 @@ public final class SafeText {
         return b.toString();
     }
 
+    /**
+     * {@code s} as a field of text data output: unchanged when it holds nothing unsafe and is at most
+     * {@link #FIELD_CHARS} long (every real record), else escaped and cut, so one record stays one line.
+     */
+    public static String field(String s) {
+        return field(s, FIELD_CHARS);
+    }
+
     /** {@code s} escaped and cut at {@code max} characters of input, unquoted: for a text field of data output. */
     public static String field(String s, int max) {
         if (s == null) {
             return "";
+        }
+        boolean clean = s.length() <= max;
+        for (int i = 0; clean && i < s.length(); i++) {
+            clean = !unsafe(s, i);
+        }
+        if (clean) {
+            return s;
         }
         StringBuilder b = new StringBuilder(Math.min(s.length(), max));
         int cut = escape(b, s, max);
@@ -104,7 +121,7 @@ public final class SafeText {
     }
 
     /** Whether the character at {@code i} must not reach a terminal or a line-oriented reader as it is. */
-    static boolean unsafe(String s, int i) {
+    public static boolean unsafe(String s, int i) {
         char c = s.charAt(i);
         if (c < 0x20 || c >= 0x7f && c <= 0x9f) {
             return true;

@@ -57,6 +57,15 @@ public record Record(int schemaVersion, String name, String jobId, String servic
         if (ttlSeconds < 1) {
             throw MusterException.usage("rendezvous ttl must be at least 1 second");
         }
+        for (String[] v : new String[][] {{"job id", jobId}, {"host", host}, {"protocol", protocol},
+                {"path", path}, {"service", service}}) {
+            for (int i = 0; v[1] != null && i < v[1].length(); i++) {
+                if (SafeText.unsafe(v[1], i)) {
+                    // never part of a real endpoint; in a record it could only forge a client's output
+                    throw MusterException.usage("rendezvous " + v[0] + " must not contain control characters");
+                }
+            }
+        }
         String p = path == null || path.isEmpty() ? null : path;
         if (p != null && !p.startsWith("/")) {
             throw MusterException.usage("rendezvous path must be empty or start with '/'");
@@ -179,6 +188,11 @@ public record Record(int schemaVersion, String name, String jobId, String servic
         if (signature != null && !(signature instanceof String)) {
             throw corrupt(source, "field " + SIGNATURE_FIELD + " must be a string, got " + describe(signature));
         }
+        for (String field : PRINTED) {
+            if (m.get(field) instanceof String v) {
+                refuseUnsafe(v, field, source);
+            }
+        }
         String name = string(m, "name", source);
         try {
             Names.validate(name);
@@ -199,6 +213,23 @@ public record Record(int schemaVersion, String name, String jobId, String servic
                 unsigned(m, "ttl_seconds", source, Long.MAX_VALUE),
                 string(m, "cache_dir", source),
                 metadata), (String) signature);
+    }
+
+    /**
+     * The fields that clients print, export and connect to. A control character there (a newline, an escape,
+     * a NUL, which no environment variable can even hold) is never part of a real endpoint; it can only forge an
+     * output line, a terminal sequence or a shell word, so a record holding one is refused as damaged. Metadata
+     * values are left as they are: muster never prints or exports them as text.
+     */
+    private static final String[] PRINTED = {"job_id", "service", "host", "protocol", "path", "url"};
+
+    private static void refuseUnsafe(String v, String field, String source) {
+        for (int i = 0; i < v.length(); i++) {
+            if (SafeText.unsafe(v, i)) {
+                throw corrupt(source, "field " + field + " holds the control character " + SafeText.quote(
+                        String.valueOf(v.charAt(i))) + " at position " + i);
+            }
+        }
     }
 
     private static String string(Map<?, ?> m, String field, String source) {

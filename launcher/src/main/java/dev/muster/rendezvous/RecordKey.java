@@ -52,6 +52,25 @@ public final class RecordKey {
         return file;
     }
 
+    /** The environment variable that names the key file when no flag does. */
+    public static final String ENV = "MUSTER_RDZV_KEY_FILE";
+
+    /**
+     * The key named by {@code flag}, else by {@link #ENV}; null when neither names one (records unsigned, as
+     * hpc-compose writes them).
+     */
+    public static RecordKey choose(String flag, Map<String, String> env, Caller caller) {
+        String f = flag != null ? flag : env.get(ENV);
+        if (f == null) {
+            return null;
+        }
+        if (f.isEmpty()) {
+            throw MusterException.usage((flag != null ? "--key-file" : ENV) + " is empty; give the path of the"
+                    + " project's rendezvous key file or leave it unset");
+        }
+        return load(Path.of(f).toAbsolutePath(), caller);
+    }
+
     /** For tests and for the soak: a key held in memory. */
     static RecordKey of(Path file, byte[] key) {
         return new RecordKey(file, key.clone());

@@ -40,6 +40,18 @@ final class Gen {
         return b.toString();
     }
 
+    /** {@link #string} without the characters a record's printed fields may not hold (SafeText.unsafe). */
+    static String printable(Random r, int max) {
+        String s = string(r, max);
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            if (!dev.muster.core.SafeText.unsafe(s, i)) {
+                b.append(s.charAt(i));
+            }
+        }
+        return b.toString();
+    }
+
     /** A valid rendezvous name. */
     static String name(Random r) {
         String chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";

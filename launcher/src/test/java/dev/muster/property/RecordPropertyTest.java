@@ -27,11 +27,12 @@ class RecordPropertyTest {
         for (int i = r.nextInt(4); i > 0; i--) {
             md.put(Gen.string(r, 12), Gen.string(r, 20));
         }
-        String path = r.nextBoolean() ? null : "/" + Gen.string(r, 15);
-        String jobId = Gen.string(r, 10);
-        String host = Gen.string(r, 15);
-        String protocol = Gen.string(r, 6);
-        return Record.create(Gen.name(r), jobId.isBlank() ? "1" : jobId, r.nextBoolean() ? null : Gen.string(r, 8),
+        // metadata and cache_dir take anything; the fields clients print and export take no control characters
+        String path = r.nextBoolean() ? null : "/" + Gen.printable(r, 15);
+        String jobId = Gen.printable(r, 10);
+        String host = Gen.printable(r, 15);
+        String protocol = Gen.printable(r, 6);
+        return Record.create(Gen.name(r), jobId.isBlank() ? "1" : jobId, r.nextBoolean() ? null : Gen.printable(r, 8),
                 host.isBlank() ? "h" : host, 1 + r.nextInt(65535), protocol.isBlank() ? "tcp" : protocol, path,
                 r.nextLong() & Long.MAX_VALUE, 1 + (r.nextLong() & 0xffffffffL), Gen.string(r, 20), md);
     }

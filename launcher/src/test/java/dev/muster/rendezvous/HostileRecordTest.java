@@ -35,7 +35,7 @@ class HostileRecordTest {
     }
 
     private Store store() {
-        return new Store(new CacheDir(tmp.toString(), Caller.self()), new TestClock(1_000));
+        return new Store(new CacheDir(tmp.toString(), Caller.self()), dev.muster.testing.ManualClock.atEpochSeconds(1_000));
     }
 
     private Path put(String dir, String text) throws IOException {

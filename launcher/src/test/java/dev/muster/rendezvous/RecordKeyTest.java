@@ -32,7 +32,7 @@ class RecordKeyTest {
     }
 
     private Store store(RecordKey key) {
-        return new Store(new CacheDir(tmp.resolve("cache").toString(), Caller.self()), new TestClock(1_000), key);
+        return new Store(new CacheDir(tmp.resolve("cache").toString(), Caller.self()), dev.muster.testing.ManualClock.atEpochSeconds(1_000), key);
     }
 
     private RecordKey key(String name, String secret) throws IOException {
