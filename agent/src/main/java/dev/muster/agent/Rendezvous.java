@@ -1,5 +1,6 @@
 package dev.muster.agent;
 
+import dev.muster.barrier.Release;
 import dev.muster.core.Caller;
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
@@ -21,8 +22,6 @@ import java.util.Optional;
  * deregisters (only while the record is still this job's) in a shutdown hook.
  */
 final class Rendezvous {
-    private static final String[] FIELDS = {"url", "host", "port", "protocol", "path", "job_id"};
-
     private final AgentSettings settings;
     private final TaskIdentity id;
     private final Map<String, String> env;
@@ -48,13 +47,8 @@ final class Rendezvous {
                         + "cache-dir");
             }
             Record rec = r.get();
-            String p = "rdzv." + name + ".";
-            data.put(p + "url", rec.url());
-            data.put(p + "host", rec.host());
-            data.put(p + "port", Integer.toString(rec.port()));
-            data.put(p + "protocol", rec.protocol());
-            data.put(p + "path", rec.path() == null ? "" : rec.path());
-            data.put(p + "job_id", rec.jobId());
+            Release.putRendezvous(data, name, rec.url(), rec.host(), rec.port(), rec.protocol(), rec.path(),
+                    rec.jobId());
         }
         return data;
     }
@@ -66,13 +60,13 @@ final class Rendezvous {
 
     void publish(Map<String, String> data) {
         for (String name : settings.rendezvous()) {
-            for (String f : FIELDS) {
-                String v = data.get("rdzv." + name + "." + f);
+            for (String f : Release.RDZV_FIELDS) {
+                String v = Release.rendezvous(data, name, f);
                 if (v != null) {
                     System.setProperty("muster.rdzv." + name + "." + f, v);
                 }
             }
-            Log.debug("rendezvous " + name + " -> " + data.get("rdzv." + name + ".url"));
+            Log.debug("rendezvous " + name + " -> " + Release.rendezvous(data, name, "url"));
         }
     }
 

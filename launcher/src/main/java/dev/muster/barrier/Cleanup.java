@@ -1,5 +1,7 @@
 package dev.muster.barrier;
 
+import dev.muster.core.Backoff;
+import dev.muster.core.Clock;
 import dev.muster.core.Log;
 
 import java.io.IOException;
@@ -11,28 +13,31 @@ import java.time.Duration;
  * arrival, off the release path, and after a true exec no muster code runs in any task, so the helper is a small
  * detached shell loop, not a thread. It waits for the release in the outcome file, then for all departures, and
  * renames the directory away before deleting it so that a straggler never reads a half-deleted tree. Bounded: it
- * gives up after {@code bound} (or at once when the step directory is gone) and leaves the directory to {@code muster sweep}, as it does after an abort or a
- * timeout (the files are the diagnosis).
+ * gives up after {@code bound} (or at once when the step directory is gone) and leaves the directory to
+ * {@code muster sweep}, as it does after an abort or a timeout (the files are the diagnosis).
  */
 public final class Cleanup {
     private Cleanup() {
     }
 
-    // $1 step dir, $2 task count, $3 bound in seconds. Backs off from 50 ms to 1 s.
+    // $1 step dir, $2 task count, $3 bound in seconds. Backs off from 50 ms to 1 s. The names and the outcome's
+    // syntax come from StepFiles and Outcome, so that the loop cannot drift from the protocol.
     private static final String SCRIPT = ""
             + "d=$1; n=$2; end=$(( $(date +%s) + $3 )); s=0.05\n"
             + "pause() { sleep \"$s\"; case $s in 0.05) s=0.1;; 0.1) s=0.2;; 0.2) s=0.5;; *) s=1;; esac; }\n"
-            + "until grep -q '^kind=release$' \"$d/outcome\" 2>/dev/null; do\n"
+            + "until grep -q '^" + Outcome.KIND + "=" + Outcome.Kind.RELEASE.word() + "$' \"$d/" + StepFiles.OUTCOME
+            + "\" 2>/dev/null; do\n"
             + "  [ -d \"$d\" ] || exit 0\n"
-            + "  grep -q '^kind=' \"$d/outcome\" 2>/dev/null && exit 0\n"
+            + "  grep -q '^" + Outcome.KIND + "=' \"$d/" + StepFiles.OUTCOME + "\" 2>/dev/null && exit 0\n"
             + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
             + "done\n"
             + "s=0.05\n"
-            + "until [ \"$(ls \"$d/departure\" 2>/dev/null | grep -c '^[0-9][0-9]*$')\" -ge \"$n\" ]; do\n"
+            + "until [ \"$(ls \"$d/" + StepFiles.DEPARTURE
+            + "\" 2>/dev/null | grep -c '^[0-9][0-9]*$')\" -ge \"$n\" ]; do\n"
             + "  [ -d \"$d\" ] || exit 0\n"
             + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
             + "done\n"
-            + "g=\"$d.gone.$$\"\n"
+            + "g=\"$d" + StepFiles.GONE + "$$\"\n"
             + "mv -T -- \"$d\" \"$g\" 2>/dev/null && rm -rf -- \"$g\"\n";
 
     /**
@@ -42,17 +47,16 @@ public final class Cleanup {
      */
     public static void inProcess(Path stepDir, int size, Duration bound) {
         long end = System.nanoTime() + bound.toNanos();
-        long pause = 50;
-        Path departures = stepDir.resolve("departure");
+        Backoff backoff = new Backoff(50_000_000L, 1_000_000_000L, 2, 1, 1, null); // no jitter: one per step
+        Path departures = stepDir.resolve(StepFiles.DEPARTURE);
         try {
-            while (countRanks(departures) < size) {
+            while (StepFiles.countRanks(departures) < size) {
                 if (System.nanoTime() > end) {
                     return;
                 }
-                Thread.sleep(pause);
-                pause = Math.min(pause * 2, 1000);
+                Clock.SYSTEM.sleep(backoff.next());
             }
-            Path gone = stepDir.resolveSibling(stepDir.getFileName() + ".gone." + dev.muster.core.Posix.pid());
+            Path gone = StepFiles.gone(stepDir, dev.muster.core.Posix.pid());
             java.nio.file.Files.move(stepDir, gone);
             Sweep.deleteTree(gone);
         } catch (IOException e) {
@@ -60,18 +64,6 @@ public final class Cleanup {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private static int countRanks(Path dir) throws IOException {
-        int n = 0;
-        try (java.nio.file.DirectoryStream<Path> ds = java.nio.file.Files.newDirectoryStream(dir)) {
-            for (Path p : ds) {
-                if (FileBarrier.parseRank(p.getFileName().toString()) >= 0) {
-                    n++;
-                }
-            }
-        }
-        return n;
     }
 
     /** Starts the detached helper for {@code stepDir}; failures only leave work for sweep. */

@@ -17,7 +17,17 @@ import java.util.Map;
  */
 public record Outcome(Kind kind, int rank, int code, String reason, List<Integer> missing, Map<String, String> data) {
 
-    public enum Kind { RELEASE, ABORT, TIMEOUT }
+    public enum Kind {
+        RELEASE, ABORT, TIMEOUT;
+
+        /** How the outcome file spells this kind. */
+        String word() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** The key of the line that says which {@link Kind} an outcome is. */
+    static final String KIND = "kind";
 
     static final String HEADER = "muster-outcome 1\n";
     static final String END = "end\n";
@@ -41,7 +51,7 @@ public record Outcome(Kind kind, int rank, int code, String reason, List<Integer
 
     public byte[] encode() {
         StringBuilder b = new StringBuilder(HEADER);
-        b.append("kind=").append(kind.name().toLowerCase(java.util.Locale.ROOT)).append('\n');
+        b.append(KIND).append('=').append(kind.word()).append('\n');
         b.append("rank=").append(rank).append('\n');
         b.append("code=").append(code).append('\n');
         b.append("reason=").append(escape(reason)).append('\n');
@@ -78,7 +88,7 @@ public record Outcome(Kind kind, int rank, int code, String reason, List<Integer
             }
         }
         try {
-            Kind kind = Kind.valueOf(fields.getOrDefault("kind", "").toUpperCase(java.util.Locale.ROOT));
+            Kind kind = Kind.valueOf(fields.getOrDefault(KIND, "").toUpperCase(java.util.Locale.ROOT));
             return new Outcome(kind, Integer.parseInt(fields.get("rank")), Integer.parseInt(fields.get("code")),
                     fields.getOrDefault("reason", ""), parseRanks(fields.getOrDefault("missing", "")), data);
         } catch (RuntimeException e) {

@@ -2,9 +2,9 @@ package dev.muster.barrier;
 
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
+import dev.muster.core.Posix;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -16,26 +16,43 @@ import java.util.stream.Stream;
  * ({@code --baseline-sarus}, not documented for users): every task creates {@code arrival/<rank>}, lists
  * {@code arrival/} every 100 ms until it holds N files, creates {@code departure/<rank>}; rank 0 then lists
  * {@code departure/} every 100 ms until it holds N files and removes the directory before it goes on. It lives
- * inside muster so that the benchmark compares waiting protocols with the same JVM, start-up and exec path.
+ * inside muster so that the benchmark compares waiting protocols with the same JVM, start-up and exec path; it
+ * uses the step directory of the file protocol for its own directory, arrival record and aborts.
  */
-final class SarusBaseline {
+final class SarusBaseline implements Barrier {
     private static final long PERIOD_MILLIS = 100;
 
+    private final FileBarrier fb;
     private final Path dir;
     private final int rank;
     private final int size;
-    private final long deadlineNanos;
+    private final java.time.Duration timeout;
+    private long deadlineNanos;
 
-    SarusBaseline(Path stepDir, int rank, int size, java.time.Duration timeout) {
-        this.dir = stepDir.resolve("sarus");
-        this.rank = rank;
-        this.size = size;
-        this.deadlineNanos = System.nanoTime() + timeout.toNanos();
+    SarusBaseline(FileBarrier fb) {
+        this.fb = fb;
+        this.dir = fb.dir().resolve(StepFiles.SARUS);
+        this.rank = fb.rank();
+        this.size = fb.size();
+        this.timeout = fb.settings().timeout();
     }
 
-    Outcome await(Map<String, String> releaseData) throws InterruptedException {
-        Path arrival = dir.resolve("arrival");
-        Path departure = dir.resolve("departure");
+    @Override
+    public void prepare() {
+        fb.prepare();
+    }
+
+    @Override
+    public void arrive() {
+        fb.arrive();
+    }
+
+    @Override
+    public Outcome await(Map<String, String> releaseData) throws InterruptedException {
+        fb.via("sarus");
+        deadlineNanos = System.nanoTime() + timeout.toNanos();
+        Path arrival = dir.resolve(StepFiles.ARRIVAL);
+        Path departure = dir.resolve(StepFiles.DEPARTURE);
         try {
             Files.createDirectories(arrival);
             Files.createDirectories(departure);
@@ -51,19 +68,39 @@ final class SarusBaseline {
         }
         if (rank == 0) {
             waitFor(departure);
-            Path gone = dir.resolveSibling("sarus.gone." + dev.muster.core.Posix.pid());
-            try {
-                Files.move(dir, gone);
-                try (Stream<Path> s = Files.walk(gone)) {
-                    for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            } catch (IOException e) {
-                // the hook ignores clean-up failures too; sweep removes the rest
-            }
+            remove();
         }
-        return Outcome.release(0, rank == 0 ? releaseData : Map.of());
+        return fb.finish(Outcome.release(0, rank == 0 ? releaseData : Map.of()));
+    }
+
+    private void remove() {
+        Path gone = StepFiles.gone(dir, Posix.pid());
+        try {
+            Files.move(dir, gone);
+            try (Stream<Path> s = Files.walk(gone)) {
+                for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            // the hook ignores clean-up failures too; sweep removes the rest
+        }
+    }
+
+    @Override
+    public void abort(int code, String reason) {
+        fb.abort(code, reason);
+    }
+
+    /** The hook leaves no departure for muster's clean-up. */
+    @Override
+    public void depart() {
+    }
+
+    /** Rank 0 removes the baseline's directory itself, before it goes on. */
+    @Override
+    public boolean cleanedUp() {
+        return false;
     }
 
     private void waitFor(Path d) throws InterruptedException {
@@ -76,16 +113,10 @@ final class SarusBaseline {
     }
 
     private static int count(Path d) {
-        int n = 0;
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(d)) {
-            for (Path p : ds) {
-                if (FileBarrier.parseRank(p.getFileName().toString()) >= 0) {
-                    n++;
-                }
-            }
+        try {
+            return StepFiles.countRanks(d);
         } catch (IOException e) {
-            return n;
+            return 0;
         }
-        return n;
     }
 }

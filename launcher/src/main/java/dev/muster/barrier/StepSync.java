@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
 
 /**
  * One task's part in a step barrier, as {@code run}, {@code barrier} and the agent use it: prepares the step
@@ -21,14 +22,14 @@ import java.util.Random;
 public final class StepSync {
     private final TaskIdentity id;
     private final String key;
-    private final FileBarrier barrier;
+    /** The file protocol's side of this task: the step directory, times and trace fields. */
+    private final FileBarrier files;
+    private final Barrier barrier;
     private final FileBarrier.Settings settings;
     private final Path trace;
     private volatile boolean livesOn;
     private final Transport transport;
     private final Map<String, String> env;
-    /** Rank 0 on the TCP path: its listener, started in {@link #prepare()}. */
-    private java.util.concurrent.Future<TcpBarrier.Listening> listening;
 
     /** With the transport the environment asks for ({@code MUSTER_TCP}, {@code MUSTER_BIND_ADDRESS}). */
     public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
@@ -48,8 +49,17 @@ public final class StepSync {
         this.env = env;
         // Jitter needs no cryptographic randomness, and seeding a SecureRandom costs a cold JVM ~70-100 ms.
         Random random = new Random(System.nanoTime() ^ (dev.muster.core.Posix.pid() << 16) ^ id.rank());
-        this.barrier = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
+        this.files = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
                 StepLayout.fromSlurm(env));
+        Callable<InetAddress> bind = new Callable<>() { // a class, not a lambda: see await()
+            @Override
+            public InetAddress call() throws java.net.UnknownHostException {
+                return bindAddress();
+            }
+        };
+        String where = transport.bindAddress() != null ? "--bind-address " + transport.bindAddress()
+                : "this node's address";
+        this.barrier = this.transport.barrier(files, bind, where);
     }
 
     /**
@@ -71,19 +81,11 @@ public final class StepSync {
     }
 
     public Path dir() {
-        return barrier.dir();
+        return files.dir();
     }
 
     public void prepare() {
-        if (transport.mode() == Transport.Mode.TCP && id.rank() != 0) {
-            Thread warm = new Thread(TcpClient::warmUp, "muster-tcp-warm-up");
-            warm.setDaemon(true);
-            warm.start();
-        }
         barrier.prepare();
-        if (transport.mode() == Transport.Mode.TCP && id.rank() == 0) {
-            listening = TcpBarrier.listen(barrier, this::bindAddress);
-        }
     }
 
     /**
@@ -123,61 +125,26 @@ public final class StepSync {
         for (String sig : Signals.CAUGHT) {
             Signals.handle(sig, stop);
         }
-        if (transport.mode() == Transport.Mode.TCP && id.rank() != 0) {
-            barrier.markArrived(); // the arrival file follows the TCP hello (see TcpBarrier)
-        } else {
-            barrier.arrive();
-        }
+        barrier.arrive();
         Thread cleanup = null;
-        if (id.rank() == 0 && !livesOn && transport.mode() != Transport.Mode.SARUS_BASELINE) {
+        if (id.rank() == 0 && !livesOn && barrier.cleanedUp()) {
             // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.
-            cleanup = new Thread(() -> Cleanup.start(barrier.dir(), id.size(), settings.timeout()), "muster-cleanup");
+            cleanup = new Thread(() -> Cleanup.start(files.dir(), id.size(), settings.timeout()), "muster-cleanup");
             cleanup.setDaemon(true);
             cleanup.start();
         }
         Outcome release;
         try {
-            switch (transport.mode()) {
-                case TCP -> release = new TcpBarrier(barrier, this::bindAddress, transport.bindAddress() != null
-                        ? "--bind-address " + transport.bindAddress() : "this node's address", listening)
-                        .await(releaseData);
-                case SARUS_BASELINE -> {
-                    barrier.via("sarus");
-                    release = new SarusBaseline(barrier.dir(), id.rank(), id.size(), settings.timeout())
-                            .await(releaseData);
-                    barrier.finish(release);
-                }
-                default -> release = barrier.await(releaseData);
-            }
+            release = barrier.await(releaseData);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw dev.muster.core.MusterException.internal("interrupted while waiting", e);
         }
-        if (transport.mode() != Transport.Mode.SARUS_BASELINE) {
-            barrier.depart();
-        }
-        Log.debug("released (" + barrier.via() + ")");
+        barrier.depart();
+        Log.debug("released (" + files.via() + ")");
         writeTrace();
-        if (id.rank() == 0 && livesOn && transport.mode() != Transport.Mode.SARUS_BASELINE) {
-            Thread t = new Thread(new Runnable() {
-                @Override
-                public void run() {
-                    Cleanup.inProcess(barrier.dir(), id.size(), settings.timeout());
-                }
-            }, "muster-cleanup");
-            t.setDaemon(true);
-            t.start();
-            // a short-lived application would otherwise end the JVM between the rename and the deletion
-            Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
-                @Override
-                public void run() {
-                    try {
-                        t.join(500);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            }, "muster-cleanup-exit"));
+        if (id.rank() == 0 && livesOn && barrier.cleanedUp()) {
+            cleanUpInProcess();
         }
         if (cleanup != null) {
             try {
@@ -188,6 +155,29 @@ public final class StepSync {
             }
         }
         return release;
+    }
+
+    /** Rank 0 of a process that lives on: removes the step directory on a daemon thread once all departed. */
+    private void cleanUpInProcess() {
+        Thread t = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                Cleanup.inProcess(files.dir(), id.size(), settings.timeout());
+            }
+        }, "muster-cleanup");
+        t.setDaemon(true);
+        t.start();
+        // a short-lived application would otherwise end the JVM between the rename and the deletion
+        Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    t.join(500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }, "muster-cleanup-exit"));
     }
 
     /** A signal while waiting: tell the others first, then die of it as the program would have. */
@@ -207,8 +197,8 @@ public final class StepSync {
             return;
         }
         String line = "rank=" + id.rank() + " size=" + id.size() + " node=" + id.node() + " pid="
-                + dev.muster.core.Posix.pid() + " arrive_us=" + micros(barrier.arrivedAt()) + " release_us="
-                + micros(barrier.releasedAt()) + " via=" + barrier.via() + "\n";
+                + dev.muster.core.Posix.pid() + " arrive_us=" + micros(files.arrivedAt()) + " release_us="
+                + micros(files.releasedAt()) + " via=" + files.via() + "\n";
         try {
             Files.write(trace, line.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND, StandardOpenOption.WRITE);

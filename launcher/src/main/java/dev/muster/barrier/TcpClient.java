@@ -84,7 +84,7 @@ final class TcpClient implements AutoCloseable {
                 k.cancel();
                 sel.selectNow(); // flushes the cancelled key before the channel registers again
             }
-            ByteBuffer hello = ByteBuffer.wrap((TcpServer.HELLO + rank + " " + HexFormat.of().formatHex(ep.token())
+            ByteBuffer hello = ByteBuffer.wrap((TcpHello.HELLO + rank + " " + HexFormat.of().formatHex(ep.token())
                     + "\n").getBytes(StandardCharsets.US_ASCII));
             ch.write(hello); // ~60 bytes into an empty socket buffer
             if (hello.hasRemaining()) {
@@ -109,14 +109,14 @@ final class TcpClient implements AutoCloseable {
      * @throws IOException when the listener answers something else: it is not muster's
      */
     int awaitOk(long timeoutMillis) throws IOException {
-        int got = fill(TcpServer.OK.length, System.nanoTime() + timeoutMillis * 1_000_000L);
+        int got = fill(TcpHello.OK.length, System.nanoTime() + timeoutMillis * 1_000_000L);
         if (got <= 0) {
             return got;
         }
-        if (!Arrays.equals(Arrays.copyOf(buf.array(), TcpServer.OK.length), TcpServer.OK)) {
+        if (!Arrays.equals(Arrays.copyOf(buf.array(), TcpHello.OK.length), TcpHello.OK)) {
             throw new IOException("the listener is not muster's");
         }
-        consume(TcpServer.OK.length);
+        consume(TcpHello.OK.length);
         return 1;
     }
 
@@ -145,11 +145,11 @@ final class TcpClient implements AutoCloseable {
     private int fill(int want, long deadline) throws IOException {
         while (buf.position() < want) {
             if (!buf.hasRemaining()) {
-                if (buf.capacity() >= FileBarrier.MAX_OUTCOME) {
-                    throw new IOException("the outcome sent by rank 0 is larger than " + FileBarrier.MAX_OUTCOME
+                if (buf.capacity() >= StepFiles.MAX_OUTCOME) {
+                    throw new IOException("the outcome sent by rank 0 is larger than " + StepFiles.MAX_OUTCOME
                             + " bytes");
                 }
-                ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, FileBarrier.MAX_OUTCOME));
+                ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 4, StepFiles.MAX_OUTCOME));
                 buf.flip();
                 buf = bigger.put(buf);
             }
@@ -182,7 +182,7 @@ final class TcpClient implements AutoCloseable {
     /** Tells rank 0 that this task leaves at its own deadline, so that its close is not taken for a death. */
     void bye() {
         try {
-            ch.write(ByteBuffer.wrap(TcpServer.BYE));
+            ch.write(ByteBuffer.wrap(TcpHello.BYE));
         } catch (IOException e) {
             // rank 0 is gone as well
         }

@@ -8,15 +8,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.BitSet;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,59 +20,34 @@ import java.util.Map;
 /**
  * Rank 0's side of the TCP release path: one thread, one {@link Selector}, no thread per connection.
  *
- * <p>Protocol: a peer sends {@code muster-hello 1 <rank> <token hex>\n}; rank 0 answers {@code ok\n} and keeps the
- * connection; when the outcome is decided it sends the outcome's bytes (those of the outcome file) and closes.
+ * <p>Protocol ({@link TcpHello}): a peer sends its hello; rank 0 answers {@code ok} and keeps the connection;
+ * when the outcome is decided it sends the outcome's bytes (those of the outcome file) and closes.
  * A connection that closes after {@code ok} and before the outcome is a lost task.
  *
  * <p>Anybody on the network can connect, so nothing a stranger sends may disturb the barrier: a hello is at most
- * {@link #HELLO_MAX} bytes and must come within {@link #HELLO_TIMEOUT_NANOS}; at most {@link #MAX_PENDING}
+ * {@link TcpHello#MAX} bytes and must come within {@link TcpHello#TIMEOUT_NANOS}; at most {@link #MAX_PENDING}
  * connections wait unauthenticated (the oldest is dropped for a new one); a wrong token or rank closes the
  * connection. Legitimate peers send their hello right after connecting and retry when dropped.
  */
 final class TcpServer implements Closeable {
-    static final int HELLO_MAX = 128;
-    static final long HELLO_TIMEOUT_NANOS = 2_000_000_000L;
     static final int MAX_PENDING = 256;
-    static final byte[] OK = "ok\n".getBytes(StandardCharsets.US_ASCII);
-    static final String HELLO = "muster-hello 1 ";
-    /** A peer leaving at its own deadline says so first: then its close is no lost task (see TcpBarrier). */
-    static final byte[] BYE = "bye\n".getBytes(StandardCharsets.US_ASCII);
 
     private final ServerSocketChannel server;
     private final Selector selector;
     private final byte[] token;
     private final int size;
-    private final SocketChannel[] peers;
-    private final BitSet connected;
-    /** Peers that said bye (left at their own deadline): arrived, but no longer connected. */
-    private final BitSet departed;
-    private final boolean[] leaving;
+    private final TcpPeers peers;
     /** Unauthenticated connections, oldest first. */
-    private final LinkedHashMap<SocketChannel, Pending> pending = new LinkedHashMap<>();
+    private final LinkedHashMap<SocketChannel, TcpHello> pending = new LinkedHashMap<>();
     private final ByteBuffer scratch = ByteBuffer.allocate(256);
-    private int lost = -1;
-    /** The rank whose hello came last: usually the task whose arrival completes the barrier. */
-    private int newest = -1;
     private long refused;
-
-    private static final class Pending {
-        final long since;
-        final ByteBuffer hello = ByteBuffer.allocate(HELLO_MAX);
-
-        Pending(long since) {
-            this.since = since;
-        }
-    }
 
     private TcpServer(ServerSocketChannel server, Selector selector, byte[] token, int size) {
         this.server = server;
         this.selector = selector;
         this.token = token.clone();
         this.size = size;
-        this.peers = new SocketChannel[size];
-        this.connected = new BitSet(size);
-        this.departed = new BitSet(size);
-        this.leaving = new boolean[size];
+        this.peers = new TcpPeers(size);
     }
 
     /** Listens on an ephemeral port of {@code bind}. */
@@ -105,17 +76,17 @@ final class TcpServer implements Closeable {
 
     /** Ranks authenticated so far (rank 0 itself is not among them). */
     BitSet connected() {
-        return connected;
+        return peers.connected();
     }
 
     /** Ranks that left at their own deadline after saying bye: they arrived. */
     BitSet departed() {
-        return departed;
+        return peers.departed();
     }
 
     /** The first authenticated rank whose connection closed, or -1. */
     int lost() {
-        return lost;
+        return peers.lost();
     }
 
     /** Connections refused so far (wrong token, bad hello, too slow, dropped for room). */
@@ -143,7 +114,7 @@ final class TcpServer implements Closeable {
             } else if (k.isReadable()) {
                 SocketChannel ch = (SocketChannel) k.channel();
                 Object a = k.attachment();
-                if (a instanceof Pending p) {
+                if (a instanceof TcpHello p) {
                     readHello(ch, p);
                 } else {
                     readPeer(ch, (Integer) a);
@@ -174,7 +145,7 @@ final class TcpServer implements Closeable {
             }
             ch.configureBlocking(false);
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            Pending p = new Pending(now);
+            TcpHello p = new TcpHello(now);
             pending.put(ch, p);
             ch.register(selector, SelectionKey.OP_READ, p);
             // the hello often came with the connection: read it now rather than after the next select
@@ -182,51 +153,34 @@ final class TcpServer implements Closeable {
         }
     }
 
-    private void readHello(SocketChannel ch, Pending p) {
+    private void readHello(SocketChannel ch, TcpHello p) {
         int n;
         try {
-            n = ch.read(p.hello);
+            n = ch.read(p.bytes);
         } catch (IOException e) {
             n = -1;
         }
-        if (n < 0) {
-            pending.remove(ch);
-            refuse(ch);
-            return;
-        }
-        ByteBuffer b = p.hello;
-        int nl = -1;
-        for (int i = 0; i < b.position(); i++) {
-            if (b.get(i) == '\n') {
-                nl = i;
-                break;
-            }
-        }
-        if (nl < 0) {
-            if (!b.hasRemaining()) {
-                pending.remove(ch);
-                refuse(ch);
-            }
+        int rank = n < 0 ? TcpHello.BAD : p.parse(size, token);
+        if (rank == TcpHello.INCOMPLETE) {
             return;
         }
         pending.remove(ch);
-        int rank = authenticate(new String(b.array(), 0, nl, StandardCharsets.US_ASCII));
-        int rest = b.position() - nl - 1;
-        boolean bye = rest == BYE.length && java.util.Arrays.equals(java.util.Arrays.copyOfRange(b.array(), nl + 1,
-                b.position()), BYE);
-        if (rank < 0 || (rest != 0 && !bye)) {
+        if (rank == TcpHello.BAD) {
             refuse(ch);
-            return;
-        }
-        if (bye) {
+        } else if (p.bye()) {
             // hello and bye together: it gave up waiting for rank 0's answer at its own deadline
-            departed.set(rank);
+            peers.departedUnanswered(rank);
             closeQuietly(ch);
-            return;
+        } else {
+            accept(ch, rank);
         }
+    }
+
+    /** Answers an authenticated hello and keeps the connection as {@code rank}'s. */
+    private void accept(SocketChannel ch, int rank) {
         try {
             // 3 bytes into an empty socket buffer: a non-blocking write takes them all
-            if (ch.write(ByteBuffer.wrap(OK)) != OK.length) {
+            if (ch.write(ByteBuffer.wrap(TcpHello.OK)) != TcpHello.OK.length) {
                 refuse(ch);
                 return;
             }
@@ -236,35 +190,7 @@ final class TcpServer implements Closeable {
             refuse(ch);
             return;
         }
-        SocketChannel old = peers[rank];
-        peers[rank] = ch;
-        connected.set(rank);
-        newest = rank;
-        if (old != null) {
-            closeQuietly(old); // the same task reconnected after a drop it saw first
-        }
-    }
-
-    /** The rank a hello line authenticates, or -1. */
-    private int authenticate(String line) {
-        if (!line.startsWith(HELLO)) {
-            return -1;
-        }
-        String[] f = line.substring(HELLO.length()).split(" ");
-        if (f.length != 2 || f[0].isEmpty() || f[0].length() > 9) {
-            return -1;
-        }
-        int rank = FileBarrier.parseRank(f[0]);
-        if (rank <= 0 || rank >= size) {
-            return -1;
-        }
-        byte[] given;
-        try {
-            given = HexFormat.of().parseHex(f[1]);
-        } catch (IllegalArgumentException e) {
-            return -1;
-        }
-        return MessageDigest.isEqual(given, token) ? rank : -1;
+        peers.add(rank, ch);
     }
 
     private void readPeer(SocketChannel ch, int rank) {
@@ -276,31 +202,22 @@ final class TcpServer implements Closeable {
             } catch (IOException e) {
                 n = -1;
             }
-            if (n > 0 && scratch.get(0) == BYE[0]) {
-                leaving[rank] = true;
+            if (n > 0 && scratch.get(0) == TcpHello.BYE[0]) {
+                peers.leaving(rank);
             }
             // a peer sends nothing else after its hello; whatever comes is read and dropped, so that a close is
             // never turned into a reset by unread data
         } while (n > 0);
         if (n < 0) {
-            closeQuietly(ch);
-            if (peers[rank] == ch) {
-                peers[rank] = null;
-                connected.clear(rank);
-                if (leaving[rank]) {
-                    departed.set(rank);
-                } else if (lost < 0) {
-                    lost = rank;
-                }
-            }
+            peers.closed(rank, ch);
         }
     }
 
     private void expirePending(long now) {
-        Iterator<Map.Entry<SocketChannel, Pending>> it = pending.entrySet().iterator();
+        Iterator<Map.Entry<SocketChannel, TcpHello>> it = pending.entrySet().iterator();
         while (it.hasNext()) {
-            Map.Entry<SocketChannel, Pending> e = it.next();
-            if (now - e.getValue().since < HELLO_TIMEOUT_NANOS) {
+            Map.Entry<SocketChannel, TcpHello> e = it.next();
+            if (now - e.getValue().since < TcpHello.TIMEOUT_NANOS) {
                 break; // oldest first: the rest are younger
             }
             it.remove();
@@ -321,35 +238,7 @@ final class TcpServer implements Closeable {
      * for long.
      */
     void send(byte[] outcome) {
-        ByteBuffer[] rest = null;
-        // The task that connected last goes first: it is usually the one whose arrival completed the barrier, a
-        // JVM that has only just started. Woken last, it would wait behind the exec of every task woken before
-        // it; on a node with more tasks than cores that cost the last task hundreds of milliseconds.
-        for (int i = -1; i < size; i++) {
-            int r = i < 0 ? newest : i;
-            if (r < 0 || (i >= 0 && r == newest)) {
-                continue;
-            }
-            SocketChannel ch = peers[r];
-            if (ch == null) {
-                continue;
-            }
-            ByteBuffer buf = ByteBuffer.wrap(outcome);
-            try {
-                ch.write(buf);
-            } catch (ClosedChannelException e) {
-                continue; // gone since: it learns the outcome from the file
-            } catch (IOException e) {
-                Log.debug("sending the outcome to rank " + r + ": " + e);
-                continue;
-            }
-            if (buf.hasRemaining()) {
-                if (rest == null) {
-                    rest = new ByteBuffer[size];
-                }
-                rest[r] = buf;
-            }
-        }
+        ByteBuffer[] rest = peers.sendAll(outcome);
         try {
             selector.close(); // deregisters every channel, so that they can be switched to blocking mode
         } catch (IOException e) {
@@ -360,19 +249,7 @@ final class TcpServer implements Closeable {
             closeQuietly(ch);
         }
         pending.clear();
-        for (int r = 0; rest != null && r < size; r++) {
-            if (rest[r] == null) {
-                continue;
-            }
-            try {
-                peers[r].configureBlocking(true);
-                while (rest[r].hasRemaining()) {
-                    peers[r].write(rest[r]);
-                }
-            } catch (IOException e) {
-                Log.debug("sending the outcome to rank " + r + ": " + e);
-            }
-        }
+        peers.sendRest(rest);
         close();
     }
 
@@ -388,15 +265,10 @@ final class TcpServer implements Closeable {
             closeQuietly(ch);
         }
         pending.clear();
-        for (int r = 0; r < size; r++) {
-            if (peers[r] != null) {
-                closeQuietly(peers[r]);
-                peers[r] = null;
-            }
-        }
+        peers.closeAll();
     }
 
-    private static void closeQuietly(Closeable c) {
+    static void closeQuietly(Closeable c) {
         try {
             c.close();
         } catch (IOException e) {

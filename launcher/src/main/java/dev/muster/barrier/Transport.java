@@ -1,6 +1,8 @@
 package dev.muster.barrier;
 
+import java.net.InetAddress;
 import java.util.Map;
+import java.util.concurrent.Callable;
 
 /**
  * How the tasks of a step learn the outcome: the TCP release path with the file protocol as fallback (the
@@ -22,5 +24,19 @@ public record Transport(Mode mode, String bindAddress) {
                 : Mode.TCP;
         String bind = env.get("MUSTER_BIND_ADDRESS");
         return new Transport(mode, bind == null || bind.isBlank() ? null : bind.trim());
+    }
+
+    /**
+     * The barrier of this transport on top of the file protocol's {@code files}.
+     *
+     * @param bindAddress     resolves where rank 0 listens (TCP only)
+     * @param bindDescription how to name that address in a message
+     */
+    Barrier barrier(FileBarrier files, Callable<InetAddress> bindAddress, String bindDescription) {
+        return switch (mode) {
+            case TCP -> new TcpBarrier(files, bindAddress, bindDescription);
+            case SARUS_BASELINE -> new SarusBaseline(files);
+            case FILE -> files;
+        };
     }
 }

@@ -1,6 +1,7 @@
 package dev.muster.cli;
 
 import dev.muster.barrier.Outcome;
+import dev.muster.barrier.Release;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
@@ -95,9 +96,9 @@ final class RunCommand implements Command {
     /** What rank 0 hands every task in its release. */
     static Map<String, String> releaseData(TaskIdentity id, boolean torchrun) {
         Map<String, String> data = new LinkedHashMap<>();
-        data.put("master_addr", masterAddress(id));
+        data.put(Release.MASTER_ADDR, masterAddress(id));
         if (torchrun) {
-            data.put("master_port", Integer.toString(freePort()));
+            data.put(Release.MASTER_PORT, Integer.toString(freePort()));
         }
         return data;
     }
@@ -117,7 +118,8 @@ final class RunCommand implements Command {
 
     static Map<String, String> exports(TaskIdentity id, Outcome release, String key, boolean torchrun) {
         Map<String, String> out = new LinkedHashMap<>();
-        String master = release != null ? release.data().getOrDefault("master_addr", id.node()) : masterAddress(id);
+        String master = release != null ? release.data().getOrDefault(Release.MASTER_ADDR, id.node())
+                : masterAddress(id);
         out.put("MUSTER_RANK", Integer.toString(id.rank()));
         out.put("MUSTER_SIZE", Integer.toString(id.size()));
         out.put("MUSTER_LOCAL_RANK", Integer.toString(id.localRank()));
@@ -136,15 +138,11 @@ final class RunCommand implements Command {
                 Log.warn("cannot tell how many tasks run on this node: LOCAL_WORLD_SIZE is not set");
             }
             out.put("MASTER_ADDR", master);
-            String port = release != null ? release.data().get("master_port") : null;
+            String port = release != null ? release.data().get(Release.MASTER_PORT) : null;
             out.put("MASTER_PORT", port != null ? port : Integer.toString(freePort()));
         }
         if (release != null) {
-            for (Map.Entry<String, String> e : release.data().entrySet()) {
-                if (e.getKey().startsWith("env.")) {
-                    out.put(e.getKey().substring(4), e.getValue());
-                }
-            }
+            out.putAll(Release.env(release.data()));
         }
         return out;
     }

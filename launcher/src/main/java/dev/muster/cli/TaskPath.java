@@ -1,6 +1,7 @@
 package dev.muster.cli;
 
 import dev.muster.barrier.Outcome;
+import dev.muster.barrier.Release;
 import dev.muster.barrier.StepSync;
 import dev.muster.barrier.SyncRoot;
 import dev.muster.barrier.Transport;
@@ -153,9 +154,7 @@ final class TaskPath {
             if (id.rank() == 0) {
                 data = RunCommand.releaseData(id, f.torchrun);
                 if (f.rendezvous.client()) {
-                    for (Map.Entry<String, String> e : rdzv.resolve().entrySet()) {
-                        data.put("env." + e.getKey(), e.getValue());
-                    }
+                    Release.putEnv(data, rdzv.resolve());
                 }
             }
         } catch (MusterException e) {

@@ -1,5 +1,6 @@
 package dev.muster.rendezvous;
 
+import dev.muster.core.Backoff;
 import dev.muster.core.Clock;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
@@ -81,7 +82,7 @@ public final class ClientWait {
         Map<Request, String> missing = new LinkedHashMap<>();
         Map<Request, String> why = new LinkedHashMap<>();
         List<Request> pending = new ArrayList<>(requests);
-        long interval = FIRST_INTERVAL_NANOS;
+        Backoff backoff = new Backoff(FIRST_INTERVAL_NANOS, FAST_MAX_INTERVAL_NANOS, 1.5, 1, 1.2, random);
         long nextProgress = start + PROGRESS_NANOS;
         boolean announced = false;
         while (true) {
@@ -117,15 +118,14 @@ public final class ClientWait {
                 untilDeadline = Math.min(untilDeadline, start + r.timeout().toNanos() - now);
             }
             // jitter, so that many clients started together do not poll the file server in lock-step
-            long pause = interval + (long) (random.nextDouble() * interval / 5);
+            long pause = backoff.next();
             try {
                 clock.sleep(Math.max(0, Math.min(pause, untilDeadline)));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new MusterException(130, "interrupted while waiting for rendezvous " + describe(pending));
             }
-            long cap = clock.nanoTime() - start < FAST_PERIOD_NANOS ? FAST_MAX_INTERVAL_NANOS : MAX_INTERVAL_NANOS;
-            interval = Math.min(cap, interval * 3 / 2);
+            backoff.limit(clock.nanoTime() - start < FAST_PERIOD_NANOS ? FAST_MAX_INTERVAL_NANOS : MAX_INTERVAL_NANOS);
         }
         List<Record> resolved = new ArrayList<>();
         for (Request r : requests) {
@@ -160,8 +160,8 @@ public final class ClientWait {
     }
 
     /**
-     * On NFS a "no such file" is cached until the parent directory's attributes expire; opening the directory
-     * revalidates them, so a record that appeared is seen on the next poll rather than up to a minute later.
+     * Opens the name's directory before a read, so that a client's cached "no such file" does not hide a record
+     * that appeared (why: docs/barrier.md#shared-file-systems-and-client-caches).
      */
     private void revalidate(String name) {
         Path dir = store.nameDir(name);

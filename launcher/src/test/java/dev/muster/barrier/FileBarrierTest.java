@@ -219,7 +219,7 @@ class FileBarrierTest {
         Files.move(fresh, outcome, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         assertEquals("replaced", f.get(8, java.util.concurrent.TimeUnit.SECONDS).data().get("k"));
         long tookMs = (System.nanoTime() - replaced) / 1_000_000;
-        assertTrue(tookMs <= FileBarrier.REOPEN_NANOS / 1_000_000 + 1_000, "seen after " + tookMs + " ms");
+        assertTrue(tookMs <= PolledFile.REOPEN_NANOS / 1_000_000 + 1_000, "seen after " + tookMs + " ms");
     }
 
     @Test

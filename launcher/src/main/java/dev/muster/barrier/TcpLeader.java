@@ -1,0 +1,136 @@
+package dev.muster.barrier;
+
+import dev.muster.core.Backoff;
+import dev.muster.core.Log;
+
+import java.io.IOException;
+import java.util.BitSet;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+
+/**
+ * Rank 0's side of the TCP release (see {@link TcpBarrier}): counts a task as arrived when it authenticated over
+ * TCP or its arrival file exists, decides through the file protocol's claim as before, and sends the outcome to
+ * every connected task. It reads the outcome file and lists the groups that still miss somebody with backoff up
+ * to {@code --poll-max}, for the aborts and arrivals of tasks that are not connected. A connection that closes
+ * before the release is a lost task: rank 0 decides an abort naming it.
+ */
+final class TcpLeader {
+    private final FileBarrier fb;
+    private final String bindDescription;
+    /** Tasks connected so far, for tests that wait until the others are connected. */
+    private volatile int connectedCount;
+
+    TcpLeader(FileBarrier fb, String bindDescription) {
+        this.fb = fb;
+        this.bindDescription = bindDescription;
+    }
+
+    int connectedCount() {
+        return connectedCount;
+    }
+
+    Outcome await(Future<TcpBarrier.Listening> listening, Map<String, String> releaseData)
+            throws InterruptedException {
+        TcpServer server;
+        TcpEndpoint ep;
+        try {
+            TcpBarrier.Listening l = listening.get();
+            server = l.server();
+            ep = l.endpoint();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            Log.warn("cannot listen for the TCP release on " + bindDescription + " (" + c.getClass().getSimpleName()
+                    + ": " + c.getMessage() + "); every task waits by the file protocol instead: set --bind-address"
+                    + " to an address of this node the others reach, or --no-tcp to silence this");
+            return fb.await(releaseData);
+        }
+        Log.debug("listening for the TCP release on " + ep.address());
+        try {
+            return loop(server, releaseData);
+        } catch (IOException e) {
+            // the selector itself failed: go on by files, keep the connections open (closing them would look
+            // like rank 0's death to the connected tasks), and send them the outcome once it is decided
+            Log.warn("the TCP release failed on rank 0 (" + e + "); waiting by the file protocol");
+            try {
+                return fb.await(releaseData);
+            } finally {
+                Outcome o = fb.readOutcome();
+                if (o != null) {
+                    server.send(o.encode());
+                }
+            }
+        } finally {
+            server.close();
+        }
+    }
+
+    private Outcome loop(TcpServer server, Map<String, String> releaseData) throws IOException, InterruptedException {
+        int size = fb.size();
+        long deadline = fb.deadlineNanos();
+        Backoff backoff = fb.backoff(fb.settings().pollMax().toNanos());
+        long now = fb.clock().nanoTime();
+        long nextFiles = now;
+        long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
+        BitSet byFile = new BitSet(size);
+        byFile.set(0);
+        BitSet arrived = new BitSet(size);
+        while (true) {
+            if (now >= nextFiles) {
+                Outcome o = fb.readOutcome();
+                if (o != null) {
+                    return relay(server, o);
+                }
+                if (count(arrived, byFile, server) < size) {
+                    // only groups that still miss a task that is neither connected nor seen are listed
+                    fb.listArrivals(arrived);
+                    byFile.or(arrived);
+                }
+                nextFiles = now + backoff.next();
+            }
+            if (server.lost() >= 0) {
+                int r = server.lost();
+                return relay(server, fb.decide(Outcome.abort(r, 0, "rank " + r + "'s connection to rank 0 closed "
+                        + "before the release (the task was killed, or its node failed)")));
+            }
+            if (count(arrived, byFile, server) == size) {
+                Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
+                        + TcpBarrier.nowUs() + ")");
+                return relay(server, fb.decide(Outcome.release(0, releaseData)));
+            }
+            if (now >= deadline) {
+                return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
+            }
+            if (now >= nextProgress) {
+                Log.info(arrived.cardinality() + "/" + size + " arrived (" + server.connected().cardinality()
+                        + " by TCP), waiting for " + FailureReport.ranks(fb.missing(arrived)) + " ("
+                        + FailureReport.secondsLeft(deadline, now) + " s left)");
+                nextProgress = now + fb.settings().progress().toNanos();
+            }
+            long wait = Math.min(Math.min(nextFiles, deadline), nextProgress) - now;
+            server.poll(Math.max(0, wait), now);
+            connectedCount = server.connected().cardinality();
+            now = fb.clock().nanoTime();
+        }
+    }
+
+    /** Sets {@code arrived} to the tasks seen by file, connected, or departed; returns how many. */
+    private static int count(BitSet arrived, BitSet byFile, TcpServer server) {
+        arrived.clear();
+        arrived.or(byFile);
+        arrived.or(server.connected());
+        arrived.or(server.departed());
+        return arrived.cardinality();
+    }
+
+    private Outcome relay(TcpServer server, Outcome o) {
+        server.send(o.encode());
+        Log.debug("outcome sent to " + server.connected().cardinality() + " tasks (t_us=" + TcpBarrier.nowUs() + ")");
+        fb.via(server.connected().isEmpty() ? "file" : "tcp");
+        if (server.refused() > 0) {
+            Log.debug("refused " + server.refused() + " TCP connections (bad hello or token, too slow, no room)");
+        }
+        return fb.finish(o);
+    }
+}
