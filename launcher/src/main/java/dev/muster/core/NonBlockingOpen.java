@@ -13,8 +13,9 @@ public final class NonBlockingOpen {
         return false;
     }
 
-    /** A read-only descriptor for {@code path}, or minus the errno. */
-    public static int open(String path) {
+    /** A descriptor for {@code path} (write-only when {@code write}, created 0600 if missing when {@code create}),
+     * or minus the errno. */
+    public static int open(String path, boolean write, boolean create) {
         throw new UnsupportedOperationException("non-blocking open needs Java 22 or newer");
     }
 

@@ -30,8 +30,9 @@ import java.util.concurrent.TimeoutException;
  * opens it: a daemon thread, it never keeps the process alive.
  */
 public final class SharedFiles {
-    /** How long a Java 17-21 reader waits for an open that a regular file finishes in microseconds. */
-    static final long FALLBACK_OPEN_MILLIS = 1000;
+    /** How long a Java 17-21 reader waits for an open that a regular file finishes in microseconds, while the
+     * name shows a regular file (a FIFO shown is refused at once). */
+    static final long FALLBACK_OPEN_MILLIS = 30_000;
     private static final long FALLBACK_SLICE_MILLIS = 10;
 
     private static final int ENOENT = 2;
@@ -78,18 +79,33 @@ public final class SharedFiles {
      */
     public static FileChannel openRegular(Path file) throws IOException {
         if (NonBlockingOpen.available()) {
-            return openNonBlocking(file);
+            return openNonBlocking(file, false, false);
         }
-        return openWithDeadline(file);
+        return openWithDeadline(file, false, false);
     }
 
-    private static FileChannel openNonBlocking(Path file) throws IOException {
-        int fd = NonBlockingOpen.open(file.toString());
+    /**
+     * A write-only channel on the regular file {@code file} (created 0600 when missing and {@code create}), never
+     * blocking on what the name holds: opening a FIFO for writing waits for a reader.
+     *
+     * @throws NoSuchFileException when nothing is there and {@code create} is false
+     * @throws NotRegularFile when the name holds anything else (a final symbolic link is not followed)
+     */
+    public static FileChannel openRegularForWrite(Path file, boolean create) throws IOException {
+        if (NonBlockingOpen.available()) {
+            return openNonBlocking(file, true, create);
+        }
+        return openWithDeadline(file, true, create);
+    }
+
+    private static FileChannel openNonBlocking(Path file, boolean write, boolean create) throws IOException {
+        int fd = NonBlockingOpen.open(file.toString(), write, create);
         if (fd < 0) {
             switch (-fd) {
                 case ENOENT -> throw new NoSuchFileException(file.toString());
                 case ELOOP -> throw new NotRegularFile(file, SYMLINK);
-                case ENXIO -> throw new NotRegularFile(file, "a socket"); // open(2) of a socket or a FIFO's peer
+                // open(2) of a socket, or of a FIFO for writing while nobody reads it
+                case ENXIO -> throw new NotRegularFile(file, "a socket or FIFO");
                 default -> throw new FileSystemException(file.toString(), null, "open failed, errno " + (-fd));
             }
         }
@@ -100,36 +116,32 @@ public final class SharedFiles {
                 throw new NotRegularFile(file, kind(open, a));
             }
             // reopening /proc/self/fd/<n> opens the very inode already open, not whatever the name holds now
-            return FileChannel.open(open, StandardOpenOption.READ);
+            return FileChannel.open(open, write ? StandardOpenOption.WRITE : StandardOpenOption.READ);
         } finally {
             NonBlockingOpen.close(fd);
         }
     }
 
-    private static FileChannel openWithDeadline(Path file) throws IOException {
-        CompletableFuture<FileChannel> opening = CompletableFuture.supplyAsync(() -> {
-            try {
-                return FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-            } catch (IOException e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        }, OPENERS);
+    private static FileChannel openWithDeadline(Path file, boolean write, boolean create) throws IOException {
+        return onHelper(file, () -> openChecked(file, write, create));
+    }
+
+    /** The Java 17-21 open, run on a helper thread: open, then refuse what cannot seek or is a directory. */
+    private static FileChannel openChecked(Path file, boolean write, boolean create) throws IOException {
+        java.util.Set<java.nio.file.OpenOption> options = new java.util.HashSet<>();
+        options.add(write ? StandardOpenOption.WRITE : StandardOpenOption.READ);
+        options.add(LinkOption.NOFOLLOW_LINKS);
+        if (create) {
+            options.add(StandardOpenOption.CREATE);
+        }
         FileChannel ch;
         try {
-            ch = awaitOpen(file, opening);
-        } catch (InterruptedException e) {
-            opening.thenAccept(SharedFiles::closeQuietly);
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while opening " + file);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof FileSystemException fse && String.valueOf(fse.getReason()).contains("link")
-                    || String.valueOf(e.getCause().getMessage()).contains("ELOOP")) {
+            ch = FileChannel.open(file, options);
+        } catch (FileSystemException e) {
+            if (String.valueOf(e.getReason()).contains("link") || String.valueOf(e.getMessage()).contains("ELOOP")) {
                 throw new NotRegularFile(file, SYMLINK);
             }
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IOException(e.getCause());
+            throw e;
         }
         try {
             ch.position(); // a FIFO or a socket cannot seek: lseek(2) fails with ESPIPE
@@ -151,29 +163,101 @@ public final class SharedFiles {
         return ch;
     }
 
+    /** Something done with a file that may block in open(2). */
+    private interface FileWork<T> {
+        T run() throws IOException;
+    }
+
     /**
-     * Waits for the helper's open in slices: an open of a regular file takes microseconds, so an open still
-     * pending while the name holds a FIFO is refused at once instead of after the whole deadline.
+     * Runs {@code work} on a helper thread and waits for it in slices. An open that is still pending while the
+     * name holds something other than a regular file is refused at once; one pending while it holds a regular
+     * file waits for up to {@link #FALLBACK_OPEN_MILLIS} (a slow file server, a loaded machine), and is then
+     * refused all the same: what it is stuck on was swapped away.
      */
-    private static FileChannel awaitOpen(Path file, CompletableFuture<FileChannel> opening)
-            throws IOException, InterruptedException, ExecutionException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FALLBACK_OPEN_MILLIS);
-        while (true) {
+    private static <T> T onHelper(Path file, FileWork<T> work) throws IOException {
+        CompletableFuture<T> pending = CompletableFuture.supplyAsync(() -> {
             try {
-                return opening.get(FALLBACK_SLICE_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                BasicFileAttributes now = null;
+                return work.run();
+            } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, OPENERS);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FALLBACK_OPEN_MILLIS);
+        try {
+            while (true) {
                 try {
-                    now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                } catch (IOException gone) {
-                    // swapped away: keep waiting for what was opened
+                    return pending.get(FALLBACK_SLICE_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    BasicFileAttributes now = null;
+                    try {
+                        now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    } catch (IOException gone) {
+                        // swapped away: keep waiting for what was opened
+                    }
+                    if (System.nanoTime() - deadline >= 0 || now != null && !now.isRegularFile()) {
+                        // should the work ever finish (a writer came), close what it opened: nobody waits now
+                        pending.thenAccept(SharedFiles::closeQuietly);
+                        throw new NotRegularFile(file, now != null && now.isOther() ? "a FIFO"
+                                : "something that did not open within " + FALLBACK_OPEN_MILLIS / 1000 + " s");
+                    }
                 }
-                if (System.nanoTime() - deadline >= 0 || now != null && !now.isRegularFile()) {
-                    // should the open ever finish (a writer came), close what it opened: nobody waits for it now
-                    opening.thenAccept(SharedFiles::closeQuietly);
-                    throw new NotRegularFile(file, now != null && now.isOther() ? "a FIFO"
-                            : "something that did not open within " + FALLBACK_OPEN_MILLIS + " ms (a FIFO?)");
+            }
+        } catch (InterruptedException e) {
+            pending.thenAccept(SharedFiles::closeQuietly);
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while opening " + file);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getCause());
+        }
+    }
+
+    /**
+     * The bytes of the regular file {@code file}, at most {@code max} + 1 of them (one more than allowed tells the
+     * caller it is too large), read without blocking on what the name holds. On Java 17-21 the open, the read and
+     * the close all happen on the helper thread, so the file is open no longer than a plain read would keep it.
+     */
+    public static byte[] readRegular(Path file, int max) throws IOException {
+        if (NonBlockingOpen.available()) {
+            try (FileChannel ch = openRegular(file)) {
+                return readUpTo(ch, max);
+            }
+        }
+        return onHelper(file, () -> {
+            try (FileChannel ch = openChecked(file, false, false)) {
+                return readUpTo(ch, max);
+            }
+        });
+    }
+
+    private static byte[] readUpTo(FileChannel ch, int max) throws IOException {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(Math.max(ch.size(), 64) + 1,
+                (long) max + 1));
+        while (true) {
+            if (!buf.hasRemaining()) {
+                if (buf.capacity() > max) {
+                    break;
                 }
+                java.nio.ByteBuffer bigger = java.nio.ByteBuffer.allocate((int) Math.min((long) max + 1,
+                        buf.capacity() * 2L));
+                buf.flip();
+                buf = bigger.put(buf);
+            }
+            if (ch.read(buf) < 0) {
+                break;
+            }
+        }
+        return java.util.Arrays.copyOf(buf.array(), buf.position());
+    }
+
+    private static void closeQuietly(Object o) {
+        if (o instanceof FileChannel ch) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // read-only: nothing was lost
             }
         }
     }
@@ -207,11 +291,4 @@ public final class SharedFiles {
         return "a special file";
     }
 
-    private static void closeQuietly(FileChannel ch) {
-        try {
-            ch.close();
-        } catch (IOException e) {
-            // read-only: nothing was lost
-        }
-    }
 }

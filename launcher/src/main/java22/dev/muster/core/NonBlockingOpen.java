@@ -30,6 +30,9 @@ public final class NonBlockingOpen {
     /** The one flag whose value differs between the two architectures. */
     private static final long O_NOFOLLOW = AARCH64 ? 0100000 : 0400000;
     private static final long FLAGS = O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW; // O_RDONLY is 0
+    private static final long O_WRONLY = 1;
+    private static final long O_CREAT = 0100; // the same on both architectures
+    private static final long MODE_0600 = 0600;
 
     private static volatile Handles handles;
 
@@ -61,13 +64,19 @@ public final class NonBlockingOpen {
         return h;
     }
 
-    /** A read-only descriptor for {@code path}, or minus the errno. */
-    public static int open(String path) {
+    /**
+     * A descriptor for {@code path} (write-only when {@code write}, created 0600 if missing when {@code create}),
+     * or minus the errno. Opening a FIFO for writing without O_NONBLOCK would wait for a reader; with it, a FIFO
+     * without one fails at once (ENXIO).
+     */
+    public static int open(String path, boolean write, boolean create) {
         Handles h = handles();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment file = arena.allocateFrom(path);
             MemorySegment state = arena.allocate(h.state);
-            long rc = (long) h.syscall.invokeExact(state, SYS_OPENAT, AT_FDCWD, file.address(), FLAGS, 0L);
+            long flags = FLAGS | (write ? O_WRONLY : 0) | (create ? O_CREAT : 0);
+            long rc = (long) h.syscall.invokeExact(state, SYS_OPENAT, AT_FDCWD, file.address(), flags,
+                    create ? MODE_0600 : 0L);
             return rc >= 0 ? (int) rc : -(int) h.errno.get(state, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("open through the FFM API failed: " + t, t);
