@@ -183,10 +183,21 @@ final class SoakInProcess {
         for (Ranks.Result r : results) {
             lastArrival = Math.max(lastArrival, r.arrivedNanos());
         }
+        // A participant that arrived a whole timeout after another (a thread starved of CPU on a loaded machine)
+        // makes a timeout the documented outcome: the deadline counts from each task's own arrival.
+        long firstArrival = Long.MAX_VALUE;
         for (Ranks.Result r : results) {
-            if (!expected.contains(r.code())) {
+            if (r.arrivedNanos() != Long.MIN_VALUE) {
+                firstArrival = Math.min(firstArrival, r.arrivedNanos());
+            }
+        }
+        long spread = firstArrival == Long.MAX_VALUE ? 0 : lastArrival - firstArrival;
+        boolean lateArrival = spread > TIMEOUT.toNanos() - 1_000_000_000L;
+        for (Ranks.Result r : results) {
+            if (!expected.contains(r.code()) && !(lateArrival && r.code() == ExitCodes.TIMEOUT)) {
                 wrong++;
-                why.append(" rank ").append(r.rank()).append(" code ").append(r.code()).append(" via ")
+                why.append(" rank ").append(r.rank()).append(" code ").append(r.code()).append(" (arrivals spread ")
+                        .append(spread / 1_000_000).append(" ms) via ")
                         .append(r.via()).append(" (")
                         .append(r.failure() == null ? "released" : r.failure().getMessage()).append(")");
             }
