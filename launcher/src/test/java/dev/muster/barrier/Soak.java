@@ -71,6 +71,7 @@ public final class Soak {
         AtomicInteger skippedFull = new AtomicInteger();
         AtomicInteger stopped = new AtomicInteger();
         AtomicInteger realRan = new AtomicInteger();
+        AtomicInteger harnessErrors = new AtomicInteger();
         ExecutorService realPool = Executors.newFixedThreadPool(realJobs);
         ExecutorService ipPool = Executors.newFixedThreadPool(jobs);
         List<Future<?>> all = new ArrayList<>();
@@ -110,8 +111,10 @@ public final class Soak {
                         System.err.println("soak: " + verdicts.size() + "/" + count + " barriers");
                     }
                 } catch (Exception e) {
-                    verdicts.add(new Verdict(isReal, fault, 0, 0, 1, 0, e.toString()));
-                    System.err.println("soak: barrier " + n + " (" + fault + ") failed: " + e);
+                    // the soak itself could not inject or observe the fault (e.g. a task it never saw start):
+                    // counted apart, since it says nothing either way about muster
+                    harnessErrors.incrementAndGet();
+                    System.err.println("soak: barrier " + n + " (" + fault + ") could not be run: " + e);
                 }
             };
             all.add((isReal ? realPool : ipPool).submit(step));
@@ -124,7 +127,7 @@ public final class Soak {
 
         int leftovers = sweep(muster, realRoot) + sweep(muster, ipRoot) + (fullRoot == null ? 0 : sweep(muster,
                 fullRoot));
-        report(verdicts, realRan.get(), skippedFull.get(), stopped.get(), leftovers, seed);
+        report(verdicts, realRan.get(), skippedFull.get(), stopped.get(), harnessErrors.get(), leftovers, seed);
     }
 
     private static Fault[] inProcessFaults() {
@@ -153,8 +156,8 @@ public final class Soak {
         return left;
     }
 
-    private static void report(List<Verdict> verdicts, int real, int skippedFull, int stopped, int leftovers,
-            long seed) {
+    private static void report(List<Verdict> verdicts, int real, int skippedFull, int stopped, int harnessErrors,
+            int leftovers, long seed) {
         int early = 0;
         int hung = 0;
         int wrong = 0;
@@ -174,6 +177,7 @@ public final class Soak {
         System.out.println("real_steps=" + real);
         System.out.println("not_run_past_deadline=" + stopped);
         System.out.println("full_dir_skipped=" + skippedFull);
+        System.out.println("harness_errors=" + harnessErrors);
         System.out.println("early_releases=" + early);
         System.out.println("hung=" + hung);
         System.out.println("wrong_code=" + wrong);
@@ -185,6 +189,6 @@ public final class Soak {
             System.out.println("time_" + name + "_ms_mean=" + (c[0] == 0 ? 0 : c[1] / c[0]));
             System.out.println("time_" + name + "_ms_max=" + c[2]);
         }
-        System.exit(early + hung + wrong + leftovers == 0 ? 0 : 1);
+        System.exit(early + hung + wrong + leftovers + harnessErrors == 0 ? 0 : 1);
     }
 }
