@@ -66,12 +66,13 @@ _muster_home_of() {
 	_MUSTER_HOME=${bin%/bin/java}
 }
 
-# muster_select_jdk MIN : picks a Java whose version is >= MIN and sets MUSTER_JDK_HOME, MUSTER_JDK_JAVA (the
-# binary), MUSTER_JDK_VERSION, MUSTER_JDK_RUNTIME and MUSTER_JDK_MAJOR. Order: MUSTER_JAVA (a java binary),
-# JAVA_HOME, the newest JDK under MUSTER_JVM_DIR (default /usr/lib/jvm), java on PATH. A MUSTER_JAVA whose
-# version cannot be read is taken as given (MUSTER_JDK_MAJOR 0): the user named it. Returns 1 if none fits.
+# muster_select_jdk MIN [PINNED] : picks a Java whose version is >= MIN and sets MUSTER_JDK_HOME, MUSTER_JDK_JAVA
+# (the binary), MUSTER_JDK_VERSION, MUSTER_JDK_RUNTIME and MUSTER_JDK_MAJOR. Order: MUSTER_JAVA (a java binary),
+# JAVA_HOME, PINNED (a java binary: the one an installed muster was installed with), the newest JDK under
+# MUSTER_JVM_DIR (default /usr/lib/jvm), java on PATH. A MUSTER_JAVA whose version cannot be read is taken as
+# given (MUSTER_JDK_MAJOR 0): the user named it. Returns 1 if none fits.
 muster_select_jdk() {
-	local min=$1 d best='' best_order=0 java
+	local min=$1 pinned=${2:-} d best='' best_order=0 java
 	MUSTER_JDK_HOME='' MUSTER_JDK_JAVA='' MUSTER_JDK_VERSION='' MUSTER_JDK_RUNTIME='' MUSTER_JDK_MAJOR=0
 	if [[ -n ${MUSTER_JAVA:-} && -x $MUSTER_JAVA ]]; then
 		if _muster_home_of "$MUSTER_JAVA" && muster_jdk_release "$_MUSTER_HOME"; then
@@ -85,6 +86,12 @@ muster_select_jdk() {
 	if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]] && muster_jdk_release "$JAVA_HOME" &&
 		((MUSTER_REL_MAJOR >= min)); then
 		_muster_take "${JAVA_HOME%/}" "${JAVA_HOME%/}/bin/java"
+		return 0
+	fi
+	# A pinned Java that is gone (the JDK was upgraded away) falls through to the search below.
+	if [[ -n $pinned && -x $pinned ]] && _muster_home_of "$pinned" && muster_jdk_release "$_MUSTER_HOME" &&
+		((MUSTER_REL_MAJOR >= min)); then
+		_muster_take "$_MUSTER_HOME" "$pinned"
 		return 0
 	fi
 	for d in "${MUSTER_JVM_DIR:-/usr/lib/jvm}"/*/; do
@@ -190,12 +197,14 @@ muster_cds_train() {
 	mv -f -- "$tmp" "$dir/$id-$key.$size.$ext"
 }
 
-# muster_maven_env NAME : selects a JDK >= 22 for Maven (exports JAVA_HOME) or exits with one line saying so.
+# muster_maven_env NAME : selects a JDK >= 17 for Maven (exports JAVA_HOME; JAVA_HOME wins, else the newest) or
+# exits with one line saying so. Any of them builds the jars (the FFM exec class is compiled against a stand-in
+# of that API: launcher/pom.xml).
 # On JDK >= 23 Maven's own Guava calls sun.misc.Unsafe, and the JDK warns about it on every build: allowed
 # here, since it is Maven's code, not muster's.
 muster_maven_env() {
-	if ! muster_select_jdk 22 || [[ -z $MUSTER_JDK_HOME ]]; then
-		muster_die "$1" "muster's build needs a JDK >= 22; install one or set JAVA_HOME"
+	if ! muster_select_jdk 17 || [[ -z $MUSTER_JDK_HOME ]]; then
+		muster_die "$1" "muster's build needs a JDK >= 17 (Debian: apt-get install openjdk-17-jdk-headless); install one or set JAVA_HOME"
 	fi
 	command -v mvn >/dev/null 2>&1 || muster_die "$1" "mvn not found; install Maven >= 3.8 (apt-get install maven)"
 	export JAVA_HOME=$MUSTER_JDK_HOME

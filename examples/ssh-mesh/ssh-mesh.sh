@@ -51,5 +51,10 @@ LogLevel FATAL
 CONFIG
 mkdir -p "$work/peers"
 
-SSHD=$sshd MUSTER=${MUSTER_HOME:-$here/../..}/scripts/muster srun -N "${NODES:-4}" \
+MUSTER_HOME=${MUSTER_HOME:-$here/../..}
+if [[ -x $MUSTER_HOME/scripts/muster ]]; then MUSTER=$MUSTER_HOME/scripts/muster   # a checkout
+elif [[ -x $MUSTER_HOME/bin/muster ]]; then MUSTER=$MUSTER_HOME/bin/muster            # an install (module load muster)
+else MUSTER=$(command -v muster) || { echo "muster not found: set MUSTER_HOME or module load muster" >&2 && exit 1; }
+fi
+SSHD=$sshd MUSTER=$MUSTER srun -N "${NODES:-4}" \
   --ntasks-per-node="${TASKS_PER_NODE:-2}" --overcommit "$here/task.sh" "$work"

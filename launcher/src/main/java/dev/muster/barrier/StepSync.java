@@ -28,6 +28,7 @@ public final class StepSync {
     private final FileBarrier.Settings settings;
     private final Path trace;
     private volatile boolean livesOn;
+    private volatile boolean lastDepartureCleans;
     private final Transport transport;
     private final Map<String, String> env;
 
@@ -68,6 +69,17 @@ public final class StepSync {
      */
     public StepSync livesOn() {
         livesOn = true;
+        return this;
+    }
+
+    /**
+     * Declares that no helper process may do the clean-up (the OCI hook: in a runtime's createContainer stage a
+     * helper would lose the host's file system at the container's pivot_root). Instead every task, after its
+     * departure, lists departure/ once, and the one that sees all departures removes the step directory. Delays
+     * nobody by more than one directory listing; a listing that misses a departure leaves the work to sweep.
+     */
+    public StepSync lastDepartureCleans() {
+        lastDepartureCleans = true;
         return this;
     }
 
@@ -127,7 +139,7 @@ public final class StepSync {
         }
         barrier.arrive();
         Thread cleanup = null;
-        if (id.rank() == 0 && !livesOn && barrier.cleanedUp()) {
+        if (id.rank() == 0 && !livesOn && !lastDepartureCleans && barrier.cleanedUp()) {
             // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.
             cleanup = new Thread(() -> Cleanup.start(files.dir(), id.size(), settings.timeout()), "muster-cleanup");
             cleanup.setDaemon(true);
@@ -141,6 +153,9 @@ public final class StepSync {
             throw dev.muster.core.MusterException.internal("interrupted while waiting", e);
         }
         barrier.depart();
+        if (lastDepartureCleans && barrier.cleanedUp()) {
+            Cleanup.inProcess(files.dir(), id.size(), java.time.Duration.ZERO);
+        }
         Log.debug("released (" + files.via() + ")");
         writeTrace();
         if (id.rank() == 0 && livesOn && barrier.cleanedUp()) {

@@ -61,7 +61,8 @@ public final class Main {
 
               run [options] -- cmd args   barrier, export the environment, exec cmd (the default command)
               barrier [options]           the step barrier alone, for shell scripts
-              local -n N [options] -- cmd start N local tasks, as srun -n N muster run -- cmd would
+              hook [options]              the step barrier as an OCI hook (state on stdin; docs/oci-hook.md)
+              local -n N [opts] -- cmd    start N local tasks, as srun -n N muster run -- cmd would
               explain [--format json]     who this task is, and where each value came from
               sweep [--sync-dir D]        remove step directories that killed steps left behind
               doctor [--sync-dir D]       check the sync and cache directories; under srun -N 2, measure
@@ -112,6 +113,7 @@ public final class Main {
         return switch (word) {
             case "run" -> new RunCommand();
             case "barrier" -> new BarrierCommand();
+            case "hook" -> new HookCommand(System.in);
             case "explain" -> new ExplainCommand();
             case "local" -> new LocalCommand();
             case "sweep" -> new SweepCommand();

@@ -18,7 +18,20 @@ public final class Exec {
     }
 
     public static boolean nativeExec() {
-        return NativeExec.available() && !"child".equals(System.getenv("MUSTER_EXEC"));
+        return ffmAvailable() && !"child".equals(System.getenv("MUSTER_EXEC"));
+    }
+
+    /**
+     * Whether the running Java has the final Foreign Function &amp; Memory API (22+). {@link NativeExec} is built
+     * against a stand-in of that API and must not even be loaded before.
+     */
+    static boolean ffmAvailable() {
+        String spec = System.getProperty("java.specification.version", "");
+        try {
+            return Integer.parseInt(spec) >= 22;
+        } catch (NumberFormatException e) {
+            return false; // "1.8" and the like: older than 9
+        }
     }
 
     /** Builds everything exec needs without calling it (dry runs train the start-up archive through here). */

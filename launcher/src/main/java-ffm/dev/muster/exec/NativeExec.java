@@ -16,6 +16,9 @@ import java.util.List;
  * signals become the program's own. Before the call, the JVM's own descriptors are marked close-on-exec
  * (inherited ones are kept) and the signal mask the task started with is restored: HotSpot blocks SIGQUIT in
  * every Java thread, and execve keeps the calling thread's mask.
+ *
+ * <p>Compiled by any JDK 17+ against the stand-in API in {@code src/ffm-api} (see launcher/pom.xml), so this class
+ * must only be loaded on Java 22+: {@link Exec#ffmAvailable()} decides.
  */
 public final class NativeExec {
     // x86_64 and aarch64 system call numbers: one variadic downcall for all three calls, because every
@@ -39,10 +42,7 @@ public final class NativeExec {
     private NativeExec() {
     }
 
-    public static boolean available() {
-        return true;
-    }
-
+    /** Builds the native handles without calling them (a dry run trains the start-up archive with them). */
     public static void prepare() {
         handles();
     }
@@ -64,6 +64,12 @@ public final class NativeExec {
         return h;
     }
 
+    /**
+     * Replaces the process image; returns only on failure, with errno.
+     *
+     * @param cloexec descriptors to mark close-on-exec first
+     * @param sigmask the signal mask to restore first (Linux bit layout: bit n-1 for signal n), or -1 to keep
+     */
     public static int execve(String path, List<String> argv, List<String> envp, List<Integer> cloexec,
             long sigmask) {
         Handles h = handles();
