@@ -78,7 +78,7 @@ public final class SharedFiles {
      * @throws IOException for other failures (permissions, a stale NFS handle: see its message)
      */
     public static FileChannel openRegular(Path file) throws IOException {
-        if (NonBlockingOpen.available()) {
+        if (nonBlocking()) {
             return openNonBlocking(file, false, false);
         }
         return openWithDeadline(file, false, false);
@@ -92,10 +92,31 @@ public final class SharedFiles {
      * @throws NotRegularFile when the name holds anything else (a final symbolic link is not followed)
      */
     public static FileChannel openRegularForWrite(Path file, boolean create) throws IOException {
-        if (NonBlockingOpen.available()) {
+        if (nonBlocking()) {
             return openNonBlocking(file, true, create);
         }
         return openWithDeadline(file, true, create);
+    }
+
+    private static volatile Boolean nonBlocking;
+
+    /**
+     * Whether {@link NonBlockingOpen} may be used: Java 22+ (it is built against a stand-in of the FFM API and
+     * must not even be loaded before, as exec's {@code Exec.ffmAvailable} says) on Linux x86_64 or aarch64.
+     */
+    public static boolean nonBlocking() {
+        Boolean b = nonBlocking;
+        if (b == null) {
+            boolean java22;
+            try {
+                java22 = Integer.parseInt(System.getProperty("java.specification.version", "")) >= 22;
+            } catch (NumberFormatException e) {
+                java22 = false;
+            }
+            b = java22 && NonBlockingOpen.available();
+            nonBlocking = b;
+        }
+        return b;
     }
 
     private static FileChannel openNonBlocking(Path file, boolean write, boolean create) throws IOException {
@@ -220,7 +241,7 @@ public final class SharedFiles {
      * the close all happen on the helper thread, so the file is open no longer than a plain read would keep it.
      */
     public static byte[] readRegular(Path file, int max) throws IOException {
-        if (NonBlockingOpen.available()) {
+        if (nonBlocking()) {
             try (FileChannel ch = openRegular(file)) {
                 return readUpTo(ch, max);
             }

@@ -18,9 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The FIFO-swap loop on the packaged jar, where Java 22+ takes the multi-release {@code NonBlockingOpen}: 200
- * resolves in a forked JVM and 10 {@code muster rendezvous resolve} processes against a swapper process, none
- * blocking past its timeout.
+ * The FIFO-swap loop on the packaged jar: 200 resolves in a forked JVM of this Java (22+: the open is
+ * O_NONBLOCK through FFM) and, when a JDK 17 is installed, 200 more on it (the bounded open on a helper thread),
+ * and 10 {@code muster rendezvous resolve} processes, all against a swapper process, none blocking past its
+ * timeout.
  */
 class FifoSwapIT {
     @TempDir
@@ -38,8 +39,9 @@ class FifoSwapIT {
 
     /** Entry point of the forked JVM: the loop of {@link FifoSwapTest} on whatever classes the class path holds. */
     public static void main(String[] args) throws Exception {
-        if (Runtime.version().feature() >= 22 && !dev.muster.core.NonBlockingOpen.available()) {
-            System.out.println("the Java 17 stand-in of NonBlockingOpen was loaded: not the shipped jar's");
+        if (dev.muster.core.SharedFiles.nonBlocking() != Runtime.version().feature() >= 22) {
+            System.out.println("Java " + Runtime.version().feature() + " took the wrong open: nonBlocking="
+                    + dev.muster.core.SharedFiles.nonBlocking());
             System.exit(2);
         }
         Map<String, Integer> seen = FifoSwapTest.swapLoop(Path.of(args[0]), Integer.parseInt(args[1]), 2_000);
@@ -49,6 +51,23 @@ class FifoSwapIT {
 
     @Test
     void resolve_latestSwappedWithFifo_neverBlocks_onTheShippedJar() throws Exception {
+        loop(java());
+    }
+
+    @Test
+    void resolve_latestSwappedWithFifo_neverBlocks_onJava17() throws Exception {
+        Path java17 = null;
+        try (java.util.stream.Stream<Path> jvms = Files.list(Path.of("/usr/lib/jvm"))) {
+            java17 = jvms.filter(p -> p.getFileName().toString().matches("(java-17|temurin-17|jdk-17).*"))
+                    .map(p -> p.resolve("bin/java")).filter(Files::isExecutable).findFirst().orElse(null);
+        } catch (java.io.IOException e) {
+            // no /usr/lib/jvm
+        }
+        assumeTrue(java17 != null, "no JDK 17 under /usr/lib/jvm: the Java 17-21 open is left untested here");
+        loop(java17.toString());
+    }
+
+    private void loop(String java) throws Exception {
         Path jar = jar();
         // the shipped jar first, then the test classes and JUnit; never target/classes, which has no versions/22
         List<String> cp = new ArrayList<>(List.of(jar.toString()));
@@ -57,7 +76,7 @@ class FifoSwapIT {
                         || e.contains("awaitility") || e.contains("hamcrest") || e.contains("opentest4j")
                         || e.contains("apiguardian"))
                 .forEach(cp::add);
-        Process p = new ProcessBuilder(java(), "--enable-native-access=ALL-UNNAMED", "-cp",
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                 String.join(File.pathSeparator, cp), FifoSwapIT.class.getName(), tmp.toString(), "200")
                 .redirectErrorStream(true).start();
         boolean done = p.waitFor(120, TimeUnit.SECONDS);

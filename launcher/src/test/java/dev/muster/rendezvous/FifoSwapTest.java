@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The reader that hung: {@code latest.json} swapped with a FIFO between the type check and the open blocked
- * {@code resolve} in open(2) for good. Run from target/classes this exercises the Java 17-21 path (a bounded open on
- * a helper thread); {@code FifoSwapIT} runs the same loop on the packaged jar, where Java 22+ opens with O_NONBLOCK.
+ * {@code resolve} in open(2) for good. In-process on the running Java (22+: O_NONBLOCK through FFM);
+ * {@code FifoSwapIT} runs the same loop on the packaged jar, on this Java and on a JDK 17 (the bounded open).
  */
 class FifoSwapTest {
     @TempDir

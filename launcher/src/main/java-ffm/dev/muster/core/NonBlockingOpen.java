@@ -18,6 +18,9 @@ import java.lang.invoke.VarHandle;
  * <p>The downcall is the variadic {@code syscall} with the same descriptor and options as exec's, so the JVM
  * links it once for both (its linker caches stubs by descriptor): every new downcall shape costs a cold start
  * generated classes and milliseconds.
+ *
+ * <p>Compiled like {@code NativeExec}, against the stand-in API in {@code src/ffm-api} (see launcher/pom.xml):
+ * only loaded on Java 22+, which {@link SharedFiles} checks first; on Java 17-21 it bounds a plain open instead.
  */
 public final class NonBlockingOpen {
     private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
