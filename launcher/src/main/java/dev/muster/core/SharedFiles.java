@@ -21,13 +21,15 @@ import java.util.concurrent.TimeoutException;
  * what is found there cannot block or exhaust the reader: anyone who can write such a directory can put a FIFO, a
  * socket, a directory or a link under a name that muster reads, and swap it in between any check and the open.
  *
- * <p>So the type is checked on the <em>open</em> descriptor, never by an lstat before the open. On Java 22+ the
- * open itself cannot block ({@code O_NONBLOCK|O_NOFOLLOW} through {@link NonBlockingOpen}), its type is read from
- * {@code /proc/self/fd/<n>} (which names the open file, whatever the path names now) and only a regular file is
- * opened for reading, through that same descriptor. On Java 17-21, where Java cannot ask for {@code O_NONBLOCK},
- * the open runs on a helper thread and the caller gives up after {@link #FALLBACK_OPEN_MILLIS}; a descriptor that
- * cannot seek (FIFO, socket) is refused. A helper thread caught in the open of a FIFO stays parked until a writer
- * opens it: a daemon thread, it never keeps the process alive.
+ * <p>So the type is checked on the <em>open</em> descriptor, never by an lstat before the open. On Java 22+ with
+ * native access enabled (muster's own JVMs) the open itself cannot block ({@code O_NONBLOCK|O_NOFOLLOW} through
+ * {@link NonBlockingOpen}), its type is read from {@code /proc/self/fd/<n>} (which names the open file, whatever the
+ * path names now) and only a regular file is opened, through that same descriptor. Elsewhere (Java 17-21, where
+ * Java cannot ask for {@code O_NONBLOCK}, and the agent inside an application) the open runs on a helper thread:
+ * it is refused as soon as the name shows anything but a regular file while the open is pending, and after
+ * {@link #FALLBACK_OPEN_MILLIS} in any case; a descriptor that cannot seek (FIFO, socket) is refused. A helper
+ * thread caught in the open of a FIFO stays parked until a writer opens it: a daemon thread, it never keeps the
+ * process alive.
  */
 public final class SharedFiles {
     /** How long a Java 17-21 reader waits for an open that a regular file finishes in microseconds, while the
@@ -113,10 +115,24 @@ public final class SharedFiles {
             } catch (NumberFormatException e) {
                 java22 = false;
             }
-            b = java22 && NonBlockingOpen.available();
+            b = java22 && nativeAccessEnabled() && NonBlockingOpen.available();
             nonBlocking = b;
         }
         return b;
+    }
+
+    /**
+     * Whether this code may call restricted FFM methods without the JVM printing a warning: yes under
+     * {@code java -jar muster.jar} (its manifest's Enable-Native-Access) and {@code scripts/muster}; not in an
+     * application that loaded the agent, whose stderr is the application's own. Asked reflectively because
+     * {@code Module.isNativeAccessEnabled} is new in Java 22.
+     */
+    private static boolean nativeAccessEnabled() {
+        try {
+            return (Boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(SharedFiles.class.getModule());
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static FileChannel openNonBlocking(Path file, boolean write, boolean create) throws IOException {
