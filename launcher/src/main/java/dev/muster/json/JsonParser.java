@@ -93,7 +93,9 @@ public final class JsonParser {
             Object v = value(depth + 1);
             if (map.containsKey(key)) {
                 pos = keyAt;
-                throw error("duplicate key " + dev.muster.core.SafeText.quote(key));
+                // quoted and cut: the key comes from the file (the message reaches stderr through Log, which
+                // escapes what Json.quote leaves)
+                throw error("duplicate key " + Json.quote(key.length() > 200 ? key.substring(0, 200) + "..." : key));
             }
             map.put(key, v);
             skipWhitespace();
