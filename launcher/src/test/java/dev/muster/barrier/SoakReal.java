@@ -139,12 +139,15 @@ final class SoakReal {
         return new Soak.Verdict(true, fault, early, 0, wrong, ms, why.toString());
     }
 
-    /** Task {@code rank} of {@code local}: its rank-th child, found as soon as it exists. */
+    /** Task {@code rank} of {@code local}: its rank-th child, found as soon as it runs the JVM. */
     private static ProcessHandle task(Process local, int rank) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             List<ProcessHandle> kids = local.children().sorted((a, b) -> Long.compare(a.pid(), b.pid())).toList();
-            if (kids.size() > rank) {
+            // only once it has exec'd the JVM: a child stopped or killed while still Java's spawn helper would
+            // hold muster local's ProcessBuilder.start(), which waits for the exec, and so every later task
+            if (kids.size() > rank && kids.get(rank).info().command().map(c -> !c.endsWith("jspawnhelper"))
+                    .orElse(false)) {
                 return kids.get(rank);
             }
             Thread.sleep(0, 200_000);
