@@ -178,11 +178,14 @@ final class SoakReal {
     }
 
     /**
-     * Whether a stopped task may have arrived: its arrival file exists, or it holds a socket. On the TCP path a
-     * task says hello to rank 0 before it writes its file, and a JVM of muster opens no socket for anything else;
-     * so a task without either has certainly not arrived.
+     * Whether a stopped task may have arrived: it is no longer muster's JVM, its arrival file exists, or it holds
+     * a socket. On the TCP path a task says hello to rank 0 before it writes its file, and a JVM of muster opens
+     * no socket for anything else; so a task without any of these has certainly not arrived.
      */
     private static boolean mayHaveArrived(Process local, Path root, int rank, ProcessHandle task) throws IOException {
+        if (!task.isAlive() || !task.info().command().map(c -> c.endsWith("/java")).orElse(false)) {
+            return true; // gone, or already the program: it arrived and was released (its step may be swept)
+        }
         if (arrived(local, root, rank)) {
             return true;
         }
