@@ -146,13 +146,24 @@ final class SoakReal {
             List<ProcessHandle> kids = local.children().sorted((a, b) -> Long.compare(a.pid(), b.pid())).toList();
             // only once it has exec'd the JVM: a child stopped or killed while still Java's spawn helper would
             // hold muster local's ProcessBuilder.start(), which waits for the exec, and so every later task
-            if (kids.size() > rank && kids.get(rank).info().command().map(c -> !c.endsWith("jspawnhelper"))
-                    .orElse(false)) {
+            if (kids.size() > rank && isTask(kids.get(rank))) {
                 return kids.get(rank);
             }
             Thread.sleep(0, 200_000);
         }
         throw new IllegalStateException("muster local did not start task " + rank + " within 60 s");
+    }
+
+    /**
+     * Whether {@code p} has become a task, i.e. runs {@code muster run}: before that it is a clone of muster local
+     * (its arguments say {@code local}) and then Java's spawn helper, and a signal to either would be a signal
+     * to muster local's ProcessBuilder.start().
+     */
+    private static boolean isTask(ProcessHandle p) {
+        return p.info().arguments().map(a -> {
+            List<String> args = List.of(a);
+            return args.contains("run") && !args.contains("local");
+        }).orElse(false);
     }
 
     /** The step directory of {@code local}: its key is {@code local.<pid>-<id>}. */
