@@ -155,15 +155,16 @@ final class SoakReal {
     }
 
     /**
-     * Whether {@code p} has become a task, i.e. runs {@code muster run}: before that it is a clone of muster local
-     * (its arguments say {@code local}) and then Java's spawn helper, and a signal to either would be a signal
-     * to muster local's ProcessBuilder.start().
+     * Whether {@code p} has become a task (runs {@code muster run}, or already its program): before that it is a
+     * clone of muster local (its arguments say {@code local}) and then Java's spawn helper, and a signal to either
+     * would be a signal to muster local's ProcessBuilder.start().
      */
     private static boolean isTask(ProcessHandle p) {
-        return p.info().arguments().map(a -> {
-            List<String> args = List.of(a);
-            return args.contains("run") && !args.contains("local");
-        }).orElse(false);
+        ProcessHandle.Info info = p.info();
+        if (info.command().isEmpty() || info.arguments().isEmpty()) {
+            return false;
+        }
+        return !info.command().get().endsWith("jspawnhelper") && !List.of(info.arguments().get()).contains("local");
     }
 
     /** The step directory of {@code local}: its key is {@code local.<pid>-<id>}. */
