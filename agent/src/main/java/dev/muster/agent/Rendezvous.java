@@ -138,6 +138,8 @@ final class Rendezvous {
             dir = seed != null && !seed.isEmpty() ? seed
                     : env.getOrDefault("HOME", System.getProperty("user.home")) + "/.cache/muster";
         }
-        return new Store(new CacheDir(dir, Caller.self()), Clock.SYSTEM);
+        // signed records as muster run takes them: the key file named by MUSTER_RDZV_KEY_FILE, if any
+        return new Store(new CacheDir(dir, Caller.self()), Clock.SYSTEM,
+                dev.muster.rendezvous.RecordKey.choose(null, env, Caller.self()));
     }
 }

@@ -29,6 +29,12 @@ final class FailureReport {
 
     /** The failure {@code o} (a timeout or an abort) stands for; {@code mine}: this task claimed it. */
     MusterException of(Outcome o, boolean mine) {
+        if (o.kind() == Outcome.Kind.TIMEOUT && o.missing().isEmpty()) {
+            // every arrival file is there, yet no release came by this task's deadline: rank 0 is stuck or gone
+            return new MusterException(ExitCodes.TIMEOUT, "barrier timed out after " + seconds(timeout) + " s: all "
+                    + size + " arrived, but no release came from rank 0 (stopped, killed or starved of CPU?); "
+                    + "check rank 0's output (or raise --timeout)");
+        }
         if (o.kind() == Outcome.Kind.TIMEOUT) {
             return new MusterException(ExitCodes.TIMEOUT, "barrier timed out after " + seconds(timeout) + " s: "
                     + (size - o.missing().size()) + "/" + size + " arrived, missing " + describe(o.missing())

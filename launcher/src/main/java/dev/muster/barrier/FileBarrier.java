@@ -4,6 +4,8 @@ import dev.muster.core.Backoff;
 import dev.muster.core.Clock;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.core.ExitCodes;
+import dev.muster.core.SharedFiles;
 import dev.muster.core.Posix;
 
 import java.io.IOException;
@@ -100,6 +102,70 @@ public final class FileBarrier implements Barrier {
             throw MusterException.unusableDir("cannot prepare step directory " + files.dir + ": " + e
                     + "; check that the sync directory is writable");
         }
+        refuseLeftover();
+    }
+
+    /** How much older than the barrier timeout an untouched outcome file must be to count as a leftover. */
+    static final Duration LEFTOVER_SLACK = Duration.ofSeconds(60);
+
+    /**
+     * Refuses a step directory that an earlier step with the same key left behind (a killed job whose clean-up
+     * never ran, keys reused), so that nobody is released by its leftovers: before this task has arrived, a
+     * release cannot exist, nor its own arrival file; and an outcome file still empty long after the barrier
+     * timeout belongs to a step whose tasks are all gone (a live one would have decided a timeout by then). The
+     * first task that notices aborts the step with 65, so the others learn it at once. A leftover younger than
+     * the timeout cannot be told from a live step this task is late for (docs/security.md).
+     */
+    private void refuseLeftover() {
+        String why = null;
+        Outcome decided;
+        try {
+            byte[] b = readOnce(files.outcomeFile);
+            decided = Outcome.decode(b, b.length, files.outcomeFile.toString());
+        } catch (MusterException e) {
+            decided = null; // damage is reported by the polls, with its own message
+        }
+        if (decided != null && decided.kind() == Outcome.Kind.RELEASE) {
+            why = "the release of an earlier step";
+        } else if (Files.exists(files.arrivalFile(rank), LinkOption.NOFOLLOW_LINKS)) {
+            why = "an arrival of rank " + rank + " from before this task started";
+        } else if (decided == null) {
+            try {
+                long age = clock.millis() - Files.getLastModifiedTime(files.outcomeFile, LinkOption.NOFOLLOW_LINKS)
+                        .toMillis();
+                if (age > settings.timeout().plus(LEFTOVER_SLACK).toMillis()) {
+                    why = "an undecided step started " + age / 1000 + " s ago, longer than the timeout";
+                }
+            } catch (IOException e) {
+                // gone meanwhile: nothing left over
+            }
+        }
+        if (why == null) {
+            return;
+        }
+        String message = "step directory " + files.dir + " holds " + why + " with the same key, left by a killed "
+                + "job; remove it (muster sweep, or rm -r) and start the step again";
+        if (decided == null) {
+            decide(Outcome.abort(rank, ExitCodes.CORRUPT, message));
+        }
+        throw MusterException.corrupt(message);
+    }
+
+    /** The whole of a small step file, read once (empty when missing). */
+    private byte[] readOnce(Path file) {
+        try (java.nio.channels.FileChannel ch = SharedFiles.openRegular(file)) {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(ch.size() + 1,
+                    StepFiles.MAX_OUTCOME));
+            while (buf.hasRemaining() && ch.read(buf) > 0) {
+                // small: one or two reads
+            }
+            return java.util.Arrays.copyOf(buf.array(), buf.position());
+        } catch (SharedFiles.NotRegularFile e) {
+            throw MusterException.corrupt("step file " + file + " is " + e.kind() + ", not a regular file; remove "
+                    + files.dir);
+        } catch (IOException e) {
+            return new byte[0];
+        }
     }
 
     /** Marks this task as arrived and writes its arrival file. Its deadline starts now. */
@@ -195,8 +261,7 @@ public final class FileBarrier implements Barrier {
     @Override
     public void depart() {
         try {
-            Files.newByteChannel(files.departure(rank), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS).close();
+            SharedFiles.openRegularForWrite(files.departure(rank), true).close();
         } catch (IOException e) {
             // only delays the clean-up, which is bounded; sweep removes what is left
             Log.debug("cannot write departure file: " + e);

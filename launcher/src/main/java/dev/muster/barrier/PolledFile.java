@@ -4,6 +4,7 @@ import dev.muster.core.Clock;
 import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.core.SharedFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -65,6 +66,11 @@ final class PolledFile {
             finished = true;
         }
 
+        /** True once it is known that nothing will be held: every poll opens, reads and closes. */
+        private boolean neverHolds() {
+            return finished || Boolean.FALSE.equals(holdOpen);
+        }
+
         private boolean mayHold() {
             if (holdOpen == null) {
                 MountInfo m = MountInfo.of(dir);
@@ -116,8 +122,23 @@ final class PolledFile {
             ch = null;
         }
         try {
+            if (ch == null && policy.neverHolds()) {
+                // open, read, close in one go, which on Java 17-21 keeps the file open no longer than a plain read
+                byte[] b = SharedFiles.readRegular(file, StepFiles.MAX_OUTCOME);
+                if (b.length > StepFiles.MAX_OUTCOME) {
+                    throw MusterException.corrupt("step file " + file + " is larger than " + StepFiles.MAX_OUTCOME
+                            + " bytes; remove " + file.getParent());
+                }
+                if (buffer.capacity() < b.length) {
+                    buffer = ByteBuffer.allocate(b.length);
+                }
+                buffer.clear();
+                buffer.put(b);
+                return b.length;
+            }
             if (ch == null) {
-                ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+                // the type is checked on the open descriptor: a FIFO swapped in must not block the poll (SharedFiles)
+                ch = SharedFiles.openRegular(file);
                 openedAt = now;
             }
             int n = readFrom(ch);
@@ -132,6 +153,10 @@ final class PolledFile {
             return n;
         } catch (NoSuchFileException e) {
             return 0; // ENOENT, retried: a slow server, or a directory swept away (the deadline still holds)
+        } catch (SharedFiles.NotRegularFile e) {
+            close();
+            throw MusterException.corrupt("step file " + file + " is " + e.kind() + ", not a regular file; "
+                    + "something other than muster wrote there: remove " + file.getParent());
         } catch (IOException e) {
             Log.debug("reading " + file + ": " + e);
             if (ch != null && ch != held) {

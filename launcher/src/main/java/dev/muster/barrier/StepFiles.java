@@ -3,6 +3,7 @@ package dev.muster.barrier;
 import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.core.SharedFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -108,8 +109,15 @@ final class StepFiles {
         } catch (FileAlreadyExistsException e) {
             // rank 0 or another task of the group made it
         }
-        Files.write(group.resolve(Integer.toString(rank)), info, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+        try (FileChannel ch = SharedFiles.openRegularForWrite(group.resolve(Integer.toString(rank)), true)) {
+            ch.truncate(0);
+            ch.write(ByteBuffer.wrap(info));
+        }
+    }
+
+    /** {@code rank}'s arrival file. */
+    Path arrivalFile(int rank) {
+        return arrivalDir.resolve(Integer.toString(rank / width)).resolve(Integer.toString(rank));
     }
 
     Path departure(int rank) {
@@ -134,7 +142,8 @@ final class StepFiles {
      * (a short read has no {@code end} line and is read again), and nobody polls a name that does not exist yet.
      */
     static void fill(Path file, byte[] bytes) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+        // never blocking on a FIFO swapped in under the name (SharedFiles)
+        try (FileChannel ch = SharedFiles.openRegularForWrite(file, false)) {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             long at = 0;
             while (buf.hasRemaining()) {

@@ -51,6 +51,7 @@ final class RegistrarCommand implements Command {
         String ready = null;
         Duration readyTimeout = null;
         String cacheDir = null;
+        String keyFile = null;
         long pid = -1;
         long pidStart = -1;
         Args a = new Args(name(), argv);
@@ -73,6 +74,7 @@ final class RegistrarCommand implements Command {
                 case "--ready" -> ready = a.value(f);
                 case "--ready-timeout" -> readyTimeout = a.duration(f, "s");
                 case "--cache-dir" -> cacheDir = a.value(f);
+                case "--key-file" -> keyFile = a.value(f);
                 case "--pid" -> pid = Long.parseLong(a.value(f));
                 case "--pid-start" -> pidStart = Long.parseLong(a.value(f));
                 case "--rank" -> Log.rank(a.integer(f, 0, Integer.MAX_VALUE));
@@ -83,7 +85,10 @@ final class RegistrarCommand implements Command {
         }
         a.end();
         ProcessHandle task = task(pid, pidStart);
-        Store store = new Store(new CacheDir(cacheDir, Caller.self()), Clock.SYSTEM);
+        // the environment is not read here: the task passes the key it checked, or none
+        Store store = new Store(new CacheDir(cacheDir, Caller.self()), Clock.SYSTEM,
+                keyFile == null ? null : dev.muster.rendezvous.RecordKey.load(java.nio.file.Path.of(keyFile),
+                        Caller.self()));
         Registrar.Spec spec = new Registrar.Spec(name, jobId, service, host, port, protocol, path, ttl, metadata,
                 Probe.parse("--ready", ready), readyTimeout);
         Registrar registrar = new Registrar(store, Clock.SYSTEM, spec, () -> alive(task));

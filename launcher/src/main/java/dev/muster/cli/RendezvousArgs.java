@@ -2,6 +2,7 @@ package dev.muster.cli;
 
 import dev.muster.core.MusterException;
 import dev.muster.rendezvous.CacheDir;
+import dev.muster.rendezvous.RecordKey;
 import dev.muster.rendezvous.Store;
 
 import java.time.Duration;
@@ -17,6 +18,7 @@ import java.util.TreeMap;
  */
 final class RendezvousArgs {
     String cacheDir;
+    String keyFile;
     boolean json;
     String host;
     Integer port;
@@ -36,6 +38,10 @@ final class RendezvousArgs {
         FlagReader reader = (f, a) -> switch (f) {
             case "--cache-dir" -> {
                 o.cacheDir = a.value(f);
+                yield true;
+            }
+            case "--key-file" -> {
+                o.keyFile = a.value(f);
                 yield true;
             }
             case "--format" -> {
@@ -103,6 +109,7 @@ final class RendezvousArgs {
     /** {@code --cache-dir}, else {@code MUSTER_CACHE_DIR}, else the seed's {@code CACHE_DIR}, else ~/.cache/muster. */
     Store store(Context ctx) {
         String dir = CacheDir.choose(cacheDir, ctx.env());
-        return new Store(new CacheDir(dir, ctx.caller().get()), ctx.clock());
+        return new Store(new CacheDir(dir, ctx.caller().get()), ctx.clock(),
+                RecordKey.choose(keyFile, ctx.env(), ctx.caller().get()));
     }
 }

@@ -35,6 +35,8 @@ final class RendezvousCommand implements Command {
               --cache-dir DIR     the shared cache (default: $MUSTER_CACHE_DIR, else $CACHE_DIR,
                                   else ~/.cache/muster)
               --format text|json  output format (default text)
+              --key-file FILE     sign records (register) and accept only records signed with this key
+                                  (resolve, list, env, wait); default $MUSTER_RDZV_KEY_FILE
               --job-id ID         default $SLURM_JOB_ID
               --protocol P        default http
               --ttl-seconds N     lifetime of the record, default 3600

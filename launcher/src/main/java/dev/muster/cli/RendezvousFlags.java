@@ -33,6 +33,7 @@ final class RendezvousFlags {
     boolean verify;
     // both
     String cacheDir;
+    String keyFile;
 
     boolean provider() {
         return register != null;
@@ -88,6 +89,7 @@ final class RendezvousFlags {
                 a.noValue(flag);
                 verify = true;
             }
+            case "--key-file" -> keyFile = a.value(flag);
             case "--cache-dir" -> {
                 cacheDir = a.value(flag);
                 if (cacheDir.isEmpty()) {

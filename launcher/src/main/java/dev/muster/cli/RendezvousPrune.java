@@ -1,6 +1,7 @@
 package dev.muster.cli;
 
 import dev.muster.core.ExitCodes;
+import dev.muster.core.SafeText;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
@@ -24,7 +25,7 @@ final class RendezvousPrune extends RendezvousSubcommand {
         } else {
             StringBuilder b = new StringBuilder("removed " + removed.size() + " rendezvous record(s)\n");
             for (Path p : removed) {
-                b.append("  ").append(p).append('\n');
+                b.append("  ").append(SafeText.field(p.toString())).append('\n'); // names from readdir
             }
             ctx.out().print(b);
         }

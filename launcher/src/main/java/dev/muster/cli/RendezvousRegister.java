@@ -1,6 +1,7 @@
 package dev.muster.cli;
 
 import dev.muster.core.ExitCodes;
+import dev.muster.core.SafeText;
 import dev.muster.core.MusterException;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.Record;
@@ -72,9 +73,9 @@ final class RendezvousRegister extends RendezvousSubcommand {
             ctx.out().print(Json.pretty(m) + "\n");
         } else {
             ctx.out().print("registered rendezvous: " + r.name() + "\n"
-                    + "url: " + r.url() + "\n"
-                    + "job id: " + r.jobId() + "\n"
-                    + "record: " + reg.historyFile() + "\n");
+                    + "url: " + SafeText.field(r.url()) + "\n"
+                    + "job id: " + SafeText.field(r.jobId()) + "\n"
+                    + "record: " + SafeText.field(reg.historyFile().toString()) + "\n");
         }
         return ExitCodes.OK;
     }

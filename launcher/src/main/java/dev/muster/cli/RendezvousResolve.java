@@ -1,6 +1,7 @@
 package dev.muster.cli;
 
 import dev.muster.core.ExitCodes;
+import dev.muster.core.SafeText;
 import dev.muster.core.MusterException;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
@@ -21,12 +22,14 @@ final class RendezvousResolve extends RendezvousSubcommand {
     }
 
     private static String describe(Record r, long now) {
+        // values as they are: the reader refuses control characters in them; SafeText only bounds and, should
+        // one ever get through, escapes (docs/security.md)
         return "name: " + r.name() + "\n"
-                + "url: " + r.url() + "\n"
-                + "host: " + r.host() + "\n"
+                + "url: " + SafeText.field(r.url()) + "\n"
+                + "host: " + SafeText.field(r.host()) + "\n"
                 + "port: " + r.port() + "\n"
-                + "job id: " + r.jobId() + "\n"
-                + (r.hasService() ? "service: " + r.service() + "\n" : "")
+                + "job id: " + SafeText.field(r.jobId()) + "\n"
+                + (r.hasService() ? "service: " + SafeText.field(r.service()) + "\n" : "")
                 + "expires in: " + r.secondsLeft(now) + "s\n";
     }
 }

@@ -2,6 +2,7 @@ package dev.muster.cli;
 
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
+import dev.muster.core.SafeText;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.Record;
@@ -103,7 +104,8 @@ abstract class RendezvousSubcommand implements Command {
         }
         StringBuilder b = new StringBuilder();
         for (Record r : records) {
-            b.append(r.name()).append(' ').append(r.url()).append(" job=").append(r.jobId()).append('\n');
+            b.append(r.name()).append(' ').append(SafeText.field(r.url())).append(" job=")
+                    .append(SafeText.field(r.jobId())).append('\n');
         }
         ctx.out().print(b);
     }

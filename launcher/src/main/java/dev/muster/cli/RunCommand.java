@@ -77,6 +77,8 @@ final class RunCommand implements Command {
                 --verify          hand out an endpoint only once it answers (HTTP below 500, else TCP)
               --cache-dir DIR   the shared cache (default $MUSTER_CACHE_DIR, else $CACHE_DIR, else
                                 ~/.cache/muster)
+              --key-file FILE   sign the registration / accept only signed records (default
+                                $MUSTER_RDZV_KEY_FILE)
             """ + Options.HELP;
     }
 

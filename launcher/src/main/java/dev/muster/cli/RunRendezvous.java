@@ -14,6 +14,7 @@ import dev.muster.rendezvous.ClientWait;
 import dev.muster.task.JobStatus;
 import dev.muster.rendezvous.Names;
 import dev.muster.rendezvous.Record;
+import dev.muster.rendezvous.RecordKey;
 import dev.muster.rendezvous.Store;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
@@ -37,11 +38,22 @@ final class RunRendezvous {
     private final RendezvousFlags f;
     private final Map<String, String> env;
     private final String cacheDir;
+    private RecordKey key;
+    private boolean keyRead;
 
     RunRendezvous(RendezvousFlags f, Map<String, String> env) {
         this.f = f;
         this.env = env;
         this.cacheDir = CacheDir.choose(f.cacheDir, env);
+    }
+
+    /** The project's key ({@code --key-file}, else MUSTER_RDZV_KEY_FILE), read and checked once; null: none. */
+    private RecordKey key() {
+        if (!keyRead) {
+            key = RecordKey.choose(f.keyFile, env, Caller.self());
+            keyRead = true;
+        }
+        return key;
     }
 
     /** Checks names and values on every rank, before anything waits, so that a typo fails at once. */
@@ -52,6 +64,7 @@ final class RunRendezvous {
             Names.validate(n);
         }
         ClientEnv.refuseTokenCollisions(names);
+        key(); // a missing or unsafe key file fails every rank at once, not the registrar later
         if (f.provider()) {
             Names.validate(f.register);
             if (f.path != null && !f.path.isEmpty() && !f.path.startsWith("/")) {
@@ -76,7 +89,7 @@ final class RunRendezvous {
     Map<String, String> resolve() {
         List<ClientWait.Request> requests = new ArrayList<>();
         f.names.forEach((n, required) -> requests.add(new ClientWait.Request(n, required, f.clientTimeout)));
-        Store store = new Store(new CacheDir(cacheDir, Caller.self()), Clock.SYSTEM);
+        Store store = new Store(new CacheDir(cacheDir, Caller.self()), Clock.SYSTEM, key());
         ClientWait wait = new ClientWait(store, Clock.SYSTEM, JobStatus.slurm(), f.verify ? RunRendezvous::verify
                 : null, new SecureRandom());
         ClientWait.Result result = wait.await(requests);
@@ -146,6 +159,9 @@ final class RunRendezvous {
                 "--ready", readyProbe(host), "--cache-dir", cacheDir, "--pid", Long.toString(self.pid()),
                 "--pid-start", Long.toString(self.info().startInstant().map(i -> i.toEpochMilli()).orElse(-1L)),
                 "--rank", Integer.toString(id.rank())));
+        if (key() != null) {
+            cmd.addAll(List.of("--key-file", key().file().toString()));
+        }
         if (f.path != null) {
             cmd.addAll(List.of("--path", f.path));
         }

@@ -64,8 +64,9 @@ public final class Log {
     }
 
     private static void line(String message) {
-        // one print call per line, so lines of concurrent threads never interleave inside a line
-        err.print(prefix() + message + "\n");
+        // one print call per line, so lines of concurrent threads never interleave inside a line; and one line
+        // it stays whatever a message quotes from a file or a peer (SafeText)
+        err.print(prefix() + SafeText.line(message) + "\n");
         err.flush();
     }
 }

@@ -40,9 +40,6 @@ public final class JsonParser {
     }
 
     private Object value(int depth) {
-        if (depth > MAX_DEPTH) {
-            throw error("nesting deeper than " + MAX_DEPTH + " levels");
-        }
         if (pos >= s.length()) {
             throw endOfInput("a value");
         }
@@ -72,6 +69,7 @@ public final class JsonParser {
     }
 
     private Map<String, Object> object(int depth) {
+        checkDepth(depth);
         pos++; // '{'
         Map<String, Object> map = new LinkedHashMap<>();
         skipWhitespace();
@@ -95,7 +93,9 @@ public final class JsonParser {
             Object v = value(depth + 1);
             if (map.containsKey(key)) {
                 pos = keyAt;
-                throw error("duplicate key \"" + key + "\"");
+                // quoted and cut: the key comes from the file (the message reaches stderr through Log, which
+                // escapes what Json.quote leaves)
+                throw error("duplicate key " + Json.quote(key.length() > 200 ? key.substring(0, 200) + "..." : key));
             }
             map.put(key, v);
             skipWhitespace();
@@ -114,6 +114,7 @@ public final class JsonParser {
     }
 
     private List<Object> array(int depth) {
+        checkDepth(depth);
         pos++; // '['
         List<Object> list = new ArrayList<>();
         skipWhitespace();
@@ -136,6 +137,13 @@ public final class JsonParser {
                 pos--;
                 throw error("expected ',' or ']'");
             }
+        }
+    }
+
+    /** A container at {@code depth} (0 at the top) is level {@code depth + 1}: at most {@link #MAX_DEPTH}. */
+    private void checkDepth(int depth) {
+        if (depth >= MAX_DEPTH) {
+            throw error("nesting deeper than " + MAX_DEPTH + " levels");
         }
     }
 
@@ -203,13 +211,15 @@ public final class JsonParser {
     }
 
     private char hex4() {
-        if (pos + 4 > s.length()) {
-            throw endOfInput("four hex digits");
-        }
         int v = 0;
         for (int i = 0; i < 4; i++) {
-            int d = Character.digit(s.charAt(pos + i), 16);
+            if (pos + i >= s.length()) {
+                // only digits so far: more text could complete the escape
+                throw endOfInput("four hex digits");
+            }
+            int d = hexDigit(s.charAt(pos + i));
             if (d < 0) {
+                // invalid whatever follows: damage, not a short read
                 pos += i;
                 throw error("invalid hex digit in a \\u escape");
             }
@@ -217,6 +227,20 @@ public final class JsonParser {
         }
         pos += 4;
         return (char) v;
+    }
+
+    /** ASCII hex only: {@link Character#digit} would also take full-width and other Unicode digits. */
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
     }
 
     private Object number() {

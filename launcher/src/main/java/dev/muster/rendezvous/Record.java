@@ -1,6 +1,7 @@
 package dev.muster.rendezvous;
 
 import dev.muster.core.MusterException;
+import dev.muster.core.SafeText;
 import dev.muster.json.Json;
 import dev.muster.json.JsonException;
 import dev.muster.json.JsonParser;
@@ -55,6 +56,15 @@ public record Record(int schemaVersion, String name, String jobId, String servic
         }
         if (ttlSeconds < 1) {
             throw MusterException.usage("rendezvous ttl must be at least 1 second");
+        }
+        for (String[] v : new String[][] {{"job id", jobId}, {"host", host}, {"protocol", protocol},
+                {"path", path}, {"service", service}}) {
+            for (int i = 0; v[1] != null && i < v[1].length(); i++) {
+                if (SafeText.unsafe(v[1], i)) {
+                    // never part of a real endpoint; in a record it could only forge a client's output
+                    throw MusterException.usage("rendezvous " + v[0] + " must not contain control characters");
+                }
+            }
         }
         String p = path == null || path.isEmpty() ? null : path;
         if (p != null && !p.startsWith("/")) {
@@ -118,6 +128,31 @@ public record Record(int schemaVersion, String name, String jobId, String servic
      * @throws JsonException when the text stopped early, so that the caller can tell a short read from damage
      */
     public static Record parse(String text, String source) {
+        return parseSigned(text, source).record();
+    }
+
+    /** The top-level field that carries a record's signature (see {@link RecordKey}); every reader ignores it. */
+    public static final String SIGNATURE_FIELD = "muster_signature";
+
+    /** A record as read, with its signature field, or null when it has none. */
+    public record Signed(Record record, String signature) {
+    }
+
+    /**
+     * The file's bytes with a signature: the field goes just before {@code metadata}, on a line of its own, so
+     * that metadata stays last and hpc-compose's line reader, which looks only for its own field names, never
+     * sees it; JSON readers ignore unknown fields.
+     */
+    public String toJson(String signature) {
+        Map<String, Object> m = toMap();
+        Object md = m.remove("metadata");
+        m.put(SIGNATURE_FIELD, signature);
+        m.put("metadata", md);
+        return Json.pretty(m);
+    }
+
+    /** {@link #parse}, keeping the signature field. */
+    public static Signed parseSigned(String text, String source) {
         Object root;
         try {
             root = JsonParser.parse(text);
@@ -143,13 +178,30 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             }
             for (Map.Entry<?, ?> e : mdMap.entrySet()) {
                 if (!(e.getValue() instanceof String v)) {
-                    throw corrupt(source, "metadata value for key \"" + e.getKey() + "\" must be a string");
+                    throw corrupt(source, "metadata value for key " + SafeText.quote((String) e.getKey())
+                            + " must be a string");
                 }
                 metadata.put((String) e.getKey(), v);
             }
         }
-        return new Record((int) version,
-                string(m, "name", source),
+        Object signature = m.get(SIGNATURE_FIELD);
+        if (signature != null && !(signature instanceof String)) {
+            throw corrupt(source, "field " + SIGNATURE_FIELD + " must be a string, got " + describe(signature));
+        }
+        for (String field : PRINTED) {
+            if (m.get(field) instanceof String v) {
+                refuseUnsafe(v, field, source);
+            }
+        }
+        String name = string(m, "name", source);
+        try {
+            Names.validate(name);
+        } catch (MusterException e) {
+            // the command line's rules hold for names from files too: a name is a path component and a token
+            throw corrupt(source, "field name " + SafeText.quote(name) + " is not a valid name (" + e.getMessage() + ")");
+        }
+        return new Signed(new Record((int) version,
+                name,
                 string(m, "job_id", source),
                 optionalString(m, "service", source),
                 string(m, "host", source),
@@ -160,7 +212,24 @@ public record Record(int schemaVersion, String name, String jobId, String servic
                 unsigned(m, "registered_at", source, Long.MAX_VALUE),
                 unsigned(m, "ttl_seconds", source, Long.MAX_VALUE),
                 string(m, "cache_dir", source),
-                metadata);
+                metadata), (String) signature);
+    }
+
+    /**
+     * The fields that clients print, export and connect to. A control character there (a newline, an escape,
+     * a NUL, which no environment variable can even hold) is never part of a real endpoint; it can only forge an
+     * output line, a terminal sequence or a shell word, so a record holding one is refused as damaged. Metadata
+     * values are left as they are: muster never prints or exports them as text.
+     */
+    private static final String[] PRINTED = {"job_id", "service", "host", "protocol", "path", "url"};
+
+    private static void refuseUnsafe(String v, String field, String source) {
+        for (int i = 0; i < v.length(); i++) {
+            if (SafeText.unsafe(v, i)) {
+                throw corrupt(source, "field " + field + " holds the control character " + SafeText.quote(
+                        String.valueOf(v.charAt(i))) + " at position " + i);
+            }
+        }
     }
 
     private static String string(Map<?, ?> m, String field, String source) {
@@ -196,7 +265,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             return n;
         }
         if (v instanceof BigInteger big) {
-            throw corrupt(source, "field " + field + " is " + big + ", out of range");
+            throw corrupt(source, "field " + field + " is " + SafeText.field(big.toString(), 40) + ", out of range");
         }
         throw corrupt(source, "field " + field + " must be a whole number, got " + describe(v));
     }
@@ -206,7 +275,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             return "null";
         }
         if (v instanceof String s) {
-            return "the string " + Json.quote(s.length() > 40 ? s.substring(0, 40) + "..." : s);
+            return "the string " + SafeText.quote(s);
         }
         if (v instanceof Map) {
             return "an object";

@@ -2,17 +2,16 @@ package dev.muster.rendezvous;
 
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
+import dev.muster.core.SharedFiles;
 import dev.muster.json.JsonException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -37,46 +36,27 @@ final class RecordFiles {
      * The record in {@code file}, or empty when there is none. A file that is a symbolic link, not a regular file,
      * larger than 64 KiB or not a valid record is refused with a message naming it.
      *
-     * <p>Writers rename complete files into place, so a reader sees the old file or the new one. Still, a read can
-     * race a rename (the name vanishes between lstat and open, or NFS hands out a stale handle) or come up short on
-     * a shared file system; those are retried a few times before the file counts as missing or corrupt.
+     * <p>The type is checked on the open descriptor, never by an lstat before the open: whoever can write the
+     * name directory can swap a FIFO in between the two, and a blocking open of a FIFO waits for a writer forever
+     * ({@link SharedFiles}). Writers rename complete files into place, so a reader sees the old file or the new
+     * one. Still, a read can race a rename (NFS hands out a stale handle) or come up short on a shared file
+     * system; those are retried a few times before the file counts as missing or corrupt.
      */
     static Optional<Record> read(Path file, Clock clock) {
+        return readSigned(file, clock).map(Record.Signed::record);
+    }
+
+    /** {@link #read}, keeping the signature field. */
+    static Optional<Record.Signed> readSigned(Path file, Clock clock) {
         for (int attempt = 1; ; attempt++) {
             boolean last = attempt >= READ_ATTEMPTS;
-            BasicFileAttributes a;
-            try {
-                a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            } catch (NoSuchFileException e) {
-                return Optional.empty();
-            } catch (IOException e) {
-                if (!last && transient_(e)) {
-                    pause(clock, attempt);
-                    continue;
-                }
-                throw unreadable(file, e);
-            }
-            refuseShape(file, a);
             String text;
             try {
                 text = readBounded(file);
             } catch (NoSuchFileException e) {
-                // renamed away or replaced between lstat and open: look again
-                if (!last) {
-                    pause(clock, attempt);
-                    continue;
-                }
                 return Optional.empty();
-            } catch (FileSystemException e) {
-                if (String.valueOf(e.getReason()).contains("symbolic link")
-                        || String.valueOf(e.getMessage()).contains("ELOOP")) {
-                    throw symlink(file);
-                }
-                if (!last && transient_(e)) {
-                    pause(clock, attempt);
-                    continue;
-                }
-                throw unreadable(file, e);
+            } catch (SharedFiles.NotRegularFile e) {
+                throw notRegular(file, e.kind());
             } catch (IOException e) {
                 if (!last && transient_(e)) {
                     pause(clock, attempt);
@@ -85,7 +65,7 @@ final class RecordFiles {
                 throw unreadable(file, e);
             }
             try {
-                return Optional.of(Record.parse(text, file.toString()));
+                return Optional.of(Record.parseSigned(text, file.toString()));
             } catch (JsonException e) {
                 if (!last) {
                     pause(clock, attempt);
@@ -97,17 +77,11 @@ final class RecordFiles {
         }
     }
 
-    private static void refuseShape(Path file, BasicFileAttributes a) {
-        if (a.isSymbolicLink()) {
-            throw symlink(file);
+    private static MusterException notRegular(Path file, String kind) {
+        if (kind.equals("a symbolic link")) {
+            return symlink(file);
         }
-        if (!a.isRegularFile()) {
-            throw MusterException.corrupt("rendezvous record " + file + " is not a regular file"
-                    + (a.isDirectory() ? " but a directory" : "") + "; remove it");
-        }
-        if (a.size() > MAX_BYTES) {
-            throw oversized(file, a.size());
-        }
+        return MusterException.corrupt("rendezvous record " + file + " is " + kind + ", not a regular file; remove it");
     }
 
     private static MusterException symlink(Path file) {
@@ -125,17 +99,32 @@ final class RecordFiles {
                 + "); check its permissions or remove it");
     }
 
-    /** Reads at most {@link #MAX_BYTES}; the file may have grown since lstat. Refuses bytes that are not UTF-8. */
+    /** Reads at most {@link #MAX_BYTES}; the file may grow while it is read. Refuses bytes that are not UTF-8. */
     private static String readBounded(Path file) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(MAX_BYTES + 1);
-        // NOFOLLOW_LINKS opens with O_NOFOLLOW: a link swapped in after lstat fails here instead of being followed
-        try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            while (buf.hasRemaining() && ch.read(buf) >= 0) {
-                // keep reading
+        ByteBuffer buf;
+        try (FileChannel ch = SharedFiles.openRegular(file)) {
+            long size = ch.size();
+            if (size > MAX_BYTES) {
+                throw oversized(file, size);
+            }
+            buf = ByteBuffer.allocate((int) size + 1);
+            while (true) {
+                if (!buf.hasRemaining()) {
+                    if (buf.capacity() > MAX_BYTES) {
+                        break;
+                    }
+                    // grew since fstat: make room, never beyond MAX_BYTES + 1
+                    ByteBuffer bigger = ByteBuffer.allocate(Math.min(MAX_BYTES + 1, buf.capacity() * 2));
+                    buf.flip();
+                    buf = bigger.put(buf);
+                }
+                if (ch.read(buf) < 0) {
+                    break;
+                }
             }
         }
-        if (!buf.hasRemaining()) {
-            throw oversized(file, buf.capacity());
+        if (buf.position() > MAX_BYTES) {
+            throw oversized(file, buf.position());
         }
         buf.flip();
         try {

@@ -2,6 +2,7 @@ package dev.muster.rendezvous;
 
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
+import dev.muster.core.SafeText;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,10 +26,22 @@ public final class Store {
 
     private final CacheDir cache;
     private final Clock clock;
+    private final RecordKey key;
 
     public Store(CacheDir cache, Clock clock) {
+        this(cache, clock, null);
+    }
+
+    /** @param key null: records are written and read unsigned, as hpc-compose does */
+    public Store(CacheDir cache, Clock clock, RecordKey key) {
         this.cache = cache;
         this.clock = clock;
+        this.key = key;
+    }
+
+    /** The same directory, with records signed and checked with {@code key} (null: none). */
+    public Store withKey(RecordKey key) {
+        return new Store(cache, clock, key);
     }
 
     public CacheDir cache() {
@@ -64,7 +77,7 @@ public final class Store {
         cache.create(cache.rendezvousDir(), dir);
         RecordFiles.refuseNonRegularTarget(history);
         RecordFiles.refuseNonRegularTarget(latest);
-        byte[] bytes = r.toJson().getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = (key == null ? r.toJson() : r.toJson(key.sign(r))).getBytes(StandardCharsets.UTF_8);
         RecordFiles.writeAtomically(history, bytes);
         RecordFiles.writeAtomically(latest, bytes);
         return new Registration(r, history);
@@ -97,14 +110,35 @@ public final class Store {
         if (!cache.checkSubIfPresent(dir)) {
             return Optional.empty();
         }
-        return RecordFiles.read(dir.resolve(LATEST), clock);
+        Path file = dir.resolve(LATEST);
+        return readChecked(file, name);
+    }
+
+    /** A record as read from {@code file}, checked: its own name, and with a key its signature. */
+    private Optional<Record> readChecked(Path file, String dirName) {
+        return RecordFiles.readSigned(file, clock)
+                .map(s -> key == null ? s.record() : key.verify(s, file))
+                .map(r -> ownName(r, dirName, file));
+    }
+
+    /**
+     * A record speaks only for the name whose directory holds it: whoever can write {@code x/} could otherwise
+     * put {@code "name": "y"} there and have clients of {@code x} export an endpoint as {@code y}'s.
+     */
+    private static Record ownName(Record r, String dirName, Path file) {
+        if (!r.name().equals(dirName)) {
+            throw MusterException.corrupt("rendezvous record " + file + " names " + SafeText.quote(r.name())
+                    + ", not the name of its directory " + SafeText.quote(dirName) + "; remove it or register again");
+        }
+        return r;
     }
 
     /** Live records of this cache directory, sorted by name; a damaged latest.json fails the whole list. */
     public List<Record> list() {
         List<Record> out = new ArrayList<>();
         for (Path dir : nameDirs()) {
-            RecordFiles.read(dir.resolve(LATEST), clock)
+            Path file = dir.resolve(LATEST);
+            readChecked(file, dir.getFileName().toString())
                     .filter(r -> cache.sameAs(r.cacheDir()) && r.isLive(nowSeconds()))
                     .ifPresent(out::add);
         }

@@ -38,6 +38,36 @@ class JsonTest {
     }
 
     @Test
+    void parse_badUnicodeEscapeInTheLastFourCharacters_isInvalidNotTruncated() {
+        for (String bad : List.of("\"\\uZ", "\"\\u0G", "\"\\u00x", "\"\\u12", "\"\\u\u0663\u0663\u0663\u0663\"")) {
+            JsonException e = assertThrows(JsonException.class, () -> JsonParser.parse(bad), bad);
+            assertEquals(!bad.contains("Z") && !bad.contains("G") && !bad.contains("x") && !bad.contains("\u0663"),
+                    e.endOfInput(), bad + ": " + e.getMessage());
+        }
+        assertTrue(assertThrows(JsonException.class, () -> JsonParser.parse("\"\\u00")).endOfInput(),
+                "hex digits so far: a short read");
+    }
+
+    @Test
+    void parse_nestingLimit_isExactlyWhatTheMessageSays() {
+        assertEquals(64, depth(JsonParser.parse("[".repeat(64) + "]".repeat(64))));
+        assertEquals(64, depth(JsonParser.parse("{\"a\":".repeat(63) + "[1]" + "}".repeat(63))));
+        JsonException e = assertThrows(JsonException.class, () -> JsonParser.parse("[".repeat(65) + "]".repeat(65)));
+        assertTrue(e.getMessage().startsWith("nesting deeper than 64 levels"), e.getMessage());
+        assertThrows(JsonException.class, () -> JsonParser.parse("{\"a\":".repeat(65) + "1" + "}".repeat(65)));
+    }
+
+    private static int depth(Object v) {
+        if (v instanceof List<?> l) {
+            return 1 + l.stream().mapToInt(JsonTest::depth).max().orElse(0);
+        }
+        if (v instanceof Map<?, ?> m) {
+            return 1 + m.values().stream().mapToInt(JsonTest::depth).max().orElse(0);
+        }
+        return 0;
+    }
+
+    @Test
     void parse_truncated_saysEndOfInput() {
         assertTrue(assertThrows(JsonException.class, () -> JsonParser.parse("{\"a\": \"b")).endOfInput());
         assertFalse(assertThrows(JsonException.class, () -> JsonParser.parse("{\"a\": x")).endOfInput());

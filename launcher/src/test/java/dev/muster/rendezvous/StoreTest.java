@@ -161,7 +161,7 @@ class StoreTest {
         ManualClock clock = ManualClock.atEpochSeconds(100);
         Store s = store(clock);
         Files.createDirectories(tmp.resolve("rendezvous/d/latest.json"));
-        assertCorrupt(() -> s.resolve("d"), "not a regular file but a directory");
+        assertCorrupt(() -> s.resolve("d"), "is a directory, not a regular file");
 
         byte[] big = new byte[10 * 1024 * 1024];
         Arrays.fill(big, (byte) ' ');
@@ -210,7 +210,7 @@ class StoreTest {
         s.register("zeta", "1", null, "h", 1, "http", null, 60, Map.of());
         s.register("alpha", "2", null, "h", 2, "http", null, 60, Map.of());
         s.register("old", "3", null, "h", 3, "http", null, 10, Map.of());
-        put(tmp, "foreign", "latest.json", fixture(Conformance.RUST_101).replace("\"registered_at\": 10",
+        put(tmp, "model", "latest.json", fixture(Conformance.RUST_101).replace("\"registered_at\": 10",
                 "\"registered_at\": 1000"));
         Files.writeString(tmp.resolve("rendezvous/.stray.tmp"), "x");
         clock.advanceSeconds(20);
