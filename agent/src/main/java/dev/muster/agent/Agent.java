@@ -6,7 +6,6 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
-
 import java.lang.instrument.Instrumentation;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,8 +68,11 @@ final class Agent {
         boolean barrier = true;
         String key = StepSync.key(id, settings.name());
         if (!id.inStep()) {
-            Log.debug("not a task of a parallel step (" + (id.launcher().equals("none") ? "no launcher variables"
-                    : "the batch script; run the program under srun") + "): no barrier");
+            Log.debug("not a task of a parallel step ("
+                    + (id.launcher().equals("none")
+                            ? "no launcher variables"
+                            : "the batch script; run the program under srun")
+                    + "): no barrier");
             barrier = false;
         } else if (key.equals(env.get("MUSTER_BARRIER_KEY"))) {
             Log.debug("this step's barrier was already passed (MUSTER_BARRIER_KEY=" + key + ")");
@@ -116,13 +118,13 @@ final class Agent {
             }
         });
         // the only reference to byte-buddy: a class of its own, loaded on this path alone
-        dev.muster.agent.bind.Instrumenter.install(inst, settings.arriveOnBind() || settings.port() == 0,
-                settings.awaitClass(), settings.awaitMethod());
+        dev.muster.agent.bind.Instrumenter.install(
+                inst, settings.arriveOnBind() || settings.port() == 0, settings.awaitClass(), settings.awaitMethod());
         if (gate == null) {
             rendezvous.resolveAndPublish();
         } else if (settings.arriveOnBind()) {
-            Log.debug("arriving when the application listens" + (settings.arrivePort() > 0 ? " on port "
-                    + settings.arrivePort() : ""));
+            Log.debug("arriving when the application listens"
+                    + (settings.arrivePort() > 0 ? " on port " + settings.arrivePort() : ""));
         } else if (settings.awaitClass() != null) {
             gate.passAsync(); // arrive now; the await method holds the application
         } else {
@@ -135,7 +137,9 @@ final class Agent {
 
     private void onBound(int port) {
         Log.debug("the application listens on port " + port);
-        if (settings.arriveOnBind() && gate != null && (settings.arrivePort() == 0 || settings.arrivePort() == port)
+        if (settings.arriveOnBind()
+                && gate != null
+                && (settings.arrivePort() == 0 || settings.arrivePort() == port)
                 && arrivedOnBind.compareAndSet(false, true)) {
             gate.passAsync();
         }
@@ -149,8 +153,7 @@ final class Agent {
      * peer's, 76 ...; 2 for a bad option), unless {@code onfailure=continue}.
      */
     static void fail(MusterException e, boolean continueOnFailure) {
-        Log.error(e.getMessage() + (continueOnFailure ? "; the application starts anyway (onfailure=continue)"
-                : ""));
+        Log.error(e.getMessage() + (continueOnFailure ? "; the application starts anyway (onfailure=continue)" : ""));
         if (Log.verbose() && e.getCause() != null) {
             e.printStackTrace();
         }

@@ -9,8 +9,7 @@ import java.lang.instrument.Instrumentation;
  * {@code System.exit} calls inside {@link Agent}, which never return here.
  */
 public final class AgentMain {
-    private AgentMain() {
-    }
+    private AgentMain() {}
 
     public static void premain(String args, Instrumentation inst) {
         try {

@@ -2,7 +2,6 @@ package dev.muster.agent;
 
 import dev.muster.core.Durations;
 import dev.muster.core.MusterException;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -46,9 +45,26 @@ public record AgentSettings(
         List<String> clusters) {
 
     /** Every key the agent knows, in the order the README lists them. */
-    public static final List<String> KEYS = List.of("enabled", "timeout", "poll-max", "sync-dir", "name", "verbose",
-            "quiet", "onfailure", "arrive", "await", "rendezvous", "register", "port", "protocol", "path",
-            "ttl-seconds", "cache-dir", "roster", "cluster");
+    public static final List<String> KEYS = List.of(
+            "enabled",
+            "timeout",
+            "poll-max",
+            "sync-dir",
+            "name",
+            "verbose",
+            "quiet",
+            "onfailure",
+            "arrive",
+            "await",
+            "rendezvous",
+            "register",
+            "port",
+            "protocol",
+            "path",
+            "ttl-seconds",
+            "cache-dir",
+            "roster",
+            "cluster");
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(600);
     static final Duration DEFAULT_POLL_MAX = Duration.ofMillis(100);
@@ -200,7 +216,8 @@ public record AgentSettings(
         String await = s.get("await");
         if (await != null && !await.equals("main")) {
             int hash = await.indexOf('#');
-            if (hash <= 0 || hash == await.length() - 1
+            if (hash <= 0
+                    || hash == await.length() - 1
                     || !Patterns.JAVA_NAME.matcher(await.substring(0, hash)).matches()
                     || !Patterns.JAVA_NAME.matcher(await.substring(hash + 1)).matches()
                     || await.substring(hash + 1).contains(".")) {
@@ -266,16 +283,36 @@ public record AgentSettings(
             for (String n : c.split(";", -1)) {
                 String lib = n.trim().toLowerCase(Locale.ROOT);
                 if (!lib.equals("hazelcast") && !lib.equals("jgroups")) {
-                    throw bad(s, "cluster", "names '" + lib + "'; use hazelcast, jgroups, or both as "
-                            + "hazelcast;jgroups");
+                    throw bad(
+                            s,
+                            "cluster",
+                            "names '" + lib + "'; use hazelcast, jgroups, or both as " + "hazelcast;jgroups");
                 }
                 clusters.add(lib);
             }
         }
         boolean roster = bool(s, "roster", false) || !clusters.isEmpty();
-        return new AgentSettings(enabled, timeout, pollMax, syncDir, name, verbose, quiet,
-                onfailure != null && onfailure.equalsIgnoreCase("continue"), onBind, arrivePort, awaitClass,
-                awaitMethod, List.copyOf(rendezvous), register, port, protocol, path, ttl, cacheDir, roster,
+        return new AgentSettings(
+                enabled,
+                timeout,
+                pollMax,
+                syncDir,
+                name,
+                verbose,
+                quiet,
+                onfailure != null && onfailure.equalsIgnoreCase("continue"),
+                onBind,
+                arrivePort,
+                awaitClass,
+                awaitMethod,
+                List.copyOf(rendezvous),
+                register,
+                port,
+                protocol,
+                path,
+                ttl,
+                cacheDir,
+                roster,
                 List.copyOf(clusters));
     }
 
@@ -325,8 +362,13 @@ public record AgentSettings(
         try {
             return Durations.parse(v, bareUnit);
         } catch (Durations.Invalid e) {
-            throw bad(s, key, e.tooLong() ? e.getMessage() : e.getMessage() + " (a bare number is "
-                    + (bareUnit.equals("s") ? "seconds" : "milliseconds") + ")");
+            throw bad(
+                    s,
+                    key,
+                    e.tooLong()
+                            ? e.getMessage()
+                            : e.getMessage() + " (a bare number is "
+                                    + (bareUnit.equals("s") ? "seconds" : "milliseconds") + ")");
         }
     }
 

@@ -9,7 +9,6 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.exec.Signals;
 import dev.muster.task.TaskIdentity;
-
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -41,9 +40,14 @@ final class Gate {
             return;
         }
         try {
-            StepSync sync = new StepSync(id, StepSync.key(id, settings.name()),
-                    SyncRoot.resolve(settings.syncDir(), env).prepare(),
-                    FileBarrier.Settings.of(settings.timeout(), settings.pollMax()), null, env).livesOn();
+            StepSync sync = new StepSync(
+                            id,
+                            StepSync.key(id, settings.name()),
+                            SyncRoot.resolve(settings.syncDir(), env).prepare(),
+                            FileBarrier.Settings.of(settings.timeout(), settings.pollMax()),
+                            null,
+                            env)
+                    .livesOn();
             sync.prepare();
             if (settings.roster()) {
                 sync.card(RosterProperties.card(id));
@@ -95,11 +99,21 @@ final class Gate {
         Duration bound = settings.timeout().plusSeconds(5);
         try {
             if (!done.await(bound.toMillis(), TimeUnit.MILLISECONDS)) {
-                Agent.fail(new MusterException(ExitCodes.TIMEOUT, "the application entered " + settings.awaitClass()
-                        + "#" + settings.awaitMethod() + " but this task " + (started.get() ? "was not released"
-                        : "never arrived (no listening socket was bound" + (settings.arrivePort() > 0 ? " on port "
-                        + settings.arrivePort() : "") + ")") + " within " + bound.toSeconds() + " s; check arrive="
-                        + " and await="), settings.continueOnFailure());
+                Agent.fail(
+                        new MusterException(
+                                ExitCodes.TIMEOUT,
+                                "the application entered " + settings.awaitClass()
+                                        + "#" + settings.awaitMethod() + " but this task "
+                                        + (started.get()
+                                                ? "was not released"
+                                                : "never arrived (no listening socket was bound"
+                                                        + (settings.arrivePort() > 0
+                                                                ? " on port " + settings.arrivePort()
+                                                                : "")
+                                                        + ")")
+                                        + " within " + bound.toSeconds() + " s; check arrive="
+                                        + " and await="),
+                        settings.continueOnFailure());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -10,7 +10,6 @@ import dev.muster.rendezvous.CacheDir;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
 import dev.muster.task.TaskIdentity;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -42,13 +41,16 @@ final class Rendezvous {
         for (String name : settings.rendezvous()) {
             Optional<Record> r = store.resolve(name);
             if (r.isEmpty()) {
-                throw new MusterException(ExitCodes.NOT_RESOLVED, "rendezvous name '" + name + "' is not registered "
-                        + "(or has expired) under " + store.nameDir(name) + "; start its provider first, or check "
-                        + "cache-dir");
+                throw new MusterException(
+                        ExitCodes.NOT_RESOLVED,
+                        "rendezvous name '" + name + "' is not registered "
+                                + "(or has expired) under " + store.nameDir(name)
+                                + "; start its provider first, or check "
+                                + "cache-dir");
             }
             Record rec = r.get();
-            Release.putRendezvous(data, name, rec.url(), rec.host(), rec.port(), rec.protocol(), rec.path(),
-                    rec.jobId());
+            Release.putRendezvous(
+                    data, name, rec.url(), rec.host(), rec.port(), rec.protocol(), rec.path(), rec.jobId());
         }
         return data;
     }
@@ -87,8 +89,8 @@ final class Rendezvous {
             String jobId = jobId();
             Store store = store();
             String protocol = settings.protocol() == null ? "http" : settings.protocol();
-            store.register(name, jobId, null, id.node(), port, protocol, settings.path(), settings.ttlSeconds(),
-                    Map.of());
+            store.register(
+                    name, jobId, null, id.node(), port, protocol, settings.path(), settings.ttlSeconds(), Map.of());
             Log.info("registered " + name + " as " + id.node() + ":" + port + " (ttl " + settings.ttlSeconds() + " s)");
             Thread hook = new Thread(() -> deregister(store, name, jobId), "muster-deregister");
             Runtime.getRuntime().addShutdownHook(hook);
@@ -97,12 +99,12 @@ final class Rendezvous {
                 Thread.sleep(every);
                 Optional<Record> now = store.latest(name);
                 if (now.isPresent() && !now.get().jobId().equals(jobId)) {
-                    Log.warn("rendezvous " + name + " now belongs to job " + now.get().jobId()
-                            + "; no longer renewing it");
+                    Log.warn("rendezvous " + name + " now belongs to job "
+                            + now.get().jobId() + "; no longer renewing it");
                     return;
                 }
-                store.register(name, jobId, null, id.node(), port, protocol, settings.path(),
-                        settings.ttlSeconds(), Map.of());
+                store.register(
+                        name, jobId, null, id.node(), port, protocol, settings.path(), settings.ttlSeconds(), Map.of());
             }
         } catch (MusterException e) {
             Log.error("register=" + name + ": " + e.getMessage());
@@ -135,11 +137,14 @@ final class Rendezvous {
         String dir = settings.cacheDir();
         if (dir == null) {
             String seed = env.get("CACHE_DIR");
-            dir = seed != null && !seed.isEmpty() ? seed
+            dir = seed != null && !seed.isEmpty()
+                    ? seed
                     : env.getOrDefault("HOME", System.getProperty("user.home")) + "/.cache/muster";
         }
         // signed records as muster run takes them: the key file named by MUSTER_RDZV_KEY_FILE, if any
-        return new Store(new CacheDir(dir, Caller.self()), Clock.SYSTEM,
+        return new Store(
+                new CacheDir(dir, Caller.self()),
+                Clock.SYSTEM,
                 dev.muster.rendezvous.RecordKey.choose(null, env, Caller.self()));
     }
 }

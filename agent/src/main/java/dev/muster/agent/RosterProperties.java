@@ -6,7 +6,6 @@ import dev.muster.core.Log;
 import dev.muster.core.Posix;
 import dev.muster.roster.AddressChoice;
 import dev.muster.task.TaskIdentity;
-
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +22,7 @@ final class RosterProperties {
     /** JGroups' TCP port (TCP bind_port's default in its stock tcp.xml). */
     static final int JGROUPS_PORT = 7800;
 
-    private RosterProperties() {
-    }
+    private RosterProperties() {}
 
     /** This JVM's card: node, pid, local rank, the node name's address. */
     static Card card(TaskIdentity id) {
@@ -59,7 +57,11 @@ final class RosterProperties {
                 // org.jgroups.Global.TCPPING_INITIAL_HOSTS, read by the stock tcp.xml
                 StringBuilder b = new StringBuilder();
                 for (String a : distinct) {
-                    b.append(b.length() == 0 ? "" : ",").append(a).append('[').append(JGROUPS_PORT).append(']');
+                    b.append(b.length() == 0 ? "" : ",")
+                            .append(a)
+                            .append('[')
+                            .append(JGROUPS_PORT)
+                            .append(']');
                 }
                 put("jgroups.tcpping.initial_hosts", b.toString());
             }

@@ -1,17 +1,16 @@
 package dev.muster.agent;
 
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** arrive=bind with await=Peers#connectAll on the peer-mesh example, three local tasks, one late. */
 class AgentBindIT {
@@ -25,11 +24,16 @@ class AgentBindIT {
         int base = PeerMesh.freeBasePort(3);
         List<Jvm> tasks = new ArrayList<>();
         for (int r = 0; r < 3; r++) {
-            tasks.add(new Jvm(java).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "3").env("MUSTER_SYNC_DIR", sync.toString())
-                    .env("PEERS_DELAY_RANK", "2").env("PEERS_DELAY_MS", "1500")
+            tasks.add(new Jvm(java)
+                    .env("MUSTER_LOCAL_JOB", job)
+                    .env("MUSTER_RANK", Integer.toString(r))
+                    .env("MUSTER_SIZE", "3")
+                    .env("MUSTER_SYNC_DIR", sync.toString())
+                    .env("PEERS_DELAY_RANK", "2")
+                    .env("PEERS_DELAY_MS", "1500")
                     .agent("arrive=bind,await=Peers#connectAll")
-                    .arg("-cp", classes.toString(), "Peers", shared.toString(), Integer.toString(base)).start());
+                    .arg("-cp", classes.toString(), "Peers", shared.toString(), Integer.toString(base))
+                    .start());
         }
         for (Jvm t : tasks) {
             assertEquals(0, t.await(60), t::toString);

@@ -1,15 +1,14 @@
 package dev.muster.agent;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The agent jar next to an application with its own, different Jackson and SLF4J. */
 class AgentClassPathIT {
@@ -25,7 +24,9 @@ class AgentClassPathIT {
             if (agent != null) {
                 jvm.agent(agent);
             }
-            jvm.arg("-cp", Jvm.classPath(Jvm.agentJar().toString(), Jvm.testClasses(), libs),
+            jvm.arg(
+                    "-cp",
+                    Jvm.classPath(Jvm.agentJar().toString(), Jvm.testClasses(), libs),
                     "dev.muster.agent.apps.OwnLibs");
             assertEquals(0, jvm.run(30), jvm::toString);
             assertTrue(jvm.out().contains("json {\"k\":\"v\"}"), jvm::toString);

@@ -1,17 +1,16 @@
 package dev.muster.agent;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The default path, in real JVMs: the main gate, its failures, the kill switch and the trampoline. */
 class AgentGateIT {
@@ -19,8 +18,11 @@ class AgentGateIT {
 
     /** A task of a simulated two-task step (what {@code muster local} sets), with a private sync directory. */
     private static Jvm task(String java, String job, int rank, Path sync) {
-        return new Jvm(java).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(rank))
-                .env("MUSTER_SIZE", "2").env("MUSTER_SYNC_DIR", sync.toString());
+        return new Jvm(java)
+                .env("MUSTER_LOCAL_JOB", job)
+                .env("MUSTER_RANK", Integer.toString(rank))
+                .env("MUSTER_SIZE", "2")
+                .env("MUSTER_SYNC_DIR", sync.toString());
     }
 
     private static Path privateDir() throws Exception {
@@ -48,7 +50,9 @@ class AgentGateIT {
     @Test
     void termDuringTheGate_exits143_beforeMain() throws Exception {
         Path sync = privateDir();
-        Jvm alone = task(Jvm.JAVA25, "term-" + UUID.randomUUID(), 0, sync).agent("timeout=600s").main(HELLO)
+        Jvm alone = task(Jvm.JAVA25, "term-" + UUID.randomUUID(), 0, sync)
+                .agent("timeout=600s")
+                .main(HELLO)
                 .start();
         Jvm.awaitArrival(sync, 0, 60, alone);
         alone.process().destroy(); // SIGTERM
@@ -66,11 +70,23 @@ class AgentGateIT {
     void peerKilledAfterConnecting_exits76_namingIt() throws Exception {
         Path sync = privateDir();
         String job = "peer-" + UUID.randomUUID();
-        Jvm zero = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "0").env("MUSTER_SIZE", "3")
-                .env("MUSTER_SYNC_DIR", sync.toString()).agent("timeout=600s").main(HELLO).start();
+        Jvm zero = new Jvm(Jvm.JAVA25)
+                .env("MUSTER_LOCAL_JOB", job)
+                .env("MUSTER_RANK", "0")
+                .env("MUSTER_SIZE", "3")
+                .env("MUSTER_SYNC_DIR", sync.toString())
+                .agent("timeout=600s")
+                .main(HELLO)
+                .start();
         Jvm.awaitFile(sync, "endpoint", 60, zero); // rank 0 listens and has published where
-        Jvm one = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "1").env("MUSTER_SIZE", "3")
-                .env("MUSTER_SYNC_DIR", sync.toString()).agent("timeout=600s").main(HELLO).start();
+        Jvm one = new Jvm(Jvm.JAVA25)
+                .env("MUSTER_LOCAL_JOB", job)
+                .env("MUSTER_RANK", "1")
+                .env("MUSTER_SIZE", "3")
+                .env("MUSTER_SYNC_DIR", sync.toString())
+                .agent("timeout=600s")
+                .main(HELLO)
+                .start();
         Jvm.awaitArrival(sync, 1, 60, one); // its arrival file follows its TCP hello
         one.process().destroyForcibly(); // SIGKILL
         assertEquals(76, zero.await(60), zero::toString);
@@ -82,14 +98,17 @@ class AgentGateIT {
     /** The agent's identity and directory refusals: rank >= size is 78, a sync directory others may write 77. */
     @Test
     void unclearIdentity_exits78_andUnsafeSyncDir_exits77_beforeMain() throws Exception {
-        Jvm rankTooHigh = task(Jvm.JAVA25, "id-" + UUID.randomUUID(), 2, privateDir()).agent("").main(HELLO);
+        Jvm rankTooHigh = task(Jvm.JAVA25, "id-" + UUID.randomUUID(), 2, privateDir())
+                .agent("")
+                .main(HELLO);
         assertEquals(78, rankTooHigh.run(60), rankTooHigh::toString);
         assertFalse(rankTooHigh.out().contains("main "), rankTooHigh::toString);
         assertEquals(1, rankTooHigh.err().lines().count(), rankTooHigh::toString);
 
         Path open = privateDir();
         Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
-        Jvm unsafe = task(Jvm.JAVA17, "dir-" + UUID.randomUUID(), 0, open).agent("").main(HELLO);
+        Jvm unsafe =
+                task(Jvm.JAVA17, "dir-" + UUID.randomUUID(), 0, open).agent("").main(HELLO);
         assertEquals(77, unsafe.run(60), unsafe::toString);
         assertFalse(unsafe.out().contains("main "), unsafe::toString);
         assertEquals(1, unsafe.err().lines().count(), unsafe::toString);
@@ -98,7 +117,8 @@ class AgentGateIT {
 
     @Test
     void timeout_exitsWithTheBarrierCode_andOneLine() throws Exception {
-        Jvm alone = task(Jvm.JAVA25, "timeout-" + UUID.randomUUID(), 0, privateDir()).agent("timeout=1s")
+        Jvm alone = task(Jvm.JAVA25, "timeout-" + UUID.randomUUID(), 0, privateDir())
+                .agent("timeout=1s")
                 .main(HELLO);
         assertEquals(75, alone.run(60), alone::toString);
         assertFalse(alone.out().contains("main "), alone::toString);
@@ -109,7 +129,8 @@ class AgentGateIT {
     @Test
     void timeout_withOnfailureContinue_runsMain() throws Exception {
         Jvm alone = task(Jvm.JAVA25, "cont-" + UUID.randomUUID(), 1, privateDir())
-                .agent("timeout=500ms,onfailure=continue").main(HELLO);
+                .agent("timeout=500ms,onfailure=continue")
+                .main(HELLO);
         assertEquals(0, alone.run(60), alone::toString);
         assertTrue(alone.out().contains("main "), alone::toString);
         assertTrue(alone.err().contains("onfailure=continue"), alone::toString);
@@ -119,8 +140,10 @@ class AgentGateIT {
     void badOption_oneLine_exit2_beforeMain() throws Exception {
         Jvm jvm = new Jvm(Jvm.JAVA25).agent("timeout=soon").main(HELLO);
         assertEquals(2, jvm.run(30), jvm::toString);
-        assertEquals("muster[0] error: agent option timeout='soon' is not a positive duration; write e.g. 30s, "
-                + "500ms or 2m (a bare number is seconds)\n", jvm.err());
+        assertEquals(
+                "muster[0] error: agent option timeout='soon' is not a positive duration; write e.g. 30s, "
+                        + "500ms or 2m (a bare number is seconds)\n",
+                jvm.err());
         assertFalse(jvm.out().contains("main "), jvm::toString);
     }
 
@@ -143,7 +166,8 @@ class AgentGateIT {
     @Test
     void enabledFalse_noEffectAtAll() throws Exception {
         // a task of a two-task step whose peer never comes: with the agent on, main would wait 600 s
-        Jvm jvm = task(Jvm.JAVA25, "off-" + UUID.randomUUID(), 1, privateDir()).agent("enabled=false,colour=blue")
+        Jvm jvm = task(Jvm.JAVA25, "off-" + UUID.randomUUID(), 1, privateDir())
+                .agent("enabled=false,colour=blue")
                 .main(HELLO);
         long t0 = System.nanoTime();
         assertEquals(0, jvm.run(30), jvm::toString);
@@ -154,8 +178,10 @@ class AgentGateIT {
 
     @Test
     void enabledFalse_fromSystemProperty() throws Exception {
-        Jvm jvm = task(Jvm.JAVA17, "offp-" + UUID.randomUUID(), 1, privateDir()).arg("-Dmuster.enabled=false")
-                .agent("").main(HELLO);
+        Jvm jvm = task(Jvm.JAVA17, "offp-" + UUID.randomUUID(), 1, privateDir())
+                .arg("-Dmuster.enabled=false")
+                .agent("")
+                .main(HELLO);
         assertEquals(0, jvm.run(30), jvm::toString);
         assertEquals("", jvm.err());
     }
@@ -182,8 +208,12 @@ class AgentGateIT {
 
     @Test
     void batchScript_noBarrier() throws Exception {
-        Jvm jvm = new Jvm(Jvm.JAVA25).env("SLURM_JOB_ID", "4242").env("SLURM_PROCID", "0").env("SLURM_NTASKS", "8")
-                .agent("").main(HELLO);
+        Jvm jvm = new Jvm(Jvm.JAVA25)
+                .env("SLURM_JOB_ID", "4242")
+                .env("SLURM_PROCID", "0")
+                .env("SLURM_NTASKS", "8")
+                .agent("")
+                .main(HELLO);
         assertEquals(0, jvm.run(30), jvm::toString);
         assertEquals("", jvm.err());
     }
@@ -191,7 +221,9 @@ class AgentGateIT {
     @Test
     void underMusterRun_sameKey_doesNotWaitAgain() throws Exception {
         String job = "nested-" + UUID.randomUUID();
-        Jvm jvm = task(Jvm.JAVA25, job, 1, privateDir()).env("MUSTER_BARRIER_KEY", "local." + job).agent("")
+        Jvm jvm = task(Jvm.JAVA25, job, 1, privateDir())
+                .env("MUSTER_BARRIER_KEY", "local." + job)
+                .agent("")
                 .main(HELLO);
         assertEquals(0, jvm.run(30), jvm::toString);
         assertEquals("", jvm.err());
@@ -201,7 +233,8 @@ class AgentGateIT {
     void registerWithPortAuto_stillGatesMain() throws Exception {
         // register=NAME needs the bind advice for the port, but without arrive/await main is still the gate
         Jvm jvm = task(Jvm.JAVA25, "reg-" + UUID.randomUUID(), 1, privateDir())
-                .agent("register=gated,timeout=1s,cache-dir=" + privateDir()).main(HELLO);
+                .agent("register=gated,timeout=1s,cache-dir=" + privateDir())
+                .main(HELLO);
         assertEquals(75, jvm.run(30), jvm::toString);
         assertFalse(jvm.out().contains("main "), jvm::toString);
     }
@@ -209,7 +242,9 @@ class AgentGateIT {
     @Test
     void inheritedKeyOfAnotherStep_stillWaits() throws Exception {
         Jvm jvm = task(Jvm.JAVA25, "other-" + UUID.randomUUID(), 1, privateDir())
-                .env("MUSTER_BARRIER_KEY", "local.an-earlier-step").agent("timeout=1s").main(HELLO);
+                .env("MUSTER_BARRIER_KEY", "local.an-earlier-step")
+                .agent("timeout=1s")
+                .main(HELLO);
         assertEquals(75, jvm.run(30), jvm::toString);
     }
 
@@ -238,7 +273,9 @@ class AgentGateIT {
     @ParameterizedTest
     @ValueSource(strings = {Jvm.JAVA17, Jvm.JAVA25})
     void bootClassPath_asShipped_andUnderAnotherName(String java) throws Exception {
-        Jvm shipped = task(java, "boot-" + UUID.randomUUID(), 0, privateDir()).env("MUSTER_SIZE", "1").agent("")
+        Jvm shipped = task(java, "boot-" + UUID.randomUUID(), 0, privateDir())
+                .env("MUSTER_SIZE", "1")
+                .agent("")
                 .main(HELLO, "loader=dev.muster.agent.Gate");
         assertEquals(0, shipped.run(30), shipped::toString);
         assertTrue(shipped.out().contains("dev.muster.agent.Gate loader=null"), shipped::toString);
@@ -246,18 +283,23 @@ class AgentGateIT {
 
         Path dir = privateDir();
         Path renamed = Files.copy(Jvm.agentJar(), dir.resolve("muster-agent-0.1.0.jar"));
-        Jvm other = task(java, "boot-" + UUID.randomUUID(), 0, privateDir()).env("MUSTER_SIZE", "1")
-                .arg("-javaagent:" + renamed).main(HELLO, "loader=dev.muster.agent.Gate");
+        Jvm other = task(java, "boot-" + UUID.randomUUID(), 0, privateDir())
+                .env("MUSTER_SIZE", "1")
+                .arg("-javaagent:" + renamed)
+                .main(HELLO, "loader=dev.muster.agent.Gate");
         assertEquals(0, other.run(30), other::toString);
-        assertTrue(other.out().contains("dev.muster.agent.Gate loader=jdk.internal.loader.ClassLoaders$AppClassLoader"),
+        assertTrue(
+                other.out().contains("dev.muster.agent.Gate loader=jdk.internal.loader.ClassLoaders$AppClassLoader"),
                 other::toString);
         assertEquals("", other.err(), other::toString);
     }
 
     @Test
     void defaultPath_loadsNoByteBuddyClass() throws Exception {
-        Jvm jvm = task(Jvm.JAVA25, "isolation-" + UUID.randomUUID(), 0, privateDir()).env("MUSTER_SIZE", "1")
-                .arg("-Xlog:class+load=info:file=" + Files.createTempFile("classes", ".log")).agent("")
+        Jvm jvm = task(Jvm.JAVA25, "isolation-" + UUID.randomUUID(), 0, privateDir())
+                .env("MUSTER_SIZE", "1")
+                .arg("-Xlog:class+load=info:file=" + Files.createTempFile("classes", ".log"))
+                .agent("")
                 .main(HELLO);
         // the log file name is the last -Xlog argument: read it back from the flags
         assertEquals(0, jvm.run(30), jvm::toString);

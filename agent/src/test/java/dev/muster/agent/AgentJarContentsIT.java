@@ -1,6 +1,8 @@
 package dev.muster.agent;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Enumeration;
@@ -8,10 +10,7 @@ import java.util.List;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** Opens the built agent jar: nothing of anyone else's may reach an application's class path. */
 class AgentJarContentsIT {
@@ -23,7 +22,7 @@ class AgentJarContentsIT {
         List<String> outside = new ArrayList<>();
         List<String> unrelocated = new ArrayList<>();
         try (JarFile jar = new JarFile(Jvm.agentJar().toFile())) {
-            for (Enumeration<JarEntry> e = jar.entries(); e.hasMoreElements();) {
+            for (Enumeration<JarEntry> e = jar.entries(); e.hasMoreElements(); ) {
                 String name = e.nextElement().getName();
                 boolean allowed = ALLOWED.stream().anyMatch(p -> name.startsWith(p) || p.startsWith(name));
                 if (!allowed) {
@@ -49,12 +48,15 @@ class AgentJarContentsIT {
             assertEquals("dev.muster.agent.AgentMain", main.getValue("Premain-Class"));
             assertNull(main.getValue("Class-Path"), "Class-Path");
             // the jar's own name: the bootstrap loader then loads (and does not verify) the agent's classes
-            assertEquals(Jvm.agentJar().getFileName().toString(), main.getValue("Boot-Class-Path"),
+            assertEquals(
+                    Jvm.agentJar().getFileName().toString(),
+                    main.getValue("Boot-Class-Path"),
                     "Boot-Class-Path names the jar itself");
             assertNull(main.getValue("Agent-Class"), "no agentmain is implemented");
             assertNull(main.getValue("Main-Class"), "byte-buddy's Main-Class must not survive the shading");
             assertEquals("true", main.getValue("Can-Retransform-Classes"));
-            assertTrue(jar.getEntry("dev/muster/agent/shaded/bytebuddy/agent/builder/AgentBuilder.class") != null,
+            assertTrue(
+                    jar.getEntry("dev/muster/agent/shaded/bytebuddy/agent/builder/AgentBuilder.class") != null,
                     "byte-buddy is relocated under dev.muster.agent.shaded");
         }
     }

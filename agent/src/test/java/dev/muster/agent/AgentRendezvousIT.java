@@ -1,14 +1,13 @@
 package dev.muster.agent;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** register=NAME,port=auto on a server bound to port 0; a client step resolves it; it is gone after exit. */
 class AgentRendezvousIT {
@@ -18,9 +17,11 @@ class AgentRendezvousIT {
         String name = "it-" + UUID.randomUUID().toString().substring(0, 8);
         Path latest = cache.resolve("rendezvous").resolve(name).resolve("latest.json");
 
-        Jvm server = new Jvm(Jvm.JAVA25).env("SLURM_JOB_ID", "7001")
+        Jvm server = new Jvm(Jvm.JAVA25)
+                .env("SLURM_JOB_ID", "7001")
                 .agent("register=" + name + ",port=auto,cache-dir=" + cache + ",ttl-seconds=30,protocol=tcp")
-                .main("dev.muster.agent.apps.Server").start();
+                .main("dev.muster.agent.apps.Server")
+                .start();
         long end = System.currentTimeMillis() + 30_000;
         while (!Files.exists(latest) && System.currentTimeMillis() < end) {
             Thread.sleep(50);
@@ -33,11 +34,17 @@ class AgentRendezvousIT {
         String job = "client-" + UUID.randomUUID();
         Jvm[] clients = new Jvm[2];
         for (int r = 0; r < 2; r++) {
-            clients[r] = new Jvm(Jvm.JAVA17).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "2").env("MUSTER_SYNC_DIR", sync.toString())
+            clients[r] = new Jvm(Jvm.JAVA17)
+                    .env("MUSTER_LOCAL_JOB", job)
+                    .env("MUSTER_RANK", Integer.toString(r))
+                    .env("MUSTER_SIZE", "2")
+                    .env("MUSTER_SYNC_DIR", sync.toString())
                     .agent("rendezvous=" + name + ",cache-dir=" + cache)
-                    .main("dev.muster.agent.apps.Hello", "prop=muster.rdzv." + name + ".port",
-                            "prop=muster.rdzv." + name + ".url", "prop=muster.rdzv." + name + ".job_id")
+                    .main(
+                            "dev.muster.agent.apps.Hello",
+                            "prop=muster.rdzv." + name + ".port",
+                            "prop=muster.rdzv." + name + ".url",
+                            "prop=muster.rdzv." + name + ".job_id")
                     .start();
         }
         for (Jvm c : clients) {
@@ -63,26 +70,37 @@ class AgentRendezvousIT {
         Path latest = cache.resolve("rendezvous").resolve(name).resolve("latest.json");
         Path sync = Files.createTempDirectory("muster-agent-it");
         String job = "own-" + UUID.randomUUID();
-        Jvm server = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "0").env("MUSTER_SIZE", "2")
+        Jvm server = new Jvm(Jvm.JAVA25)
+                .env("MUSTER_LOCAL_JOB", job)
+                .env("MUSTER_RANK", "0")
+                .env("MUSTER_SIZE", "2")
                 .env("MUSTER_SYNC_DIR", sync.toString())
                 .agent("register=" + name + ",port=auto,cache-dir=" + cache + ",ttl-seconds=30,protocol=tcp,"
                         + "verbose=true")
-                .main("dev.muster.agent.apps.Server").start();
-        Jvm other = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", "1").env("MUSTER_SIZE", "2")
-                .env("MUSTER_SYNC_DIR", sync.toString()).agent("").main("dev.muster.agent.apps.Hello").start();
+                .main("dev.muster.agent.apps.Server")
+                .start();
+        Jvm other = new Jvm(Jvm.JAVA25)
+                .env("MUSTER_LOCAL_JOB", job)
+                .env("MUSTER_RANK", "1")
+                .env("MUSTER_SIZE", "2")
+                .env("MUSTER_SYNC_DIR", sync.toString())
+                .agent("")
+                .main("dev.muster.agent.apps.Hello")
+                .start();
         assertEquals(0, other.await(60), other::toString);
         long end = System.currentTimeMillis() + 30_000;
         while (!server.out().contains("listening ") && System.currentTimeMillis() < end) {
             Thread.sleep(50);
         }
         String port = server.out().replaceAll("(?s).*listening (\\d+).*", "$1");
-        while (!(Files.exists(latest) && Files.readString(latest).contains("\"port\":")) 
+        while (!(Files.exists(latest) && Files.readString(latest).contains("\"port\":"))
                 && System.currentTimeMillis() < end) {
             Thread.sleep(50);
         }
         String record = Files.readString(latest);
-        assertTrue(record.contains("\"port\": " + port + ","), "registered the application's port " + port + "\n"
-                + record + "\n" + server);
+        assertTrue(
+                record.contains("\"port\": " + port + ","),
+                "registered the application's port " + port + "\n" + record + "\n" + server);
         // every "listens on port" line names the application's port, none muster's listener
         for (String line : server.err().split("\n")) {
             if (line.contains("listens on port")) {
@@ -105,10 +123,14 @@ class AgentRendezvousIT {
         String job = "none-" + UUID.randomUUID();
         Jvm[] tasks = new Jvm[2];
         for (int r = 1; r >= 0; r--) { // rank 1 first, so that it is surely waiting when rank 0 aborts
-            tasks[r] = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "2").env("MUSTER_SYNC_DIR", sync.toString())
+            tasks[r] = new Jvm(Jvm.JAVA25)
+                    .env("MUSTER_LOCAL_JOB", job)
+                    .env("MUSTER_RANK", Integer.toString(r))
+                    .env("MUSTER_SIZE", "2")
+                    .env("MUSTER_SYNC_DIR", sync.toString())
                     .agent("rendezvous=nobody-here,cache-dir=" + cache + ",timeout=600s")
-                    .main("dev.muster.agent.apps.Hello").start();
+                    .main("dev.muster.agent.apps.Hello")
+                    .start();
         }
         assertEquals(69, tasks[0].await(60), tasks[0]::toString);
         assertEquals(1, tasks[0].err().lines().count(), tasks[0]::toString);
@@ -116,7 +138,6 @@ class AgentRendezvousIT {
         // the barrier's timeout is 600 s: rank 1 ends well before it only if the abort reached it
         assertEquals(69, tasks[1].await(120), tasks[1]::toString);
         assertFalse(tasks[1].out().contains("main "), tasks[1]::toString);
-        assertTrue(tasks[1].err().startsWith("muster[1] ") && tasks[1].err().contains("rank 0"),
-                tasks[1]::toString);
+        assertTrue(tasks[1].err().startsWith("muster[1] ") && tasks[1].err().contains("rank 0"), tasks[1]::toString);
     }
 }

@@ -1,13 +1,12 @@
 package dev.muster.agent;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * The roster as system properties, set before main, in three forked JVMs of one local step: muster's own
@@ -22,16 +21,26 @@ class AgentRosterIT {
         String job = "roster-" + UUID.randomUUID();
         Jvm[] t = new Jvm[3];
         for (int r = 0; r < 3; r++) {
-            Jvm j = new Jvm(Jvm.JAVA25).env("MUSTER_LOCAL_JOB", job).env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "3").env("MUSTER_SYNC_DIR", sync.toString())
+            Jvm j = new Jvm(Jvm.JAVA25)
+                    .env("MUSTER_LOCAL_JOB", job)
+                    .env("MUSTER_RANK", Integer.toString(r))
+                    .env("MUSTER_SIZE", "3")
+                    .env("MUSTER_SYNC_DIR", sync.toString())
                     .env("MUSTER_NODE", "node" + r);
             if (r == 2) {
                 j.arg("-Dhz.network.join.tcp-ip.members=given-by-user");
             }
-            t[r] = j.agent("cluster=hazelcast;jgroups").main("dev.muster.agent.apps.Hello", "prop=muster.rank",
-                    "prop=muster.size", "prop=muster.hosts", "prop=hz.network.join.multicast.enabled",
-                    "prop=hz.network.join.tcp-ip.enabled", "prop=hz.network.join.tcp-ip.members",
-                    "prop=jgroups.tcpping.initial_hosts").start();
+            t[r] = j.agent("cluster=hazelcast;jgroups")
+                    .main(
+                            "dev.muster.agent.apps.Hello",
+                            "prop=muster.rank",
+                            "prop=muster.size",
+                            "prop=muster.hosts",
+                            "prop=hz.network.join.multicast.enabled",
+                            "prop=hz.network.join.tcp-ip.enabled",
+                            "prop=hz.network.join.tcp-ip.members",
+                            "prop=jgroups.tcpping.initial_hosts")
+                    .start();
         }
         for (int r = 0; r < 3; r++) {
             Jvm j = t[r];
@@ -42,9 +51,12 @@ class AgentRosterIT {
             assertTrue(out.contains("muster.hosts=node0,node1,node2\n"), j::toString);
             assertTrue(out.contains("hz.network.join.multicast.enabled=false\n"), j::toString);
             assertTrue(out.contains("hz.network.join.tcp-ip.enabled=true\n"), j::toString);
-            assertTrue(out.contains("hz.network.join.tcp-ip.members=" + (r == 2 ? "given-by-user" : "node0,node1,node2")
-                    + "\n"), j::toString);
-            assertTrue(out.contains("jgroups.tcpping.initial_hosts=node0[7800],node1[7800],node2[7800]\n"), j::toString);
+            assertTrue(
+                    out.contains("hz.network.join.tcp-ip.members=" + (r == 2 ? "given-by-user" : "node0,node1,node2")
+                            + "\n"),
+                    j::toString);
+            assertTrue(
+                    out.contains("jgroups.tcpping.initial_hosts=node0[7800],node1[7800],node2[7800]\n"), j::toString);
         }
     }
 }

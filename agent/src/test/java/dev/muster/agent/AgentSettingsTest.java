@@ -1,18 +1,17 @@
 package dev.muster.agent;
 
-import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.core.MusterException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
 
 class AgentSettingsTest {
     private static AgentSettings parse(String args, Properties p, Map<String, String> env) {
@@ -69,7 +68,9 @@ class AgentSettingsTest {
 
     @Test
     void rendezvousNames_separatedBySemicolons() {
-        assertEquals(List.of("a", "b.c"), parse("rendezvous=a;b.c", new Properties(), Map.of()).rendezvous());
+        assertEquals(
+                List.of("a", "b.c"),
+                parse("rendezvous=a;b.c", new Properties(), Map.of()).rendezvous());
     }
 
     @Test
@@ -93,8 +94,8 @@ class AgentSettingsTest {
         assertFalse(AgentSettings.enabled(s));
         AgentSettings.Source c = AgentSettings.collect("timeout=x,onfailure=continue", new Properties(), Map.of());
         assertTrue(AgentSettings.continueOnFailure(c));
-        assertFalse(AgentSettings.enabled(AgentSettings.collect(null, new Properties(),
-                Map.of("MUSTER_ENABLED", "false"))));
+        assertFalse(AgentSettings.enabled(
+                AgentSettings.collect(null, new Properties(), Map.of("MUSTER_ENABLED", "false"))));
     }
 
     @Test

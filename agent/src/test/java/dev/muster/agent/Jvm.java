@@ -16,8 +16,8 @@ final class Jvm {
     static final String JAVA17 = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java";
     static final String JAVA25 = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java";
     /** Small and quick: the tests start many JVMs on a shared machine. */
-    static final List<String> FAST = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
-            "-XX:-UsePerfData", "-Xmx64m");
+    static final List<String> FAST =
+            List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData", "-Xmx64m");
 
     static Path agentJar() {
         return Path.of(System.getProperty("muster.agent.jar", "target/muster-agent.jar"));
@@ -143,7 +143,8 @@ final class Jvm {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (System.nanoTime() < end) {
             try (java.util.stream.Stream<Path> w = Files.walk(sync)) {
-                if (w.anyMatch(p -> p.getFileName().toString().equals(name) && p.toFile().length() > 0)) {
+                if (w.anyMatch(p ->
+                        p.getFileName().toString().equals(name) && p.toFile().length() > 0)) {
                     return;
                 }
             } catch (java.io.UncheckedIOException | IOException e) {

@@ -1,26 +1,33 @@
 package dev.muster.agent;
 
-import javax.tools.ToolProvider;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
+import javax.tools.ToolProvider;
 
 /** Compiles examples/peer-mesh/Peers.java as it is, once per test run. */
 final class PeerMesh {
     private static Path classes;
 
-    private PeerMesh() {
-    }
+    private PeerMesh() {}
 
     static synchronized Path compile() throws Exception {
         if (classes == null) {
             Path root = Path.of(System.getProperty("muster.root", ".."));
             Path out = Files.createDirectories(Path.of("target", "peer-mesh")).toAbsolutePath();
-            int rc = ToolProvider.getSystemJavaCompiler().run(null, null, null, "--release", "17", "-d",
-                    out.toString(), root.resolve("examples/peer-mesh/Peers.java").toString());
+            int rc = ToolProvider.getSystemJavaCompiler()
+                    .run(
+                            null,
+                            null,
+                            null,
+                            "--release",
+                            "17",
+                            "-d",
+                            out.toString(),
+                            root.resolve("examples/peer-mesh/Peers.java").toString());
             if (rc != 0) {
                 throw new AssertionError("javac examples/peer-mesh/Peers.java failed: " + rc);
             }

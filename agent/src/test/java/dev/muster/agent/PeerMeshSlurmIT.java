@@ -1,8 +1,9 @@
 package dev.muster.agent;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,11 +11,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * examples/peer-mesh under the local Slurm: 16 tasks on 4 nodes, rank 5 two seconds late. Without the agent the
@@ -46,8 +45,9 @@ class PeerMeshSlurmIT {
             pb.environment().put("SLURM_CONF", SLURM_CONF);
         }
         // a new step, not part of whatever step or muster task runs the build
-        pb.environment().keySet().removeIf(k -> k.startsWith("MUSTER_") || k.startsWith("SLURM_")
-                && !k.equals("SLURM_CONF"));
+        pb.environment()
+                .keySet()
+                .removeIf(k -> k.startsWith("MUSTER_") || k.startsWith("SLURM_") && !k.equals("SLURM_CONF"));
         return pb;
     }
 
@@ -57,8 +57,8 @@ class PeerMeshSlurmIT {
         Path sync = Files.createTempDirectory("muster-agent-it");
         Path shared = Files.createTempDirectory("peer-mesh");
         int base = PeerMesh.freeBasePort(TASKS);
-        List<String> cmd = new ArrayList<>(List.of("srun", "-N", "4", "--ntasks-per-node=4", "--overcommit",
-                "--time=2", Jvm.JAVA25));
+        List<String> cmd = new ArrayList<>(
+                List.of("srun", "-N", "4", "--ntasks-per-node=4", "--overcommit", "--time=2", Jvm.JAVA25));
         cmd.addAll(Jvm.FAST);
         cmd.add("-Xss256k");
         if (agentOptions != null) {
@@ -80,7 +80,9 @@ class PeerMeshSlurmIT {
 
     private record Result(int code, String out) {
         long connected() {
-            return out.lines().filter(l -> l.endsWith("connected to all " + (TASKS - 1) + " peers")).count();
+            return out.lines()
+                    .filter(l -> l.endsWith("connected to all " + (TASKS - 1) + " peers"))
+                    .count();
         }
     }
 

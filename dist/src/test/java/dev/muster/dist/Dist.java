@@ -4,19 +4,17 @@ import dev.muster.it.Cluster;
 import dev.muster.testing.Run;
 import dev.muster.testing.Slurm;
 import dev.muster.testing.TestFiles;
-import org.junit.jupiter.api.Assertions;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Assertions;
 
 /** What the tarball and install tests share: the repository, a private work directory, commands that must succeed. */
 final class Dist {
-    private Dist() {
-    }
+    private Dist() {}
 
     static Path root() {
         return Cluster.root();
@@ -34,7 +32,9 @@ final class Dist {
 
     /** A fresh directory under target/it of this module (failsafe sets muster.dist.work). */
     static Path freshDir(String name) throws IOException {
-        Path base = Path.of(System.getProperty("muster.dist.work", "target/it")).toAbsolutePath().normalize();
+        Path base = Path.of(System.getProperty("muster.dist.work", "target/it"))
+                .toAbsolutePath()
+                .normalize();
         Path dir = base.resolve(name + "-" + ProcessHandle.current().pid());
         TestFiles.deleteTree(dir);
         Files.createDirectories(dir);

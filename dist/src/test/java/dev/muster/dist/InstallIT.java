@@ -1,15 +1,13 @@
 package dev.muster.dist;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.it.Cluster;
 import dev.muster.testing.Run;
 import dev.muster.testing.Slurm;
 import dev.muster.testing.TestFiles;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,10 +21,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The release tarball and an installation made from it, as a site gets them: scripts/dist run twice (the same
@@ -41,10 +40,11 @@ class InstallIT {
     private static final Duration DIST = Duration.ofMinutes(4);
     /** man's output as plain ASCII on one line per paragraph, whatever the locale CI runs in. */
     private static final Map<String, String> MAN_ENV = Map.of("MANWIDTH", "200", "LC_ALL", "C");
-    private static final Path JDK17 = Path.of(System.getenv().getOrDefault("MUSTER_IT_JAVA17",
-            "/usr/lib/jvm/java-17-openjdk-amd64"), "bin", "java");
-    private static final Path JDK25 = Path.of(System.getenv().getOrDefault("MUSTER_IT_JAVA25",
-            "/usr/lib/jvm/temurin-25-jdk-amd64"), "bin", "java");
+
+    private static final Path JDK17 = Path.of(
+            System.getenv().getOrDefault("MUSTER_IT_JAVA17", "/usr/lib/jvm/java-17-openjdk-amd64"), "bin", "java");
+    private static final Path JDK25 = Path.of(
+            System.getenv().getOrDefault("MUSTER_IT_JAVA25", "/usr/lib/jvm/temurin-25-jdk-amd64"), "bin", "java");
 
     private static Path work;
     private static String version;
@@ -64,13 +64,32 @@ class InstallIT {
         distA = work.resolve("dist-a");
         distB = work.resolve("dist-b");
         // --no-build: the jars this Maven run packaged; dist itself runs java only for the --help texts
-        Dist.ok(DIST, Map.of(), false, Dist.root(), List.of(Dist.root().resolve("scripts/dist").toString(),
-                "--no-build", "--out", distA.toString()));
-        Dist.ok(DIST, Map.of(), false, Dist.root(), List.of(Dist.root().resolve("scripts/dist").toString(),
-                "--no-build", "--out", distB.toString()));
+        Dist.ok(
+                DIST,
+                Map.of(),
+                false,
+                Dist.root(),
+                List.of(Dist.root().resolve("scripts/dist").toString(), "--no-build", "--out", distA.toString()));
+        Dist.ok(
+                DIST,
+                Map.of(),
+                false,
+                Dist.root(),
+                List.of(Dist.root().resolve("scripts/dist").toString(), "--no-build", "--out", distB.toString()));
         prefix = work.resolve("prefix");
-        Dist.ok(SHORT, Map.of(), false, Dist.root(), List.of(Dist.root().resolve("scripts/install").toString(),
-                "--prefix", prefix.toString(), "--tarball", tarball(distA).toString(), "--java", JDK17.toString()));
+        Dist.ok(
+                SHORT,
+                Map.of(),
+                false,
+                Dist.root(),
+                List.of(
+                        Dist.root().resolve("scripts/install").toString(),
+                        "--prefix",
+                        prefix.toString(),
+                        "--tarball",
+                        tarball(distA).toString(),
+                        "--java",
+                        JDK17.toString()));
     }
 
     @AfterAll
@@ -100,17 +119,26 @@ class InstallIT {
 
     private Path unpack(Path into) throws IOException {
         Files.createDirectories(into);
-        Dist.ok(SHORT, Map.of(), false, into, List.of("tar", "-xzf", tarball(distA).toString()));
+        Dist.ok(
+                SHORT,
+                Map.of(),
+                false,
+                into,
+                List.of("tar", "-xzf", tarball(distA).toString()));
         return into.resolve("muster-" + version);
     }
 
     @Test
     void dist_twice_givesTheSameBytes() throws IOException {
         String name = "muster-" + version + ".tar.gz";
-        assertEquals(Dist.read(distA.resolve(name + ".sha256")), Dist.read(distB.resolve(name + ".sha256")),
+        assertEquals(
+                Dist.read(distA.resolve(name + ".sha256")),
+                Dist.read(distB.resolve(name + ".sha256")),
                 "two scripts/dist runs on one commit made different tarballs");
-        assertTrue(Dist.read(distA.resolve(name + ".sha256")).startsWith(
-                Dist.ok(SHORT, Map.of(), false, distA, List.of("sha256sum", name)).out().substring(0, 64)));
+        assertTrue(Dist.read(distA.resolve(name + ".sha256"))
+                .startsWith(Dist.ok(SHORT, Map.of(), false, distA, List.of("sha256sum", name))
+                        .out()
+                        .substring(0, 64)));
         Path a = unpack(cluster.dir().resolve("a"));
         Path b = cluster.dir().resolve("b");
         Files.createDirectories(b);
@@ -123,18 +151,33 @@ class InstallIT {
     @Test
     void tarball_hasTheLayout_andWorksWhereItIsMoved() throws IOException {
         Path tree = unpack(cluster.dir().resolve("unpacked"));
-        for (String f : List.of("bin/muster", "bin/muster-agent-path", "bin/muster-oci-hook", "lib/muster.jar",
-                "lib/muster-agent.jar", "lib/muster-lib.sh", "share/man/man1/muster.1", "share/man/man1/muster-run.1",
-                "share/man/man1/muster-hook.1", "share/man/man1/muster-rendezvous.1", "share/doc/muster/README.md",
-                "share/doc/muster/examples/srun-hello.sh", "share/modulefiles/muster/" + version + ".lua",
-                "share/bash-completion/completions/muster", "SHA256SUMS")) {
+        for (String f : List.of(
+                "bin/muster",
+                "bin/muster-agent-path",
+                "bin/muster-oci-hook",
+                "lib/muster.jar",
+                "lib/muster-agent.jar",
+                "lib/muster-lib.sh",
+                "share/man/man1/muster.1",
+                "share/man/man1/muster-run.1",
+                "share/man/man1/muster-hook.1",
+                "share/man/man1/muster-rendezvous.1",
+                "share/doc/muster/README.md",
+                "share/doc/muster/examples/srun-hello.sh",
+                "share/modulefiles/muster/" + version + ".lua",
+                "share/bash-completion/completions/muster",
+                "SHA256SUMS")) {
             assertTrue(Files.isRegularFile(tree.resolve(f)), "tarball lacks " + f);
         }
         assertTrue(Files.isExecutable(tree.resolve("bin/muster")));
         // nothing of the build machine inside: not the checkout's path, not the JDK dist ran
         String rootPath = Dist.root().toString();
-        Run.Result grep = Dist.run(SHORT, Map.of(), false, tree, List.of("grep", "-r", "-l", "-a", "-F",
-                "-e", rootPath, "-e", distA.toString(), "."));
+        Run.Result grep = Dist.run(
+                SHORT,
+                Map.of(),
+                false,
+                tree,
+                List.of("grep", "-r", "-l", "-a", "-F", "-e", rootPath, "-e", distA.toString(), "."));
         assertEquals(1, grep.exit(), "files name the build machine's paths: " + grep.out());
         // relocatable: moved elsewhere, reached through a symbolic link, from another directory
         Path moved = cluster.dir().resolve("elsewhere/muster");
@@ -145,59 +188,118 @@ class InstallIT {
         Files.createSymbolicLink(bin.resolve("muster-agent-path"), moved.resolve("bin/muster-agent-path"));
         Map<String, String> env = plainEnv();
         env.put("MUSTER_JAVA", JDK25.toString());
-        Run.Result v = Dist.ok(SHORT, env, true, cluster.dir(), List.of(bin.resolve("muster").toString(),
-                "--version"));
+        Run.Result v = Dist.ok(
+                SHORT, env, true, cluster.dir(), List.of(bin.resolve("muster").toString(), "--version"));
         assertTrue(v.out().startsWith("muster " + version + " (Java 25"), v.describe());
-        Run.Result agent = Dist.ok(SHORT, env, true, cluster.dir(),
+        Run.Result agent = Dist.ok(
+                SHORT,
+                env,
+                true,
+                cluster.dir(),
                 List.of(bin.resolve("muster-agent-path").toString()));
-        assertEquals(moved.resolve("lib/muster-agent.jar").toString(), agent.out().trim());
+        assertEquals(
+                moved.resolve("lib/muster-agent.jar").toString(), agent.out().trim());
     }
 
     @Test
     void installed_muster_usesThePinnedJava_unlessTold() {
         Path muster = prefix.resolve("bin/muster");
-        assertEquals(JDK17.toString(), Dist.read(prefix.resolve("lib/java-path")).trim());
-        Run.Result pinned = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(),
-                "--version"));
+        assertEquals(
+                JDK17.toString(), Dist.read(prefix.resolve("lib/java-path")).trim());
+        Run.Result pinned = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), "--version"));
         // /usr/lib/jvm holds a newer JDK, which an unpinned muster would take
         assertTrue(pinned.out().startsWith("muster " + version + " (Java 17"), pinned.describe());
         Map<String, String> env = plainEnv();
         env.put("JAVA_HOME", JDK25.getParent().getParent().toString());
-        assertTrue(Dist.ok(SHORT, env, true, cluster.dir(), List.of(muster.toString(), "--version")).out()
-                .contains("(Java 25"), "JAVA_HOME does not override the pinned Java");
+        assertTrue(
+                Dist.ok(SHORT, env, true, cluster.dir(), List.of(muster.toString(), "--version"))
+                        .out()
+                        .contains("(Java 25"),
+                "JAVA_HOME does not override the pinned Java");
         env = plainEnv();
         env.put("MUSTER_JAVA", JDK25.toString());
-        assertTrue(Dist.ok(SHORT, env, true, cluster.dir(), List.of(muster.toString(), "--version")).out()
-                .contains("(Java 25"), "MUSTER_JAVA does not override the pinned Java");
+        assertTrue(
+                Dist.ok(SHORT, env, true, cluster.dir(), List.of(muster.toString(), "--version"))
+                        .out()
+                        .contains("(Java 25"),
+                "MUSTER_JAVA does not override the pinned Java");
     }
 
     @Test
     void installed_barrier_underSrun() {
         Slurm.requireSlurm();
-        Run.Result r = Dist.ok(Duration.ofMinutes(2), plainEnv(), true, cluster.dir(), List.of("srun",
-                "--job-name", cluster.jobName(), "-N", "2", "-n", "4", "--overcommit",
-                prefix.resolve("bin/muster").toString(), "run", "--sync-dir", cluster.sync().toString(), "--",
-                "sh", "-c", "echo rank=$MUSTER_RANK size=$MUSTER_SIZE"));
+        Run.Result r = Dist.ok(
+                Duration.ofMinutes(2),
+                plainEnv(),
+                true,
+                cluster.dir(),
+                List.of(
+                        "srun",
+                        "--job-name",
+                        cluster.jobName(),
+                        "-N",
+                        "2",
+                        "-n",
+                        "4",
+                        "--overcommit",
+                        prefix.resolve("bin/muster").toString(),
+                        "run",
+                        "--sync-dir",
+                        cluster.sync().toString(),
+                        "--",
+                        "sh",
+                        "-c",
+                        "echo rank=$MUSTER_RANK size=$MUSTER_SIZE"));
         TreeSet<String> lines = new TreeSet<>(r.out().lines().collect(Collectors.toList()));
-        assertEquals(new TreeSet<>(List.of("rank=0 size=4", "rank=1 size=4", "rank=2 size=4", "rank=3 size=4")),
-                lines, r.describe());
+        assertEquals(
+                new TreeSet<>(List.of("rank=0 size=4", "rank=1 size=4", "rank=2 size=4", "rank=3 size=4")),
+                lines,
+                r.describe());
     }
 
     @Test
     void installed_agent_fromLib_gatesMainUnderSrun() throws IOException {
         Slurm.requireSlurm();
-        String agent = Dist.ok(SHORT, plainEnv(), true, cluster.dir(),
-                List.of(prefix.resolve("bin/muster-agent-path").toString())).out().trim();
+        String agent = Dist.ok(
+                        SHORT,
+                        plainEnv(),
+                        true,
+                        cluster.dir(),
+                        List.of(prefix.resolve("bin/muster-agent-path").toString()))
+                .out()
+                .trim();
         assertEquals(prefix.resolve("lib/muster-agent.jar").toString(), agent);
         Path hello = cluster.dir().resolve("Hello.java");
-        Files.writeString(hello, "public class Hello { public static void main(String[] a) {"
-                + " System.out.println(\"hello \" + System.getenv(\"SLURM_PROCID\")); } }\n");
-        Run.Result r = Dist.ok(Duration.ofMinutes(2), plainEnv(), true, cluster.dir(), List.of("srun",
-                "--job-name", cluster.jobName(), "-N", "2", "-n", "2", JDK17.toString(),
-                "-javaagent:" + agent + "=verbose=true,sync-dir=" + cluster.sync(), hello.toString()));
-        assertEquals(new TreeSet<>(List.of("hello 0", "hello 1")), new TreeSet<>(r.out().lines().toList()),
+        Files.writeString(
+                hello,
+                "public class Hello { public static void main(String[] a) {"
+                        + " System.out.println(\"hello \" + System.getenv(\"SLURM_PROCID\")); } }\n");
+        Run.Result r = Dist.ok(
+                Duration.ofMinutes(2),
+                plainEnv(),
+                true,
+                cluster.dir(),
+                List.of(
+                        "srun",
+                        "--job-name",
+                        cluster.jobName(),
+                        "-N",
+                        "2",
+                        "-n",
+                        "2",
+                        JDK17.toString(),
+                        "-javaagent:" + agent + "=verbose=true,sync-dir=" + cluster.sync(),
+                        hello.toString()));
+        assertEquals(
+                new TreeSet<>(List.of("hello 0", "hello 1")),
+                new TreeSet<>(r.out().lines().toList()),
                 r.describe());
-        assertEquals(2, r.err().lines().filter(l -> l.matches("muster\\[[01]\\] released \\(.*")).count(),
+        assertEquals(
+                2,
+                r.err()
+                        .lines()
+                        .filter(l -> l.matches("muster\\[[01]\\] released \\(.*"))
+                        .count(),
                 "the agent did not hold and release both tasks: " + r.describe());
     }
 
@@ -205,36 +307,83 @@ class InstallIT {
     void installed_rendezvous_cli() {
         Path muster = prefix.resolve("bin/muster");
         String cache = cluster.dir().resolve("cache").toString();
-        Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), "rendezvous", "register",
-                "model-server", "--host", "n1", "--port", "8080", "--job-id", "42", "--cache-dir", cache));
-        Run.Result r = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), "rendezvous",
-                "resolve", "model-server", "--cache-dir", cache, "--format", "json"));
+        Dist.ok(
+                SHORT,
+                plainEnv(),
+                true,
+                cluster.dir(),
+                List.of(
+                        muster.toString(),
+                        "rendezvous",
+                        "register",
+                        "model-server",
+                        "--host",
+                        "n1",
+                        "--port",
+                        "8080",
+                        "--job-id",
+                        "42",
+                        "--cache-dir",
+                        cache));
+        Run.Result r = Dist.ok(
+                SHORT,
+                plainEnv(),
+                true,
+                cluster.dir(),
+                List.of(
+                        muster.toString(),
+                        "rendezvous",
+                        "resolve",
+                        "model-server",
+                        "--cache-dir",
+                        cache,
+                        "--format",
+                        "json"));
         assertTrue(r.out().contains("\"url\": \"http://n1:8080\""), r.describe());
     }
 
     @Test
     void installed_manPages_renderTheHelpTexts() {
         Path man1 = prefix.resolve("share/man/man1");
-        Run.Result main = Dist.ok(SHORT, MAN_ENV, false, cluster.dir(),
-                List.of("man", "--no-hyphenation", "--no-justification", "-l", man1.resolve("muster.1").toString()));
+        Run.Result main = Dist.ok(
+                SHORT,
+                MAN_ENV,
+                false,
+                cluster.dir(),
+                List.of(
+                        "man",
+                        "--no-hyphenation",
+                        "--no-justification",
+                        "-l",
+                        man1.resolve("muster.1").toString()));
         assertTrue(main.out().contains("muster - "), main.describe());
         Path muster = prefix.resolve("bin/muster");
         for (String command : List.of("run", "barrier", "local", "explain", "sweep", "doctor", "rendezvous")) {
             Path page = man1.resolve("muster-" + command + ".1");
             assertTrue(main.out().contains("muster-" + command + "(1)"), "muster(1) does not refer to " + page);
-            String text = Dist.ok(SHORT, MAN_ENV, false, cluster.dir(), List.of("man",
-                    "--no-hyphenation", "--no-justification", "-l", page.toString())).out();
+            String text = Dist.ok(
+                            SHORT,
+                            MAN_ENV,
+                            false,
+                            cluster.dir(),
+                            List.of("man", "--no-hyphenation", "--no-justification", "-l", page.toString()))
+                    .out();
             // every flag of the command's --help is on its page: the page is made from that text
-            String help = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), command,
-                    "--help")).out();
+            String help = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of(muster.toString(), command, "--help"))
+                    .out();
             Matcher m = Pattern.compile("(?m)^\\s+(--[a-z][a-z-]+)").matcher(help);
             int flags = 0;
             while (m.find()) {
                 flags++;
                 assertTrue(text.contains(m.group(1)), page + " lacks " + m.group(1));
             }
-            assertTrue(flags > 0 || command.equals("explain") || command.equals("sweep")
-                    || command.equals("doctor") || command.equals("local"), "no flags read from " + command);
+            assertTrue(
+                    flags > 0
+                            || command.equals("explain")
+                            || command.equals("sweep")
+                            || command.equals("doctor")
+                            || command.equals("local"),
+                    "no flags read from " + command);
         }
     }
 
@@ -251,23 +400,37 @@ class InstallIT {
                 + "c muster run --no-b\n";
         Run.Result r = Dist.ok(SHORT, plainEnv(), true, cluster.dir(), List.of("bash", "--norc", "-c", script));
         List<String> lines = r.out().lines().toList();
-        assertEquals(List.of("complete -o bashdefault -o default -F _muster muster",
-                "muster ren| rendezvous",
-                "muster rendezvous re| register resolve",
-                "muster explain --format | text json",
-                "muster run --no-b| --no-barrier"), lines, r.describe());
+        assertEquals(
+                List.of(
+                        "complete -o bashdefault -o default -F _muster muster",
+                        "muster ren| rendezvous",
+                        "muster rendezvous re| register resolve",
+                        "muster explain --format | text json",
+                        "muster run --no-b| --no-barrier"),
+                lines,
+                r.describe());
     }
 
     @Test
     void recipes_carryThisTarballsVersionAndChecksum() throws IOException {
-        String sum = Dist.read(distA.resolve("muster-" + version + ".tar.gz.sha256")).substring(0, 64);
+        String sum =
+                Dist.read(distA.resolve("muster-" + version + ".tar.gz.sha256")).substring(0, 64);
         Path spack = distA.resolve("spack/muster/package.py");
         Path eb = distA.resolve("easybuild/muster-" + version + ".eb");
         for (Path recipe : List.of(spack, eb)) {
             // Python syntax (an easyconfig is Python too); neither Spack nor EasyBuild runs here
-            Dist.ok(SHORT, Map.of(), false, cluster.dir(), List.of("python3", "-c",
-                    "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')", recipe.toString()));
-            assertFalse(Pattern.compile("@[A-Z0-9_]+@").matcher(Dist.read(recipe)).find(),
+            Dist.ok(
+                    SHORT,
+                    Map.of(),
+                    false,
+                    cluster.dir(),
+                    List.of(
+                            "python3",
+                            "-c",
+                            "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')",
+                            recipe.toString()));
+            assertFalse(
+                    Pattern.compile("@[A-Z0-9_]+@").matcher(Dist.read(recipe)).find(),
                     recipe + " still has a template placeholder");
         }
         String py = Dist.read(spack);
@@ -299,7 +462,8 @@ class InstallIT {
         Dist.requireTool("Lmod", Path.of("/etc/profile.d/lmod.sh"));
         Dist.requireTool("bash-completion", Path.of("/usr/share/bash-completion/bash_completion"));
         Slurm.requireSlurm();
-        String script = "module use " + Cluster.quote(prefix.resolve("share/modulefiles").toString()) + "\n"
+        String script = "module use "
+                + Cluster.quote(prefix.resolve("share/modulefiles").toString()) + "\n"
                 + "module load muster\n"
                 + "echo \"home=$MUSTER_HOME agent=$MUSTER_AGENT\"\n"
                 + "muster --version\n"
@@ -312,12 +476,18 @@ class InstallIT {
                 + ". /usr/share/bash-completion/bash_completion && __load_completion muster && complete -p muster\n";
         Map<String, String> env = plainEnv();
         env.put("TERM", "dumb");
-        Run.Result r = Dist.ok(Duration.ofMinutes(2), env, true, cluster.dir(), List.of("bash", "-l", "-c",
-                script));
+        Run.Result r = Dist.ok(Duration.ofMinutes(2), env, true, cluster.dir(), List.of("bash", "-l", "-c", script));
         List<String> lines = r.out().lines().toList();
-        assertEquals(List.of("home=" + prefix + " agent=" + prefix.resolve("lib/muster-agent.jar"),
-                lines.get(1), prefix.resolve("share/man/man1/muster.1").toString(), "1", "srun-ok", "1",
-                "complete -o bashdefault -o default -F _muster muster"), lines,
+        assertEquals(
+                List.of(
+                        "home=" + prefix + " agent=" + prefix.resolve("lib/muster-agent.jar"),
+                        lines.get(1),
+                        prefix.resolve("share/man/man1/muster.1").toString(),
+                        "1",
+                        "srun-ok",
+                        "1",
+                        "complete -o bashdefault -o default -F _muster muster"),
+                lines,
                 r.describe());
         assertTrue(lines.get(1).startsWith("muster " + version + " (Java 17"), r.describe());
     }

@@ -1,10 +1,9 @@
 package dev.muster.dist;
 
-import dev.muster.it.Cluster;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.it.Cluster;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -16,9 +15,9 @@ import java.util.Map;
 import java.util.jar.JarFile;
 import java.util.jar.Manifest;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Debian 12's JDK 17 alone builds muster: a copy of the sources is built by Maven with JAVA_HOME at JDK 17 and no
@@ -26,10 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * itself with the program by a true execve: the program has the JVM's PID.
  */
 class Jdk17BuildIT {
-    private static final Path JDK17 = Path.of(System.getenv().getOrDefault("MUSTER_IT_JAVA17",
-            "/usr/lib/jvm/java-17-openjdk-amd64"));
-    private static final Path JDK25 = Path.of(System.getenv().getOrDefault("MUSTER_IT_JAVA25",
-            "/usr/lib/jvm/temurin-25-jdk-amd64"));
+    private static final Path JDK17 =
+            Path.of(System.getenv().getOrDefault("MUSTER_IT_JAVA17", "/usr/lib/jvm/java-17-openjdk-amd64"));
+    private static final Path JDK25 =
+            Path.of(System.getenv().getOrDefault("MUSTER_IT_JAVA25", "/usr/lib/jvm/temurin-25-jdk-amd64"));
 
     @RegisterExtension
     final Cluster cluster = Cluster.withoutSlurm();
@@ -48,8 +47,12 @@ class Jdk17BuildIT {
         env.put("HOME", System.getProperty("user.home"));
         env.put("MAVEN_OPTS", "-Xmx512m");
         // package runs the unit tests first; a failing one fails the build
-        Dist.ok(Duration.ofMinutes(7), env, true, src, List.of("mvn", "-B", "-o", "-q", "-Dstyle.color=never",
-                "package", "-pl", "launcher,agent"));
+        Dist.ok(
+                Duration.ofMinutes(7),
+                env,
+                true,
+                src,
+                List.of("mvn", "-B", "-o", "-q", "-Dstyle.color=never", "package", "-pl", "launcher,agent"));
 
         Path jar = src.resolve("launcher/target/muster.jar");
         try (JarFile j = new JarFile(jar.toFile())) {
@@ -61,15 +64,27 @@ class Jdk17BuildIT {
                 assertEquals(61, head[7], "NativeExec is not a Java 17 class file");
             }
         }
-        assertTrue(Files.isRegularFile(src.resolve("launcher/target/surefire-reports/TEST-dev.muster.json.JsonTest.xml")),
+        assertTrue(
+                Files.isRegularFile(src.resolve("launcher/target/surefire-reports/TEST-dev.muster.json.JsonTest.xml")),
                 "the launcher's unit tests did not run");
-        assertTrue(Files.isDirectory(src.resolve("agent/target/surefire-reports")),
-                "the agent's unit tests did not run");
+        assertTrue(
+                Files.isDirectory(src.resolve("agent/target/surefire-reports")), "the agent's unit tests did not run");
 
         // On JDK 25 the program becomes the JVM's process: same PID.
-        Process p = new ProcessBuilder(JDK25.resolve("bin/java").toString(), "-XX:-MaxFDLimit",
-                "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "run", "--no-barrier", "--", "sh", "-c",
-                "echo $$").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        JDK25.resolve("bin/java").toString(),
+                        "-XX:-MaxFDLimit",
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-jar",
+                        jar.toString(),
+                        "run",
+                        "--no-barrier",
+                        "--",
+                        "sh",
+                        "-c",
+                        "echo $$")
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes()).trim();
         assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);

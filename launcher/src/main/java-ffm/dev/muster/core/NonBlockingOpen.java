@@ -32,6 +32,7 @@ public final class NonBlockingOpen {
     private static final long O_CLOEXEC = 02000000;
     /** The one flag whose value differs between the two architectures. */
     private static final long O_NOFOLLOW = AARCH64 ? 0100000 : 0400000;
+
     private static final long FLAGS = O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW; // O_RDONLY is 0
     private static final long O_WRONLY = 1;
     private static final long O_CREAT = 0100; // the same on both architectures
@@ -39,11 +40,9 @@ public final class NonBlockingOpen {
 
     private static volatile Handles handles;
 
-    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {
-    }
+    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {}
 
-    private NonBlockingOpen() {
-    }
+    private NonBlockingOpen() {}
 
     public static boolean available() {
         String arch = System.getProperty("os.arch");
@@ -56,10 +55,17 @@ public final class NonBlockingOpen {
         if (h == null) {
             Linker linker = Linker.nativeLinker();
             StructLayout state = Linker.Option.captureStateLayout();
-            MethodHandle syscall = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
-                    Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+            MethodHandle syscall = linker.downcallHandle(
+                    linker.defaultLookup().find("syscall").orElseThrow(),
+                    FunctionDescriptor.of(
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG),
+                    Linker.Option.firstVariadicArg(1),
+                    Linker.Option.captureCallState("errno"));
             VarHandle errno = state.varHandle(MemoryLayout.PathElement.groupElement("errno"));
             h = new Handles(syscall, state, errno);
             handles = h;
@@ -78,8 +84,8 @@ public final class NonBlockingOpen {
             MemorySegment file = arena.allocateFrom(path);
             MemorySegment state = arena.allocate(h.state);
             long flags = FLAGS | (write ? O_WRONLY : 0) | (create ? O_CREAT : 0);
-            long rc = (long) h.syscall.invokeExact(state, SYS_OPENAT, AT_FDCWD, file.address(), flags,
-                    create ? MODE_0600 : 0L);
+            long rc = (long)
+                    h.syscall.invokeExact(state, SYS_OPENAT, AT_FDCWD, file.address(), flags, create ? MODE_0600 : 0L);
             return rc >= 0 ? (int) rc : -(int) h.errno.get(state, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("open through the FFM API failed: " + t, t);

@@ -21,8 +21,9 @@ import java.nio.file.Path;
 final class Statx {
     private static final String ARCH = System.getProperty("os.arch");
     /** statx's system call number; 0 where unknown. */
-    private static final long SYS_STATX = "amd64".equals(ARCH) || "x86_64".equals(ARCH) ? 332
-            : "aarch64".equals(ARCH) ? 291 : 0;
+    private static final long SYS_STATX =
+            "amd64".equals(ARCH) || "x86_64".equals(ARCH) ? 332 : "aarch64".equals(ARCH) ? 291 : 0;
+
     private static final long AT_FDCWD = -100;
     private static final long AT_STATX_FORCE_SYNC = 0x2000;
     private static final long STATX_SIZE_AND_MTIME = 0x200 | 0x40;
@@ -31,11 +32,9 @@ final class Statx {
 
     private static volatile Handles handles;
 
-    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {
-    }
+    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {}
 
-    private Statx() {
-    }
+    private Statx() {}
 
     static boolean available() {
         return SYS_STATX != 0 && "Linux".equals(System.getProperty("os.name"));
@@ -53,11 +52,18 @@ final class Statx {
         if (h == null) {
             Linker linker = Linker.nativeLinker();
             StructLayout state = Linker.Option.captureStateLayout();
-            MethodHandle syscall = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            MethodHandle syscall = linker.downcallHandle(
+                    linker.defaultLookup().find("syscall").orElseThrow(),
+                    FunctionDescriptor.of(
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
                             ValueLayout.JAVA_LONG),
-                    Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+                    Linker.Option.firstVariadicArg(1),
+                    Linker.Option.captureCallState("errno"));
             h = new Handles(syscall, state, state.varHandle(MemoryLayout.PathElement.groupElement("errno")));
             handles = h;
         }
@@ -73,8 +79,14 @@ final class Statx {
             MemorySegment name = arena.allocateFrom(path.toString());
             MemorySegment buf = arena.allocate(STATX_BYTES, 8);
             MemorySegment state = arena.allocate(h.state);
-            long rc = (long) h.syscall.invokeExact(state, SYS_STATX, AT_FDCWD, name.address(), AT_STATX_FORCE_SYNC,
-                    STATX_SIZE_AND_MTIME, buf.address());
+            long rc = (long) h.syscall.invokeExact(
+                    state,
+                    SYS_STATX,
+                    AT_FDCWD,
+                    name.address(),
+                    AT_STATX_FORCE_SYNC,
+                    STATX_SIZE_AND_MTIME,
+                    buf.address());
             return rc == 0 ? 0 : (int) h.errno.get(state, 0L);
         } catch (Throwable t) {
             return -1;

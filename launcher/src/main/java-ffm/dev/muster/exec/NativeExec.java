@@ -36,11 +36,9 @@ public final class NativeExec {
 
     private static volatile Handles handles;
 
-    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {
-    }
+    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {}
 
-    private NativeExec() {
-    }
+    private NativeExec() {}
 
     /** Builds the native handles without calling them (a dry run trains the start-up archive with them). */
     public static void prepare() {
@@ -53,10 +51,17 @@ public final class NativeExec {
         if (h == null) {
             Linker linker = Linker.nativeLinker();
             StructLayout state = Linker.Option.captureStateLayout();
-            MethodHandle syscall = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
-                    Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+            MethodHandle syscall = linker.downcallHandle(
+                    linker.defaultLookup().find("syscall").orElseThrow(),
+                    FunctionDescriptor.of(
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG),
+                    Linker.Option.firstVariadicArg(1),
+                    Linker.Option.captureCallState("errno"));
             VarHandle errno = state.varHandle(MemoryLayout.PathElement.groupElement("errno"));
             h = new Handles(syscall, state, errno);
             handles = h;
@@ -70,8 +75,7 @@ public final class NativeExec {
      * @param cloexec descriptors to mark close-on-exec first
      * @param sigmask the signal mask to restore first (Linux bit layout: bit n-1 for signal n), or -1 to keep
      */
-    public static int execve(String path, List<String> argv, List<String> envp, List<Integer> cloexec,
-            long sigmask) {
+    public static int execve(String path, List<String> argv, List<String> envp, List<Integer> cloexec, long sigmask) {
         Handles h = handles();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment file = arena.allocateFrom(path);
@@ -81,19 +85,19 @@ public final class NativeExec {
             for (int fd : cloexec) {
                 long flags = (long) h.syscall.invokeExact(state, SYS_FCNTL, (long) fd, F_GETFD, 0L, 0L);
                 if (flags >= 0) {
-                    long ignored = (long) h.syscall.invokeExact(state, SYS_FCNTL, (long) fd, F_SETFD,
-                            flags | FD_CLOEXEC, 0L);
+                    long ignored =
+                            (long) h.syscall.invokeExact(state, SYS_FCNTL, (long) fd, F_SETFD, flags | FD_CLOEXEC, 0L);
                 }
             }
             if (sigmask >= 0) {
                 // execve keeps the calling thread's mask: give the program the one the task started with
                 MemorySegment set = arena.allocate(KERNEL_SIGSET_BYTES);
                 set.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, sigmask);
-                long ignored = (long) h.syscall.invokeExact(state, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(),
-                        0L, KERNEL_SIGSET_BYTES);
+                long ignored = (long) h.syscall.invokeExact(
+                        state, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(), 0L, KERNEL_SIGSET_BYTES);
             }
-            long rc = (long) h.syscall.invokeExact(state, SYS_EXECVE, file.address(), args.address(), env.address(),
-                    0L);
+            long rc =
+                    (long) h.syscall.invokeExact(state, SYS_EXECVE, file.address(), args.address(), env.address(), 0L);
             return rc == 0 ? 0 : (int) h.errno.get(state, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("execve through the FFM API failed: " + t, t);

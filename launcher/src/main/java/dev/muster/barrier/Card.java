@@ -2,7 +2,6 @@ package dev.muster.barrier;
 
 import dev.muster.core.MusterException;
 import dev.muster.json.Json;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.TreeMap;
@@ -17,8 +16,15 @@ import java.util.regex.Pattern;
  * it is carried in; at most {@link #MAX_BYTES} bytes. Validated where it is made ({@link #check}) and again where
  * rank 0 reads it ({@link #decode}).
  */
-public record Card(int rank, String node, long pid, int localRank, String address, String iface,
-        Map<String, Integer> ports, Map<String, String> values) {
+public record Card(
+        int rank,
+        String node,
+        long pid,
+        int localRank,
+        String address,
+        String iface,
+        Map<String, Integer> ports,
+        Map<String, String> values) {
 
     /** A whole encoded card, at most. */
     public static final int MAX_BYTES = 4096;
@@ -80,10 +86,18 @@ public record Card(int rank, String node, long pid, int localRank, String addres
         b.append("address=").append(Escape.value(address)).append('\n');
         b.append("interface=").append(Escape.value(iface)).append('\n');
         for (Map.Entry<String, Integer> e : ports.entrySet()) {
-            b.append("port.").append(e.getKey()).append('=').append(e.getValue()).append('\n');
+            b.append("port.")
+                    .append(e.getKey())
+                    .append('=')
+                    .append(e.getValue())
+                    .append('\n');
         }
         for (Map.Entry<String, String> e : values.entrySet()) {
-            b.append("v.").append(e.getKey()).append('=').append(Escape.value(e.getValue())).append('\n');
+            b.append("v.")
+                    .append(e.getKey())
+                    .append('=')
+                    .append(Escape.value(e.getValue()))
+                    .append('\n');
         }
         return b.toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -131,19 +145,31 @@ public record Card(int rank, String node, long pid, int localRank, String addres
         if (rank != expectRank) {
             throw new IllegalArgumentException("card of rank " + rank + " where rank " + expectRank + " was expected");
         }
-        return new Card(rank, f.getOrDefault("node", ""), Long.parseLong(f.getOrDefault("pid", "0")),
-                Integer.parseInt(f.getOrDefault("local_rank", "-1")), f.getOrDefault("address", ""),
-                f.getOrDefault("interface", ""), ports, values);
+        return new Card(
+                rank,
+                f.getOrDefault("node", ""),
+                Long.parseLong(f.getOrDefault("pid", "0")),
+                Integer.parseInt(f.getOrDefault("local_rank", "-1")),
+                f.getOrDefault("address", ""),
+                f.getOrDefault("interface", ""),
+                ports,
+                values);
     }
 
     /** This card as one JSON object of the roster file's {@code ranks} list (schema: docs/roster.md). */
     void json(StringBuilder b) {
-        b.append("{\"rank\":").append(rank)
-                .append(",\"node\":").append(Json.quote(node))
-                .append(",\"pid\":").append(pid)
-                .append(",\"local_rank\":").append(localRank)
-                .append(",\"address\":").append(Json.quote(address.isEmpty() ? node : address))
-                .append(",\"interface\":").append(iface.isEmpty() ? "null" : Json.quote(iface))
+        b.append("{\"rank\":")
+                .append(rank)
+                .append(",\"node\":")
+                .append(Json.quote(node))
+                .append(",\"pid\":")
+                .append(pid)
+                .append(",\"local_rank\":")
+                .append(localRank)
+                .append(",\"address\":")
+                .append(Json.quote(address.isEmpty() ? node : address))
+                .append(",\"interface\":")
+                .append(iface.isEmpty() ? "null" : Json.quote(iface))
                 .append(",\"ports\":{");
         String sep = "";
         for (Map.Entry<String, Integer> e : ports.entrySet()) {
@@ -161,8 +187,7 @@ public record Card(int rank, String node, long pid, int localRank, String addres
 
     /** The outcome's escaping, shared so that cards and outcomes read the same way. */
     static final class Escape {
-        private Escape() {
-        }
+        private Escape() {}
 
         static String value(String s) {
             return s.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\e");

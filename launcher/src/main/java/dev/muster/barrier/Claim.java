@@ -3,7 +3,6 @@ package dev.muster.barrier;
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
 import dev.muster.core.Posix;
-
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;

@@ -3,7 +3,6 @@ package dev.muster.barrier;
 import dev.muster.core.Backoff;
 import dev.muster.core.Clock;
 import dev.muster.core.Log;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,8 +16,7 @@ import java.time.Duration;
  * {@code muster sweep}, as it does after an abort or a timeout (the files are the diagnosis).
  */
 public final class Cleanup {
-    private Cleanup() {
-    }
+    private Cleanup() {}
 
     // $1 step dir, $2 task count, $3 bound in seconds. Backs off from 50 ms to 1 s. The names and the outcome's
     // syntax come from StepFiles and Outcome, so that the loop cannot drift from the protocol.
@@ -71,8 +69,14 @@ public final class Cleanup {
         long seconds = Math.max(10, bound.toSeconds() + 60);
         // The outer shell backgrounds the loop and exits at once, so the loop is re-parented away from the task:
         // the exec'd program never gets a child it did not start.
-        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", "(" + SCRIPT + ") </dev/null >/dev/null 2>&1 &",
-                "muster-cleanup", stepDir.toString(), Integer.toString(size), Long.toString(seconds));
+        ProcessBuilder pb = new ProcessBuilder(
+                "/bin/sh",
+                "-c",
+                "(" + SCRIPT + ") </dev/null >/dev/null 2>&1 &",
+                "muster-cleanup",
+                stepDir.toString(),
+                Integer.toString(size),
+                Long.toString(seconds));
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.redirectError(ProcessBuilder.Redirect.DISCARD);

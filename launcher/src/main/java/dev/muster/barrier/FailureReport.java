@@ -2,7 +2,6 @@ package dev.muster.barrier;
 
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -31,21 +30,25 @@ final class FailureReport {
     MusterException of(Outcome o, boolean mine) {
         if (o.kind() == Outcome.Kind.TIMEOUT && o.missing().isEmpty()) {
             // every arrival file is there, yet no release came by this task's deadline: rank 0 is stuck or gone
-            return new MusterException(ExitCodes.TIMEOUT, "barrier timed out after " + seconds(timeout) + " s: all "
-                    + size + " arrived, but no release came from rank 0 (stopped, killed or starved of CPU?); "
-                    + "check rank 0's output (or raise --timeout)");
+            return new MusterException(
+                    ExitCodes.TIMEOUT,
+                    "barrier timed out after " + seconds(timeout) + " s: all "
+                            + size + " arrived, but no release came from rank 0 (stopped, killed or starved of CPU?); "
+                            + "check rank 0's output (or raise --timeout)");
         }
         if (o.kind() == Outcome.Kind.TIMEOUT) {
-            return new MusterException(ExitCodes.TIMEOUT, "barrier timed out after " + seconds(timeout) + " s: "
-                    + (size - o.missing().size()) + "/" + size + " arrived, missing " + describe(o.missing())
-                    + "; check that every task starts muster (or raise --timeout)");
+            return new MusterException(
+                    ExitCodes.TIMEOUT,
+                    "barrier timed out after " + seconds(timeout) + " s: "
+                            + (size - o.missing().size()) + "/" + size + " arrived, missing " + describe(o.missing())
+                            + "; check that every task starts muster (or raise --timeout)");
         }
         int code = o.code() > 0 ? o.code() : ExitCodes.PEER_ABORTED;
         if (o.rank() == rank && mine) {
             return new MusterException(code, o.reason());
         }
-        return new MusterException(code, "rank " + o.rank() + " aborted the barrier: " + o.reason() + " (exit "
-                + code + ")");
+        return new MusterException(
+                code, "rank " + o.rank() + " aborted the barrier: " + o.reason() + " (exit " + code + ")");
     }
 
     /** A connected rank ({@code other}, rank 0 for its followers) that has sent nothing for {@code silentNanos}. */
@@ -76,8 +79,10 @@ final class FailureReport {
                 }
             }
             if (!nodes.isEmpty()) {
-                b.append(" (expected on ").append(String.join(",", nodes.subList(0, Math.min(8, nodes.size()))))
-                        .append(nodes.size() > 8 ? ",..." : "").append(')');
+                b.append(" (expected on ")
+                        .append(String.join(",", nodes.subList(0, Math.min(8, nodes.size()))))
+                        .append(nodes.size() > 8 ? ",..." : "")
+                        .append(')');
             }
         }
         return b.toString();

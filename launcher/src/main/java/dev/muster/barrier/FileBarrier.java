@@ -2,18 +2,15 @@ package dev.muster.barrier;
 
 import dev.muster.core.Backoff;
 import dev.muster.core.Clock;
+import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-import dev.muster.core.ExitCodes;
-import dev.muster.core.SharedFiles;
 import dev.muster.core.Posix;
-
+import dev.muster.core.SharedFiles;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.BitSet;
@@ -68,13 +65,23 @@ public final class FileBarrier implements Barrier {
     private boolean arrivalWritten;
     /** This task's card (docs/roster.md), encoded; null: a card of node and pid only. */
     private byte[] card;
+
     private Card ownCard;
     /** The roster's JSON once known: built here (rank 0) or streamed with the TCP release. */
     private byte[] roster;
+
     private boolean rosterFileDeferred;
 
-    public FileBarrier(Path root, String key, int rank, int size, String node, Settings settings, Clock clock,
-            Random random, IntFunction<String> expectedNode) {
+    public FileBarrier(
+            Path root,
+            String key,
+            int rank,
+            int size,
+            String node,
+            Settings settings,
+            Clock clock,
+            Random random,
+            IntFunction<String> expectedNode) {
         this.files = new StepFiles(root, key, size);
         this.rank = rank;
         this.size = size;
@@ -131,8 +138,9 @@ public final class FileBarrier implements Barrier {
             why = "an arrival of rank " + rank + " from before this task started";
         } else if (decided == null) {
             try {
-                long age = clock.millis() - Files.getLastModifiedTime(files.outcomeFile, LinkOption.NOFOLLOW_LINKS)
-                        .toMillis();
+                long age = clock.millis()
+                        - Files.getLastModifiedTime(files.outcomeFile, LinkOption.NOFOLLOW_LINKS)
+                                .toMillis();
                 if (age > settings.timeout().plus(LEFTOVER_SLACK).toMillis()) {
                     why = "an undecided step started " + age / 1000 + " s ago, longer than the timeout";
                 }
@@ -154,15 +162,15 @@ public final class FileBarrier implements Barrier {
     /** The whole of a small step file, read once (empty when missing). */
     private byte[] readOnce(Path file) {
         try (java.nio.channels.FileChannel ch = SharedFiles.openRegular(file)) {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(ch.size() + 1,
-                    StepFiles.MAX_OUTCOME));
+            java.nio.ByteBuffer buf =
+                    java.nio.ByteBuffer.allocate((int) Math.min(ch.size() + 1, StepFiles.MAX_OUTCOME));
             while (buf.hasRemaining() && ch.read(buf) > 0) {
                 // small: one or two reads
             }
             return java.util.Arrays.copyOf(buf.array(), buf.position());
         } catch (SharedFiles.NotRegularFile e) {
-            throw MusterException.corrupt("step file " + file + " is " + e.kind() + ", not a regular file; remove "
-                    + files.dir);
+            throw MusterException.corrupt(
+                    "step file " + file + " is " + e.kind() + ", not a regular file; remove " + files.dir);
         } catch (IOException e) {
             return new byte[0];
         }
@@ -212,7 +220,10 @@ public final class FileBarrier implements Barrier {
             }
             long now = clock.nanoTime();
             if (rank == 0) {
-                files.listArrivals(arrived, pollPolicy.forcesSync()); // arrival files never go away while the step waits: only new ones matter
+                files.listArrivals(
+                        arrived,
+                        pollPolicy.forcesSync()); // arrival files never go away while the step waits: only new ones
+                // matter
                 if (arrived.cardinality() == size) {
                     return finish(decide(Outcome.release(0, withRoster(releaseData, null, false, false))));
                 }
@@ -280,8 +291,8 @@ public final class FileBarrier implements Barrier {
     }
 
     /** Rank 0: {@code data} with the roster added if it asks for one ({@link RosterFiles#addRoster}). */
-    Map<String, String> withRoster(Map<String, String> data, IntFunction<byte[]> tcpCards, boolean tcp,
-            boolean allConnected) {
+    Map<String, String> withRoster(
+            Map<String, String> data, IntFunction<byte[]> tcpCards, boolean tcp, boolean allConnected) {
         Card own = ownCard != null ? ownCard : Card.minimal(0, node, Posix.pid());
         byte[][] out = new byte[1][];
         Map<String, String> d = RosterFiles.addRoster(files, data, own, tcpCards, tcp, allConnected, clock, out);

@@ -19,12 +19,45 @@ import java.util.Set;
 public record MountInfo(String mountPoint, String type, String source, Map<String, String> options) {
 
     /** File systems whose files other nodes see. */
-    private static final Set<String> SHARED = Set.of("nfs", "nfs4", "lustre", "gpfs", "beegfs", "ceph", "cephfs",
-            "fuse.ceph", "cifs", "smb3", "glusterfs", "fuse.glusterfs", "panfs", "pvfs2", "orangefs", "wekafs",
-            "fuse.sshfs", "afs", "9p", "virtiofs", "fuse.juicefs", "quobyte", "fuse.quobyte");
+    private static final Set<String> SHARED = Set.of(
+            "nfs",
+            "nfs4",
+            "lustre",
+            "gpfs",
+            "beegfs",
+            "ceph",
+            "cephfs",
+            "fuse.ceph",
+            "cifs",
+            "smb3",
+            "glusterfs",
+            "fuse.glusterfs",
+            "panfs",
+            "pvfs2",
+            "orangefs",
+            "wekafs",
+            "fuse.sshfs",
+            "afs",
+            "9p",
+            "virtiofs",
+            "fuse.juicefs",
+            "quobyte",
+            "fuse.quobyte");
     /** Types that are always one node's own. */
-    private static final Set<String> LOCAL = Set.of("tmpfs", "ramfs", "ext2", "ext3", "ext4", "xfs", "btrfs",
-            "overlay", "zfs", "f2fs", "vfat", "squashfs", "devtmpfs");
+    private static final Set<String> LOCAL = Set.of(
+            "tmpfs",
+            "ramfs",
+            "ext2",
+            "ext3",
+            "ext4",
+            "xfs",
+            "btrfs",
+            "overlay",
+            "zfs",
+            "f2fs",
+            "vfat",
+            "squashfs",
+            "devtmpfs");
 
     /** "shared", "node-local", or "unknown". */
     public String scope() {

@@ -1,7 +1,6 @@
 package dev.muster.barrier;
 
 import dev.muster.core.MusterException;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,7 +17,9 @@ import java.util.Map;
 public record Outcome(Kind kind, int rank, int code, String reason, List<Integer> missing, Map<String, String> data) {
 
     public enum Kind {
-        RELEASE, ABORT, TIMEOUT;
+        RELEASE,
+        ABORT,
+        TIMEOUT;
 
         /** How the outcome file spells this kind. */
         String word() {
@@ -57,7 +58,11 @@ public record Outcome(Kind kind, int rank, int code, String reason, List<Integer
         b.append("reason=").append(escape(reason)).append('\n');
         b.append("missing=").append(joinRanks(missing)).append('\n');
         for (Map.Entry<String, String> e : data.entrySet()) {
-            b.append("d.").append(escape(e.getKey())).append('=').append(escape(e.getValue())).append('\n');
+            b.append("d.")
+                    .append(escape(e.getKey()))
+                    .append('=')
+                    .append(escape(e.getValue()))
+                    .append('\n');
         }
         return b.append(END).toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -74,7 +79,8 @@ public record Outcome(Kind kind, int rank, int code, String reason, List<Integer
         }
         Map<String, String> fields = new LinkedHashMap<>();
         Map<String, String> data = new LinkedHashMap<>();
-        for (String line : s.substring(HEADER.length(), s.length() - END.length()).split("\n")) {
+        for (String line :
+                s.substring(HEADER.length(), s.length() - END.length()).split("\n")) {
             int eq = line.indexOf('=');
             if (eq <= 0) {
                 throw MusterException.corrupt("outcome file " + file + " has a malformed line '" + line + "'");
@@ -89,11 +95,16 @@ public record Outcome(Kind kind, int rank, int code, String reason, List<Integer
         }
         try {
             Kind kind = Kind.valueOf(fields.getOrDefault(KIND, "").toUpperCase(java.util.Locale.ROOT));
-            return new Outcome(kind, Integer.parseInt(fields.get("rank")), Integer.parseInt(fields.get("code")),
-                    fields.getOrDefault("reason", ""), parseRanks(fields.getOrDefault("missing", "")), data);
+            return new Outcome(
+                    kind,
+                    Integer.parseInt(fields.get("rank")),
+                    Integer.parseInt(fields.get("code")),
+                    fields.getOrDefault("reason", ""),
+                    parseRanks(fields.getOrDefault("missing", "")),
+                    data);
         } catch (RuntimeException e) {
-            throw MusterException.corrupt("outcome file " + file + " is malformed (" + e.getMessage()
-                    + "); remove the step directory");
+            throw MusterException.corrupt(
+                    "outcome file " + file + " is malformed (" + e.getMessage() + "); remove the step directory");
         }
     }
 

@@ -5,14 +5,11 @@ import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.core.SharedFiles;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Set;
 
@@ -45,6 +42,7 @@ final class PolledFile {
         private Boolean holdOpen;
         /** Each poll refreshes the file's attributes from the server first (set with {@link #holdOpen}). */
         private boolean forceSync;
+
         private boolean finished;
 
         Policy(Path dir) {
@@ -77,8 +75,10 @@ final class PolledFile {
                 boolean coherent = m != null && readsAreCoherent(m);
                 forceSync = !coherent && ForceSync.available();
                 holdOpen = coherent || forceSync;
-                Log.debug("polling the step files " + (forceSync ? "by statx(AT_STATX_FORCE_SYNC) + pread() on a "
-                        + "held descriptor" : holdOpen ? "by pread() on a held descriptor" : "by open() + read()")
+                Log.debug("polling the step files "
+                        + (forceSync
+                                ? "by statx(AT_STATX_FORCE_SYNC) + pread() on a " + "held descriptor"
+                                : holdOpen ? "by pread() on a held descriptor" : "by open() + read()")
                         + " (" + (m == null ? "mount unknown" : m.type() + " on " + m.mountPoint()) + ")");
             }
             return holdOpen;

@@ -21,8 +21,7 @@ public final class Release {
     /** The fields of a resolved rendezvous record that the release carries. */
     public static final String[] RDZV_FIELDS = {"url", "host", "port", "protocol", "path", "job_id"};
 
-    private Release() {
-    }
+    private Release() {}
 
     /** Adds {@code vars} as variables every task exports. */
     public static void putEnv(Map<String, String> data, Map<String, String> vars) {
@@ -43,8 +42,15 @@ public final class Release {
     }
 
     /** Adds the result of resolving rendezvous {@code name}: one value per field of {@link #RDZV_FIELDS}. */
-    public static void putRendezvous(Map<String, String> data, String name, String url, String host, int port,
-            String protocol, String path, String jobId) {
+    public static void putRendezvous(
+            Map<String, String> data,
+            String name,
+            String url,
+            String host,
+            int port,
+            String protocol,
+            String path,
+            String jobId) {
         String p = RDZV + name + ".";
         data.put(p + "url", url);
         data.put(p + "host", host);

@@ -29,13 +29,16 @@ public final class Roster {
     /** No environment variable muster derives from the roster is longer than this. */
     public static final int MAX_ENV = 64 << 10;
 
-    private Roster() {
-    }
+    private Roster() {}
 
     /** The roster file's JSON: one rank per line, so that line tools can read it too. */
     public static byte[] json(Card[] cards) {
         StringBuilder b = new StringBuilder(64 + cards.length * 160);
-        b.append("{\"version\":").append(VERSION).append(",\"size\":").append(cards.length).append(",\"ranks\":[");
+        b.append("{\"version\":")
+                .append(VERSION)
+                .append(",\"size\":")
+                .append(cards.length)
+                .append(",\"ranks\":[");
         for (int r = 0; r < cards.length; r++) {
             b.append(r == 0 ? "\n" : ",\n");
             cards[r].json(b);
@@ -80,7 +83,8 @@ public final class Roster {
     @SuppressWarnings("unchecked")
     public static java.util.List<Map<String, Object>> ranks(byte[] json) {
         Object doc = dev.muster.json.JsonParser.parse(new String(json, StandardCharsets.UTF_8));
-        if (!(doc instanceof Map<?, ?> m) || !(m.get("ranks") instanceof java.util.List<?> l)
+        if (!(doc instanceof Map<?, ?> m)
+                || !(m.get("ranks") instanceof java.util.List<?> l)
                 || !Long.valueOf(VERSION).equals(m.get("version"))) {
             throw dev.muster.core.MusterException.corrupt("the roster is not a muster roster of version " + VERSION);
         }

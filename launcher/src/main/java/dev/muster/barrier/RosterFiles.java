@@ -3,7 +3,6 @@ package dev.muster.barrier;
 import dev.muster.core.Clock;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,8 +27,7 @@ final class RosterFiles {
     /** How long rank 0 re-reads an arrival file whose card is still incomplete (created, not yet written). */
     static final long INCOMPLETE_NANOS = 2_000_000_000L;
 
-    private RosterFiles() {
-    }
+    private RosterFiles() {}
 
     /** The arrival file's bytes: the diagnostic line, then the card, if any. */
     static byte[] arrival(String diagnostic, byte[] card) {
@@ -40,8 +38,8 @@ final class RosterFiles {
         byte[] out = new byte[d.length + card.length + CARD_END.length()];
         System.arraycopy(d, 0, out, 0, d.length);
         System.arraycopy(card, 0, out, d.length, card.length);
-        System.arraycopy(CARD_END.getBytes(StandardCharsets.US_ASCII), 0, out, d.length + card.length,
-                CARD_END.length());
+        System.arraycopy(
+                CARD_END.getBytes(StandardCharsets.US_ASCII), 0, out, d.length + card.length, CARD_END.length());
         return out;
     }
 
@@ -50,8 +48,15 @@ final class RosterFiles {
      * {@code tcpCards} where a peer sent it in its hello, else from its arrival file), the roster file written
      * (temp file + rename: nobody opens it before the outcome names it), and its size and transport. {@code roster[0]} receives the JSON bytes.
      */
-    static Map<String, String> addRoster(StepFiles files, Map<String, String> data, Card own,
-            IntFunction<byte[]> tcpCards, boolean tcp, boolean allConnected, Clock clock, byte[][] roster) {
+    static Map<String, String> addRoster(
+            StepFiles files,
+            Map<String, String> data,
+            Card own,
+            IntFunction<byte[]> tcpCards,
+            boolean tcp,
+            boolean allConnected,
+            Clock clock,
+            byte[][] roster) {
         if (!data.containsKey(Roster.WANTED)) {
             return data;
         }
@@ -89,8 +94,13 @@ final class RosterFiles {
         Path file = files.dir.resolve(ROSTER);
         Path tmp = files.dir.resolve("." + ROSTER + "." + dev.muster.core.Posix.pid() + ".tmp");
         try {
-            Files.write(tmp, json, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            Files.write(
+                    tmp,
+                    json,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write the roster file in " + files.dir + ": " + e);
@@ -112,7 +122,8 @@ final class RosterFiles {
             if (nl > 0 && (s.length() == nl + 1 || s.endsWith(CARD_END))) {
                 String first = s.substring(0, nl);
                 if (s.length() > nl + 1) {
-                    byte[] card = s.substring(nl + 1, s.length() - CARD_END.length()).getBytes(StandardCharsets.UTF_8);
+                    byte[] card =
+                            s.substring(nl + 1, s.length() - CARD_END.length()).getBytes(StandardCharsets.UTF_8);
                     try {
                         return Card.decode(card, 0, card.length, rank);
                     } catch (RuntimeException e) {
@@ -123,7 +134,8 @@ final class RosterFiles {
                 return Card.minimal(rank, field(first, "host"), parseLong(field(first, "pid")));
             }
             if (clock.nanoTime() >= until) {
-                Log.warn("rank " + rank + "'s arrival file " + p + " stayed incomplete: the roster names only its rank");
+                Log.warn(
+                        "rank " + rank + "'s arrival file " + p + " stayed incomplete: the roster names only its rank");
                 return Card.minimal(rank, "", 0);
             }
             try {
@@ -146,8 +158,8 @@ final class RosterFiles {
         }
         long want = Long.parseLong(n);
         if (want > Roster.MAX_BYTES) {
-            throw MusterException.corrupt("the release names a roster of " + want + " bytes, more than "
-                    + Roster.MAX_BYTES);
+            throw MusterException.corrupt(
+                    "the release names a roster of " + want + " bytes, more than " + Roster.MAX_BYTES);
         }
         Path file = files.dir.resolve(ROSTER);
         long until = clock.nanoTime() + INCOMPLETE_NANOS;

@@ -3,7 +3,6 @@ package dev.muster.barrier;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.core.Posix;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,8 +93,7 @@ final class SarusBaseline implements Barrier {
 
     /** The hook leaves no departure for muster's clean-up. */
     @Override
-    public void depart() {
-    }
+    public void depart() {}
 
     /** Rank 0 removes the baseline's directory itself, before it goes on. */
     @Override

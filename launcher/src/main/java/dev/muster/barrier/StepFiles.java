@@ -4,7 +4,6 @@ import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.core.SharedFiles;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -76,8 +75,12 @@ final class StepFiles {
         SyncRoot.makePrivateDir(arrivalDir, "step directory");
         SyncRoot.makePrivateDir(departureDir, "step directory");
         try {
-            Files.newByteChannel(outcomeFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS).close();
+            Files.newByteChannel(
+                            outcomeFile,
+                            StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE,
+                            LinkOption.NOFOLLOW_LINKS)
+                    .close();
         } catch (FileAlreadyExistsException e) {
             // another task made it first
         }
@@ -87,9 +90,11 @@ final class StepFiles {
         }
         try {
             // 0600: it carries the token that admits a connection to rank 0
-            Files.newByteChannel(endpointFile, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rw-------"))).close();
+            Files.newByteChannel(
+                            endpointFile,
+                            Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))
+                    .close();
         } catch (FileAlreadyExistsException e) {
             // another task made it first
         }
@@ -104,8 +109,8 @@ final class StepFiles {
     void writeArrival(int rank, byte[] info) throws IOException {
         Path group = arrivalDir.resolve(Integer.toString(rank / width));
         try {
-            Files.createDirectory(group, PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectory(
+                    group, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (FileAlreadyExistsException e) {
             // rank 0 or another task of the group made it
         }

@@ -1,15 +1,13 @@
 package dev.muster.barrier;
 
 import dev.muster.task.SlurmLists;
-
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
 
 /** Which node a rank was expected on, for timeout messages: Slurm's node list and tasks per node, block order. */
 public final class StepLayout {
-    private StepLayout() {
-    }
+    private StepLayout() {}
 
     /** A rank → node function, or null when the environment does not tell (or the distribution is not block). */
     public static IntFunction<String> fromSlurm(Map<String, String> env) {

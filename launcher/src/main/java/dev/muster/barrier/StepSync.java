@@ -5,7 +5,6 @@ import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.exec.Signals;
 import dev.muster.task.TaskIdentity;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +24,7 @@ public final class StepSync {
     private final String key;
     /** The file protocol's side of this task: the step directory, times and trace fields. */
     private final FileBarrier files;
+
     private final Barrier barrier;
     private final FileBarrier.Settings settings;
     private final Path trace;
@@ -32,38 +32,51 @@ public final class StepSync {
     private volatile boolean lastDepartureCleans;
     /** Set by a signal handler before it writes this task's abort: the waiting thread then leaves the report to it. */
     private volatile boolean stopping;
+
     private final Transport transport;
     private final Map<String, String> env;
     private byte[] roster;
 
     /** With the transport the environment asks for ({@code MUSTER_TCP}, {@code MUSTER_BIND_ADDRESS}). */
-    public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Path trace,
+    public StepSync(
+            TaskIdentity id,
+            String key,
+            Path root,
+            FileBarrier.Settings settings,
+            Path trace,
             Map<String, String> env) {
         this(id, key, root, settings, Transport.fromEnv(env), trace, env);
     }
 
-    public StepSync(TaskIdentity id, String key, Path root, FileBarrier.Settings settings, Transport transport,
-            Path trace, Map<String, String> env) {
+    public StepSync(
+            TaskIdentity id,
+            String key,
+            Path root,
+            FileBarrier.Settings settings,
+            Transport transport,
+            Path trace,
+            Map<String, String> env) {
         this.id = id;
         this.key = key;
         this.settings = settings;
         this.trace = trace;
         // a one-task step has nobody to tell: listening would only cost start-up (the agent's gate measures it)
         this.transport = transport.mode() == Transport.Mode.TCP && id.size() == 1
-                ? new Transport(Transport.Mode.FILE, transport.bindAddress()) : transport;
+                ? new Transport(Transport.Mode.FILE, transport.bindAddress())
+                : transport;
         this.env = env;
         // Jitter needs no cryptographic randomness, and seeding a SecureRandom costs a cold JVM ~70-100 ms.
         Random random = new Random(System.nanoTime() ^ (dev.muster.core.Posix.pid() << 16) ^ id.rank());
-        this.files = new FileBarrier(root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random,
-                StepLayout.fromSlurm(env));
+        this.files = new FileBarrier(
+                root, key, id.rank(), id.size(), id.node(), settings, Clock.SYSTEM, random, StepLayout.fromSlurm(env));
         Callable<InetAddress> bind = new Callable<>() { // a class, not a lambda: see await()
-            @Override
-            public InetAddress call() throws java.net.UnknownHostException {
-                return bindAddress();
-            }
-        };
-        String where = transport.bindAddress() != null ? "--bind-address " + transport.bindAddress()
-                : "this node's address";
+                    @Override
+                    public InetAddress call() throws java.net.UnknownHostException {
+                        return bindAddress();
+                    }
+                };
+        String where =
+                transport.bindAddress() != null ? "--bind-address " + transport.bindAddress() : "this node's address";
         this.barrier = this.transport.barrier(files, bind, where);
     }
 
@@ -128,7 +141,8 @@ public final class StepSync {
         try (TcpServer s = TcpServer.open(InetAddress.getLoopbackAddress(), 2, new byte[TcpEndpoint.TOKEN_BYTES])) {
             s.poll(0, System.nanoTime());
             InetAddress.getByName("localhost");
-            byte[] ep = TcpEndpoint.listening("127.0.0.1", s.port(), new byte[TcpEndpoint.TOKEN_BYTES]).encode();
+            byte[] ep = TcpEndpoint.listening("127.0.0.1", s.port(), new byte[TcpEndpoint.TOKEN_BYTES])
+                    .encode();
             TcpEndpoint.decode(ep, ep.length);
         } catch (IOException | RuntimeException e) {
             // only a missed optimisation
@@ -204,25 +218,30 @@ public final class StepSync {
 
     /** Rank 0 of a process that lives on: removes the step directory on a daemon thread once all departed. */
     private void cleanUpInProcess() {
-        Thread t = new Thread(new Runnable() {
-            @Override
-            public void run() {
-                Cleanup.inProcess(files.dir(), id.size(), settings.timeout());
-            }
-        }, "muster-cleanup");
+        Thread t = new Thread(
+                new Runnable() {
+                    @Override
+                    public void run() {
+                        Cleanup.inProcess(files.dir(), id.size(), settings.timeout());
+                    }
+                },
+                "muster-cleanup");
         t.setDaemon(true);
         t.start();
         // a short-lived application would otherwise end the JVM between the rename and the deletion
-        Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
-            @Override
-            public void run() {
-                try {
-                    t.join(500);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }, "muster-cleanup-exit"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        new Runnable() {
+                            @Override
+                            public void run() {
+                                try {
+                                    t.join(500);
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            }
+                        },
+                        "muster-cleanup-exit"));
     }
 
     /** A signal while waiting: tell the others first, then die of it as the program would have. */
@@ -259,8 +278,12 @@ public final class StepSync {
                 + dev.muster.core.Posix.pid() + " arrive_us=" + micros(files.arrivedAt()) + " release_us="
                 + micros(files.releasedAt()) + " via=" + files.via() + "\n";
         try {
-            Files.write(trace, line.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+            Files.write(
+                    trace,
+                    line.getBytes(StandardCharsets.UTF_8),
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND,
+                    StandardOpenOption.WRITE);
         } catch (IOException e) {
             Log.warn("cannot write trace file " + trace + ": " + e.getMessage());
         }

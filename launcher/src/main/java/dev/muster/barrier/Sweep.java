@@ -1,7 +1,6 @@
 package dev.muster.barrier;
 
 import dev.muster.core.Log;
-
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
@@ -24,14 +23,11 @@ import java.util.function.Predicate;
  */
 public final class Sweep {
     /** Decides from a step directory's name (its key) whether its job may still be running. */
-    public interface Liveness extends Predicate<String> {
-    }
+    public interface Liveness extends Predicate<String> {}
 
-    private Sweep() {
-    }
+    private Sweep() {}
 
-    public record Result(List<Path> removed, List<Path> kept) {
-    }
+    public record Result(List<Path> removed, List<Path> kept) {}
 
     public static Result sweep(Path root, Liveness alive, Duration maxAge, Instant now, boolean dryRun)
             throws IOException {

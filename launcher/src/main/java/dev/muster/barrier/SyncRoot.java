@@ -2,7 +2,6 @@ package dev.muster.barrier;
 
 import dev.muster.core.MusterException;
 import dev.muster.core.Posix;
-
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -63,8 +62,8 @@ public record SyncRoot(Path path, String source) {
         Path parent = path.getParent();
         try {
             if (parent != null && !Files.isDirectory(parent)) {
-                Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
+                Files.createDirectories(
+                        parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
             makePrivateDir(path, "sync directory (" + source + ")");
         } catch (AccessDeniedException e) {
@@ -84,8 +83,8 @@ public record SyncRoot(Path path, String source) {
      */
     static void makePrivateDir(Path dir, String what) throws IOException {
         try {
-            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectory(
+                    dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (FileAlreadyExistsException e) {
             // made by another task, or earlier: checked below
         }
@@ -110,8 +109,8 @@ public record SyncRoot(Path path, String source) {
                     + "there: use the link's target or another directory");
         }
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            throw MusterException.unusableDir(what + " " + dir + " is not a directory; remove it or choose another "
-                    + "directory");
+            throw MusterException.unusableDir(
+                    what + " " + dir + " is not a directory; remove it or choose another " + "directory");
         }
         int owner = Posix.ownerOf(dir);
         if (owner != Posix.uid()) {
@@ -124,8 +123,8 @@ public record SyncRoot(Path path, String source) {
                     + Integer.toOctalString(mode & 07777) + "); run chmod go-w on it or choose another directory");
         }
         if (!Files.isWritable(dir)) {
-            throw MusterException.unusableDir(what + " " + dir + " is not writable; fix its permissions or choose "
-                    + "another directory");
+            throw MusterException.unusableDir(
+                    what + " " + dir + " is not writable; fix its permissions or choose " + "another directory");
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.muster.barrier;
 
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.security.SecureRandom;
@@ -35,6 +34,7 @@ final class TcpBarrier implements Barrier {
     private final Callable<InetAddress> bindAddress;
     /** Rank 0's listener, started early by {@link #prepare} or {@link #listen} (null: rank 0 listens on arrival). */
     private Future<Listening> listening;
+
     private final TcpLeader leader;
 
     /**
@@ -65,8 +65,7 @@ final class TcpBarrier implements Barrier {
     }
 
     /** Rank 0's open listener and the endpoint it published. */
-    record Listening(TcpServer server, TcpEndpoint endpoint) {
-    }
+    record Listening(TcpServer server, TcpEndpoint endpoint) {}
 
     /**
      * The other ranks load the client classes on a thread of their own while the step directory is prepared;

@@ -23,13 +23,18 @@ import java.util.Map;
  */
 final class TcpClient implements AutoCloseable {
     /** How a connection attempt ended. */
-    enum State { CONNECTED, REFUSED, UNREACHABLE }
+    enum State {
+        CONNECTED,
+        REFUSED,
+        UNREACHABLE
+    }
 
     private final SocketChannel ch;
     private final Selector selector;
     private ByteBuffer buf = ByteBuffer.allocate(1024);
     /** When rank 0 last sent anything ({@link System#nanoTime}): its beats, its ok, the outcome. */
     private long heardAt = System.nanoTime();
+
     private byte[] roster;
 
     private TcpClient(SocketChannel ch, Selector selector) {
@@ -42,7 +47,8 @@ final class TcpClient implements AutoCloseable {
      * path: a cold JVM otherwise spends tens of milliseconds there right after the task arrives.
      */
     static void warmUp() {
-        try (SocketChannel ch = SocketChannel.open(); Selector sel = Selector.open()) {
+        try (SocketChannel ch = SocketChannel.open();
+                Selector sel = Selector.open()) {
             ch.configureBlocking(false);
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             ch.register(sel, SelectionKey.OP_CONNECT).cancel();
@@ -57,8 +63,7 @@ final class TcpClient implements AutoCloseable {
     }
 
     /** Result of {@link #connect}: a client when {@code state} is CONNECTED, else why not. */
-    record Attempt(State state, TcpClient client, String problem) {
-    }
+    record Attempt(State state, TcpClient client, String problem) {}
 
     /**
      * Connects and sends the hello within {@code timeoutMillis}; {@link #awaitOk} then waits for rank 0 to accept
@@ -95,7 +100,7 @@ final class TcpClient implements AutoCloseable {
             String line = card == null
                     ? TcpHello.HELLO + rank + " " + HexFormat.of().formatHex(ep.token()) + "\n"
                     : TcpHello.HELLO_CARD + rank + " " + HexFormat.of().formatHex(ep.token()) + " " + card.length
-                    + "\n";
+                            + "\n";
             byte[] l = line.getBytes(StandardCharsets.US_ASCII);
             byte[] all = card == null ? l : java.util.Arrays.copyOf(l, l.length + card.length);
             if (card != null) {
@@ -113,8 +118,10 @@ final class TcpClient implements AutoCloseable {
             close(ch, sel);
             String m = e.getMessage();
             boolean reset = m != null && m.contains("reset");
-            return new Attempt(reset ? State.REFUSED : State.UNREACHABLE, null, e.getClass().getSimpleName()
-                    + (m == null ? "" : ": " + m));
+            return new Attempt(
+                    reset ? State.REFUSED : State.UNREACHABLE,
+                    null,
+                    e.getClass().getSimpleName() + (m == null ? "" : ": " + m));
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.muster.barrier;
 
 import dev.muster.core.Log;
-
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +58,8 @@ record TcpEndpoint(String host, int port, byte[] token, String none) {
             return none("the endpoint file is not muster's");
         }
         Map<String, String> f = new LinkedHashMap<>();
-        for (String line : s.substring(HEADER.length(), s.length() - END.length()).split("\n")) {
+        for (String line :
+                s.substring(HEADER.length(), s.length() - END.length()).split("\n")) {
             int eq = line.indexOf('=');
             if (eq > 0) {
                 f.put(line.substring(0, eq), line.substring(eq + 1));

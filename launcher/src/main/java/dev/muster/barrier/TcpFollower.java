@@ -2,7 +2,6 @@ package dev.muster.barrier;
 
 import dev.muster.core.Backoff;
 import dev.muster.core.Log;
-
 import java.io.IOException;
 import java.util.Map;
 
@@ -15,6 +14,7 @@ import java.util.Map;
 final class TcpFollower {
     /** A connect that takes longer than this is treated as "cannot connect": the file protocol takes over. */
     static final long CONNECT_TIMEOUT_MILLIS = 5_000;
+
     static final int CONNECT_TRIES = 4;
     /** While rank 0 has not answered a connection, the outcome file is read this often. */
     static final long OK_ROUND_MILLIS = 1_000;
@@ -105,8 +105,8 @@ final class TcpFollower {
             if (left <= 0) {
                 break;
             }
-            TcpClient.Attempt a = TcpClient.connect(ep, fb.rank(), fb.cardBytes(),
-                    Math.min(left, CONNECT_TIMEOUT_MILLIS));
+            TcpClient.Attempt a =
+                    TcpClient.connect(ep, fb.rank(), fb.cardBytes(), Math.min(left, CONNECT_TIMEOUT_MILLIS));
             if (a.state() == TcpClient.State.CONNECTED) {
                 int ok = awaitOk(a.client());
                 if (ok == 1) {
@@ -119,8 +119,8 @@ final class TcpFollower {
                 if (ok == -2) {
                     return null;
                 }
-                a = new TcpClient.Attempt(TcpClient.State.REFUSED, null, "rank 0 closed the connection before "
-                        + "accepting it");
+                a = new TcpClient.Attempt(
+                        TcpClient.State.REFUSED, null, "rank 0 closed the connection before " + "accepting it");
             }
             problem = a.problem();
             if (silentNetwork(problem)) {
@@ -149,8 +149,9 @@ final class TcpFollower {
     private int awaitOk(TcpClient c) throws InterruptedException {
         try {
             int ok;
-            while ((ok = c.awaitOk(Math.max(1, Math.min(OK_ROUND_MILLIS,
-                    (deadline - fb.clock().nanoTime()) / 1_000_000L)))) == 0) {
+            while ((ok = c.awaitOk(Math.max(
+                            1, Math.min(OK_ROUND_MILLIS, (deadline - fb.clock().nanoTime()) / 1_000_000L))))
+                    == 0) {
                 fb.writeArrival(); // be counted (and named in a timeout) while rank 0 is not answering
                 Outcome o = fb.readOutcome();
                 if (o != null || fb.clock().nanoTime() >= deadline) {
@@ -200,8 +201,10 @@ final class TcpFollower {
 
     /** A connection attempt that got no answer at all, as behind a firewall that drops or with no route. */
     static boolean silentNetwork(String problem) {
-        return problem != null && (problem.startsWith("no connection within") || problem.contains("No route")
-                || problem.contains("unreachable"));
+        return problem != null
+                && (problem.startsWith("no connection within")
+                        || problem.contains("No route")
+                        || problem.contains("unreachable"));
     }
 
     /** Connected: waits for the outcome over TCP alone, up to this task's deadline. */
@@ -249,8 +252,11 @@ final class TcpFollower {
         } catch (IOException e) {
             Outcome o = fb.readOutcome();
             if (o == null) {
-                o = fb.decide(Outcome.abort(0, 0, "its connection closed before the release (" + e.getMessage()
-                        + "): rank 0 was killed, or its node failed"));
+                o = fb.decide(Outcome.abort(
+                        0,
+                        0,
+                        "its connection closed before the release (" + e.getMessage()
+                                + "): rank 0 was killed, or its node failed"));
             }
             return fb.finish(o);
         }

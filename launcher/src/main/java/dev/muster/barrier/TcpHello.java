@@ -17,6 +17,7 @@ final class TcpHello {
     static final int MAX_LINE = 128;
     /** The hello line, a card and a bye, at most. */
     static final int MAX = MAX_LINE + Card.MAX_BYTES + 4;
+
     static final long TIMEOUT_NANOS = 2_000_000_000L;
     static final String HELLO = "muster-hello 1 ";
     static final String HELLO_CARD = "muster-hello 2 ";
@@ -29,6 +30,7 @@ final class TcpHello {
      * keeps its connections open without a word.
      */
     static final byte[] BEAT = "\n".getBytes(StandardCharsets.US_ASCII);
+
     static final long BEAT_NANOS = 1_000_000_000L;
     /** A task that has heard nothing from rank 0 for this long calls it unresponsive when it gives up. */
     static final long SILENT_NANOS = 3 * BEAT_NANOS;
@@ -41,6 +43,7 @@ final class TcpHello {
     final long since;
     /** Starts at the line's bound; grown to {@link #MAX} when a version 2 hello announces a card. */
     ByteBuffer bytes = ByteBuffer.allocate(MAX_LINE);
+
     private boolean bye;
     private byte[] card;
 

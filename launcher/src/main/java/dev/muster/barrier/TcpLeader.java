@@ -2,7 +2,6 @@ package dev.muster.barrier;
 
 import dev.muster.core.Backoff;
 import dev.muster.core.Log;
-
 import java.io.IOException;
 import java.util.BitSet;
 import java.util.Map;
@@ -37,8 +36,7 @@ final class TcpLeader {
         return sent;
     }
 
-    Outcome await(Future<TcpBarrier.Listening> listening, Map<String, String> releaseData)
-            throws InterruptedException {
+    Outcome await(Future<TcpBarrier.Listening> listening, Map<String, String> releaseData) throws InterruptedException {
         TcpServer server;
         TcpEndpoint ep;
         try {
@@ -47,7 +45,8 @@ final class TcpLeader {
             ep = l.endpoint();
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
-            Log.warn("cannot listen for the TCP release on " + bindDescription + " (" + c.getClass().getSimpleName()
+            Log.warn("cannot listen for the TCP release on " + bindDescription + " ("
+                    + c.getClass().getSimpleName()
                     + ": " + c.getMessage() + "); every task waits by the file protocol instead: set --bind-address"
                     + " to an address of this node the others reach, or --no-tcp to silence this");
             return fb.await(releaseData);
@@ -98,20 +97,33 @@ final class TcpLeader {
             }
             if (server.lost() >= 0) {
                 int r = server.lost();
-                return relay(server, fb.decide(Outcome.abort(r, 0, "rank " + r + "'s connection to rank 0 closed "
-                        + "before the release (the task was killed, or its node failed)")));
+                return relay(
+                        server,
+                        fb.decide(Outcome.abort(
+                                r,
+                                0,
+                                "rank " + r + "'s connection to rank 0 closed "
+                                        + "before the release (the task was killed, or its node failed)")));
             }
             if (count(arrived, byFile, server) == size) {
                 Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
                         + TcpBarrier.nowUs() + ")");
-                return relay(server, fb.decide(Outcome.release(0, fb.withRoster(releaseData, server::card, true,
-                        server.connected().cardinality() == size - 1))));
+                return relay(
+                        server,
+                        fb.decide(Outcome.release(
+                                0,
+                                fb.withRoster(
+                                        releaseData,
+                                        server::card,
+                                        true,
+                                        server.connected().cardinality() == size - 1))));
             }
             if (now >= deadline) {
                 return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
             }
             if (now >= nextProgress) {
-                Log.info(arrived.cardinality() + "/" + size + " arrived (" + server.connected().cardinality()
+                Log.info(arrived.cardinality() + "/" + size + " arrived ("
+                        + server.connected().cardinality()
                         + " by TCP), waiting for " + FailureReport.ranks(fb.missing(arrived)) + " ("
                         + FailureReport.secondsLeft(deadline, now) + " s left)");
                 nextProgress = now + fb.settings().progress().toNanos();

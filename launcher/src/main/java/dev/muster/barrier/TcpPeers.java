@@ -1,7 +1,6 @@
 package dev.muster.barrier;
 
 import dev.muster.core.Log;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -18,6 +17,7 @@ final class TcpPeers {
     private final BitSet connected;
     /** Peers that said bye (left at their own deadline): arrived, but no longer connected. */
     private final BitSet departed;
+
     private final boolean[] leaving;
     private int lost = -1;
     /** The rank whose hello came last: usually the task whose arrival completes the barrier. */

@@ -1,7 +1,6 @@
 package dev.muster.barrier;
 
 import dev.muster.core.Log;
-
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -39,6 +38,7 @@ final class TcpServer implements Closeable {
     private final TcpPeers peers;
     /** Unauthenticated connections, oldest first. */
     private final LinkedHashMap<SocketChannel, TcpHello> pending = new LinkedHashMap<>();
+
     private final ByteBuffer scratch = ByteBuffer.allocate(256);
     private long refused;
     /** The card each rank sent with its hello (version 2), for the roster. */

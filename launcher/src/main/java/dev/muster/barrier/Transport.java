@@ -12,7 +12,11 @@ import java.util.concurrent.Callable;
  */
 public record Transport(Mode mode, String bindAddress) {
 
-    public enum Mode { TCP, FILE, SARUS_BASELINE }
+    public enum Mode {
+        TCP,
+        FILE,
+        SARUS_BASELINE
+    }
 
     public static final Transport TCP = new Transport(Mode.TCP, null);
     public static final Transport FILE = new Transport(Mode.FILE, null);
@@ -20,8 +24,8 @@ public record Transport(Mode mode, String bindAddress) {
     /** From the environment, for callers without flags (the agent): {@code MUSTER_TCP=0} forces the file path. */
     public static Transport fromEnv(Map<String, String> env) {
         String tcp = env.getOrDefault("MUSTER_TCP", "");
-        Mode mode = tcp.equals("0") || tcp.equalsIgnoreCase("false") || tcp.equalsIgnoreCase("no") ? Mode.FILE
-                : Mode.TCP;
+        Mode mode =
+                tcp.equals("0") || tcp.equalsIgnoreCase("false") || tcp.equalsIgnoreCase("no") ? Mode.FILE : Mode.TCP;
         String bind = env.get("MUSTER_BIND_ADDRESS");
         return new Transport(mode, bind == null || bind.isBlank() ? null : bind.trim());
     }

@@ -2,7 +2,6 @@ package dev.muster.cli;
 
 import dev.muster.core.Durations;
 import dev.muster.core.MusterException;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,8 +80,8 @@ final class Args {
         try {
             int n = Integer.parseInt(v.trim());
             if (n < min || n > max) {
-                throw MusterException.usage(command + ": " + flag + " " + v + " is out of range; use " + min + ".."
-                        + max);
+                throw MusterException.usage(
+                        command + ": " + flag + " " + v + " is out of range; use " + min + ".." + max);
             }
             return n;
         } catch (NumberFormatException e) {
@@ -130,8 +129,8 @@ final class Args {
     /** Fails unless every token was consumed. */
     void end() {
         if (pos < tokens.size()) {
-            throw MusterException.usage(command + ": unexpected argument '" + tokens.get(pos) + "'; see muster "
-                    + command + " --help");
+            throw MusterException.usage(
+                    command + ": unexpected argument '" + tokens.get(pos) + "'; see muster " + command + " --help");
         }
     }
 }

@@ -7,7 +7,6 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
-
 import java.util.List;
 import java.util.Map;
 
@@ -38,14 +37,21 @@ final class BarrierCommand implements Command {
         TaskIdentity id = IdentityResolver.resolve(env);
         Log.rank(id.rank());
         if (!id.inStep()) {
-            throw MusterException.identity(id.launcher().equals("slurm-batch")
-                    ? "barrier: this is the batch script, one process, not a step: waiting for SLURM_NTASKS tasks "
-                            + "would hang; run it in a step (srun muster barrier)"
-                    : "barrier: no launcher variables (SLURM_PROCID, OMPI_COMM_WORLD_RANK, ...) are set; run it "
-                            + "under srun, mpirun or muster local");
+            throw MusterException.identity(
+                    id.launcher().equals("slurm-batch")
+                            ? "barrier: this is the batch script, one process, not a step: waiting for SLURM_NTASKS tasks "
+                                    + "would hang; run it in a step (srun muster barrier)"
+                            : "barrier: no launcher variables (SLURM_PROCID, OMPI_COMM_WORLD_RANK, ...) are set; run it "
+                                    + "under srun, mpirun or muster local");
         }
-        StepSync sync = new StepSync(id, StepSync.key(id, o.name), SyncRoot.resolve(o.syncDir, env).prepare(),
-                o.settings(), o.transport, o.trace, env);
+        StepSync sync = new StepSync(
+                id,
+                StepSync.key(id, o.name),
+                SyncRoot.resolve(o.syncDir, env).prepare(),
+                o.settings(),
+                o.transport,
+                o.trace,
+                env);
         sync.prepare();
         sync.await(Map.of());
         Log.debug("released");

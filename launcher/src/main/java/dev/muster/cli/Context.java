@@ -2,7 +2,6 @@ package dev.muster.cli;
 
 import dev.muster.core.Caller;
 import dev.muster.core.Clock;
-
 import java.io.PrintStream;
 import java.util.Map;
 import java.util.function.Supplier;

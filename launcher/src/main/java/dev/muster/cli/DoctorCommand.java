@@ -4,16 +4,15 @@ import dev.muster.barrier.FileBarrier;
 import dev.muster.barrier.MountInfo;
 import dev.muster.barrier.StepSync;
 import dev.muster.barrier.SyncRoot;
+import dev.muster.core.Caller;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-import dev.muster.core.Caller;
 import dev.muster.probe.VisibilityPing;
 import dev.muster.rendezvous.CacheDir;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
-
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -77,8 +76,7 @@ final class DoctorCommand implements Command {
         if (id.rank() == 0) {
             out.append("node ").append(id.node()).append('\n');
             status = Math.max(status, describe(out, "sync_dir", root.path(), root.source(), true));
-            status = Math.max(status, describe(out, "cache_dir", cache, CacheDir.source(cacheDir, env),
-                    false));
+            status = Math.max(status, describe(out, "cache_dir", cache, CacheDir.source(cacheDir, env), false));
         }
         double visible = -1;
         if (!step) {
@@ -105,14 +103,16 @@ final class DoctorCommand implements Command {
             ctx.out().print(out);
             throw e;
         }
-        VisibilityPing.Result v = id.rank() == 0 ? VisibilityPing.lead(dir, id.node(), timeout)
+        VisibilityPing.Result v = id.rank() == 0
+                ? VisibilityPing.lead(dir, id.node(), timeout)
                 : VisibilityPing.follow(dir, id.node(), timeout);
         if (v == null) {
             out.append("shared no\n");
             ctx.out().print(out);
             ctx.out().flush();
             throw MusterException.unusableDir("sync directory " + root.path() + " is not shared: ranks 0 "
-                    + "and 1 did not see each other's files there within " + timeout.toSeconds() + " s; set --sync-dir or MUSTER_SYNC_DIR to a directory every node "
+                    + "and 1 did not see each other's files there within " + timeout.toSeconds()
+                    + " s; set --sync-dir or MUSTER_SYNC_DIR to a directory every node "
                     + "sees (a node-local /tmp is not)");
         }
         if (id.rank() == 0) {
@@ -124,7 +124,11 @@ final class DoctorCommand implements Command {
             } else {
                 out.append("visibility.forced_write_ms unavailable (needs Java 22+)\n");
             }
-            out.append("visibility.between ").append(id.node()).append(' ').append(v.peerNode()).append('\n');
+            out.append("visibility.between ")
+                    .append(id.node())
+                    .append(' ')
+                    .append(v.peerNode())
+                    .append('\n');
             if (v.peerNode().equals(id.node())) {
                 Log.info("ranks 0 and 1 ran on the same node: not a cross-node measurement (use srun -N 2)");
             }
@@ -137,18 +141,36 @@ final class DoctorCommand implements Command {
 
     /** Type, options and permissions of one directory; 77 when muster would refuse it. */
     private static int describe(StringBuilder out, String label, Path dir, String source, boolean sync) {
-        out.append(label).append(' ').append(dir).append(" (from ").append(source).append(")\n");
+        out.append(label)
+                .append(' ')
+                .append(dir)
+                .append(" (from ")
+                .append(source)
+                .append(")\n");
         MountInfo m = MountInfo.of(dir);
         if (m == null) {
             out.append(label).append(".mount unknown (cannot read /proc/self/mountinfo)\n");
         } else {
-            out.append(label).append(".mount ").append(m.mountPoint()).append(" type=").append(m.type())
-                    .append(" source=").append(m.source()).append(" scope=").append(m.scope()).append('\n');
+            out.append(label)
+                    .append(".mount ")
+                    .append(m.mountPoint())
+                    .append(" type=")
+                    .append(m.type())
+                    .append(" source=")
+                    .append(m.source())
+                    .append(" scope=")
+                    .append(m.scope())
+                    .append('\n');
             out.append(label).append(".options ").append(join(m.options())).append('\n');
             if (sync) {
                 // how a waiting task will poll the outcome file here (FileBarrier.Polled)
-                out.append(label).append(".polls ").append(FileBarrier.readsAreCoherent(m) ? "pread-held"
-                        : ForceSync.available() ? "statx-sync-held" : "open-each").append('\n');
+                out.append(label)
+                        .append(".polls ")
+                        .append(
+                                FileBarrier.readsAreCoherent(m)
+                                        ? "pread-held"
+                                        : ForceSync.available() ? "statx-sync-held" : "open-each")
+                        .append('\n');
             }
             if (m.nfs()) {
                 Map<String, String> o = m.options();
@@ -159,7 +181,9 @@ final class DoctorCommand implements Command {
                         out.append(' ').append(k).append('=').append(o.get(k));
                     }
                 }
-                out.append(" lookupcache=").append(o.getOrDefault("lookupcache", "all")).append('\n');
+                out.append(" lookupcache=")
+                        .append(o.getOrDefault("lookupcache", "all"))
+                        .append('\n');
                 if (!noac && !"none".equals(o.get("lookupcache"))) {
                     Log.info(label + " is NFS with attribute and negative lookup caching: a name another node "
                             + "creates can look missing here for up to acdirmax; muster never polls for new names "
@@ -170,11 +194,12 @@ final class DoctorCommand implements Command {
                 if (sync) {
                     Log.info(label + " is a FUSE mount (" + m.type() + "): its kernel client may cache names, "
                             + "attributes and contents without close-to-open consistency, so a write on another node "
-                            + "can show here only when that cache expires (visibility.write_ms). " + (ForceSync
-                            .available() ? "muster forces each poll's attributes from the server (statx "
-                            + "AT_STATX_FORCE_SYNC) and sees it within a poll (visibility.forced_write_ms)"
-                            : "On Java 22+ muster forces each poll's attributes from the server; on this Java it "
-                            + "waits for the cache"));
+                            + "can show here only when that cache expires (visibility.write_ms). "
+                            + (ForceSync.available()
+                                    ? "muster forces each poll's attributes from the server (statx "
+                                            + "AT_STATX_FORCE_SYNC) and sees it within a poll (visibility.forced_write_ms)"
+                                    : "On Java 22+ muster forces each poll's attributes from the server; on this Java it "
+                                            + "waits for the cache"));
                 }
             } else if (sync && m.scope().equals("node-local")) {
                 Log.info(label + " is on " + m.type() + ", a node-local file system: the tasks of a multi-node step "
@@ -209,8 +234,9 @@ final class DoctorCommand implements Command {
     private static String join(Map<String, String> opts) {
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, String> e : opts.entrySet()) {
-            b.append(b.length() == 0 ? "" : ",").append(e.getKey()).append(e.getValue().isEmpty() ? "" : "="
-                    + e.getValue());
+            b.append(b.length() == 0 ? "" : ",")
+                    .append(e.getKey())
+                    .append(e.getValue().isEmpty() ? "" : "=" + e.getValue());
         }
         return b.toString();
     }
@@ -226,7 +252,8 @@ final class DoctorCommand implements Command {
         }
         long timeout = 600;
         if (m != null && m.nfs()) {
-            long acdirmax = parse(m.options().getOrDefault("acdirmax", m.options().getOrDefault("actimeo", "60")), 60);
+            long acdirmax =
+                    parse(m.options().getOrDefault("acdirmax", m.options().getOrDefault("actimeo", "60")), 60);
             timeout = Math.max(timeout, 4 * acdirmax + 60);
         }
         out.append("recommend.poll_max ").append(poll).append("ms\n");

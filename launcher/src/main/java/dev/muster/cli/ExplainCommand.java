@@ -7,10 +7,8 @@ import dev.muster.core.MusterException;
 import dev.muster.json.Json;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
-
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /** {@code muster explain [--format text|json]}: who this task is, and where each value came from. */
 final class ExplainCommand implements Command {
@@ -69,21 +67,30 @@ final class ExplainCommand implements Command {
             b.append("{\n");
             for (int i = 0; i < rows.size(); i++) {
                 String[] r = rows.get(i);
-                boolean number = r[0].equals("rank") || r[0].equals("size") || r[0].startsWith("local_")
+                boolean number = r[0].equals("rank")
+                        || r[0].equals("size")
+                        || r[0].startsWith("local_")
                         || r[0].equals("restart");
-                b.append("  ").append(Json.quote(r[0])).append(": ").append(number ? r[1] : Json.quote(r[1]))
+                b.append("  ")
+                        .append(Json.quote(r[0]))
+                        .append(": ")
+                        .append(number ? r[1] : Json.quote(r[1]))
                         .append(",\n");
             }
             b.append("  \"sources\": {\n");
             for (int i = 0; i < rows.size(); i++) {
                 String[] r = rows.get(i);
-                b.append("    ").append(Json.quote(r[0])).append(": ").append(Json.quote(r[2]))
+                b.append("    ")
+                        .append(Json.quote(r[0]))
+                        .append(": ")
+                        .append(Json.quote(r[2]))
                         .append(i + 1 < rows.size() ? ",\n" : "\n");
             }
             b.append("  }\n}\n");
         } else {
             for (String[] r : rows) {
-                b.append(String.format("%-12s %-24s %s", r[0], r[1], r[2]).stripTrailing()).append('\n');
+                b.append(String.format("%-12s %-24s %s", r[0], r[1], r[2]).stripTrailing())
+                        .append('\n');
             }
         }
         ctx.out().print(b);

@@ -11,7 +11,6 @@ import dev.muster.oci.ContainerState;
 import dev.muster.oci.UserSwitch;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
-
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,7 +84,8 @@ final class HookCommand implements Command {
         if (!UserSwitch.needed(config.user())) {
             return await(o, id, config.env(), false);
         }
-        Log.debug("hook: container " + state.id() + " continues as uid " + config.user().uid());
+        Log.debug("hook: container " + state.id() + " continues as uid "
+                + config.user().uid());
         List<String> self = new ArrayList<>();
         for (String word : JvmPrefix.of()) {
             // root's start-up archive lives under root's home, which the container's user may not read
@@ -96,16 +96,18 @@ final class HookCommand implements Command {
         self.add("hook");
         self.add("--as-user");
         self.addAll(argv);
-        return UserSwitch.runAs(config.user(), self, new UserSwitch.Handover(config.user().uid(), state.id(),
-                config.env()));
+        return UserSwitch.runAs(
+                config.user(), self, new UserSwitch.Handover(config.user().uid(), state.id(), config.env()));
     }
 
     /** The second stage, started by the first through setpriv: what the first read comes on stdin. */
     private int asUser(Options o) {
         UserSwitch.Handover h = UserSwitch.Handover.read(stdin);
         if (Posix.uid() != h.uid()) {
-            throw MusterException.internal("hook --as-user runs as uid " + Posix.uid() + ", not as the container's uid "
-                    + h.uid() + "; please report it", null);
+            throw MusterException.internal(
+                    "hook --as-user runs as uid " + Posix.uid() + ", not as the container's uid " + h.uid()
+                            + "; please report it",
+                    null);
         }
         TaskIdentity id = IdentityResolver.resolve(h.env());
         Log.rank(id.rank());
@@ -114,8 +116,15 @@ final class HookCommand implements Command {
 
     /** The barrier, as {@code muster barrier} runs it, with the container's environment for identity and layout. */
     private int await(Options o, TaskIdentity id, Map<String, String> containerEnv, boolean watchParent) {
-        StepSync sync = new StepSync(id, StepSync.key(id, o.name), SyncRoot.resolve(o.syncDir, env).prepare(),
-                o.settings(), o.transport, o.trace, containerEnv).lastDepartureCleans();
+        StepSync sync = new StepSync(
+                        id,
+                        StepSync.key(id, o.name),
+                        SyncRoot.resolve(o.syncDir, env).prepare(),
+                        o.settings(),
+                        o.transport,
+                        o.trace,
+                        containerEnv)
+                .lastDepartureCleans();
         sync.prepare();
         if (watchParent) {
             UserSwitch.watchParent(stdin, () -> {

@@ -14,8 +14,7 @@ import java.util.List;
  * {@code -XX:-MaxFDLimit}, ...), same jar.
  */
 final class JvmPrefix {
-    private JvmPrefix() {
-    }
+    private JvmPrefix() {}
 
     static List<String> of() {
         try {

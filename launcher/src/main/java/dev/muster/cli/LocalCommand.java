@@ -7,7 +7,6 @@ import dev.muster.core.MusterException;
 import dev.muster.core.Processes;
 import dev.muster.exec.Signals;
 import dev.muster.task.IdentityResolver;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -160,8 +159,7 @@ final class LocalCommand implements Command, FlagReader {
         }
     }
 
-    private int launch(int n, int nodes, List<String> runOptions, List<String> command, Path sync)
-            throws IOException {
+    private int launch(int n, int nodes, List<String> runOptions, List<String> command, Path sync) throws IOException {
         List<String> jvm = JvmPrefix.of();
         String job = dev.muster.core.Posix.pid() + "-" + Long.toHexString(System.nanoTime());
         String host = IdentityResolver.resolve(Map.of()).node();

@@ -4,7 +4,6 @@ import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.exec.Descriptors;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
@@ -18,8 +17,7 @@ import java.util.Properties;
 public final class Main {
     private static volatile List<String> originalArgs;
 
-    private Main() {
-    }
+    private Main() {}
 
     /** The arguments this JVM was started with, for {@code local} to start its tasks the same way. */
     static List<String> originalArgs() {
@@ -37,8 +35,8 @@ public final class Main {
         } catch (MusterException e) {
             status = fail(e);
         } catch (RuntimeException | Error e) {
-            status = fail(MusterException.internal("internal error: " + e
-                    + "; please report it with the output of --verbose", e));
+            status = fail(MusterException.internal(
+                    "internal error: " + e + "; please report it with the output of --verbose", e));
         }
         System.out.flush();
         System.exit(status);
@@ -84,16 +82,16 @@ public final class Main {
         List<String> rest = args.subList(1, args.size());
         switch (first) {
             case "--version", "version" -> {
-                ctx.out().println("muster " + version() + " (Java " + System.getProperty("java.runtime.version")
-                        + ", " + System.getProperty("java.home") + ")");
+                ctx.out()
+                        .println("muster " + version() + " (Java " + System.getProperty("java.runtime.version") + ", "
+                                + System.getProperty("java.home") + ")");
                 return ExitCodes.OK;
             }
             case "--help", "-h", "help" -> {
                 ctx.out().print(HELP);
                 return ExitCodes.OK;
             }
-            default -> {
-            }
+            default -> {}
         }
         Command c = command(first);
         if (c != null) {

@@ -4,7 +4,6 @@ import dev.muster.barrier.FileBarrier;
 import dev.muster.barrier.Transport;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -75,7 +74,8 @@ final class Options implements FlagReader {
             case "--name":
                 name = a.value(flag);
                 if (!name.matches("[A-Za-z0-9_.-]{1,64}") || name.equals(".") || name.equals("..")) {
-                    throw MusterException.usage("--name '" + name + "' must be 1-64 of A-Z a-z 0-9 . _ - (not . or ..)");
+                    throw MusterException.usage(
+                            "--name '" + name + "' must be 1-64 of A-Z a-z 0-9 . _ - (not . or ..)");
                 }
                 return true;
             case "--no-tcp":

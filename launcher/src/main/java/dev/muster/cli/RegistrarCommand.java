@@ -10,7 +10,6 @@ import dev.muster.probe.Probe;
 import dev.muster.rendezvous.CacheDir;
 import dev.muster.rendezvous.Registrar;
 import dev.muster.rendezvous.Store;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -86,11 +85,24 @@ final class RegistrarCommand implements Command {
         a.end();
         ProcessHandle task = task(pid, pidStart);
         // the environment is not read here: the task passes the key it checked, or none
-        Store store = new Store(new CacheDir(cacheDir, Caller.self()), Clock.SYSTEM,
-                keyFile == null ? null : dev.muster.rendezvous.RecordKey.load(java.nio.file.Path.of(keyFile),
-                        Caller.self()));
-        Registrar.Spec spec = new Registrar.Spec(name, jobId, service, host, port, protocol, path, ttl, metadata,
-                Probe.parse("--ready", ready), readyTimeout);
+        Store store = new Store(
+                new CacheDir(cacheDir, Caller.self()),
+                Clock.SYSTEM,
+                keyFile == null
+                        ? null
+                        : dev.muster.rendezvous.RecordKey.load(java.nio.file.Path.of(keyFile), Caller.self()));
+        Registrar.Spec spec = new Registrar.Spec(
+                name,
+                jobId,
+                service,
+                host,
+                port,
+                protocol,
+                path,
+                ttl,
+                metadata,
+                Probe.parse("--ready", ready),
+                readyTimeout);
         Registrar registrar = new Registrar(store, Clock.SYSTEM, spec, () -> alive(task));
         for (String sig : Signals.CAUGHT) {
             Signals.handle(sig, s -> {
@@ -120,16 +132,18 @@ final class RegistrarCommand implements Command {
                 return null;
             }
         }
-        Thread watch = new Thread(() -> {
-            while (alive(h.get())) {
-                try {
-                    Thread.sleep(200);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-            watchdog();
-        }, "muster-registrar-watch");
+        Thread watch = new Thread(
+                () -> {
+                    while (alive(h.get())) {
+                        try {
+                            Thread.sleep(200);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    watchdog();
+                },
+                "muster-registrar-watch");
         watch.setDaemon(true);
         watch.start();
         return h.get();
@@ -161,23 +175,26 @@ final class RegistrarCommand implements Command {
         return now - ZOMBIE_SINCE.get() < 1_000_000_000L;
     }
 
-    private static final java.util.concurrent.atomic.AtomicBoolean WATCHDOG = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final java.util.concurrent.atomic.AtomicBoolean WATCHDOG =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     /** Ends this process {@link #GRACE_MS} after the task, whatever the shared file system does meanwhile. */
     private static void watchdog() {
         if (!WATCHDOG.compareAndSet(false, true)) {
             return;
         }
-        Thread t = new Thread(() -> {
-            try {
-                Thread.sleep(GRACE_MS);
-            } catch (InterruptedException e) {
-                // halt anyway
-            }
-            Log.warn("registrar still busy " + GRACE_MS / 1000 + "s after the task ended; leaving, the record "
-                    + "lapses by its TTL");
-            Runtime.getRuntime().halt(ExitCodes.INTERNAL);
-        }, "muster-registrar-watchdog");
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        Thread.sleep(GRACE_MS);
+                    } catch (InterruptedException e) {
+                        // halt anyway
+                    }
+                    Log.warn("registrar still busy " + GRACE_MS / 1000 + "s after the task ended; leaving, the record "
+                            + "lapses by its TTL");
+                    Runtime.getRuntime().halt(ExitCodes.INTERNAL);
+                },
+                "muster-registrar-watchdog");
         t.setDaemon(true);
         t.start();
     }

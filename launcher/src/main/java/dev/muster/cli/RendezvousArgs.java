@@ -4,7 +4,6 @@ import dev.muster.core.MusterException;
 import dev.muster.rendezvous.CacheDir;
 import dev.muster.rendezvous.RecordKey;
 import dev.muster.rendezvous.Store;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,8 +76,8 @@ final class RendezvousArgs {
     /** Fails unless exactly one NAME was given. */
     void oneName(String cmd) {
         if (names.size() != 1) {
-            throw MusterException.usage(cmd + ": needs exactly one NAME" + (names.isEmpty() ? ""
-                    : ", got " + String.join(" ", names)) + "; see muster rendezvous --help");
+            throw MusterException.usage(cmd + ": needs exactly one NAME"
+                    + (names.isEmpty() ? "" : ", got " + String.join(" ", names)) + "; see muster rendezvous --help");
         }
     }
 
@@ -99,8 +98,8 @@ final class RendezvousArgs {
         if (jobId == null) {
             String slurm = env.get("SLURM_JOB_ID");
             if (slurm == null || slurm.isEmpty()) {
-                throw MusterException.usage(cmd + ": no job id; pass --job-id ID or run inside a Slurm job "
-                        + "(SLURM_JOB_ID)");
+                throw MusterException.usage(
+                        cmd + ": no job id; pass --job-id ID or run inside a Slurm job " + "(SLURM_JOB_ID)");
             }
             jobId = slurm;
         }
@@ -109,7 +108,9 @@ final class RendezvousArgs {
     /** {@code --cache-dir}, else {@code MUSTER_CACHE_DIR}, else the seed's {@code CACHE_DIR}, else ~/.cache/muster. */
     Store store(Context ctx) {
         String dir = CacheDir.choose(cacheDir, ctx.env());
-        return new Store(new CacheDir(dir, ctx.caller().get()), ctx.clock(),
+        return new Store(
+                new CacheDir(dir, ctx.caller().get()),
+                ctx.clock(),
                 RecordKey.choose(keyFile, ctx.env(), ctx.caller().get()));
     }
 }

@@ -3,7 +3,6 @@ package dev.muster.cli;
 import dev.muster.cli.RendezvousSubcommand.Arity;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
-
 import java.util.List;
 
 /**
@@ -80,8 +79,9 @@ final class RendezvousCommand implements Command {
             case "wait" -> new RendezvousWait().named(sub, false, Arity.SOME);
             // internal: started by run --register before its exec
             case "registrar" -> new RegistrarCommand();
-            default -> throw MusterException.usage("rendezvous: unknown command '" + sub + "'; use register, "
-                    + "resolve, list, prune, deregister, env or wait");
+            default ->
+                throw MusterException.usage("rendezvous: unknown command '" + sub + "'; use register, "
+                        + "resolve, list, prune, deregister, env or wait");
         };
         return c.run(args.subList(1, args.size()), ctx);
     }

@@ -5,7 +5,6 @@ import dev.muster.core.Log;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
-
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -42,10 +41,12 @@ final class RendezvousDeregister extends RendezvousSubcommand {
         }
         switch (d) {
             case REMOVED -> ctx.out().print("deregistered rendezvous: " + name + "\n");
-            case NOT_OURS -> Log.info("left rendezvous '" + name + "' in place: its latest record belongs to "
-                    + "another job than " + o.jobId);
-            default -> Log.info("no rendezvous record named '" + name + "' under " + store.cache().rendezvousDir()
-                    + "; nothing to remove");
+            case NOT_OURS ->
+                Log.info("left rendezvous '" + name + "' in place: its latest record belongs to " + "another job than "
+                        + o.jobId);
+            default ->
+                Log.info("no rendezvous record named '" + name + "' under "
+                        + store.cache().rendezvousDir() + "; nothing to remove");
         }
         return ExitCodes.OK;
     }

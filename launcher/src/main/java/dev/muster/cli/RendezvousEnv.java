@@ -6,7 +6,6 @@ import dev.muster.json.Json;
 import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,9 +19,11 @@ final class RendezvousEnv extends RendezvousSubcommand {
         for (String n : o.names) {
             Optional<Record> r = store.resolve(n);
             if (r.isEmpty()) {
-                throw new MusterException(ExitCodes.NOT_RESOLVED, "no live rendezvous record named '" + n
-                        + "' found under " + store.cache().rendezvousDir()
-                        + "; start its provider or check --cache-dir");
+                throw new MusterException(
+                        ExitCodes.NOT_RESOLVED,
+                        "no live rendezvous record named '" + n
+                                + "' found under " + store.cache().rendezvousDir()
+                                + "; start its provider or check --cache-dir");
             }
             resolved.add(r.get());
         }
@@ -33,7 +34,11 @@ final class RendezvousEnv extends RendezvousSubcommand {
         }
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, String> e : vars.entrySet()) {
-            b.append("export ").append(e.getKey()).append('=').append(Shell.quoteAlways(e.getValue())).append('\n');
+            b.append("export ")
+                    .append(e.getKey())
+                    .append('=')
+                    .append(Shell.quoteAlways(e.getValue()))
+                    .append('\n');
         }
         ctx.out().print(b);
         return ExitCodes.OK;

@@ -1,7 +1,6 @@
 package dev.muster.cli;
 
 import dev.muster.core.MusterException;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -93,7 +92,8 @@ final class RendezvousFlags {
             case "--cache-dir" -> {
                 cacheDir = a.value(flag);
                 if (cacheDir.isEmpty()) {
-                    throw MusterException.usage("run: --cache-dir is empty; give the shared rendezvous cache directory");
+                    throw MusterException.usage(
+                            "run: --cache-dir is empty; give the shared rendezvous cache directory");
                 }
             }
             default -> {

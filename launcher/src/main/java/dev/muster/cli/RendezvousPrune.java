@@ -5,7 +5,6 @@ import dev.muster.core.SafeText;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
-
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;

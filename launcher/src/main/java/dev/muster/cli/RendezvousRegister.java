@@ -1,12 +1,11 @@
 package dev.muster.cli;
 
 import dev.muster.core.ExitCodes;
-import dev.muster.core.SafeText;
 import dev.muster.core.MusterException;
+import dev.muster.core.SafeText;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -29,8 +28,8 @@ final class RendezvousRegister extends RendezvousSubcommand {
                     o.ttlSeconds = -1;
                 }
                 if (o.ttlSeconds < 0) {
-                    throw MusterException.usage(name() + ": --ttl-seconds '" + v + "' is not a whole number of "
-                            + "seconds");
+                    throw MusterException.usage(
+                            name() + ": --ttl-seconds '" + v + "' is not a whole number of " + "seconds");
                 }
             }
             case "--metadata" -> {
@@ -61,8 +60,8 @@ final class RendezvousRegister extends RendezvousSubcommand {
 
     @Override
     int act(RendezvousArgs o, Store store, Context ctx) {
-        Store.Registration reg = store.register(o.names.get(0), o.jobId, o.service, o.host, o.port, o.protocol,
-                o.path, o.ttlSeconds, o.metadata);
+        Store.Registration reg = store.register(
+                o.names.get(0), o.jobId, o.service, o.host, o.port, o.protocol, o.path, o.ttlSeconds, o.metadata);
         Record r = reg.record();
         if (o.json) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -72,10 +71,11 @@ final class RendezvousRegister extends RendezvousSubcommand {
             m.put("record", r.toMap());
             ctx.out().print(Json.pretty(m) + "\n");
         } else {
-            ctx.out().print("registered rendezvous: " + r.name() + "\n"
-                    + "url: " + SafeText.field(r.url()) + "\n"
-                    + "job id: " + SafeText.field(r.jobId()) + "\n"
-                    + "record: " + SafeText.field(reg.historyFile().toString()) + "\n");
+            ctx.out()
+                    .print("registered rendezvous: " + r.name() + "\n"
+                            + "url: " + SafeText.field(r.url()) + "\n"
+                            + "job id: " + SafeText.field(r.jobId()) + "\n"
+                            + "record: " + SafeText.field(reg.historyFile().toString()) + "\n");
         }
         return ExitCodes.OK;
     }

@@ -1,8 +1,8 @@
 package dev.muster.cli;
 
 import dev.muster.core.ExitCodes;
-import dev.muster.core.SafeText;
 import dev.muster.core.MusterException;
+import dev.muster.core.SafeText;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
 
@@ -11,8 +11,11 @@ final class RendezvousResolve extends RendezvousSubcommand {
     @Override
     int act(RendezvousArgs o, Store store, Context ctx) {
         String name = o.names.get(0);
-        Record r = store.resolve(name).orElseThrow(() -> new MusterException(COMPAT_FAILURE,
-                "no live rendezvous record named '" + name + "' found under " + store.cache().rendezvousDir()));
+        Record r = store.resolve(name)
+                .orElseThrow(() -> new MusterException(
+                        COMPAT_FAILURE,
+                        "no live rendezvous record named '" + name + "' found under "
+                                + store.cache().rendezvousDir()));
         if (o.json) {
             ctx.out().print(r.toJson() + "\n");
         } else {

@@ -7,7 +7,6 @@ import dev.muster.json.Json;
 import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
-
 import java.util.List;
 
 /**
@@ -20,7 +19,9 @@ abstract class RendezvousSubcommand implements Command {
 
     /** How many NAMEs a subcommand takes. */
     enum Arity {
-        NONE, ONE, SOME
+        NONE,
+        ONE,
+        SOME
     }
 
     private String word;
@@ -54,8 +55,7 @@ abstract class RendezvousSubcommand implements Command {
     }
 
     /** Checks the options once all are read (the names' count is checked before). */
-    void check(RendezvousArgs o, Context ctx) {
-    }
+    void check(RendezvousArgs o, Context ctx) {}
 
     /** Acts on the store the options name; a client of several names ({@link Arity#SOME}) gets a checked one. */
     abstract int act(RendezvousArgs o, Store store, Context ctx);
@@ -104,8 +104,12 @@ abstract class RendezvousSubcommand implements Command {
         }
         StringBuilder b = new StringBuilder();
         for (Record r : records) {
-            b.append(r.name()).append(' ').append(SafeText.field(r.url())).append(" job=")
-                    .append(SafeText.field(r.jobId())).append('\n');
+            b.append(r.name())
+                    .append(' ')
+                    .append(SafeText.field(r.url()))
+                    .append(" job=")
+                    .append(SafeText.field(r.jobId()))
+                    .append('\n');
         }
         ctx.out().print(b);
     }

@@ -3,10 +3,9 @@ package dev.muster.cli;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.rendezvous.ClientWait;
-import dev.muster.task.JobStatus;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.Store;
-
+import dev.muster.task.JobStatus;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,14 +33,19 @@ final class RendezvousWait extends RendezvousSubcommand {
         for (String n : o.names.stream().distinct().toList()) {
             requests.add(new ClientWait.Request(n, true, o.timeout));
         }
-        ClientWait.Result r = new ClientWait(store, ctx.clock(), JobStatus.TTL_ONLY, null, new Random())
-                .await(requests);
+        ClientWait.Result r =
+                new ClientWait(store, ctx.clock(), JobStatus.TTL_ONLY, null, new Random()).await(requests);
         if (!r.complete()) {
-            List<String> missing = r.missing().keySet().stream().map(ClientWait.Request::name).toList();
-            throw new MusterException(ExitCodes.NOT_RESOLVED, "rendezvous " + (missing.size() == 1 ? "name '"
-                    + missing.get(0) + "'" : "names '" + String.join("', '", missing) + "'")
-                    + " not live under " + store.cache().rendezvousDir() + " after " + seconds(o.timeout)
-                    + "; start the provider, check --cache-dir, or raise --timeout");
+            List<String> missing =
+                    r.missing().keySet().stream().map(ClientWait.Request::name).toList();
+            throw new MusterException(
+                    ExitCodes.NOT_RESOLVED,
+                    "rendezvous "
+                            + (missing.size() == 1
+                                    ? "name '" + missing.get(0) + "'"
+                                    : "names '" + String.join("', '", missing) + "'")
+                            + " not live under " + store.cache().rendezvousDir() + " after " + seconds(o.timeout)
+                            + "; start the provider, check --cache-dir, or raise --timeout");
         }
         List<Record> records = r.resolved();
         printRecords(ctx, o.json, records);

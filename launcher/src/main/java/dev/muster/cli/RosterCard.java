@@ -7,7 +7,6 @@ import dev.muster.core.Posix;
 import dev.muster.roster.AddressChoice;
 import dev.muster.roster.RosterFile;
 import dev.muster.task.TaskIdentity;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,8 +34,8 @@ record RosterCard(Card card, AddressChoice address) {
             Card.checkKey("--publish", e.getKey());
             String v = e.getValue();
             if (v.equals("\0missing")) {
-                throw MusterException.usage("--publish " + Shell.quote(e.getKey()) + ": write KEY=VALUE or "
-                        + "KEY=@FILE");
+                throw MusterException.usage(
+                        "--publish " + Shell.quote(e.getKey()) + ": write KEY=VALUE or " + "KEY=@FILE");
             }
             if (v.startsWith("@")) {
                 v = readValue(e.getKey(), Path.of(v.substring(1)));
@@ -69,8 +68,7 @@ record RosterCard(Card card, AddressChoice address) {
             }
             return Files.readString(file);
         } catch (IOException e) {
-            throw MusterException.usage("--publish " + key + "=@" + file + ": cannot read it (" + e.getMessage()
-                    + ")");
+            throw MusterException.usage("--publish " + key + "=@" + file + ": cannot read it (" + e.getMessage() + ")");
         }
     }
 
@@ -81,7 +79,8 @@ record RosterCard(Card card, AddressChoice address) {
         Map<String, String> compact = Roster.env(roster);
         out.putAll(compact);
         for (Map.Entry<String, Integer> p : card.ports().entrySet()) {
-            out.put("MUSTER_PORT_" + p.getKey().toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]", "_"),
+            out.put(
+                    "MUSTER_PORT_" + p.getKey().toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]", "_"),
                     Integer.toString(p.getValue()));
         }
         if (!card.address().isEmpty()) {

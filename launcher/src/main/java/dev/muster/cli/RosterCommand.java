@@ -4,7 +4,6 @@ import dev.muster.barrier.Roster;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.roster.RosterFormat;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,8 +44,8 @@ final class RosterCommand implements Command {
             return ExitCodes.OK;
         }
         if (!List.of("json", "hosts", "hostfile", "env").contains(format)) {
-            throw MusterException.usage("roster: --format " + Shell.quote(format) + " is not one of json, hosts, "
-                    + "hostfile, env");
+            throw MusterException.usage(
+                    "roster: --format " + Shell.quote(format) + " is not one of json, hosts, " + "hostfile, env");
         }
         String path = ctx.env().get("MUSTER_ROSTER");
         byte[] json = null;
@@ -66,14 +65,18 @@ final class RosterCommand implements Command {
             case "env" -> {
                 StringBuilder b = new StringBuilder();
                 for (Map.Entry<String, String> e : Roster.env(json).entrySet()) {
-                    b.append("export ").append(e.getKey()).append('=').append(Shell.quote(e.getValue())).append('\n');
+                    b.append("export ")
+                            .append(e.getKey())
+                            .append('=')
+                            .append(Shell.quote(e.getValue()))
+                            .append('\n');
                 }
                 ctx.out().print(b);
             }
             default -> {
                 List<String> hosts = json != null ? RosterFormat.hosts(json) : RosterFormat.hostsFromSlurm(ctx.env());
-                ctx.out().print(format.equals("hosts") ? String.join("\n", hosts) + "\n"
-                        : RosterFormat.hostfile(hosts));
+                ctx.out()
+                        .print(format.equals("hosts") ? String.join("\n", hosts) + "\n" : RosterFormat.hostfile(hosts));
             }
         }
         ctx.out().flush();

@@ -5,9 +5,7 @@ import dev.muster.barrier.Release;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-
 import dev.muster.task.TaskIdentity;
-
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.util.LinkedHashMap;
@@ -126,8 +124,8 @@ final class RunCommand implements Command {
 
     static Map<String, String> exports(TaskIdentity id, Outcome release, String key, boolean torchrun) {
         Map<String, String> out = new LinkedHashMap<>();
-        String master = release != null ? release.data().getOrDefault(Release.MASTER_ADDR, id.node())
-                : masterAddress(id);
+        String master =
+                release != null ? release.data().getOrDefault(Release.MASTER_ADDR, id.node()) : masterAddress(id);
         out.put("MUSTER_RANK", Integer.toString(id.rank()));
         out.put("MUSTER_SIZE", Integer.toString(id.size()));
         out.put("MUSTER_LOCAL_RANK", Integer.toString(id.localRank()));

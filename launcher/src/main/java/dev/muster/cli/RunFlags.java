@@ -13,6 +13,7 @@ final class RunFlags implements FlagReader {
     boolean torchrun;
     /** The step roster (docs/roster.md): asked for by --roster, or implied by --publish, --port, --address. */
     boolean roster;
+
     final java.util.Map<String, String> publish = new java.util.TreeMap<>();
     final java.util.List<String> ports = new java.util.ArrayList<>();
     String address;

@@ -11,14 +11,13 @@ import dev.muster.probe.TcpProbe;
 import dev.muster.rendezvous.CacheDir;
 import dev.muster.rendezvous.ClientEnv;
 import dev.muster.rendezvous.ClientWait;
-import dev.muster.task.JobStatus;
 import dev.muster.rendezvous.Names;
 import dev.muster.rendezvous.Record;
 import dev.muster.rendezvous.RecordKey;
 import dev.muster.rendezvous.Store;
 import dev.muster.task.IdentityResolver;
+import dev.muster.task.JobStatus;
 import dev.muster.task.TaskIdentity;
-
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -90,8 +89,8 @@ final class RunRendezvous {
         List<ClientWait.Request> requests = new ArrayList<>();
         f.names.forEach((n, required) -> requests.add(new ClientWait.Request(n, required, f.clientTimeout)));
         Store store = new Store(new CacheDir(cacheDir, Caller.self()), Clock.SYSTEM, key());
-        ClientWait wait = new ClientWait(store, Clock.SYSTEM, JobStatus.slurm(), f.verify ? RunRendezvous::verify
-                : null, new SecureRandom());
+        ClientWait wait = new ClientWait(
+                store, Clock.SYSTEM, JobStatus.slurm(), f.verify ? RunRendezvous::verify : null, new SecureRandom());
         ClientWait.Result result = wait.await(requests);
         List<String> missing = new ArrayList<>();
         for (Map.Entry<ClientWait.Request, String> e : result.missing().entrySet()) {
@@ -99,14 +98,18 @@ final class RunRendezvous {
             if (e.getKey().required()) {
                 missing.add(line);
             } else {
-                Log.warn("optional rendezvous " + line + " not resolved under " + store.cache().rendezvousDir()
-                        + " within " + seconds(f.clientTimeout) + "; starting without it");
+                Log.warn("optional rendezvous " + line + " not resolved under "
+                        + store.cache().rendezvousDir() + " within " + seconds(f.clientTimeout)
+                        + "; starting without it");
             }
         }
         if (!missing.isEmpty()) {
-            throw new MusterException(ExitCodes.NOT_RESOLVED, "rendezvous " + String.join(", ", missing)
-                    + " not resolved under " + store.cache().rendezvousDir() + " within " + seconds(f.clientTimeout)
-                    + "; start the provider, check --cache-dir (or CACHE_DIR), or raise --rendezvous-timeout");
+            throw new MusterException(
+                    ExitCodes.NOT_RESOLVED,
+                    "rendezvous " + String.join(", ", missing)
+                            + " not resolved under " + store.cache().rendezvousDir() + " within "
+                            + seconds(f.clientTimeout)
+                            + "; start the provider, check --cache-dir (or CACHE_DIR), or raise --rendezvous-timeout");
         }
         for (Record r : result.resolved()) {
             Log.info("rendezvous " + r.name() + ": " + r.url() + " (job " + r.jobId() + ")");
@@ -125,8 +128,8 @@ final class RunRendezvous {
 
     /** The provider's record values, checked on the registering rank before the barrier (bad input aborts the step). */
     void checkProvider(TaskIdentity id) {
-        Record.create(f.register, jobId(id), f.service, host(), f.port, f.protocol, f.path, 0, ttl(), cacheDir,
-                f.metadata);
+        Record.create(
+                f.register, jobId(id), f.service, host(), f.port, f.protocol, f.path, 0, ttl(), cacheDir, f.metadata);
         new CacheDir(cacheDir, Caller.self()).checkIfPresent();
     }
 
@@ -154,11 +157,32 @@ final class RunRendezvous {
         cmd.addAll(jvm.subList(1, jvm.size()));
         ProcessHandle self = ProcessHandle.current();
         String host = host();
-        cmd.addAll(List.of("rendezvous", "registrar", "--name", f.register, "--job-id", jobId(id), "--host", host,
-                "--port", Integer.toString(f.port), "--protocol", f.protocol, "--ttl-seconds", Long.toString(ttl()),
-                "--ready", readyProbe(host), "--cache-dir", cacheDir, "--pid", Long.toString(self.pid()),
-                "--pid-start", Long.toString(self.info().startInstant().map(i -> i.toEpochMilli()).orElse(-1L)),
-                "--rank", Integer.toString(id.rank())));
+        cmd.addAll(List.of(
+                "rendezvous",
+                "registrar",
+                "--name",
+                f.register,
+                "--job-id",
+                jobId(id),
+                "--host",
+                host,
+                "--port",
+                Integer.toString(f.port),
+                "--protocol",
+                f.protocol,
+                "--ttl-seconds",
+                Long.toString(ttl()),
+                "--ready",
+                readyProbe(host),
+                "--cache-dir",
+                cacheDir,
+                "--pid",
+                Long.toString(self.pid()),
+                "--pid-start",
+                Long.toString(
+                        self.info().startInstant().map(i -> i.toEpochMilli()).orElse(-1L)),
+                "--rank",
+                Integer.toString(id.rank())));
         if (key() != null) {
             cmd.addAll(List.of("--key-file", key().file().toString()));
         }
@@ -179,19 +203,25 @@ final class RunRendezvous {
         } else if (Log.level() == Log.Level.QUIET) {
             cmd.add("--quiet");
         }
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File(
-                "/dev/null"))).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(
-                ProcessBuilder.Redirect.INHERIT);
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
         try {
             Process sh = pb.start();
             int code = sh.waitFor();
             if (code != 0) {
-                throw new MusterException(ExitCodes.INTERNAL, "cannot start the rendezvous registrar (sh exited "
-                        + code + "); please report it with the output of --verbose");
+                throw new MusterException(
+                        ExitCodes.INTERNAL,
+                        "cannot start the rendezvous registrar (sh exited " + code
+                                + "); please report it with the output of --verbose");
             }
         } catch (IOException e) {
-            throw new MusterException(ExitCodes.INTERNAL, "cannot start the rendezvous registrar: " + e.getMessage()
-                    + "; check that /bin/sh and java are there", e);
+            throw new MusterException(
+                    ExitCodes.INTERNAL,
+                    "cannot start the rendezvous registrar: " + e.getMessage()
+                            + "; check that /bin/sh and java are there",
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

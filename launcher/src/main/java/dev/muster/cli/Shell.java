@@ -2,8 +2,7 @@ package dev.muster.cli;
 
 /** POSIX shell quoting for {@code export} lines that a script may {@code eval}. */
 final class Shell {
-    private Shell() {
-    }
+    private Shell() {}
 
     /** {@code s} bare when it holds only characters no shell treats specially, else single-quoted. */
     static String quote(String s) {

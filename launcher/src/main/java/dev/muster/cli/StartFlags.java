@@ -2,7 +2,6 @@ package dev.muster.cli;
 
 import dev.muster.core.MusterException;
 import dev.muster.probe.Probe;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,8 +38,8 @@ final class StartFlags {
 
     void check() {
         if (arriveTimeout != null && probes.isEmpty()) {
-            throw MusterException.usage("run: --arrive-timeout needs --arrive-when PROBE; add the probe or drop "
-                    + "the timeout");
+            throw MusterException.usage(
+                    "run: --arrive-timeout needs --arrive-when PROBE; add the probe or drop " + "the timeout");
         }
     }
 }

@@ -7,7 +7,6 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.task.JobStatus;
 import dev.muster.task.StepLiveness;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -15,7 +15,6 @@ import dev.muster.exec.Signals;
 import dev.muster.service.StartUp;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -85,8 +84,13 @@ final class TaskPath {
     private void preflight() {
         StartFlags sf = f.services;
         // only with --start or --arrive-when are the service classes loaded
-        startUp = sf.used() && !f.dryRun ? new StartUp(sf.commands, sf.probes,
-                sf.arriveTimeout != null ? sf.arriveTimeout : f.barrier.timeout, ctx.clock()) : null;
+        startUp = sf.used() && !f.dryRun
+                ? new StartUp(
+                        sf.commands,
+                        sf.probes,
+                        sf.arriveTimeout != null ? sf.arriveTimeout : f.barrier.timeout,
+                        ctx.clock())
+                : null;
         if (sf.used() && f.dryRun) {
             Log.info("--dry-run: not starting " + sf.commands.size() + " --start command(s), not probing "
                     + sf.probes.size() + " --arrive-when probe(s)");
@@ -139,8 +143,8 @@ final class TaskPath {
      */
     private Outcome atBarrier() {
         Options o = f.barrier;
-        StepSync sync = new StepSync(id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(),
-                o.transport, o.trace, env);
+        StepSync sync = new StepSync(
+                id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(), o.transport, o.trace, env);
         sync.prepare();
         if (!program.ok()) {
             sync.abort(program.code(), program.problem());
@@ -202,7 +206,11 @@ final class TaskPath {
         }
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, String> e : exported.entrySet()) {
-            b.append("export ").append(e.getKey()).append('=').append(Shell.quote(e.getValue())).append('\n');
+            b.append("export ")
+                    .append(e.getKey())
+                    .append('=')
+                    .append(Shell.quote(e.getValue()))
+                    .append('\n');
         }
         b.append("exec");
         for (String c : f.command) {
@@ -255,8 +263,12 @@ final class TaskPath {
             startUp.awaitReady(() -> signal.get() != null);
         } catch (MusterException e) {
             String sig = signal.get();
-            MusterException cause = sig == null ? e : new MusterException(128 + Signals.number(sig), "rank "
-                    + id.rank() + " was stopped by SIG" + sig + " while its --start services were starting");
+            MusterException cause = sig == null
+                    ? e
+                    : new MusterException(
+                            128 + Signals.number(sig),
+                            "rank " + id.rank() + " was stopped by SIG" + sig
+                                    + " while its --start services were starting");
             stopServices();
             if (sync != null) {
                 sync.abort(cause.status(), cause.getMessage());

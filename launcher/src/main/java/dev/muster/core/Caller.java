@@ -1,6 +1,5 @@
 package dev.muster.core;
 
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -106,8 +105,8 @@ public record Caller(int uid, Set<Integer> groups) {
                     + "); muster needs /proc to check who owns the cache directory");
         }
         if (uid < 0 || groups.isEmpty()) {
-            throw MusterException.unusableDir("no Uid:/Gid: lines in " + status
-                    + "; muster needs /proc to check who owns the cache directory");
+            throw MusterException.unusableDir(
+                    "no Uid:/Gid: lines in " + status + "; muster needs /proc to check who owns the cache directory");
         }
         return new Caller(uid, groups);
     }

@@ -9,8 +9,7 @@ import java.time.Duration;
 public final class Durations {
     private static final double WEEK_MILLIS = 7.0 * 24 * 3600 * 1000;
 
-    private Durations() {
-    }
+    private Durations() {}
 
     /** A duration that is not positive or is longer than a week; the message says which, without the input. */
     public static final class Invalid extends IllegalArgumentException {
@@ -18,8 +17,10 @@ public final class Durations {
         private final boolean tooLong;
 
         Invalid(boolean tooLong) {
-            super(tooLong ? "is longer than a week; use a shorter duration"
-                    : "is not a positive duration; write e.g. 30s, 500ms or 2m");
+            super(
+                    tooLong
+                            ? "is longer than a week; use a shorter duration"
+                            : "is not a positive duration; write e.g. 30s, 500ms or 2m");
             this.tooLong = tooLong;
         }
 

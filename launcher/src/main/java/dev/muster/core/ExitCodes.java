@@ -14,6 +14,5 @@ public final class ExitCodes {
     public static final int NOT_EXECUTABLE = 126;
     public static final int NOT_FOUND = 127;
 
-    private ExitCodes() {
-    }
+    private ExitCodes() {}
 }

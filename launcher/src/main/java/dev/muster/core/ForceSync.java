@@ -12,8 +12,7 @@ public final class ForceSync {
     /** Whether the running Java has the final Foreign Function &amp; Memory API (22+). */
     private static final boolean FFM = javaFeature() >= 22;
 
-    private ForceSync() {
-    }
+    private ForceSync() {}
 
     /** Whether {@link #attributes} reaches the kernel (Java 22+ on Linux x86_64 or aarch64). */
     public static boolean available() {

@@ -7,14 +7,17 @@ import java.io.PrintStream;
  * many tasks in one srun stream stays readable. Data never goes through here: it goes to stdout unprefixed.
  */
 public final class Log {
-    public enum Level { QUIET, NORMAL, VERBOSE }
+    public enum Level {
+        QUIET,
+        NORMAL,
+        VERBOSE
+    }
 
     private static volatile String rank = "-";
     private static volatile Level level = Level.NORMAL;
     private static volatile PrintStream err = System.err;
 
-    private Log() {
-    }
+    private Log() {}
 
     public static void rank(int r) {
         rank = Integer.toString(r);

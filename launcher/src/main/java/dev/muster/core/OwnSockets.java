@@ -13,8 +13,7 @@ import java.util.WeakHashMap;
 public final class OwnSockets {
     private static final Map<Object, Boolean> OWN = Collections.synchronizedMap(new WeakHashMap<>());
 
-    private OwnSockets() {
-    }
+    private OwnSockets() {}
 
     /** Marks {@code socket} (a ServerSocket or server channel) as muster's; call before it binds. */
     public static <T> T mark(T socket) {

@@ -8,8 +8,7 @@ import java.nio.file.Path;
 
 /** Process credentials and file ownership, read without extra JDK modules (start-up cost). */
 public final class Posix {
-    private Posix() {
-    }
+    private Posix() {}
 
     /** Effective uid. */
     public static int uid() {
@@ -39,7 +38,6 @@ public final class Posix {
     public static int ownerOf(Path p) throws IOException {
         return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
     }
-
 
     /** Mode bits of {@code p} itself, e.g. 040700 for a private directory. */
     public static int modeOf(Path p) throws IOException {

@@ -8,8 +8,7 @@ import java.util.Optional;
 
 /** Whether a process is still there, asked in one place: by PID, and whether the kernel shows it as a zombie. */
 public final class Processes {
-    private Processes() {
-    }
+    private Processes() {}
 
     /** True while a process with this PID runs (a zombie still counts: it has not been reaped). */
     public static boolean alive(long pid) {

@@ -19,8 +19,7 @@ public final class SafeText {
     /** The longest line muster writes to stderr. */
     public static final int LINE_CHARS = 2000;
 
-    private SafeText() {
-    }
+    private SafeText() {}
 
     /** {@code s} in double quotes, escaped and cut at {@link #VALUE_CHARS}: for a value quoted in a message. */
     public static String quote(String s) {
@@ -126,8 +125,13 @@ public final class SafeText {
         if (c < 0x20 || c >= 0x7f && c <= 0x9f) {
             return true;
         }
-        if (c == '\u2028' || c == '\u2029' || c >= '\u202a' && c <= '\u202e' || c >= '\u2066' && c <= '\u2069'
-                || c == '\u200e' || c == '\u200f' || c == '\u061c') {
+        if (c == '\u2028'
+                || c == '\u2029'
+                || c >= '\u202a' && c <= '\u202e'
+                || c >= '\u2066' && c <= '\u2069'
+                || c == '\u200e'
+                || c == '\u200f'
+                || c == '\u061c') {
             return true; // line separators and the controls that reorder what a terminal shows
         }
         if (Character.isHighSurrogate(c)) {

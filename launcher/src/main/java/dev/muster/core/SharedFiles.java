@@ -35,6 +35,7 @@ public final class SharedFiles {
     /** How long a Java 17-21 reader waits for an open that a regular file finishes in microseconds, while the
      * name shows a regular file (a FIFO shown is refused at once). */
     static final long FALLBACK_OPEN_MILLIS = 30_000;
+
     private static final long FALLBACK_SLICE_MILLIS = 10;
 
     private static final int ENOENT = 2;
@@ -47,8 +48,7 @@ public final class SharedFiles {
         return t;
     });
 
-    private SharedFiles() {
-    }
+    private SharedFiles() {}
 
     /** The path names something other than a regular file: a link, FIFO, socket, device or directory. */
     public static final class NotRegularFile extends FileSystemException {
@@ -175,7 +175,8 @@ public final class SharedFiles {
         try {
             ch = FileChannel.open(file, options);
         } catch (FileSystemException e) {
-            if (String.valueOf(e.getReason()).contains("link") || String.valueOf(e.getMessage()).contains("ELOOP")) {
+            if (String.valueOf(e.getReason()).contains("link")
+                    || String.valueOf(e.getMessage()).contains("ELOOP")) {
                 throw new NotRegularFile(file, SYMLINK);
             }
             throw e;
@@ -212,13 +213,15 @@ public final class SharedFiles {
      * refused all the same: what it is stuck on was swapped away.
      */
     private static <T> T onHelper(Path file, FileWork<T> work) throws IOException {
-        CompletableFuture<T> pending = CompletableFuture.supplyAsync(() -> {
-            try {
-                return work.run();
-            } catch (IOException e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        }, OPENERS);
+        CompletableFuture<T> pending = CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return work.run();
+                    } catch (IOException e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                },
+                OPENERS);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FALLBACK_OPEN_MILLIS);
         try {
             while (true) {
@@ -234,8 +237,11 @@ public final class SharedFiles {
                     if (System.nanoTime() - deadline >= 0 || now != null && !now.isRegularFile()) {
                         // should the work ever finish (a writer came), close what it opened: nobody waits now
                         pending.thenAccept(SharedFiles::closeQuietly);
-                        throw new NotRegularFile(file, now != null && now.isOther() ? "a FIFO"
-                                : "something that did not open within " + FALLBACK_OPEN_MILLIS / 1000 + " s");
+                        throw new NotRegularFile(
+                                file,
+                                now != null && now.isOther()
+                                        ? "a FIFO"
+                                        : "something that did not open within " + FALLBACK_OPEN_MILLIS / 1000 + " s");
                     }
                 }
             }
@@ -270,15 +276,15 @@ public final class SharedFiles {
     }
 
     private static byte[] readUpTo(FileChannel ch, int max) throws IOException {
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(Math.max(ch.size(), 64) + 1,
-                (long) max + 1));
+        java.nio.ByteBuffer buf =
+                java.nio.ByteBuffer.allocate((int) Math.min(Math.max(ch.size(), 64) + 1, (long) max + 1));
         while (true) {
             if (!buf.hasRemaining()) {
                 if (buf.capacity() > max) {
                     break;
                 }
-                java.nio.ByteBuffer bigger = java.nio.ByteBuffer.allocate((int) Math.min((long) max + 1,
-                        buf.capacity() * 2L));
+                java.nio.ByteBuffer bigger =
+                        java.nio.ByteBuffer.allocate((int) Math.min((long) max + 1, buf.capacity() * 2L));
                 buf.flip();
                 buf = bigger.put(buf);
             }
@@ -327,5 +333,4 @@ public final class SharedFiles {
         }
         return "a special file";
     }
-
 }

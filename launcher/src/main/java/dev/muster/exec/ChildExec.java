@@ -3,7 +3,6 @@ package dev.muster.exec;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,8 +14,7 @@ import java.util.Map;
  * The child has a PID of its own and does not inherit descriptors ≥ 3.
  */
 final class ChildExec {
-    private ChildExec() {
-    }
+    private ChildExec() {}
 
     static int run(String path, List<String> argv, Map<String, String> env, Runnable afterChild) {
         List<String> cmd = new ArrayList<>(argv);

@@ -1,7 +1,6 @@
 package dev.muster.exec;
 
 import dev.muster.core.ExitCodes;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -18,8 +17,7 @@ public final class CommandLookup {
         }
     }
 
-    private CommandLookup() {
-    }
+    private CommandLookup() {}
 
     public static Result find(String command, Map<String, String> env) {
         if (command.isEmpty()) {
@@ -31,7 +29,9 @@ public final class CommandLookup {
         String path = env.getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin");
         Result notExecutable = null;
         for (String dir : path.split(":", -1)) {
-            Path candidate = (dir.isEmpty() ? Path.of("") : Path.of(dir)).resolve(command).toAbsolutePath();
+            Path candidate = (dir.isEmpty() ? Path.of("") : Path.of(dir))
+                    .resolve(command)
+                    .toAbsolutePath();
             if (Files.exists(candidate)) {
                 Result r = check(candidate, command);
                 if (r.ok()) {
@@ -45,21 +45,24 @@ public final class CommandLookup {
         if (notExecutable != null) {
             return notExecutable;
         }
-        return new Result(null, ExitCodes.NOT_FOUND, "command not found: " + command
-                + " (not in PATH); check the name, or give its path");
+        return new Result(
+                null,
+                ExitCodes.NOT_FOUND,
+                "command not found: " + command + " (not in PATH); check the name, or give its path");
     }
 
     private static Result check(Path p, String command) {
         if (!Files.exists(p)) {
-            return new Result(null, ExitCodes.NOT_FOUND, "command not found: " + command + " (no such file " + p
-                    + ")");
+            return new Result(null, ExitCodes.NOT_FOUND, "command not found: " + command + " (no such file " + p + ")");
         }
         if (Files.isDirectory(p)) {
             return new Result(null, ExitCodes.NOT_EXECUTABLE, "command " + command + " is a directory: " + p);
         }
         if (!Files.isExecutable(p)) {
-            return new Result(null, ExitCodes.NOT_EXECUTABLE, "command " + command + " is not executable: " + p
-                    + "; chmod +x it");
+            return new Result(
+                    null,
+                    ExitCodes.NOT_EXECUTABLE,
+                    "command " + command + " is not executable: " + p + "; chmod +x it");
         }
         return new Result(p, 0, "");
     }

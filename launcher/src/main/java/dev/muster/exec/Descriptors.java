@@ -19,8 +19,7 @@ import java.util.Set;
 public final class Descriptors {
     private static volatile Set<Integer> inherited;
 
-    private Descriptors() {
-    }
+    private Descriptors() {}
 
     /** Call first thing in {@code main}. */
     public static void noteInherited() {
@@ -56,7 +55,6 @@ public final class Descriptors {
         }
         return out;
     }
-
 
     private static List<String> jvmFiles() {
         List<String> out = new ArrayList<>();

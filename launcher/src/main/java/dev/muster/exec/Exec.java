@@ -3,7 +3,6 @@ package dev.muster.exec;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,8 +13,7 @@ import java.util.Map;
 
 /** Replaces muster with the program: true execve on Java 22+, a supervised child on Java 17–21. */
 public final class Exec {
-    private Exec() {
-    }
+    private Exec() {}
 
     public static boolean nativeExec() {
         return ffmAvailable() && !"child".equals(System.getenv("MUSTER_EXEC"));
@@ -88,8 +86,8 @@ public final class Exec {
     static long originalSigmask() {
         long pid = dev.muster.core.Posix.pid();
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/task/" + pid + "/status"),
-                    StandardCharsets.US_ASCII)) {
+            for (String line :
+                    Files.readAllLines(Path.of("/proc/self/task/" + pid + "/status"), StandardCharsets.US_ASCII)) {
                 if (line.startsWith("SigBlk:")) {
                     return Long.parseUnsignedLong(line.substring(7).trim(), 16);
                 }
@@ -103,8 +101,10 @@ public final class Exec {
     /** Without -XX:-UsePerfData the JVM leaves /tmp/hsperfdata_<user>/<pid>, deleted only on a JVM exit. */
     private static void removePerfDataFile() {
         try {
-            Files.deleteIfExists(Path.of(System.getProperty("java.io.tmpdir"),
-                    "hsperfdata_" + System.getProperty("user.name"), Long.toString(dev.muster.core.Posix.pid())));
+            Files.deleteIfExists(Path.of(
+                    System.getProperty("java.io.tmpdir"),
+                    "hsperfdata_" + System.getProperty("user.name"),
+                    Long.toString(dev.muster.core.Posix.pid())));
         } catch (IOException | RuntimeException e) {
             // a leftover file, nothing worse
         }

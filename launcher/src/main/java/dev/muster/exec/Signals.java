@@ -12,23 +12,47 @@ import java.util.function.Consumer;
  * caught and USR2 is HotSpot's own: neither is used.
  */
 public final class Signals {
-    private static final Map<String, Integer> NUMBERS = Map.ofEntries(Map.entry("HUP", 1), Map.entry("INT", 2),
-            Map.entry("QUIT", 3), Map.entry("ILL", 4), Map.entry("TRAP", 5), Map.entry("ABRT", 6),
-            Map.entry("BUS", 7), Map.entry("FPE", 8), Map.entry("KILL", 9), Map.entry("USR1", 10),
-            Map.entry("SEGV", 11), Map.entry("USR2", 12), Map.entry("PIPE", 13), Map.entry("ALRM", 14),
-            Map.entry("TERM", 15), Map.entry("STKFLT", 16), Map.entry("CHLD", 17), Map.entry("CONT", 18),
-            Map.entry("STOP", 19), Map.entry("TSTP", 20), Map.entry("TTIN", 21), Map.entry("TTOU", 22),
-            Map.entry("URG", 23), Map.entry("XCPU", 24), Map.entry("XFSZ", 25), Map.entry("VTALRM", 26),
-            Map.entry("PROF", 27), Map.entry("WINCH", 28), Map.entry("IO", 29), Map.entry("PWR", 30),
+    private static final Map<String, Integer> NUMBERS = Map.ofEntries(
+            Map.entry("HUP", 1),
+            Map.entry("INT", 2),
+            Map.entry("QUIT", 3),
+            Map.entry("ILL", 4),
+            Map.entry("TRAP", 5),
+            Map.entry("ABRT", 6),
+            Map.entry("BUS", 7),
+            Map.entry("FPE", 8),
+            Map.entry("KILL", 9),
+            Map.entry("USR1", 10),
+            Map.entry("SEGV", 11),
+            Map.entry("USR2", 12),
+            Map.entry("PIPE", 13),
+            Map.entry("ALRM", 14),
+            Map.entry("TERM", 15),
+            Map.entry("STKFLT", 16),
+            Map.entry("CHLD", 17),
+            Map.entry("CONT", 18),
+            Map.entry("STOP", 19),
+            Map.entry("TSTP", 20),
+            Map.entry("TTIN", 21),
+            Map.entry("TTOU", 22),
+            Map.entry("URG", 23),
+            Map.entry("XCPU", 24),
+            Map.entry("XFSZ", 25),
+            Map.entry("VTALRM", 26),
+            Map.entry("PROF", 27),
+            Map.entry("WINCH", 28),
+            Map.entry("IO", 29),
+            Map.entry("PWR", 30),
             Map.entry("SYS", 31));
 
     /** The signals a waiting muster catches (abort marker) and the Java 17 fallback forwards. */
     public static final String[] CAUGHT = {"TERM", "INT", "HUP"};
+
     public static final String[] FORWARDED = {"TERM", "INT", "HUP", "USR1"};
 
     /** Signals HotSpot owns (or that cannot be caught): muster cannot die by them through {@code raise}. */
-    private static final java.util.Set<String> JVM_OWNED = java.util.Set.of("SEGV", "BUS", "FPE", "ILL", "QUIT",
-            "USR2", "TRAP", "KILL", "STOP");
+    private static final java.util.Set<String> JVM_OWNED =
+            java.util.Set.of("SEGV", "BUS", "FPE", "ILL", "QUIT", "USR2", "TRAP", "KILL", "STOP");
 
     /**
      * The handler each signal had before muster first replaced it (the JVM's own, which runs the shutdown hooks),
@@ -36,8 +60,7 @@ public final class Signals {
      */
     private static final Map<String, Object> ORIGINAL = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private Signals() {
-    }
+    private Signals() {}
 
     public static int number(String name) {
         Integer n = NUMBERS.get(name);
@@ -71,7 +94,9 @@ public final class Signals {
     private static Backend sun() throws ReflectiveOperationException {
         Backend b = sun;
         if (b == null) {
-            b = (Backend) Class.forName("dev.muster.exec.SunSignals").getDeclaredConstructor().newInstance();
+            b = (Backend) Class.forName("dev.muster.exec.SunSignals")
+                    .getDeclaredConstructor()
+                    .newInstance();
             sun = b;
         }
         return b;
@@ -141,8 +166,11 @@ public final class Signals {
     /** Sends signal {@code name} to process {@code pid} (there is no JDK call for any signal but TERM and KILL). */
     public static void send(long pid, String name) {
         try {
-            new ProcessBuilder("kill", "-s", name, Long.toString(pid)).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+            new ProcessBuilder("kill", "-s", name, Long.toString(pid))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start()
+                    .waitFor();
         } catch (IOException e) {
             if (name.equals("TERM")) {
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);

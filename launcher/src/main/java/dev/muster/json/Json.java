@@ -11,8 +11,7 @@ import java.util.Map;
  * {@code []} when empty, no trailing newline.
  */
 public final class Json {
-    private Json() {
-    }
+    private Json() {}
 
     /** {@code s} as a JSON string literal, escaped as serde_json escapes it. */
     public static String quote(String s) {
@@ -60,7 +59,9 @@ public final class Json {
             b.append("null");
         } else if (v instanceof String str) {
             quote(b, str);
-        } else if (v instanceof Boolean || v instanceof Integer || v instanceof Long
+        } else if (v instanceof Boolean
+                || v instanceof Integer
+                || v instanceof Long
                 || v instanceof java.math.BigInteger) {
             b.append(v);
         } else if (v instanceof Map<?, ?> map) {

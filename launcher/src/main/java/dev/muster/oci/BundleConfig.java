@@ -1,9 +1,7 @@
 package dev.muster.oci;
 
-import dev.muster.core.MusterException;
 import dev.muster.json.JsonException;
 import dev.muster.json.JsonParser;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,7 +1,6 @@
 package dev.muster.oci;
 
 import dev.muster.core.MusterException;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
@@ -33,8 +32,7 @@ final class ConfigFile {
      */
     static final long OPEN_WAIT_MS = 10_000;
 
-    private ConfigFile() {
-    }
+    private ConfigFile() {}
 
     static byte[] read(Path file, int limit) {
         BasicFileAttributes byName;
@@ -90,13 +88,15 @@ final class ConfigFile {
     private static SeekableByteChannel open(Path file) {
         SeekableByteChannel[] result = new SeekableByteChannel[1];
         IOException[] failure = new IOException[1];
-        Thread t = new Thread(() -> {
-            try {
-                result[0] = Files.newByteChannel(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-            } catch (IOException e) {
-                failure[0] = e;
-            }
-        }, "muster-open-config");
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        result[0] = Files.newByteChannel(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+                    } catch (IOException e) {
+                        failure[0] = e;
+                    }
+                },
+                "muster-open-config");
         t.setDaemon(true);
         t.start();
         try {

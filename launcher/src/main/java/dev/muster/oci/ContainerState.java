@@ -3,13 +3,12 @@ package dev.muster.oci;
 import dev.muster.core.MusterException;
 import dev.muster.json.JsonException;
 import dev.muster.json.JsonParser;
-
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -47,7 +46,8 @@ public record ContainerState(String id, Path bundle) {
             throw bad("has a \"bundle\" that is not an absolute path: " + Text.safe(bundle));
         }
         Object id = m.get("id");
-        return new ContainerState(id instanceof String s ? s : "?", Path.of(bundle).normalize());
+        return new ContainerState(
+                id instanceof String s ? s : "?", Path.of(bundle).normalize());
     }
 
     private static byte[] readBounded(InputStream in, int limit) {
@@ -64,8 +64,12 @@ public record ContainerState(String id, Path bundle) {
 
     static String utf8(byte[] bytes) {
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
         } catch (CharacterCodingException e) {
             throw bad("is not UTF-8; muster hook expects the OCI container state as JSON");
         }

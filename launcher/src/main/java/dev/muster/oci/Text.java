@@ -2,8 +2,7 @@ package dev.muster.oci;
 
 /** Strings from the container's files, made safe for one line on a terminal: no control characters, bounded. */
 final class Text {
-    private Text() {
-    }
+    private Text() {}
 
     static String safe(String s) {
         StringBuilder b = new StringBuilder();

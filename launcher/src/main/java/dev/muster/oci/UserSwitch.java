@@ -6,7 +6,6 @@ import dev.muster.core.Posix;
 import dev.muster.json.Json;
 import dev.muster.json.JsonException;
 import dev.muster.json.JsonParser;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,8 +34,7 @@ import java.util.StringJoiner;
 public final class UserSwitch {
     private static final List<String> SETPRIV = List.of("/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv");
 
-    private UserSwitch() {
-    }
+    private UserSwitch() {}
 
     /** What the parent hands to the child. */
     public record Handover(int uid, String containerId, Map<String, String> env) {
@@ -48,8 +46,8 @@ public final class UserSwitch {
             StringJoiner e = new StringJoiner(",", "{", "}");
             // sorted: the same handover gives the same bytes
             new java.util.TreeMap<>(env).forEach((k, v) -> e.add(Json.quote(k) + ":" + Json.quote(v)));
-            return "{\"uid\":" + Integer.toUnsignedString(uid) + ",\"id\":" + Json.quote(containerId) + ",\"env\":"
-                    + e + "}\n";
+            return "{\"uid\":" + Integer.toUnsignedString(uid) + ",\"id\":" + Json.quote(containerId) + ",\"env\":" + e
+                    + "}\n";
         }
 
         /** Reads one line (bounded) from the parent; the stream stays open for {@link #watchParent}. */
@@ -102,7 +100,8 @@ public final class UserSwitch {
         cmd.add("--no-new-privs");
         cmd.add("--");
         cmd.addAll(self);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.INHERIT)
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.INHERIT)
                 .redirectError(ProcessBuilder.Redirect.INHERIT);
         Process child;
         try {
@@ -150,16 +149,18 @@ public final class UserSwitch {
      * killed the parent. A daemon thread blocked in read costs nothing while the barrier waits.
      */
     public static void watchParent(InputStream in, Runnable onParentGone) {
-        Thread t = new Thread(() -> {
-            try {
-                while (in.read() >= 0) {
-                    // the parent writes nothing more; only the end matters
-                }
-            } catch (IOException e) {
-                // the same: the parent is gone
-            }
-            onParentGone.run();
-        }, "muster-hook-parent");
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        while (in.read() >= 0) {
+                            // the parent writes nothing more; only the end matters
+                        }
+                    } catch (IOException e) {
+                        // the same: the parent is gone
+                    }
+                    onParentGone.run();
+                },
+                "muster-hook-parent");
         t.setDaemon(true);
         t.start();
     }

@@ -67,10 +67,15 @@ public record HttpProbe(String spec, URL url, int expectedStatus) implements Pro
             c.setUseCaches(false);
             int code = c.getResponseCode();
             drain(c);
-            boolean ok = expectedStatus == ANY_2XX ? code >= 200 && code < 300
+            boolean ok = expectedStatus == ANY_2XX
+                    ? code >= 200 && code < 300
                     : expectedStatus == ANY_BELOW_500 ? code >= 100 && code < 500 : code == expectedStatus;
-            return ok ? null : url + " answered " + code + (expectedStatus == ANY_2XX ? ", not 2xx"
-                    : expectedStatus == ANY_BELOW_500 ? ", a server error" : ", not " + expectedStatus);
+            return ok
+                    ? null
+                    : url + " answered " + code
+                            + (expectedStatus == ANY_2XX
+                                    ? ", not 2xx"
+                                    : expectedStatus == ANY_BELOW_500 ? ", a server error" : ", not " + expectedStatus);
         } catch (IOException e) {
             return url + ": " + e;
         } finally {

@@ -2,7 +2,6 @@ package dev.muster.probe;
 
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
-
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -15,6 +14,7 @@ public interface Probe {
 
     /** Backoff between attempts: start fast, since a server is often up within a few hundred milliseconds. */
     long FIRST_INTERVAL_NANOS = 50_000_000L;
+
     long MAX_INTERVAL_NANOS = 500_000_000L;
 
     /**
@@ -28,8 +28,7 @@ public interface Probe {
     String spec();
 
     /** The outcome of {@link #await}: ready or not, the last reason it was not, and how many attempts. */
-    record Result(boolean ready, String lastFailure, int attempts) {
-    }
+    record Result(boolean ready, String lastFailure, int attempts) {}
 
     /** Retries {@link #attempt} with a growing interval (50 ms to 500 ms) until it passes or {@code timeout} ends. */
     default Result await(Duration timeout, Clock clock) {

@@ -60,8 +60,10 @@ public record TcpProbe(String spec, String host, int port) implements Probe {
                 }
                 return null;
             } catch (IOException e) {
-                last = "connect to " + a.getHostAddress() + ":" + port + " failed: " + (e.getMessage() != null
-                        ? e.getMessage() : e.getClass().getSimpleName());
+                last = "connect to " + a.getHostAddress() + ":" + port + " failed: "
+                        + (e.getMessage() != null
+                                ? e.getMessage()
+                                : e.getClass().getSimpleName());
             }
         }
         return last;
@@ -73,6 +75,8 @@ public record TcpProbe(String spec, String host, int port) implements Probe {
      * a task arrive before its sshd was up.
      */
     static boolean connectedToItself(Socket s) {
-        return s.isConnected() && s.getLocalPort() == s.getPort() && s.getLocalAddress().equals(s.getInetAddress());
+        return s.isConnected()
+                && s.getLocalPort() == s.getPort()
+                && s.getLocalAddress().equals(s.getInetAddress());
     }
 }

@@ -3,7 +3,6 @@ package dev.muster.probe;
 import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -33,16 +32,14 @@ import java.util.stream.Stream;
 public final class VisibilityPing {
     private static final long POLL_NANOS = 1_000_000L;
 
-    private VisibilityPing() {
-    }
+    private VisibilityPing() {}
 
     /**
      * Half the round trips rank 0 saw: a new name, and a write into a file both sides had open before.
      *
      * @param peerNode the node of the other side (empty on the follower's side)
      */
-    public record Result(double newFileMillis, double writeMillis, double forcedWriteMillis, String peerNode) {
-    }
+    public record Result(double newFileMillis, double writeMillis, double forcedWriteMillis, String peerNode) {}
 
     public static Result lead(Path dir, String node, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -53,8 +50,8 @@ public final class VisibilityPing {
             Files.write(dir.resolve("c"), new byte[0], StandardOpenOption.CREATE_NEW);
             Files.write(dir.resolve("d"), new byte[0], StandardOpenOption.CREATE_NEW);
             long t0 = System.nanoTime();
-            Files.write(dir.resolve("ping"), (node + "\n").getBytes(StandardCharsets.UTF_8),
-                    StandardOpenOption.CREATE_NEW);
+            Files.write(
+                    dir.resolve("ping"), (node + "\n").getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW);
             String peer = waitForContent(dir.resolve("pong"), deadline);
             if (peer == null) {
                 return null;
@@ -90,8 +87,8 @@ public final class VisibilityPing {
             if (waitForContent(dir.resolve("ping"), deadline) == null) {
                 return null;
             }
-            Files.write(dir.resolve("pong"), (node + "\n").getBytes(StandardCharsets.UTF_8),
-                    StandardOpenOption.CREATE_NEW);
+            Files.write(
+                    dir.resolve("pong"), (node + "\n").getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW);
             if (waitForContent(dir.resolve("a"), deadline) == null) {
                 return null;
             }
@@ -110,8 +107,8 @@ public final class VisibilityPing {
 
     private static void mkdir(Path dir) throws IOException {
         try {
-            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
-                    "rwx------")));
+            Files.createDirectory(
+                    dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (FileAlreadyExistsException e) {
             // the other rank made it
         }

@@ -2,7 +2,6 @@ package dev.muster.rendezvous;
 
 import dev.muster.core.Caller;
 import dev.muster.core.MusterException;
-
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -141,8 +140,8 @@ public final class CacheDir {
                 Files.createDirectories(dir);
             }
         } catch (IOException e) {
-            throw MusterException.unusableDir("cannot create the rendezvous cache directory " + given + " ("
-                    + reason(e) + "); create it or choose another with --cache-dir");
+            throw MusterException.unusableDir("cannot create the rendezvous cache directory " + given + " (" + reason(e)
+                    + "); create it or choose another with --cache-dir");
         }
         check(dir, true);
         for (Path sub : subs) {
@@ -165,12 +164,12 @@ public final class CacheDir {
         int mode;
         try {
             if (!followLink && Files.isSymbolicLink(p)) {
-                throw MusterException.unusableDir(p + " is a symbolic link; muster follows none below the cache "
-                        + "directory: remove it");
+                throw MusterException.unusableDir(
+                        p + " is a symbolic link; muster follows none below the cache " + "directory: remove it");
             }
             if (!Files.isDirectory(p, opts)) {
-                throw MusterException.unusableDir(p + " is not a directory; remove it or choose another cache "
-                        + "directory with --cache-dir");
+                throw MusterException.unusableDir(
+                        p + " is not a directory; remove it or choose another cache " + "directory with --cache-dir");
             }
             uid = (Integer) Files.getAttribute(p, "unix:uid", opts);
             gid = (Integer) Files.getAttribute(p, "unix:gid", opts);

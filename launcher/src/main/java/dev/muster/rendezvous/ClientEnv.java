@@ -1,7 +1,6 @@
 package dev.muster.rendezvous;
 
 import dev.muster.core.MusterException;
-
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,8 +11,7 @@ public final class ClientEnv {
     public static final String PREFIX = "HPC_COMPOSE_RDZV_";
     private static final String[] FIELDS = {"NAME", "URL", "HOST", "PORT", "PROTOCOL", "PATH", "JOB_ID", "SERVICE"};
 
-    private ClientEnv() {
-    }
+    private ClientEnv() {}
 
     /**
      * Refuses two different names with the same environment token before anything is resolved: one set of
@@ -50,8 +48,9 @@ public final class ClientEnv {
     }
 
     private static void put(Map<String, String> env, String prefix, Record r) {
-        String[] values = {r.name(), r.url(), r.host(), Integer.toString(r.port()), r.protocol(), r.path(),
-            r.jobId(), r.service()};
+        String[] values = {
+            r.name(), r.url(), r.host(), Integer.toString(r.port()), r.protocol(), r.path(), r.jobId(), r.service()
+        };
         for (int i = 0; i < FIELDS.length; i++) {
             env.put(prefix + FIELDS[i], values[i] == null ? "" : values[i]);
         }

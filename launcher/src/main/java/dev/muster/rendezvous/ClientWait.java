@@ -5,7 +5,6 @@ import dev.muster.core.Clock;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.task.JobStatus;
-
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -41,8 +40,7 @@ public final class ClientWait {
     }
 
     /** One name to wait for. */
-    public record Request(String name, boolean required, Duration timeout) {
-    }
+    public record Request(String name, boolean required, Duration timeout) {}
 
     /**
      * @param resolved records of the names that resolved, in the order of the requests
@@ -106,7 +104,8 @@ public final class ClientWait {
             }
             if (!announced) {
                 jobs.warmUp();
-                Log.info("waiting for rendezvous " + describe(pending) + " under " + store.cache().rendezvousDir());
+                Log.info("waiting for rendezvous " + describe(pending) + " under "
+                        + store.cache().rendezvousDir());
                 announced = true;
             } else if (now >= nextProgress) {
                 Log.info("still waiting for rendezvous " + describe(pending) + " (" + (now - start) / 1_000_000_000L

@@ -4,8 +4,7 @@ import dev.muster.core.MusterException;
 
 /** Rendezvous names: one safe path component, with hpc-compose's messages in hpc-compose's order. */
 public final class Names {
-    private Names() {
-    }
+    private Names() {}
 
     /** @throws MusterException (usage) with the first rule {@code name} breaks */
     public static void validate(String name) {
@@ -17,10 +16,15 @@ public final class Names {
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
-                    || c == '_' || c == '-';
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '_'
+                    || c == '-';
             if (!ok) {
-                throw MusterException.usage("rendezvous name must contain only ASCII letters, digits, '.', '_', or '-'");
+                throw MusterException.usage(
+                        "rendezvous name must contain only ASCII letters, digits, '.', '_', or '-'");
             }
         }
     }
@@ -52,8 +56,12 @@ public final class Names {
         StringBuilder b = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
-                    || c == '_' || c == '-';
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '_'
+                    || c == '-';
             b.append(ok ? c : '_');
         }
         return b.toString();

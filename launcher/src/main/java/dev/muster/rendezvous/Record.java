@@ -5,7 +5,6 @@ import dev.muster.core.SafeText;
 import dev.muster.json.Json;
 import dev.muster.json.JsonException;
 import dev.muster.json.JsonParser;
-
 import java.math.BigInteger;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -19,9 +18,20 @@ import java.util.TreeMap;
  *
  * @param metadata sorted, so that the written layout is the same whatever order the caller supplied
  */
-public record Record(int schemaVersion, String name, String jobId, String service, String host, int port,
-                     String protocol, String path, String url, long registeredAt, long ttlSeconds, String cacheDir,
-                     SortedMap<String, String> metadata) {
+public record Record(
+        int schemaVersion,
+        String name,
+        String jobId,
+        String service,
+        String host,
+        int port,
+        String protocol,
+        String path,
+        String url,
+        long registeredAt,
+        long ttlSeconds,
+        String cacheDir,
+        SortedMap<String, String> metadata) {
 
     public static final int SCHEMA_VERSION = 1;
 
@@ -35,9 +45,18 @@ public record Record(int schemaVersion, String name, String jobId, String servic
      *
      * @throws MusterException (usage) naming the first invalid value
      */
-    public static Record create(String name, String jobId, String service, String host, int port, String protocol,
-                                String path, long registeredAt, long ttlSeconds, String cacheDir,
-                                Map<String, String> metadata) {
+    public static Record create(
+            String name,
+            String jobId,
+            String service,
+            String host,
+            int port,
+            String protocol,
+            String path,
+            long registeredAt,
+            long ttlSeconds,
+            String cacheDir,
+            Map<String, String> metadata) {
         Names.validate(name);
         if (jobId == null || jobId.isBlank()) {
             throw MusterException.usage("rendezvous job id must not be empty");
@@ -57,8 +76,9 @@ public record Record(int schemaVersion, String name, String jobId, String servic
         if (ttlSeconds < 1) {
             throw MusterException.usage("rendezvous ttl must be at least 1 second");
         }
-        for (String[] v : new String[][] {{"job id", jobId}, {"host", host}, {"protocol", protocol},
-                {"path", path}, {"service", service}}) {
+        for (String[] v : new String[][] {
+            {"job id", jobId}, {"host", host}, {"protocol", protocol}, {"path", path}, {"service", service}
+        }) {
             for (int i = 0; v[1] != null && i < v[1].length(); i++) {
                 if (SafeText.unsafe(v[1], i)) {
                     // never part of a real endpoint; in a record it could only forge a client's output
@@ -72,8 +92,20 @@ public record Record(int schemaVersion, String name, String jobId, String servic
         }
         String s = service == null || service.isEmpty() ? null : service;
         String url = protocol + "://" + host + ":" + port + (p == null ? "" : p);
-        return new Record(SCHEMA_VERSION, name, jobId, s, host, port, protocol, p, url, registeredAt, ttlSeconds,
-                cacheDir, metadata == null ? null : new TreeMap<>(metadata));
+        return new Record(
+                SCHEMA_VERSION,
+                name,
+                jobId,
+                s,
+                host,
+                port,
+                protocol,
+                p,
+                url,
+                registeredAt,
+                ttlSeconds,
+                cacheDir,
+                metadata == null ? null : new TreeMap<>(metadata));
     }
 
     /** Live iff {@code now - registered_at < ttl_seconds}; a registration from the future counts as live. */
@@ -135,8 +167,7 @@ public record Record(int schemaVersion, String name, String jobId, String servic
     public static final String SIGNATURE_FIELD = "muster_signature";
 
     /** A record as read, with its signature field, or null when it has none. */
-    public record Signed(Record record, String signature) {
-    }
+    public record Signed(Record record, String signature) {}
 
     /**
      * The file's bytes with a signature: the field goes just before {@code metadata}, on a line of its own, so
@@ -167,8 +198,8 @@ public record Record(int schemaVersion, String name, String jobId, String servic
         }
         long version = unsigned(m, "schema_version", source, 0xFFFF_FFFFL);
         if (version != SCHEMA_VERSION) {
-            throw corrupt(source, "has schema_version " + version + ", but muster reads only version "
-                    + SCHEMA_VERSION);
+            throw corrupt(
+                    source, "has schema_version " + version + ", but muster reads only version " + SCHEMA_VERSION);
         }
         SortedMap<String, String> metadata = new TreeMap<>();
         Object md = m.get("metadata");
@@ -178,8 +209,9 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             }
             for (Map.Entry<?, ?> e : mdMap.entrySet()) {
                 if (!(e.getValue() instanceof String v)) {
-                    throw corrupt(source, "metadata value for key " + SafeText.quote((String) e.getKey())
-                            + " must be a string");
+                    throw corrupt(
+                            source,
+                            "metadata value for key " + SafeText.quote((String) e.getKey()) + " must be a string");
                 }
                 metadata.put((String) e.getKey(), v);
             }
@@ -198,21 +230,25 @@ public record Record(int schemaVersion, String name, String jobId, String servic
             Names.validate(name);
         } catch (MusterException e) {
             // the command line's rules hold for names from files too: a name is a path component and a token
-            throw corrupt(source, "field name " + SafeText.quote(name) + " is not a valid name (" + e.getMessage() + ")");
+            throw corrupt(
+                    source, "field name " + SafeText.quote(name) + " is not a valid name (" + e.getMessage() + ")");
         }
-        return new Signed(new Record((int) version,
-                name,
-                string(m, "job_id", source),
-                optionalString(m, "service", source),
-                string(m, "host", source),
-                (int) unsigned(m, "port", source, 65535),
-                string(m, "protocol", source),
-                optionalString(m, "path", source),
-                string(m, "url", source),
-                unsigned(m, "registered_at", source, Long.MAX_VALUE),
-                unsigned(m, "ttl_seconds", source, Long.MAX_VALUE),
-                string(m, "cache_dir", source),
-                metadata), (String) signature);
+        return new Signed(
+                new Record(
+                        (int) version,
+                        name,
+                        string(m, "job_id", source),
+                        optionalString(m, "service", source),
+                        string(m, "host", source),
+                        (int) unsigned(m, "port", source, 65535),
+                        string(m, "protocol", source),
+                        optionalString(m, "path", source),
+                        string(m, "url", source),
+                        unsigned(m, "registered_at", source, Long.MAX_VALUE),
+                        unsigned(m, "ttl_seconds", source, Long.MAX_VALUE),
+                        string(m, "cache_dir", source),
+                        metadata),
+                (String) signature);
     }
 
     /**
@@ -226,8 +262,10 @@ public record Record(int schemaVersion, String name, String jobId, String servic
     private static void refuseUnsafe(String v, String field, String source) {
         for (int i = 0; i < v.length(); i++) {
             if (SafeText.unsafe(v, i)) {
-                throw corrupt(source, "field " + field + " holds the control character " + SafeText.quote(
-                        String.valueOf(v.charAt(i))) + " at position " + i);
+                throw corrupt(
+                        source,
+                        "field " + field + " holds the control character " + SafeText.quote(String.valueOf(v.charAt(i)))
+                                + " at position " + i);
             }
         }
     }
@@ -287,7 +325,6 @@ public record Record(int schemaVersion, String name, String jobId, String servic
     }
 
     private static MusterException corrupt(String source, String problem) {
-        return MusterException.corrupt("rendezvous record " + source + " " + problem
-                + "; remove it or register again");
+        return MusterException.corrupt("rendezvous record " + source + " " + problem + "; remove it or register again");
     }
 }

@@ -4,7 +4,6 @@ import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
 import dev.muster.core.SharedFiles;
 import dev.muster.json.JsonException;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -26,11 +25,11 @@ import java.util.Optional;
 final class RecordFiles {
     /** Records are a few hundred bytes; anything this large is not one, and reading it whole would be a risk. */
     static final int MAX_BYTES = 64 * 1024;
+
     private static final int READ_ATTEMPTS = 5;
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private RecordFiles() {
-    }
+    private RecordFiles() {}
 
     /**
      * The record in {@code file}, or empty when there is none. A file that is a symbolic link, not a regular file,
@@ -85,8 +84,8 @@ final class RecordFiles {
     }
 
     private static MusterException symlink(Path file) {
-        return MusterException.corrupt("rendezvous record " + file
-                + " is a symbolic link; muster reads no record through a link: remove it");
+        return MusterException.corrupt(
+                "rendezvous record " + file + " is a symbolic link; muster reads no record through a link: remove it");
     }
 
     private static MusterException oversized(Path file, long size) {
@@ -128,10 +127,12 @@ final class RecordFiles {
         }
         buf.flip();
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(buf).toString();
+                    .decode(buf)
+                    .toString();
         } catch (CharacterCodingException e) {
             throw MusterException.corrupt("rendezvous record " + file + " is not UTF-8 text; remove it");
         }
@@ -183,8 +184,8 @@ final class RecordFiles {
         Path dir = target.getParent();
         Path tmp = tempName(dir, target.getFileName().toString(), "tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS)) {
+            try (FileChannel ch = FileChannel.open(
+                    tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                 ByteBuffer b = ByteBuffer.wrap(bytes);
                 while (b.hasRemaining()) {
                     ch.write(b);

@@ -5,7 +5,6 @@ import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.core.SafeText;
 import dev.muster.core.SharedFiles;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -36,6 +35,7 @@ import javax.crypto.spec.SecretKeySpec;
 public final class RecordKey {
     /** Enough entropy for HMAC-SHA256 from e.g. {@code head -c 32 /dev/urandom | base64}. */
     static final int MIN_BYTES = 16;
+
     static final int MAX_BYTES = 4096;
     private static final String PREFIX = "hmac-sha256:";
     private static final byte[] DOMAIN = "muster-rendezvous-record-v1\n".getBytes(StandardCharsets.US_ASCII);
@@ -102,8 +102,8 @@ public final class RecordKey {
             throw MusterException.unusableDir("rendezvous key file " + file + " is " + e.kind()
                     + ", not a regular file; point --key-file at the key itself");
         } catch (IOException e) {
-            throw MusterException.unusableDir("cannot read rendezvous key file " + file + " (" + CacheDir.reason(e)
-                    + "); check its permissions");
+            throw MusterException.unusableDir(
+                    "cannot read rendezvous key file " + file + " (" + CacheDir.reason(e) + "); check its permissions");
         }
         int n = bytes.length;
         while (n > 0 && (bytes[n - 1] == '\n' || bytes[n - 1] == '\r' || bytes[n - 1] == ' ')) {
@@ -128,8 +128,10 @@ public final class RecordKey {
                     + gid + ", neither yours nor one of your groups; use a key file you or your project group own");
         }
         if ((mode & 0007) != 0) {
-            throw new MusterException(ExitCodes.UNUSABLE_DIR, "rendezvous key file " + file + " is open to others"
-                    + " (mode " + Integer.toOctalString(mode & 07777) + "); chmod o-rwx " + file);
+            throw new MusterException(
+                    ExitCodes.UNUSABLE_DIR,
+                    "rendezvous key file " + file + " is open to others" + " (mode "
+                            + Integer.toOctalString(mode & 07777) + "); chmod o-rwx " + file);
         }
         if ((mode & 0020) != 0 && !groupTrusted) {
             throw MusterException.unusableDir("rendezvous key file " + file + " is writable by group " + gid
@@ -149,13 +151,14 @@ public final class RecordKey {
      */
     public Record verify(Record.Signed s, Path source) {
         if (s.signature() == null) {
-            throw MusterException.corrupt("rendezvous record " + source + " is not signed, and the key "
-                    + file + " asks for signed records; have the provider register with the same --key-file");
+            throw MusterException.corrupt("rendezvous record " + source + " is not signed, and the key " + file
+                    + " asks for signed records; have the provider register with the same --key-file");
         }
         byte[] given = null;
         if (s.signature().startsWith(PREFIX) && s.signature().length() == PREFIX.length() + 64) {
             try {
-                given = HexFormat.of().parseHex(s.signature(), PREFIX.length(), s.signature().length());
+                given = HexFormat.of()
+                        .parseHex(s.signature(), PREFIX.length(), s.signature().length());
             } catch (IllegalArgumentException e) {
                 given = null;
             }

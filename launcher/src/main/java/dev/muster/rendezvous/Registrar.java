@@ -4,7 +4,6 @@ import dev.muster.core.Clock;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.probe.Probe;
-
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -19,15 +18,24 @@ import java.util.function.BooleanSupplier;
 public final class Registrar {
     /** How often the task's process is looked at: its end should reach the record (and srun) quickly. */
     static final long WATCH_NANOS = 50_000_000L;
+
     static final long READY_FIRST_NANOS = 20_000_000L;
     static final long READY_MAX_NANOS = 50_000_000L;
     private static final long READY_PROGRESS_NANOS = 60_000_000_000L;
 
     /** What to register and how. {@code readyTimeout} null: wait for readiness as long as the task lives. */
-    public record Spec(String name, String jobId, String service, String host, int port, String protocol,
-                       String path, long ttlSeconds, Map<String, String> metadata, Probe ready,
-                       Duration readyTimeout) {
-    }
+    public record Spec(
+            String name,
+            String jobId,
+            String service,
+            String host,
+            int port,
+            String protocol,
+            String path,
+            long ttlSeconds,
+            Map<String, String> metadata,
+            Probe ready,
+            Duration readyTimeout) {}
 
     /** How the registrar ended. */
     public enum End {
@@ -96,8 +104,8 @@ public final class Registrar {
                 Optional<Record> latest = store.latest(spec.name());
                 if (latest.isPresent() && !same(latest.get(), current)) {
                     Record other = latest.get();
-                    Log.warn("rendezvous " + spec.name() + " now belongs to job " + other.jobId() + " ("
-                            + other.url() + "), registered after this one; this provider stops renewing its lease");
+                    Log.warn("rendezvous " + spec.name() + " now belongs to job " + other.jobId() + " (" + other.url()
+                            + "), registered after this one; this provider stops renewing its lease");
                     return End.LOST;
                 }
                 if (latest.isEmpty()) {
@@ -122,14 +130,26 @@ public final class Registrar {
     }
 
     private Record register() {
-        return store.register(spec.name(), spec.jobId(), spec.service(), spec.host(), spec.port(), spec.protocol(),
-                spec.path(), spec.ttlSeconds(), spec.metadata()).record();
+        return store.register(
+                        spec.name(),
+                        spec.jobId(),
+                        spec.service(),
+                        spec.host(),
+                        spec.port(),
+                        spec.protocol(),
+                        spec.path(),
+                        spec.ttlSeconds(),
+                        spec.metadata())
+                .record();
     }
 
     /** The record this registrar wrote last, unchanged: a renewal by someone else changes registered_at at least. */
     static boolean same(Record a, Record b) {
-        return a.jobId().equals(b.jobId()) && a.host().equals(b.host()) && a.port() == b.port()
-                && a.registeredAt() == b.registeredAt() && java.util.Objects.equals(a.service(), b.service());
+        return a.jobId().equals(b.jobId())
+                && a.host().equals(b.host())
+                && a.port() == b.port()
+                && a.registeredAt() == b.registeredAt()
+                && java.util.Objects.equals(a.service(), b.service());
     }
 
     private void deregister() {
@@ -149,7 +169,9 @@ public final class Registrar {
     /** Probes with a fast backoff until ready, the deadline, the task's end, or a stop; true when ready. */
     private boolean awaitReady() {
         long start = clock.nanoTime();
-        long deadline = spec.readyTimeout() == null ? Long.MAX_VALUE : start + spec.readyTimeout().toNanos();
+        long deadline = spec.readyTimeout() == null
+                ? Long.MAX_VALUE
+                : start + spec.readyTimeout().toNanos();
         long interval = READY_FIRST_NANOS;
         long nextProgress = start + READY_PROGRESS_NANOS;
         String last = "not tried";
@@ -163,14 +185,15 @@ public final class Registrar {
             }
             now = clock.nanoTime();
             if (deadline != Long.MAX_VALUE && now >= deadline) {
-                Log.error("rendezvous " + spec.name() + " not registered: readiness " + spec.ready().spec()
+                Log.error("rendezvous " + spec.name() + " not registered: readiness "
+                        + spec.ready().spec()
                         + " did not pass within " + seconds(spec.readyTimeout().toNanos()) + " (" + last
                         + "); fix the probe or raise --ready-timeout");
                 return false;
             }
             if (now >= nextProgress) {
-                Log.info("rendezvous " + spec.name() + ": still waiting for " + spec.ready().spec() + " (" + last
-                        + ")");
+                Log.info("rendezvous " + spec.name() + ": still waiting for "
+                        + spec.ready().spec() + " (" + last + ")");
                 nextProgress = now + READY_PROGRESS_NANOS;
             }
             pause(Math.min(interval, deadline == Long.MAX_VALUE ? interval : deadline - now));

@@ -3,7 +3,6 @@ package dev.muster.rendezvous;
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
 import dev.muster.core.SafeText;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -59,18 +58,25 @@ public final class Store {
     }
 
     /** What {@link #register} wrote: the record and the history file (the path register reports). */
-    public record Registration(Record record, Path historyFile) {
-    }
+    public record Registration(Record record, Path historyFile) {}
 
     /**
      * Registers a provider: validates everything before touching the disk (invalid input creates nothing, not
      * even {@code rendezvous/}), then writes the history file and then {@code latest.json}, each atomically.
      * The record's {@code registered_at} is now and its {@code cache_dir} the directory as the user gave it.
      */
-    public Registration register(String name, String jobId, String service, String host, int port, String protocol,
-                                 String path, long ttlSeconds, Map<String, String> metadata) {
-        Record r = Record.create(name, jobId, service, host, port, protocol, path, nowSeconds(), ttlSeconds,
-                cache.given(), metadata);
+    public Registration register(
+            String name,
+            String jobId,
+            String service,
+            String host,
+            int port,
+            String protocol,
+            String path,
+            long ttlSeconds,
+            Map<String, String> metadata) {
+        Record r = Record.create(
+                name, jobId, service, host, port, protocol, path, nowSeconds(), ttlSeconds, cache.given(), metadata);
         Path dir = nameDir(r.name());
         Path history = dir.resolve(historyFileName(r));
         Path latest = dir.resolve(LATEST);
@@ -84,8 +90,7 @@ public final class Store {
     }
 
     static String historyFileName(Record r) {
-        return Names.fileToken(r.jobId()) + "-" + Names.fileToken(r.hasService() ? r.service() : "manual")
-                + ".json";
+        return Names.fileToken(r.jobId()) + "-" + Names.fileToken(r.hasService() ? r.service() : "manual") + ".json";
     }
 
     /**
@@ -253,8 +258,7 @@ public final class Store {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(cache.rendezvousDir())) {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
-                if (n.startsWith(".") || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
-                        && !Files.isSymbolicLink(p)) {
+                if (n.startsWith(".") || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(p)) {
                     continue; // temp files and stray plain files are not records
                 }
                 cache.checkSubIfPresent(p);
@@ -263,8 +267,8 @@ public final class Store {
         } catch (NoSuchFileException e) {
             return dirs;
         } catch (IOException e) {
-            throw MusterException.unusableDir("cannot list " + cache.rendezvousDir() + " (" + CacheDir.reason(e)
-                    + "); check its permissions");
+            throw MusterException.unusableDir(
+                    "cannot list " + cache.rendezvousDir() + " (" + CacheDir.reason(e) + "); check its permissions");
         }
         dirs.sort(Comparator.naturalOrder());
         return dirs;

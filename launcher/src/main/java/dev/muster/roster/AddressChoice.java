@@ -1,15 +1,14 @@
 package dev.muster.roster;
 
 import dev.muster.core.MusterException;
-
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.InterfaceAddress;
 import java.net.NetworkInterface;
 import java.net.ServerSocket;
 import java.net.SocketException;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -51,8 +50,8 @@ public record AddressChoice(String address, String iface) {
                     }
                 }
             }
-            throw MusterException.usage("--address " + spec + ": no address of this node is in that range; it has "
-                    + describe(all));
+            throw MusterException.usage(
+                    "--address " + spec + ": no address of this node is in that range; it has " + describe(all));
         }
         for (NetworkInterface ni : all) {
             if (ni.getName().equals(spec)) {
@@ -70,8 +69,8 @@ public record AddressChoice(String address, String iface) {
                 return new AddressChoice(best.getHostAddress(), spec);
             }
         }
-        throw MusterException.usage("--address " + spec + ": no such interface, CIDR, route or node; this node has "
-                + describe(all));
+        throw MusterException.usage(
+                "--address " + spec + ": no such interface, CIDR, route or node; this node has " + describe(all));
     }
 
     /**
@@ -99,8 +98,8 @@ public record AddressChoice(String address, String iface) {
             s.bind(new InetSocketAddress(InetAddress.getByName(address), 0));
             return s.getLocalPort();
         } catch (IOException e) {
-            throw MusterException.usage("--port: cannot bind a port on " + address + " (" + e.getMessage()
-                    + "); choose another --address");
+            throw MusterException.usage(
+                    "--port: cannot bind a port on " + address + " (" + e.getMessage() + "); choose another --address");
         }
     }
 
@@ -153,8 +152,11 @@ public record AddressChoice(String address, String iface) {
         }
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, List<String>> e : m.entrySet()) {
-            b.append(b.length() == 0 ? "" : ", ").append(e.getKey()).append(" (")
-                    .append(e.getValue().isEmpty() ? "no address" : String.join(" ", e.getValue())).append(')');
+            b.append(b.length() == 0 ? "" : ", ")
+                    .append(e.getKey())
+                    .append(" (")
+                    .append(e.getValue().isEmpty() ? "no address" : String.join(" ", e.getValue()))
+                    .append(')');
         }
         return b.toString();
     }

@@ -3,7 +3,6 @@ package dev.muster.roster;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.core.Posix;
-
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -21,8 +20,7 @@ import java.util.Map;
  * on this node (the loop dies with the step where Slurm kills the step's whole cgroup).
  */
 public final class RosterFile {
-    private RosterFile() {
-    }
+    private RosterFile() {}
 
     /** {@code $TMPDIR/muster-<uid>/roster}, made 0700. */
     static Path dir(Map<String, String> env) {
@@ -36,11 +34,17 @@ public final class RosterFile {
         long pid = Posix.pid();
         Path file = d.resolve(key.replaceAll("[^A-Za-z0-9_.-]", "_") + "." + rank + "." + pid + ".json");
         try {
-            Files.createDirectories(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectories(
+                    d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             sweepDead(d);
             Path tmp = d.resolve("." + file.getFileName() + ".tmp");
-            Files.write(tmp, json, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            Files.write(
+                    tmp,
+                    json,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write the roster file in " + d + ": " + e
@@ -72,8 +76,13 @@ public final class RosterFile {
 
     private static void startRemover(Path file, long pid) {
         String script = "while kill -0 \"$1\" 2>/dev/null; do sleep 2; done; rm -f -- \"$2\"";
-        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", "(" + script + ") </dev/null >/dev/null 2>&1 &",
-                "muster-roster", Long.toString(pid), file.toString());
+        ProcessBuilder pb = new ProcessBuilder(
+                "/bin/sh",
+                "-c",
+                "(" + script + ") </dev/null >/dev/null 2>&1 &",
+                "muster-roster",
+                Long.toString(pid),
+                file.toString());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.redirectError(ProcessBuilder.Redirect.DISCARD);

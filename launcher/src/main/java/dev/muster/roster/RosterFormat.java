@@ -3,7 +3,6 @@ package dev.muster.roster;
 import dev.muster.barrier.Roster;
 import dev.muster.core.MusterException;
 import dev.muster.task.SlurmLists;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,8 +14,7 @@ import java.util.Map;
  * two from the allocation ({@code SLURM_JOB_NODELIST}, {@code SLURM_TASKS_PER_NODE}).
  */
 public final class RosterFormat {
-    private RosterFormat() {
-    }
+    private RosterFormat() {}
 
     /** Every rank's node in rank order. */
     public static List<String> hosts(byte[] json) {

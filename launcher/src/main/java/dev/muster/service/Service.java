@@ -3,7 +3,6 @@ package dev.muster.service;
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
-
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -138,16 +137,18 @@ public final class Service {
      *
      * @param logPrefix the {@code muster[<rank>] } prefix of the supervisor's own lines
      */
-    public static Service start(String command, Map<String, String> env, long taskPid, Duration grace,
-            String logPrefix, Clock clock) {
+    public static Service start(
+            String command, Map<String, String> env, long taskPid, Duration grace, String logPrefix, Clock clock) {
         Path dir;
         try {
             // private (0700) and on this node: the state of one service of one task
             dir = Files.createTempDirectory("muster-service-");
         } catch (IOException e) {
-            throw new MusterException(ExitCodes.INTERNAL, "cannot create a state directory for --start '" + command
-                    + "' under " + System.getProperty("java.io.tmpdir") + ": " + e.getMessage()
-                    + "; set TMPDIR to a writable directory");
+            throw new MusterException(
+                    ExitCodes.INTERNAL,
+                    "cannot create a state directory for --start '" + command
+                            + "' under " + System.getProperty("java.io.tmpdir") + ": " + e.getMessage()
+                            + "; set TMPDIR to a writable directory");
         }
         String setsid = setsid(env);
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "\"$@\" &", "sh"));
@@ -160,25 +161,41 @@ public final class Service {
             // a file rather than sh -c TEXT: ps then shows /bin/sh /tmp/muster-service-.../supervise and the command
             Files.writeString(script, SUPERVISOR, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new MusterException(ExitCodes.INTERNAL, "cannot write " + script + " for --start '" + command
-                    + "': " + e.getMessage() + "; set TMPDIR to a writable directory");
+            throw new MusterException(
+                    ExitCodes.INTERNAL,
+                    "cannot write " + script + " for --start '" + command + "': " + e.getMessage()
+                            + "; set TMPDIR to a writable directory");
         }
-        cmd.addAll(List.of("/bin/sh", script.toString(), setsid == null ? "" : setsid, command,
-                dir.toString(), Long.toString(taskPid), startTicks(taskPid),
-                Long.toString(Math.max(1, grace.toSeconds())), dir.getFileName() + "-" + taskPid, logPrefix));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
+        cmd.addAll(List.of(
+                "/bin/sh",
+                script.toString(),
+                setsid == null ? "" : setsid,
+                command,
+                dir.toString(),
+                Long.toString(taskPid),
+                startTicks(taskPid),
+                Long.toString(Math.max(1, grace.toSeconds())),
+                dir.getFileName() + "-" + taskPid,
+                logPrefix));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.INHERIT)
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().clear();
         pb.environment().putAll(env);
         try {
             int code = pb.start().waitFor();
             if (code != 0) {
-                throw new MusterException(ExitCodes.INTERNAL, "cannot start --start '" + command + "' (sh exited "
-                        + code + "); please report it with the output of --verbose");
+                throw new MusterException(
+                        ExitCodes.INTERNAL,
+                        "cannot start --start '" + command + "' (sh exited " + code
+                                + "); please report it with the output of --verbose");
             }
         } catch (IOException e) {
-            throw new MusterException(ExitCodes.INTERNAL, "cannot start --start '" + command + "': "
-                    + e.getMessage() + "; check that /bin/sh is there", e);
+            throw new MusterException(
+                    ExitCodes.INTERNAL,
+                    "cannot start --start '" + command + "': " + e.getMessage() + "; check that /bin/sh is there",
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -191,11 +208,14 @@ public final class Service {
         Path file = dir.resolve("pid");
         while (true) {
             try {
-                return Long.parseLong(Files.readString(file, StandardCharsets.US_ASCII).trim());
+                return Long.parseLong(
+                        Files.readString(file, StandardCharsets.US_ASCII).trim());
             } catch (IOException | NumberFormatException e) {
                 if (clock.nanoTime() > deadline) {
-                    throw new MusterException(ExitCodes.INTERNAL, "--start '" + command + "': its supervisor did "
-                            + "not report within 30 s (" + file + "); please report it with the output of --verbose");
+                    throw new MusterException(
+                            ExitCodes.INTERNAL,
+                            "--start '" + command + "': its supervisor did " + "not report within 30 s (" + file
+                                    + "); please report it with the output of --verbose");
                 }
             }
             try {
@@ -224,8 +244,9 @@ public final class Service {
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
             return f[19];
         } catch (IOException | RuntimeException e) {
-            throw new MusterException(ExitCodes.INTERNAL, "cannot read the start time of process " + pid + ": " + e
-                    + "; --start needs /proc");
+            throw new MusterException(
+                    ExitCodes.INTERNAL,
+                    "cannot read the start time of process " + pid + ": " + e + "; --start needs /proc");
         }
     }
 
@@ -241,7 +262,8 @@ public final class Service {
     /** The exit status of the command's first process, or -1 while it runs (a daemon's first process exits 0). */
     public int exitCode() {
         try {
-            return Integer.parseInt(Files.readString(dir.resolve("status"), StandardCharsets.US_ASCII).trim());
+            return Integer.parseInt(Files.readString(dir.resolve("status"), StandardCharsets.US_ASCII)
+                    .trim());
         } catch (IOException | NumberFormatException e) {
             return -1;
         }

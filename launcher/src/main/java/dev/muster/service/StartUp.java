@@ -6,7 +6,6 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.exec.Signals;
 import dev.muster.probe.Probe;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,6 +21,7 @@ import java.util.function.BooleanSupplier;
 public final class StartUp {
     /** Between two rounds of probes: start fast (a service is often up in tens of milliseconds), then back off. */
     static final long FIRST_INTERVAL_NANOS = 10_000_000L;
+
     static final long MAX_INTERVAL_NANOS = 250_000_000L;
 
     private final List<String> commands;
@@ -115,8 +115,10 @@ public final class StartUp {
                 String when = pending.isEmpty()
                         ? probes.isEmpty() ? "right after it started" : "although " + specs(probes) + " answered"
                         : "before " + specs(pending.keySet()) + " passed";
-                throw new MusterException(code, "--start '" + s.command() + "' exited with " + code + meaning(code)
-                        + " " + when + "; see its output above and fix the command");
+                throw new MusterException(
+                        code,
+                        "--start '" + s.command() + "' exited with " + code + meaning(code) + " " + when
+                                + "; see its output above and fix the command");
             }
             if (code == 0 && !exitedZero[i]) {
                 exitedZero[i] = true;
@@ -129,13 +131,18 @@ public final class StartUp {
     private MusterException notReady(Map<Probe, String> pending, boolean[] exitedZero) {
         StringBuilder b = new StringBuilder();
         for (Map.Entry<Probe, String> e : pending.entrySet()) {
-            b.append(b.length() == 0 ? "" : ", ").append("--arrive-when ").append(e.getKey().spec()).append(" (")
-                    .append(e.getValue()).append(')');
+            b.append(b.length() == 0 ? "" : ", ")
+                    .append("--arrive-when ")
+                    .append(e.getKey().spec())
+                    .append(" (")
+                    .append(e.getValue())
+                    .append(')');
         }
         b.append(" did not pass within ").append(seconds(timeout));
         for (int i = 0; i < started.size(); i++) {
-            b.append("; --start '").append(started.get(i).command()).append(exitedZero[i]
-                    ? "' exited 0 (daemonized?)" : "' is still running");
+            b.append("; --start '")
+                    .append(started.get(i).command())
+                    .append(exitedZero[i] ? "' exited 0 (daemonized?)" : "' is still running");
         }
         b.append(": check where it listens, or raise --arrive-timeout");
         return new MusterException(ExitCodes.NOT_RESOLVED, b.toString());

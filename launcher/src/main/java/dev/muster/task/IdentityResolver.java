@@ -1,7 +1,6 @@
 package dev.muster.task;
 
 import dev.muster.core.MusterException;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -44,22 +43,31 @@ public final class IdentityResolver {
     }
 
     /** An MPI-style launcher: its variable names for rank, size, local rank and its own job id. */
-    private record Mpi(String name, String rank, String size, String localRank, String localSize, String jobId) {
-    }
+    private record Mpi(String name, String rank, String size, String localRank, String localSize, String jobId) {}
 
     private static final List<Mpi> MPI = List.of(
-            new Mpi("openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
-                    "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_MCA_ess_base_jobid"),
+            new Mpi(
+                    "openmpi",
+                    "OMPI_COMM_WORLD_RANK",
+                    "OMPI_COMM_WORLD_SIZE",
+                    "OMPI_COMM_WORLD_LOCAL_RANK",
+                    "OMPI_COMM_WORLD_LOCAL_SIZE",
+                    "OMPI_MCA_ess_base_jobid"),
             new Mpi("mpich", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", null),
-            new Mpi("mvapich2", "MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_LOCAL_RANK",
-                    "MV2_COMM_WORLD_LOCAL_SIZE", null),
+            new Mpi(
+                    "mvapich2",
+                    "MV2_COMM_WORLD_RANK",
+                    "MV2_COMM_WORLD_SIZE",
+                    "MV2_COMM_WORLD_LOCAL_RANK",
+                    "MV2_COMM_WORLD_LOCAL_SIZE",
+                    null),
             new Mpi("pals", "PALS_RANKID", "PALS_SIZE", "PALS_LOCAL_RANKID", "PALS_LOCAL_SIZE", null),
             new Mpi("flux", "FLUX_TASK_RANK", "FLUX_JOB_SIZE", "FLUX_TASK_LOCAL_ID", null, "FLUX_JOB_ID"));
 
     private TaskIdentity resolve() {
         if (has("TORCHELASTIC_RUN_ID")) {
-            return withLauncher("torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
-                    "TORCHELASTIC_RUN_ID");
+            return withLauncher(
+                    "torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID");
         }
         List<Mpi> present = new ArrayList<>();
         for (Mpi m : MPI) {
@@ -84,8 +92,13 @@ public final class IdentityResolver {
         }
         if (has("PMIX_RANK") && has("PMIX_NAMESPACE")) {
             // PMIx direct launch (srun --mpi=pmix): the rank is PMIx's, the size and local rank Slurm's
-            return withLauncher("pmix", "PMIX_RANK", firstPresent("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"),
-                    "SLURM_LOCALID", null, "PMIX_NAMESPACE");
+            return withLauncher(
+                    "pmix",
+                    "PMIX_RANK",
+                    firstPresent("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"),
+                    "SLURM_LOCALID",
+                    null,
+                    "PMIX_NAMESPACE");
         }
         if (has("MUSTER_LOCAL_JOB")) {
             return local();
@@ -109,7 +122,8 @@ public final class IdentityResolver {
         int restart = optionalNumber("restart", "SLURM_RESTART_COUNT", 0);
         String cluster = cluster();
         String job = value("job", "SLURM_JOB_ID");
-        StringBuilder key = new StringBuilder(cluster).append('.').append(job).append('.').append(step);
+        StringBuilder key =
+                new StringBuilder(cluster).append('.').append(job).append('.').append(step);
         if (restart > 0) {
             key.append(".r").append(restart);
         }
@@ -120,12 +134,28 @@ public final class IdentityResolver {
             key.append(".p").append(srun);
             sources.put("launch", "SLURM_SRUN_COMM_PORT");
         }
-        return new TaskIdentity("slurm", rank, size, localRank, slurmLocalSize(), node(), job, step, restart,
-                cluster, sanitize(key.toString()), sources);
+        return new TaskIdentity(
+                "slurm",
+                rank,
+                size,
+                localRank,
+                slurmLocalSize(),
+                node(),
+                job,
+                step,
+                restart,
+                cluster,
+                sanitize(key.toString()),
+                sources);
     }
 
-    private TaskIdentity withLauncher(String launcher, String rankVar, String sizeVar, String localRankVar,
-            String localSizeVar, String jobIdVar) {
+    private TaskIdentity withLauncher(
+            String launcher,
+            String rankVar,
+            String sizeVar,
+            String localRankVar,
+            String localSizeVar,
+            String jobIdVar) {
         int rank = number("rank", rankVar);
         if (sizeVar == null || !has(sizeVar)) {
             throw MusterException.identity(launcher + " set " + rankVar + " but no task count"
@@ -134,9 +164,9 @@ public final class IdentityResolver {
         int size = number("size", sizeVar);
         checkRank(rank, size, rankVar, sizeVar);
         int localRank = localRankVar != null && has(localRankVar)
-                ? number("local rank", localRankVar) : optionalNumber("local rank", "SLURM_LOCALID", 0);
-        int localSize = localSizeVar != null && has(localSizeVar)
-                ? number("local size", localSizeVar) : 0;
+                ? number("local rank", localRankVar)
+                : optionalNumber("local rank", "SLURM_LOCALID", 0);
+        int localSize = localSizeVar != null && has(localSizeVar) ? number("local size", localSizeVar) : 0;
         String inner = jobIdVar != null && has(jobIdVar) ? value("launch", jobIdVar) : null;
         if (inner == null && launcher.equals("openmpi") && has("PMIX_NAMESPACE")) {
             inner = value("launch", "PMIX_NAMESPACE");
@@ -154,8 +184,19 @@ public final class IdentityResolver {
             inner = "s" + (step == null ? "batch" : step);
         }
         String key = cluster + '.' + (job == null ? "nojob" : job) + '.' + launcher + '-' + inner;
-        return new TaskIdentity(launcher, rank, size, localRank, localSize, node(), job == null ? inner : job,
-                step, optionalNumber("restart", "SLURM_RESTART_COUNT", 0), cluster, sanitize(key), sources);
+        return new TaskIdentity(
+                launcher,
+                rank,
+                size,
+                localRank,
+                localSize,
+                node(),
+                job == null ? inner : job,
+                step,
+                optionalNumber("restart", "SLURM_RESTART_COUNT", 0),
+                cluster,
+                sanitize(key),
+                sources);
     }
 
     private TaskIdentity local() {
@@ -169,17 +210,38 @@ public final class IdentityResolver {
         if (!has("MUSTER_NODE")) {
             sources.put("node", "hostname");
         }
-        return new TaskIdentity("local", rank, size, localRank, localSize, node, job, null, 0, "local",
-                sanitize("local." + job), sources);
+        return new TaskIdentity(
+                "local",
+                rank,
+                size,
+                localRank,
+                localSize,
+                node,
+                job,
+                null,
+                0,
+                "local",
+                sanitize("local." + job),
+                sources);
     }
 
     /** The batch script or a process outside any launcher: one task, no barrier. */
     private TaskIdentity single(String launcher) {
         String job = has("SLURM_JOB_ID") ? value("job", "SLURM_JOB_ID") : null;
         String cluster = has("SLURM_JOB_ID") ? cluster() : "local";
-        return new TaskIdentity(launcher, 0, 1, 0, 1, node(), job, null,
-                optionalNumber("restart", "SLURM_RESTART_COUNT", 0), cluster,
-                sanitize(cluster + '.' + (job == null ? "nojob" : job) + ".batch"), sources);
+        return new TaskIdentity(
+                launcher,
+                0,
+                1,
+                0,
+                1,
+                node(),
+                job,
+                null,
+                optionalNumber("restart", "SLURM_RESTART_COUNT", 0),
+                cluster,
+                sanitize(cluster + '.' + (job == null ? "nojob" : job) + ".batch"),
+                sources);
     }
 
     private String cluster() {
@@ -265,8 +327,8 @@ public final class IdentityResolver {
             }
             return n;
         } catch (NumberFormatException e) {
-            throw MusterException.identity(var + "='" + v + "' is not a non-negative integer; it gives the task's "
-                    + field);
+            throw MusterException.identity(
+                    var + "='" + v + "' is not a non-negative integer; it gives the task's " + field);
         }
     }
 
@@ -282,8 +344,15 @@ public final class IdentityResolver {
         StringBuilder b = new StringBuilder(key.length());
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
-            b.append((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
-                    || c == '-' || c == '_' ? c : '_');
+            b.append(
+                    (c >= 'a' && c <= 'z')
+                                    || (c >= 'A' && c <= 'Z')
+                                    || (c >= '0' && c <= '9')
+                                    || c == '.'
+                                    || c == '-'
+                                    || c == '_'
+                            ? c
+                            : '_');
         }
         String s = b.toString();
         return s.startsWith(".") ? "_" + s.substring(1) : s;
@@ -291,8 +360,10 @@ public final class IdentityResolver {
 
     static String localHostName() {
         try {
-            return new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/sys/kernel/hostname")),
-                    java.nio.charset.StandardCharsets.US_ASCII).trim();
+            return new String(
+                            java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/sys/kernel/hostname")),
+                            java.nio.charset.StandardCharsets.US_ASCII)
+                    .trim();
         } catch (java.io.IOException e) {
             String h = System.getenv("HOSTNAME");
             return h == null ? "localhost" : h;

@@ -33,8 +33,7 @@ public interface JobStatus {
      * Called once when a client starts to wait: pays the one-time costs of asking (a cold JVM's first process
      * start costs tens of milliseconds) while nothing is waiting on the answer.
      */
-    default void warmUp() {
-    }
+    default void warmUp() {}
 
     /** Never asks: every record stands on its TTL (hpc-compose's semantics). */
     JobStatus TTL_ONLY = jobId -> State.UNKNOWN;
@@ -48,17 +47,28 @@ public interface JobStatus {
     final class Slurm implements JobStatus {
         /** Slurm job ids: 123, an array task 123_4, a heterogeneous component 123+1. */
         private static final Pattern JOB_ID = Pattern.compile("[0-9]{1,12}([_+][0-9]{1,9})?");
-        private static final Set<String> ACTIVE_STATES = Set.of("PENDING", "RUNNING", "SUSPENDED", "CONFIGURING",
-                "RESIZING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "STOPPED",
+
+        private static final Set<String> ACTIVE_STATES = Set.of(
+                "PENDING",
+                "RUNNING",
+                "SUSPENDED",
+                "CONFIGURING",
+                "RESIZING",
+                "REQUEUED",
+                "REQUEUE_HOLD",
+                "REQUEUE_FED",
+                "SIGNALING",
+                "STAGE_OUT",
+                "STOPPED",
                 "RESV_DEL_HOLD");
         private static final long CALL_TIMEOUT_MS = 5000;
         /** An active job is asked again after this: while a client verifies an endpoint it may end. */
         private static final long ACTIVE_FOR_NANOS = 2_000_000_000L;
+
         private final Map<String, State> finished = new ConcurrentHashMap<>();
         private final Map<String, Long> activeUntil = new ConcurrentHashMap<>();
 
-        private Slurm() {
-        }
+        private Slurm() {}
 
         @Override
         public State state(String jobId) {
@@ -105,7 +115,8 @@ public interface JobStatus {
                     if (a.code == 0) {
                         int i = a.out.indexOf("JobState=");
                         if (i >= 0) {
-                            return classify(a.out.substring(i + 9).split("\\s+")[0].toUpperCase(Locale.ROOT));
+                            return classify(
+                                    a.out.substring(i + 9).split("\\s+")[0].toUpperCase(Locale.ROOT));
                         }
                     } else if (a.out.contains("Invalid job id")) {
                         return State.FINISHED;
@@ -117,12 +128,14 @@ public interface JobStatus {
 
         @Override
         public void warmUp() {
-            Thread t = new Thread(() -> {
-                String squeue = onPath("squeue");
-                if (squeue != null) {
-                    call(squeue, "--version");
-                }
-            }, "muster-slurm-warm-up");
+            Thread t = new Thread(
+                    () -> {
+                        String squeue = onPath("squeue");
+                        if (squeue != null) {
+                            call(squeue, "--version");
+                        }
+                    },
+                    "muster-slurm-warm-up");
             t.setDaemon(true);
             t.start();
         }
@@ -133,13 +146,14 @@ public interface JobStatus {
             return ACTIVE_STATES.contains(s) ? State.ACTIVE : s.isEmpty() ? State.UNKNOWN : State.FINISHED;
         }
 
-        private record Answer(int code, String out) {
-        }
+        private record Answer(int code, String out) {}
 
         private static Answer call(String... cmd) {
             try {
-                Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+                Process p = new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                        .start();
                 // the answer is a line or a few: it fits the pipe, so waiting first cannot block the tool
                 if (!p.waitFor(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
                     p.destroyForcibly();

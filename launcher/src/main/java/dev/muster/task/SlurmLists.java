@@ -5,8 +5,7 @@ import java.util.List;
 
 /** Slurm's compact list notations: task counts "2(x3),1" and host lists "n[1-3,5],login". */
 public final class SlurmLists {
-    private SlurmLists() {
-    }
+    private SlurmLists() {}
 
     /** "2(x3),1" → [2, 2, 2, 1]. */
     public static List<Integer> expandCounts(String spec) {
@@ -20,7 +19,8 @@ public final class SlurmLists {
                 out.add(Integer.parseInt(part.trim()));
             } else {
                 int count = Integer.parseInt(part.substring(0, paren).trim());
-                int times = Integer.parseInt(part.substring(paren + 2, part.indexOf(')')).trim());
+                int times = Integer.parseInt(
+                        part.substring(paren + 2, part.indexOf(')')).trim());
                 for (int i = 0; i < times; i++) {
                     out.add(count);
                 }

@@ -1,7 +1,6 @@
 package dev.muster.task;
 
 import dev.muster.core.Processes;
-
 import java.util.regex.Pattern;
 
 /**
@@ -24,7 +23,9 @@ public final class StepLiveness {
         String[] parts = key.split("\\.");
         // muster local keys are local.<pid>-<hex>; a Slurm cluster may be called "local" too, but its job ids
         // never have that shape
-        if (parts.length >= 2 && parts[0].equals("local") && LOCAL_JOB.matcher(parts[1]).matches()) {
+        if (parts.length >= 2
+                && parts[0].equals("local")
+                && LOCAL_JOB.matcher(parts[1]).matches()) {
             try {
                 return Processes.alive(Long.parseLong(parts[1].split("-")[0]));
             } catch (NumberFormatException e) {

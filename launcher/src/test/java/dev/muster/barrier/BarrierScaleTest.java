@@ -1,9 +1,8 @@
 package dev.muster.barrier;
 
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,10 +15,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * One barrier of 256, 1,024 and 4,096 in-process participants (threads as ranks, each with its own file
@@ -50,10 +49,12 @@ class BarrierScaleTest {
             }
             FileBarrier probe = r.barrier(n - 1);
             if (mode == Transport.Mode.TCP) {
-                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20))
+                await().atMost(Duration.ofSeconds(90))
+                        .pollInterval(Duration.ofMillis(20))
                         .until(() -> r.connected() == n - 2);
             } else {
-                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20))
+                await().atMost(Duration.ofSeconds(90))
+                        .pollInterval(Duration.ofMillis(20))
                         .until(() -> probe.listArrivals().cardinality() == n - 1);
             }
             long settled = System.nanoTime();
@@ -74,17 +75,28 @@ class BarrierScaleTest {
             // Every rank, not just the latest, must learn of the release after the last rank began to arrive
             // (both instants from this JVM's one monotonic clock): a rank released early shows up here.
             for (Ranks.Result res : results) {
-                assertTrue(res.doneNanos() >= lastArrival, "rank " + res.rank() + " was released "
-                        + (lastArrival - res.doneNanos()) / 1_000 + " us before the last arrival");
+                assertTrue(
+                        res.doneNanos() >= lastArrival,
+                        "rank " + res.rank() + " was released " + (lastArrival - res.doneNanos()) / 1_000
+                                + " us before the last arrival");
             }
             if (mode == Transport.Mode.TCP) {
                 assertEquals(n, viaTcp, "every participant released over TCP");
             }
-            String line = String.format(Locale.ROOT, "%s n=%d release_ms=%.2f settle_s=%.1f%n",
-                    mode.name().toLowerCase(Locale.ROOT), n, (lastDone - lastArrival) / 1e6, (settled - t0) / 1e9);
+            String line = String.format(
+                    Locale.ROOT,
+                    "%s n=%d release_ms=%.2f settle_s=%.1f%n",
+                    mode.name().toLowerCase(Locale.ROOT),
+                    n,
+                    (lastDone - lastArrival) / 1e6,
+                    (settled - t0) / 1e9);
             System.out.print("barrier-scale " + line);
-            Files.writeString(Path.of("target", "barrier-scale.txt"), line, StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Files.writeString(
+                    Path.of("target", "barrier-scale.txt"),
+                    line,
+                    StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
         } finally {
             r.close();
         }
@@ -100,8 +112,10 @@ class BarrierScaleTest {
         if (fit >= asked) {
             return asked;
         }
-        assertTrue(fit >= 256, "open-files soft limit " + softLimit + " leaves room for " + fit
-                + " participants; raise ulimit -n (hard limit) for the test JVM");
+        assertTrue(
+                fit >= 256,
+                "open-files soft limit " + softLimit + " leaves room for " + fit
+                        + " participants; raise ulimit -n (hard limit) for the test JVM");
         System.out.println("barrier-scale: open-files limit " + softLimit + " allows " + fit + " of " + asked
                 + " participants; running " + fit);
         return (int) fit;

@@ -1,12 +1,12 @@
 package dev.muster.barrier;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
 import dev.muster.testing.ManualClock;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,18 +17,17 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(30)
 class FileBarrierTest {
     @TempDir
     Path root;
 
-    private static final FileBarrier.Settings FAST = new FileBarrier.Settings(Duration.ofSeconds(10),
-            Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
+    private static final FileBarrier.Settings FAST = new FileBarrier.Settings(
+            Duration.ofSeconds(10), Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
 
     private FileBarrier task(int rank, int size, FileBarrier.Settings s) {
         FileBarrier b = new FileBarrier(root, "k", rank, size, "h", s, Clock.SYSTEM, new Random(rank), r -> "n" + r);
@@ -69,8 +68,8 @@ class FileBarrierTest {
 
     @Test
     void arrival_afterTimeout_namesMissingRanksAndTheirNodes() throws Exception {
-        FileBarrier.Settings s = new FileBarrier.Settings(Duration.ofMillis(300), Duration.ofMillis(5),
-                Duration.ofMillis(2), Duration.ofSeconds(60));
+        FileBarrier.Settings s = new FileBarrier.Settings(
+                Duration.ofMillis(300), Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
         for (Future<Object> f : runAll(4, s, 2)) {
             MusterException e = (MusterException) f.get();
             assertEquals(75, e.status());
@@ -104,8 +103,8 @@ class FileBarrierTest {
 
     @Test
     void foreignFilesInArrival_areIgnored() throws Exception {
-        FileBarrier.Settings s = new FileBarrier.Settings(Duration.ofMillis(300), Duration.ofMillis(5),
-                Duration.ofMillis(2), Duration.ofSeconds(60));
+        FileBarrier.Settings s = new FileBarrier.Settings(
+                Duration.ofMillis(300), Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
         task(0, 2, s);
         for (String name : List.of("1x", "01", "-1", "2", "bogus", ".1")) {
             // at the top and in rank 1's group (arrival/<rank / width>/, width 2 for two tasks)
@@ -132,8 +131,8 @@ class FileBarrierTest {
     @Test
     void groupWritableStepDir_isRefused() throws Exception {
         Files.createDirectories(root.resolve("k"));
-        Files.setPosixFilePermissions(root.resolve("k"),
-                java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwx---"));
+        Files.setPosixFilePermissions(
+                root.resolve("k"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwx---"));
         FileBarrier b = new FileBarrier(root, "k", 0, 1, "h", FAST, Clock.SYSTEM, new Random(), null);
         MusterException e = assertThrows(MusterException.class, b::prepare);
         assertEquals(77, e.status());
@@ -233,9 +232,11 @@ class FileBarrierTest {
         assertEquals(List.of(0, 0, 0, 0, 0), heldBetweenPolls, "descriptors of the outcome open between polls");
         long seenAfterMs = clock.elapsedMillis() - replaceMs;
         long pollMaxMs = FAST.pollMax().toMillis();
-        assertTrue(seenAfterMs <= 2 * pollMaxMs, "the replaced outcome was seen " + seenAfterMs
-                + " ms (manual clock) after the rename; a poll that opens the file sees it within " + pollMaxMs
-                + " ms");
+        assertTrue(
+                seenAfterMs <= 2 * pollMaxMs,
+                "the replaced outcome was seen " + seenAfterMs
+                        + " ms (manual clock) after the rename; a poll that opens the file sees it within " + pollMaxMs
+                        + " ms");
     }
 
     /** Step directories are private: the step directory and its arrival groups are created 0700. */
@@ -250,8 +251,10 @@ class FileBarrierTest {
         }
         assertTrue(dirs.size() >= 3, "step, arrival and its group: " + dirs);
         for (Path d : dirs) {
-            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
-                    Files.getPosixFilePermissions(d)), d.toString());
+            assertEquals(
+                    "rwx------",
+                    java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d)),
+                    d.toString());
         }
     }
 
@@ -262,8 +265,8 @@ class FileBarrierTest {
     @Test
     void rank0Waiting_reportsArrivedAndMissingRanks_everyProgressInterval() throws Exception {
         ManualClock clock = new ManualClock();
-        FileBarrier.Settings s = new FileBarrier.Settings(Duration.ofSeconds(25), Duration.ofMillis(100),
-                Duration.ofMillis(25), Duration.ofSeconds(10));
+        FileBarrier.Settings s = new FileBarrier.Settings(
+                Duration.ofSeconds(25), Duration.ofMillis(100), Duration.ofMillis(25), Duration.ofSeconds(10));
         FileBarrier leader = new FileBarrier(root, "k", 0, 4, "h", s, clock, new Random(0), r -> "n" + r);
         leader.prepare();
         task(2, 4, s).arrive();
@@ -276,14 +279,18 @@ class FileBarrierTest {
         } finally {
             dev.muster.core.Log.to(System.err);
         }
-        List<String> progress = err.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
-                .filter(l -> l.contains("arrived, waiting for")).collect(java.util.stream.Collectors.toList());
+        List<String> progress = err.toString(java.nio.charset.StandardCharsets.UTF_8)
+                .lines()
+                .filter(l -> l.contains("arrived, waiting for"))
+                .collect(java.util.stream.Collectors.toList());
         // at 5 s, 15 s (s left: 20, 10) before the 25 s deadline
         assertEquals(2, progress.size(), String.join("\n", progress));
         // (seconds left rounded down, and a poll may overshoot the report time by one poll interval)
-        assertTrue(progress.get(0).matches("muster\\[.\\] 2/4 arrived, waiting for 1,3 \\((19|20) s left\\)"),
+        assertTrue(
+                progress.get(0).matches("muster\\[.\\] 2/4 arrived, waiting for 1,3 \\((19|20) s left\\)"),
                 progress.get(0));
-        assertTrue(progress.get(1).matches("muster\\[.\\] 2/4 arrived, waiting for 1,3 \\((9|10) s left\\)"),
+        assertTrue(
+                progress.get(1).matches("muster\\[.\\] 2/4 arrived, waiting for 1,3 \\((9|10) s left\\)"),
                 progress.get(1));
     }
 
@@ -298,7 +305,9 @@ class FileBarrierTest {
         Files.write(fresh, Outcome.release(0, Map.of("k", "replaced")).encode());
         long replaced = System.nanoTime();
         Files.move(fresh, outcome, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        assertEquals("replaced", f.get(8, java.util.concurrent.TimeUnit.SECONDS).data().get("k"));
+        assertEquals(
+                "replaced",
+                f.get(8, java.util.concurrent.TimeUnit.SECONDS).data().get("k"));
         long tookMs = (System.nanoTime() - replaced) / 1_000_000;
         assertTrue(tookMs <= PolledFile.REOPEN_NANOS / 1_000_000 + 1_000, "seen after " + tookMs + " ms");
     }

@@ -1,12 +1,14 @@
 package dev.muster.barrier;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.FifoSwapper;
 import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,11 +20,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Step directories that are not what a live step left: leftovers with the same key, and FIFOs in the step files. */
 class HostileStepDirTest {
@@ -32,8 +31,16 @@ class HostileStepDirTest {
     Path root;
 
     private FileBarrier barrier(String key, int rank, int size) {
-        return new FileBarrier(root, key, rank, size, "n" + rank, FileBarrier.Settings.of(TIMEOUT,
-                Duration.ofMillis(20)), Clock.SYSTEM, new Random(rank), null);
+        return new FileBarrier(
+                root,
+                key,
+                rank,
+                size,
+                "n" + rank,
+                FileBarrier.Settings.of(TIMEOUT, Duration.ofMillis(20)),
+                Clock.SYSTEM,
+                new Random(rank),
+                null);
     }
 
     /** A step of two that ran to its release and whose clean-up never ran (the job was killed). */
@@ -79,8 +86,8 @@ class HostileStepDirTest {
         FileBarrier old = barrier("k", 1, 2);
         old.prepare();
         old.arrive(); // killed while waiting, rank 0 never came
-        FileTime then = FileTime.fromMillis(System.currentTimeMillis() - TIMEOUT.toMillis()
-                - FileBarrier.LEFTOVER_SLACK.toMillis() - 5_000);
+        FileTime then = FileTime.fromMillis(
+                System.currentTimeMillis() - TIMEOUT.toMillis() - FileBarrier.LEFTOVER_SLACK.toMillis() - 5_000);
         try (Stream<Path> all = Files.walk(root.resolve("k"))) {
             for (Path p : all.toList()) {
                 Files.setLastModifiedTime(p, then);

@@ -1,10 +1,9 @@
 package dev.muster.barrier;
 
-import dev.muster.core.Clock;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.core.Clock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,9 +15,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * No early release, ever: 1,000 back-to-back barriers of 8 participants on a real directory, each participant a
@@ -32,9 +31,10 @@ class NoEarlyReleaseTest {
      * test: 50 barriers still show an early release, and keep a package's run within minutes on 2 cores.
      */
     private static final int BARRIERS = Boolean.getBoolean("muster.mutation") ? 50 : 1000;
+
     private static final int PARTICIPANTS = 8;
-    private static final FileBarrier.Settings FAST = new FileBarrier.Settings(Duration.ofSeconds(20),
-            Duration.ofMillis(2), Duration.ofMillis(1), Duration.ofHours(1));
+    private static final FileBarrier.Settings FAST = new FileBarrier.Settings(
+            Duration.ofSeconds(20), Duration.ofMillis(2), Duration.ofMillis(1), Duration.ofHours(1));
 
     @TempDir
     Path root;
@@ -61,22 +61,33 @@ class NoEarlyReleaseTest {
                 }
                 for (int rank = 0; rank < PARTICIPANTS; rank++) {
                     long release = stamps[rank][1];
-                    assertTrue(release >= lastArrival, "barrier " + b + ": rank " + rank + " released "
-                            + (lastArrival - release) / 1000 + " µs before the last arrival");
+                    assertTrue(
+                            release >= lastArrival,
+                            "barrier " + b + ": rank " + rank + " released " + (lastArrival - release) / 1000
+                                    + " µs before the last arrival");
                     worstLatencyNanos = Math.max(worstLatencyNanos, release - lastArrival);
                 }
             }
         } finally {
             pool.shutdownNow();
         }
-        System.out.printf("NoEarlyReleaseTest: %d barriers of %d in %d ms, worst last-arrival-to-release %.1f ms%n",
+        System.out.printf(
+                "NoEarlyReleaseTest: %d barriers of %d in %d ms, worst last-arrival-to-release %.1f ms%n",
                 BARRIERS, PARTICIPANTS, (System.nanoTime() - started) / 1_000_000, worstLatencyNanos / 1e6);
     }
 
     /** One participant: returns {arrival, release} in System.nanoTime(). */
     private long[] participate(String key, int rank) throws InterruptedException {
-        FileBarrier barrier = new FileBarrier(root, key, rank, PARTICIPANTS, "n" + rank, FAST, Clock.SYSTEM,
-                new Random(ThreadLocalRandom.current().nextLong()), null);
+        FileBarrier barrier = new FileBarrier(
+                root,
+                key,
+                rank,
+                PARTICIPANTS,
+                "n" + rank,
+                FAST,
+                Clock.SYSTEM,
+                new Random(ThreadLocalRandom.current().nextLong()),
+                null);
         LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(3_000_001));
         barrier.prepare();
         long arrival = System.nanoTime();

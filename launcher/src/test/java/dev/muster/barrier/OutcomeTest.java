@@ -1,15 +1,14 @@
 package dev.muster.barrier;
 
-import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-
-import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.muster.core.MusterException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 class OutcomeTest {
     private static Outcome roundTrip(Outcome o) {
@@ -25,7 +24,8 @@ class OutcomeTest {
 
     @Test
     void abortAndTimeout_roundTrip() {
-        assertEquals(Outcome.abort(3, 127, "rank 3: command not found: x"),
+        assertEquals(
+                Outcome.abort(3, 127, "rank 3: command not found: x"),
                 roundTrip(Outcome.abort(3, 127, "rank 3: command not found: x")));
         assertEquals(Outcome.timeout(0, List.of(1, 5)), roundTrip(Outcome.timeout(0, List.of(1, 5))));
     }

@@ -2,7 +2,6 @@ package dev.muster.barrier;
 
 import dev.muster.core.Clock;
 import dev.muster.core.MusterException;
-
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,7 +14,13 @@ import java.util.concurrent.Executors;
 /** In-process participants of one step barrier: each rank a thread with its own file operations and socket. */
 final class Ranks {
     /** What one rank saw: its outcome or failure, and when it arrived and learned it (System.nanoTime). */
-    record Result(int rank, Outcome outcome, MusterException failure, long arrivedNanos, long doneNanos, String via,
+    record Result(
+            int rank,
+            Outcome outcome,
+            MusterException failure,
+            long arrivedNanos,
+            long doneNanos,
+            String via,
             byte[] roster) {
         int code() {
             return failure == null ? 0 : failure.status();
@@ -88,8 +93,8 @@ final class Ranks {
             byte[] roster = fb.roster(o); // the roster in hand counts as released
             long done = System.nanoTime();
             // rank 0 keeps the roster; the others its digest, so that 4,096 copies do not fill the test's heap
-            return new Result(rank, o, null, arrived, done, fb.via(), roster == null || rank == 0 ? roster
-                    : digest(roster));
+            return new Result(
+                    rank, o, null, arrived, done, fb.via(), roster == null || rank == 0 ? roster : digest(roster));
         } catch (MusterException e) {
             return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null);
         } catch (InterruptedException e) {

@@ -1,7 +1,7 @@
 package dev.muster.barrier;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,9 +15,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 
 /**
  * Benchmark, not a test (run by scripts/bench-roster, skipped unless {@code -Dmuster.bench=1}): one TCP barrier of
@@ -53,9 +52,19 @@ class RosterBench {
             }
             double pm = median(plainMs) / 1e6;
             double rm = median(rosterMs) / 1e6;
-            String line = String.format(Locale.ROOT, "n=%d reps=%d roster_bytes=%d roster_via=%s | plain: release_ms=%.1f "
-                    + "rank0_sent=%d | roster: release_ms=%.1f rank0_sent=%d | ratio latency=%.2f bytes=%.2f%n", n,
-                    reps, rosterSize, via, pm, plainBytes, rm, rosterBytes, rm / pm,
+            String line = String.format(
+                    Locale.ROOT,
+                    "n=%d reps=%d roster_bytes=%d roster_via=%s | plain: release_ms=%.1f "
+                            + "rank0_sent=%d | roster: release_ms=%.1f rank0_sent=%d | ratio latency=%.2f bytes=%.2f%n",
+                    n,
+                    reps,
+                    rosterSize,
+                    via,
+                    pm,
+                    plainBytes,
+                    rm,
+                    rosterBytes,
+                    rm / pm,
                     (double) rosterBytes / Math.max(1, plainBytes));
             System.out.print("bench-roster " + line);
             Files.writeString(out, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -69,14 +78,16 @@ class RosterBench {
         if (roster) {
             r.cards = RosterTest::card;
         }
-        Map<String, String> data = roster ? Map.of(Release.MASTER_ADDR, "10.0.0.1", Roster.WANTED, "1")
+        Map<String, String> data = roster
+                ? Map.of(Release.MASTER_ADDR, "10.0.0.1", Roster.WANTED, "1")
                 : Map.of(Release.MASTER_ADDR, "10.0.0.1");
         try {
             List<CompletableFuture<Ranks.Result>> fs = new ArrayList<>();
             for (int i = 0; i < n - 1; i++) {
                 fs.add(r.start(i, data));
             }
-            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20))
+            await().atMost(Duration.ofSeconds(90))
+                    .pollInterval(Duration.ofMillis(20))
                     .until(() -> r.connected() == n - 2);
             fs.add(r.start(n - 1, data));
             long lastArrival = 0;

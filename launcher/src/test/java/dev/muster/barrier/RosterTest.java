@@ -1,16 +1,15 @@
 package dev.muster.barrier;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.json.JsonParser;
-
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,13 +21,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The step roster through the barrier, with in-process participants (threads as ranks, real files, real
@@ -40,8 +38,15 @@ class RosterTest {
     Path root;
 
     static Card card(int r) {
-        return new Card(r, "node" + (r / 2), 1000 + r, r % 2, "10.0." + (r / 256) + "." + (r % 256), "fab0",
-                Map.of("http", 8000 + r), Map.of("role", r == 0 ? "head" : "worker", "weird", "a=b\nc\\d"));
+        return new Card(
+                r,
+                "node" + (r / 2),
+                1000 + r,
+                r % 2,
+                "10.0." + (r / 256) + "." + (r % 256),
+                "fab0",
+                Map.of("http", 8000 + r),
+                Map.of("role", r == 0 ? "head" : "worker", "weird", "a=b\nc\\d"));
     }
 
     @ParameterizedTest(name = "{0} participants, {1}")
@@ -133,7 +138,10 @@ class RosterTest {
         try {
             Ranks.Result zero = r.start(0, Map.of(Roster.WANTED, "1")).join();
             String json = new String(zero.roster(), StandardCharsets.UTF_8);
-            assertTrue(json.contains("{\"rank\":1,\"node\":\"node1\",\"pid\":" + ProcessHandle.current().pid()), json);
+            assertTrue(
+                    json.contains("{\"rank\":1,\"node\":\"node1\",\"pid\":"
+                            + ProcessHandle.current().pid()),
+                    json);
         } finally {
             r.close();
         }
@@ -161,8 +169,8 @@ class RosterTest {
         for (int i = 0; i < 5; i++) {
             v.put("k" + i, "x".repeat(Card.MAX_VALUE));
         }
-        MusterException e = assertThrows(MusterException.class,
-                () -> new Card(0, "n", 1, 0, "", "", Map.of(), v).check());
+        MusterException e =
+                assertThrows(MusterException.class, () -> new Card(0, "n", 1, 0, "", "", Map.of(), v).check());
         assertEquals(ExitCodes.USAGE, e.status());
         assertTrue(e.getMessage().contains("card has"), e.getMessage());
     }

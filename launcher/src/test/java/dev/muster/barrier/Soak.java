@@ -26,16 +26,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Soak {
     enum Fault {
-        NONE, SLOW, KILL_BEFORE, KILL_AFTER, TERM_WAITING, FOREIGN_FILE, STALE_DIR, FULL_DIR,
+        NONE,
+        SLOW,
+        KILL_BEFORE,
+        KILL_AFTER,
+        TERM_WAITING,
+        FOREIGN_FILE,
+        STALE_DIR,
+        FULL_DIR,
         /** a TERM_WAITING whose held task had arrived before it was stopped: the TERM came after the release */
         TERM_LATE
     }
 
-    record Verdict(boolean real, Fault fault, int early, int hung, int wrong, long millis, String why) {
-    }
+    record Verdict(boolean real, Fault fault, int early, int hung, int wrong, long millis, String why) {}
 
-    private Soak() {
-    }
+    private Soak() {}
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opt = new java.util.HashMap<>();
@@ -55,7 +60,8 @@ public final class Soak {
         int jobs = Integer.parseInt(opt.getOrDefault("--jobs", "16"));
         int realJobs = Integer.parseInt(opt.getOrDefault("--real-jobs", "3"));
         long deadlineNanos = opt.containsKey("--max-minutes")
-                ? System.nanoTime() + Long.parseLong(opt.get("--max-minutes")) * 60_000_000_000L : Long.MAX_VALUE;
+                ? System.nanoTime() + Long.parseLong(opt.get("--max-minutes")) * 60_000_000_000L
+                : Long.MAX_VALUE;
         Path realRoot = Files.createDirectories(work.resolve("real-sync"));
         Path ipRoot = Files.createDirectories(work.resolve("inprocess-sync"));
         for (Path p : List.of(work, realRoot, ipRoot)) {
@@ -77,8 +83,8 @@ public final class Soak {
         List<Future<?>> all = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             Random r = new Random(seed * 1_000_003L + i);
-            boolean isReal = i % Math.max(1, count / Math.max(real, 1)) == 0 && real > 0
-                    && i / Math.max(1, count / real) < real;
+            boolean isReal =
+                    i % Math.max(1, count / Math.max(real, 1)) == 0 && real > 0 && i / Math.max(1, count / real) < real;
             int size = 2 + r.nextInt(7);
             Fault[] pool = isReal ? realFaults() : inProcessFaults();
             Fault f = pool[r.nextInt(pool.length)];
@@ -95,10 +101,22 @@ public final class Soak {
                 }
                 try {
                     Verdict v = isReal
-                            ? SoakReal.run(muster, fault, size, realRoot, fullRoot, Files.createTempDirectory(work,
-                                    "step-"), r)
-                            : SoakInProcess.run(fault, size, r.nextBoolean(), ipRoot, fullRoot,
-                                    keyPrefix + Integer.toHexString(n), r);
+                            ? SoakReal.run(
+                                    muster,
+                                    fault,
+                                    size,
+                                    realRoot,
+                                    fullRoot,
+                                    Files.createTempDirectory(work, "step-"),
+                                    r)
+                            : SoakInProcess.run(
+                                    fault,
+                                    size,
+                                    r.nextBoolean(),
+                                    ipRoot,
+                                    fullRoot,
+                                    keyPrefix + Integer.toHexString(n),
+                                    r);
                     verdicts.add(v);
                     if (isReal) {
                         realRan.incrementAndGet();
@@ -125,8 +143,8 @@ public final class Soak {
         realPool.shutdown();
         ipPool.shutdown();
 
-        int leftovers = sweep(muster, realRoot) + sweep(muster, ipRoot) + (fullRoot == null ? 0 : sweep(muster,
-                fullRoot));
+        int leftovers =
+                sweep(muster, realRoot) + sweep(muster, ipRoot) + (fullRoot == null ? 0 : sweep(muster, fullRoot));
         report(verdicts, realRan.get(), skippedFull.get(), stopped.get(), harnessErrors.get(), leftovers, seed);
     }
 
@@ -135,7 +153,8 @@ public final class Soak {
     }
 
     private static Fault[] realFaults() {
-        return Arrays.stream(Fault.values()).filter(f -> f != Fault.STALE_DIR && f != Fault.TERM_LATE)
+        return Arrays.stream(Fault.values())
+                .filter(f -> f != Fault.STALE_DIR && f != Fault.TERM_LATE)
                 .toArray(Fault[]::new);
     }
 
@@ -156,8 +175,14 @@ public final class Soak {
         return left;
     }
 
-    private static void report(List<Verdict> verdicts, int real, int skippedFull, int stopped, int harnessErrors,
-            int leftovers, long seed) {
+    private static void report(
+            List<Verdict> verdicts,
+            int real,
+            int skippedFull,
+            int stopped,
+            int harnessErrors,
+            int leftovers,
+            long seed) {
         int early = 0;
         int hung = 0;
         int wrong = 0;

@@ -1,7 +1,6 @@
 package dev.muster.barrier;
 
 import dev.muster.core.ExitCodes;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,14 +26,15 @@ final class SoakInProcess {
     static final Duration TIMEOUT = Duration.ofSeconds(15);
     private static final long HUNG_MARGIN_MS = 10_000;
 
-    private SoakInProcess() {
-    }
+    private SoakInProcess() {}
 
     /** Runs one barrier; returns what it found. {@code fullRoot} null: the full-directory fault is skipped. */
-    static Soak.Verdict run(Soak.Fault fault, int size, boolean tcp, Path root, Path fullRoot, String key,
-            Random random) throws Exception {
+    static Soak.Verdict run(
+            Soak.Fault fault, int size, boolean tcp, Path root, Path fullRoot, String key, Random random)
+            throws Exception {
         Transport.Mode mode = tcp && fault != Soak.Fault.KILL_AFTER && fault != Soak.Fault.FULL_DIR
-                ? Transport.Mode.TCP : Transport.Mode.FILE;
+                ? Transport.Mode.TCP
+                : Transport.Mode.FILE;
         Ranks ranks = new Ranks(fault == Soak.Fault.FULL_DIR ? fullRoot : root, key, size, mode, TIMEOUT);
         int victim = random.nextInt(size);
         int other = (victim + 1 + random.nextInt(size - 1)) % size;
@@ -99,8 +99,8 @@ final class SoakInProcess {
         }
     }
 
-    private static void startAll(Ranks ranks, int size, int except, List<CompletableFuture<Ranks.Result>> runs,
-            int... alsoExcept) {
+    private static void startAll(
+            Ranks ranks, int size, int except, List<CompletableFuture<Ranks.Result>> runs, int... alsoExcept) {
         for (int r = 0; r < size; r++) {
             if (r != except && (alsoExcept.length == 0 || r != alsoExcept[0])) {
                 runs.add(ranks.start(r));
@@ -157,8 +157,13 @@ final class SoakInProcess {
         }
     }
 
-    private static Soak.Verdict judge(Soak.Fault fault, List<CompletableFuture<Ranks.Result>> runs,
-            List<Long> arrivals, Set<Integer> expected, long started) throws InterruptedException {
+    private static Soak.Verdict judge(
+            Soak.Fault fault,
+            List<CompletableFuture<Ranks.Result>> runs,
+            List<Long> arrivals,
+            Set<Integer> expected,
+            long started)
+            throws InterruptedException {
         int hung = 0;
         int wrong = 0;
         int early = 0;
@@ -196,18 +201,28 @@ final class SoakInProcess {
         for (Ranks.Result r : results) {
             if (!expected.contains(r.code()) && !(lateArrival && r.code() == ExitCodes.TIMEOUT)) {
                 wrong++;
-                why.append(" rank ").append(r.rank()).append(" code ").append(r.code()).append(" (arrivals spread ")
-                        .append(spread / 1_000_000).append(" ms) via ")
-                        .append(r.via()).append(" (")
-                        .append(r.failure() == null ? "released" : r.failure().getMessage()).append(")");
+                why.append(" rank ")
+                        .append(r.rank())
+                        .append(" code ")
+                        .append(r.code())
+                        .append(" (arrivals spread ")
+                        .append(spread / 1_000_000)
+                        .append(" ms) via ")
+                        .append(r.via())
+                        .append(" (")
+                        .append(r.failure() == null ? "released" : r.failure().getMessage())
+                        .append(")");
             }
             if (r.code() == 0 && r.doneNanos() < lastArrival) {
                 early++;
-                why.append(" rank ").append(r.rank()).append(" released ")
-                        .append((lastArrival - r.doneNanos()) / 1000).append(" us before the last arrival");
+                why.append(" rank ")
+                        .append(r.rank())
+                        .append(" released ")
+                        .append((lastArrival - r.doneNanos()) / 1000)
+                        .append(" us before the last arrival");
             }
         }
-        return new Soak.Verdict(false, fault, early, hung, wrong, (System.nanoTime() - started) / 1_000_000,
-                why.toString());
+        return new Soak.Verdict(
+                false, fault, early, hung, wrong, (System.nanoTime() - started) / 1_000_000, why.toString());
     }
 }

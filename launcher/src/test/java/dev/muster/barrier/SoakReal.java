@@ -21,32 +21,47 @@ final class SoakReal {
     static final int TIMEOUT_S = 30;
     private static final int HUNG_MARGIN_S = 60;
 
-    private SoakReal() {
-    }
+    private SoakReal() {}
 
-    static Soak.Verdict run(List<String> muster, Soak.Fault chosen, int size, Path root, Path fullRoot, Path work,
-            Random random) throws Exception {
+    static Soak.Verdict run(
+            List<String> muster, Soak.Fault chosen, int size, Path root, Path fullRoot, Path work, Random random)
+            throws Exception {
         Path starts = work.resolve("starts");
         Path trace = work.resolve("trace");
         Path err = work.resolve("err");
         List<String> cmd = new ArrayList<>(muster);
-        cmd.addAll(List.of("local", "-n", Integer.toString(size), "--sync-dir",
-                (chosen == Soak.Fault.FULL_DIR ? fullRoot : root).toString(), "--timeout", TIMEOUT_S + "s",
-                "--quiet", "--trace", trace.toString(), "--", "sh", "-c",
-                "echo \"start rank=$MUSTER_RANK ns=$(date +%s%N)\" >>\"$1\"", "sh", starts.toString()));
+        cmd.addAll(List.of(
+                "local",
+                "-n",
+                Integer.toString(size),
+                "--sync-dir",
+                (chosen == Soak.Fault.FULL_DIR ? fullRoot : root).toString(),
+                "--timeout",
+                TIMEOUT_S + "s",
+                "--quiet",
+                "--trace",
+                trace.toString(),
+                "--",
+                "sh",
+                "-c",
+                "echo \"start rank=$MUSTER_RANK ns=$(date +%s%N)\" >>\"$1\"",
+                "sh",
+                starts.toString()));
         if (random.nextBoolean()) {
             cmd.add(cmd.indexOf("--quiet"), "--no-tcp"); // half the steps on the file path
         }
         Soak.Fault fault = chosen;
         long t0 = System.nanoTime();
-        Process local = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(err.toFile()).start();
+        Process local = new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(err.toFile())
+                .start();
         int victim = random.nextInt(size);
         int other = (victim + 1 + random.nextInt(size - 1)) % size;
         Set<Integer> expected = Set.of(0);
         boolean programsMayRun = true;
         switch (fault) {
-            case NONE -> { }
+            case NONE -> {}
             case FULL_DIR -> {
                 expected = Set.of(77);
                 programsMayRun = false;
@@ -98,7 +113,9 @@ final class SoakReal {
                 Path dir = stepDir(local, root);
                 try {
                     SoakInProcess.dropForeignFiles(dir, size, random);
-                    new ProcessBuilder("mkfifo", dir.resolve("fifo").toString()).start().waitFor();
+                    new ProcessBuilder("mkfifo", dir.resolve("fifo").toString())
+                            .start()
+                            .waitFor();
                 } catch (java.nio.file.NoSuchFileException e) {
                     fault = Soak.Fault.NONE; // the step was over and cleaned up before the files came
                 }
@@ -110,8 +127,8 @@ final class SoakReal {
         if (!done) {
             local.descendants().forEach(ProcessHandle::destroyForcibly);
             local.destroyForcibly();
-            return new Soak.Verdict(true, fault, 0, 1, 0, ms, "muster local still running after "
-                    + (TIMEOUT_S + HUNG_MARGIN_S) + " s");
+            return new Soak.Verdict(
+                    true, fault, 0, 1, 0, ms, "muster local still running after " + (TIMEOUT_S + HUNG_MARGIN_S) + " s");
         }
         int code = local.exitValue();
         List<Long> startNs = stamps(starts, "ns=", 1);
@@ -132,8 +149,15 @@ final class SoakReal {
             wrong += startNs.size() == size ? 0 : 1; // all released, every program ran
         }
         if (wrong > 0) {
-            why.append(" exit ").append(code).append(", expected ").append(expected).append(", ")
-                    .append(startNs.size()).append(" of ").append(size).append(" programs ran; stderr: ")
+            why.append(" exit ")
+                    .append(code)
+                    .append(", expected ")
+                    .append(expected)
+                    .append(", ")
+                    .append(startNs.size())
+                    .append(" of ")
+                    .append(size)
+                    .append(" programs ran; stderr: ")
                     .append(Files.readString(err, StandardCharsets.UTF_8).replace('\n', '|'));
         }
         return new Soak.Verdict(true, fault, early, 0, wrong, ms, why.toString());
@@ -143,7 +167,9 @@ final class SoakReal {
     private static ProcessHandle task(Process local, int rank) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
-            List<ProcessHandle> kids = local.children().sorted((a, b) -> Long.compare(a.pid(), b.pid())).toList();
+            List<ProcessHandle> kids = local.children()
+                    .sorted((a, b) -> Long.compare(a.pid(), b.pid()))
+                    .toList();
             // only once it has exec'd the JVM: a child stopped or killed while still Java's spawn helper would
             // hold muster local's ProcessBuilder.start(), which waits for the exec, and so every later task
             if (kids.size() > rank && isTask(kids.get(rank))) {
@@ -164,7 +190,8 @@ final class SoakReal {
         if (info.command().isEmpty() || info.arguments().isEmpty()) {
             return false;
         }
-        return !info.command().get().endsWith("jspawnhelper") && !List.of(info.arguments().get()).contains("local");
+        return !info.command().get().endsWith("jspawnhelper")
+                && !List.of(info.arguments().get()).contains("local");
     }
 
     /** The step directory of {@code local}: its key is {@code local.<pid>-<id>}. */
@@ -195,7 +222,8 @@ final class SoakReal {
      * no socket for anything else; so a task without any of these has certainly not arrived.
      */
     private static boolean mayHaveArrived(Process local, Path root, int rank, ProcessHandle task) throws IOException {
-        if (!task.isAlive() || !task.info().command().map(c -> c.endsWith("/java")).orElse(false)) {
+        if (!task.isAlive()
+                || !task.info().command().map(c -> c.endsWith("/java")).orElse(false)) {
             return true; // gone, or already the program: it arrived and was released (its step may be swept)
         }
         if (arrived(local, root, rank)) {

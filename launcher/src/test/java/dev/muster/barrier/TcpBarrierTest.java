@@ -1,12 +1,12 @@
 package dev.muster.barrier;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.ExitCodes;
-
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -23,18 +23,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The TCP release path in-process: real sockets on 127.0.0.1, real files, threads as ranks. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class TcpBarrierTest {
     @TempDir
     Path root;
+
     Ranks ranks;
 
     @AfterEach
@@ -122,7 +121,8 @@ class TcpBarrierTest {
         a.client().close();
         for (Ranks.Result res : join(fs)) {
             assertEquals(ExitCodes.PEER_ABORTED, res.code(), "rank " + res.rank());
-            assertTrue(res.failure().getMessage().contains("rank 2"), res.failure().getMessage());
+            assertTrue(
+                    res.failure().getMessage().contains("rank 2"), res.failure().getMessage());
             // 76 (not 75) says the lost connection ended the wait; and well before the 20 s timeout
             assertTrue(res.doneNanos() - closed < Duration.ofSeconds(20).toNanos() / 2, "fail fast");
         }
@@ -146,7 +146,9 @@ class TcpBarrierTest {
         server.close();
         for (Ranks.Result res : join(fs)) {
             assertEquals(ExitCodes.PEER_ABORTED, res.code(), "rank " + res.rank());
-            assertTrue(res.failure().getMessage().startsWith("rank 0 "), res.failure().getMessage());
+            assertTrue(
+                    res.failure().getMessage().startsWith("rank 0 "),
+                    res.failure().getMessage());
         }
     }
 
@@ -164,10 +166,12 @@ class TcpBarrierTest {
             Socket s = new Socket(InetAddress.getLoopbackAddress(), ep.port());
             OutputStream out = s.getOutputStream();
             switch (i % 5) {
-                case 0 -> out.write(("muster-hello 1 3 " + HexFormat.of().formatHex(new byte[16]) + "\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                case 1 -> out.write(("muster-hello 1 0 " + HexFormat.of().formatHex(ep.token()) + "\n")
-                        .getBytes(StandardCharsets.US_ASCII));
+                case 0 ->
+                    out.write(("muster-hello 1 3 " + HexFormat.of().formatHex(new byte[16]) + "\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                case 1 ->
+                    out.write(("muster-hello 1 0 " + HexFormat.of().formatHex(ep.token()) + "\n")
+                            .getBytes(StandardCharsets.US_ASCII));
                 case 2 -> out.write(new byte[4096]);
                 case 3 -> out.write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 default -> silent.add(s); // says nothing: dropped for room or after the hello timeout
@@ -241,19 +245,22 @@ class TcpBarrierTest {
     void rank0CannotListen_everyoneWaitsByFiles() {
         ranks = new Ranks(root, "step", 3, Transport.Mode.TCP, Duration.ofSeconds(20));
         Ranks r = ranks;
-        CompletableFuture<Ranks.Result> zero = CompletableFuture.supplyAsync(() -> {
-            FileBarrier fb = r.barrier(0);
-            fb.prepare();
-            fb.arrive();
-            try {
-                // TEST-NET-1: not an address of this machine, so bind() fails
-                Outcome o = new TcpBarrier(fb, () -> InetAddress.getByName("192.0.2.1"), "--bind-address 192.0.2.1")
-                        .await(Map.of());
-                return new Ranks.Result(0, o, null, 0, 0, fb.via(), null);
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        }, r.pool);
+        CompletableFuture<Ranks.Result> zero = CompletableFuture.supplyAsync(
+                () -> {
+                    FileBarrier fb = r.barrier(0);
+                    fb.prepare();
+                    fb.arrive();
+                    try {
+                        // TEST-NET-1: not an address of this machine, so bind() fails
+                        Outcome o = new TcpBarrier(
+                                        fb, () -> InetAddress.getByName("192.0.2.1"), "--bind-address 192.0.2.1")
+                                .await(Map.of());
+                        return new Ranks.Result(0, o, null, 0, 0, fb.via(), null);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                },
+                r.pool);
         List<CompletableFuture<Ranks.Result>> fs = List.of(zero, r.start(1), r.start(2));
         for (Ranks.Result res : join(fs)) {
             assertEquals(0, res.code(), () -> "rank " + res.rank() + ": " + res.failure());
@@ -272,7 +279,8 @@ class TcpBarrierTest {
         two.abort(127, "rank 2: ./app: command not found");
         for (Ranks.Result res : join(fs)) {
             assertEquals(127, res.code(), "rank " + res.rank());
-            assertTrue(res.failure().getMessage().contains("rank 2"), res.failure().getMessage());
+            assertTrue(
+                    res.failure().getMessage().contains("rank 2"), res.failure().getMessage());
         }
     }
 
@@ -282,7 +290,9 @@ class TcpBarrierTest {
         List<Ranks.Result> res = join(List.of(r.start(0), r.start(1)));
         for (Ranks.Result x : res) {
             assertEquals(ExitCodes.TIMEOUT, x.code(), "rank " + x.rank() + ": " + x.failure());
-            assertTrue(x.failure().getMessage().contains("missing rank 2"), x.failure().getMessage());
+            assertTrue(
+                    x.failure().getMessage().contains("missing rank 2"),
+                    x.failure().getMessage());
         }
     }
 
@@ -298,12 +308,16 @@ class TcpBarrierTest {
             Ranks.Result one = quick.start(1).join();
             assertEquals(ExitCodes.TIMEOUT, one.code(), () -> "rank 1: " + one.failure());
             // its deadline came before its arrival file was due: it still counts itself as arrived
-            assertTrue(one.failure().getMessage().contains("missing rank 2"), one.failure().getMessage());
+            assertTrue(
+                    one.failure().getMessage().contains("missing rank 2"),
+                    one.failure().getMessage());
             Ranks.Result z = zero.join();
             // an ordering, not a wall-clock bound: rank 0 learned of its own timeout after rank 1 timed out
             assertTrue(z.doneNanos() >= one.doneNanos(), "rank 0 still waited after rank 1's deadline");
             assertEquals(ExitCodes.TIMEOUT, z.code(), () -> "rank 0: " + z.failure());
-            assertTrue(z.failure().getMessage().contains("missing rank 2"), z.failure().getMessage());
+            assertTrue(
+                    z.failure().getMessage().contains("missing rank 2"),
+                    z.failure().getMessage());
             assertTrue(z.doneNanos() - start >= 2_000_000_000L, "rank 0 waited its own 2 s");
         } finally {
             quick.close();

@@ -1,14 +1,13 @@
 package dev.muster.cli;
 
-import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.core.MusterException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 class ArgsTest {
     @Test

@@ -2,13 +2,12 @@ package dev.muster.core;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-
 import org.awaitility.Awaitility;
 
 /**
@@ -17,7 +16,8 @@ import org.awaitility.Awaitility;
  * python3 because Java cannot make a FIFO; CI installs it (scripts/test).
  */
 public final class FifoSwapper implements AutoCloseable {
-    private static final String SCRIPT = String.join("\n",
+    private static final String SCRIPT = String.join(
+            "\n",
             "import os, sys",
             "target, content = sys.argv[1], open(sys.argv[2], 'rb').read()",
             "d = os.path.dirname(target)",
@@ -47,11 +47,14 @@ public final class FifoSwapper implements AutoCloseable {
         Files.write(contentFile, content);
         contentFile.toFile().deleteOnExit();
         Process p = new ProcessBuilder("python3", "-c", SCRIPT, target.toString(), contentFile.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
         Object before = key(target);
         // python takes a moment to start: the loop counts only once the swaps have begun
-        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !p.isAlive() || !Objects.equals(before,
-                key(target)));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> !p.isAlive() || !Objects.equals(before, key(target)));
         if (!p.isAlive()) {
             throw new IOException("the FIFO swapper (python3) exited at once with " + p.exitValue());
         }
@@ -60,7 +63,8 @@ public final class FifoSwapper implements AutoCloseable {
 
     private static Object key(Path p) {
         try {
-            return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .fileKey();
         } catch (IOException e) {
             return null;
         }

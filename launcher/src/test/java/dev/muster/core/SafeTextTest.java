@@ -1,15 +1,16 @@
 package dev.muster.core;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Test;
+
 class SafeTextTest {
     @Test
     void quote_escapesControlsBidiAndSeparators() {
-        assertEquals("\"a\\nb\\u001b[31m\\u0000\\\\\\\"\\u202e\\u2028\\u009b\"",
+        assertEquals(
+                "\"a\\nb\\u001b[31m\\u0000\\\\\\\"\\u202e\\u2028\\u009b\"",
                 SafeText.quote("a\nb\u001b[31m\u0000\\\"\u202e\u2028\u009b"));
         assertEquals("\"mod\u00e8le \ud83d\ude00\"", SafeText.quote("mod\u00e8le \ud83d\ude00"), "printable kept");
         assertEquals("\"\\ud800x\"", SafeText.quote("\ud800x"), "a lone surrogate is escaped");

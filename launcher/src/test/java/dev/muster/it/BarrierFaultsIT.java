@@ -1,14 +1,14 @@
 package dev.muster.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
 import dev.muster.testing.Slurm;
-import dev.muster.it.Cluster.Jdk;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,11 +20,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A step barrier where something goes wrong, under a real srun: every failure is bounded, and every task says
@@ -45,14 +44,17 @@ class BarrierFaultsIT {
      */
     private Path wrapper(String special, String options, String command) throws IOException {
         Path d = cluster.dir();
-        return cluster.script("task.sh", ""
-                + "r=$SLURM_PROCID\n"
-                + special + "\n"
-                + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " " + options + " -- " + command
-                + "\n"
-                + "rc=$?\n"
-                + "echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + d + "/ends\n"
-                + "exit $rc");
+        return cluster.script(
+                "task.sh",
+                ""
+                        + "r=$SLURM_PROCID\n"
+                        + special + "\n"
+                        + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " " + options + " -- "
+                        + command
+                        + "\n"
+                        + "rc=$?\n"
+                        + "echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + d + "/ends\n"
+                        + "exit $rc");
     }
 
     /** A wait for {@code file} that a test creates, bounded so that a failed test leaves no task behind. */
@@ -62,7 +64,9 @@ class BarrierFaultsIT {
     }
 
     private Run.Result srun(String... args) {
-        List<String> a = new ArrayList<>(List.of("--kill-on-bad-exit=0", "--error",
+        List<String> a = new ArrayList<>(List.of(
+                "--kill-on-bad-exit=0",
+                "--error",
                 cluster.dir().resolve("err.%t").toString()));
         a.addAll(List.of(args));
         return cluster.srun(Duration.ofSeconds(45), Cluster.env(JDK), a.toArray(String[]::new));
@@ -87,8 +91,10 @@ class BarrierFaultsIT {
 
     private List<Path> stepDirs() throws IOException {
         try (Stream<Path> s = Files.list(cluster.sync())) {
-            return s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().contains(".gone."))
-                    .sorted().collect(Collectors.toList());
+            return s.filter(Files::isDirectory)
+                    .filter(p -> !p.getFileName().toString().contains(".gone."))
+                    .sorted()
+                    .collect(Collectors.toList());
         }
     }
 
@@ -114,7 +120,8 @@ class BarrierFaultsIT {
     }
 
     private String diagnosis() {
-        StringBuilder b = new StringBuilder("--- ends ---\n").append(Run.read(cluster.dir().resolve("ends")));
+        StringBuilder b = new StringBuilder("--- ends ---\n")
+                .append(Run.read(cluster.dir().resolve("ends")));
         for (int r = 0; r < 4; r++) {
             b.append("--- err.").append(r).append(" ---\n").append(err(r));
         }
@@ -144,12 +151,18 @@ class BarrierFaultsIT {
             assertEquals("75", e.get("rc"), "rank " + rank + "\n" + diagnosis());
             Duration waited = Duration.between(arrival(step, rank), nanos(e.get("ns")));
             Instant end = nanos(e.get("ns"));
-            assertTrue(!end.isBefore(firstDeadline) || !end.isBefore(arrival(step, rank).plusSeconds(3)),
+            assertTrue(
+                    !end.isBefore(firstDeadline)
+                            || !end.isBefore(arrival(step, rank).plusSeconds(3)),
                     "rank " + rank + " gave up after " + waited + ", before rank 0's deadline and its own");
             // at its timeout, not at some later one: twice the 3 s timeout, for a loaded machine
-            assertTrue(waited.compareTo(Duration.ofSeconds(3).multipliedBy(2)) <= 0, "rank " + rank + " exited "
-                    + waited + " after its arrival; timeout 3 s");
-            assertTrue(err(rank).contains("missing rank 3 (expected on " + Slurm.nodes().get(3) + ")"),
+            assertTrue(
+                    waited.compareTo(Duration.ofSeconds(3).multipliedBy(2)) <= 0,
+                    "rank " + rank + " exited " + waited + " after its arrival; timeout 3 s");
+            assertTrue(
+                    err(rank)
+                            .contains("missing rank 3 (expected on "
+                                    + Slurm.nodes().get(3) + ")"),
                     "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }
@@ -160,13 +173,15 @@ class BarrierFaultsIT {
     void commandNotFound_othersExitOnTheAbortWith127NamingTheRank() throws Exception {
         // rank 2 comes 2 s late, so that the others are already waiting when it aborts
         Path d = cluster.dir();
-        Path task = cluster.script("task.sh", ""
-                + "r=$SLURM_PROCID; cmd=true\n"
-                + "if [ $r = 2 ]; then sleep 2; cmd=" + d + "/no-such-program; fi\n"
-                + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 30 -- $cmd\n"
-                + "rc=$?\n"
-                + "echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + d + "/ends\n"
-                + "exit $rc");
+        Path task = cluster.script(
+                "task.sh",
+                ""
+                        + "r=$SLURM_PROCID; cmd=true\n"
+                        + "if [ $r = 2 ]; then sleep 2; cmd=" + d + "/no-such-program; fi\n"
+                        + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 30 -- $cmd\n"
+                        + "rc=$?\n"
+                        + "echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + d + "/ends\n"
+                        + "exit $rc");
         Run.Result r = srun("-N", "2", "-n", "4", task.toString());
 
         assertEquals(127, r.exit(), r.describe() + diagnosis());
@@ -182,8 +197,9 @@ class BarrierFaultsIT {
             assertEquals("127", e.get("rc"), "rank " + rank + " exits with the aborting rank's code\n" + diagnosis());
             Duration after = Duration.between(abortAt, nanos(e.get("ns")));
             // 127, not 75, already says the abort ended the wait; and long before the 30 s timeout
-            assertTrue(after.compareTo(Duration.ofSeconds(30).dividedBy(3)) <= 0, "rank " + rank + " exited "
-                    + after + " after the abort marker; its timeout is 30 s");
+            assertTrue(
+                    after.compareTo(Duration.ofSeconds(30).dividedBy(3)) <= 0,
+                    "rank " + rank + " exited " + after + " after the abort marker; its timeout is 30 s");
             assertTrue(err(rank).contains("rank 2 aborted the barrier"), "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }
@@ -211,14 +227,30 @@ class BarrierFaultsIT {
         // step 0: rank 3 never arrives, the others time out and leave their step directory (the diagnosis)
         Path first = wrapper("if [ $r = 3 ]; then exit 0; fi", "--timeout 2", "true");
         Path probe = cluster.script("probe.sh", "echo \"ok rank=$MUSTER_RANK key=$MUSTER_BARRIER_KEY\"");
-        Path job = cluster.script("job.sh", ""
-                + "srun -n 4 " + first + " > " + d + "/first.out 2>&1; echo \"first rc=$?\" >> " + d + "/job.log\n"
-                + "ls " + cluster.sync() + " > " + d + "/between.ls\n"
-                + "srun -n 4 " + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 20 -- "
-                + probe + " > " + d + "/second.out 2>&1; echo \"second rc=$?\" >> " + d + "/job.log\n");
-        Run.Result r = cluster.run(Duration.ofSeconds(50), Cluster.env(JDK), List.of("sbatch", "--wait",
-                "--job-name", cluster.jobName(), "-N", "2", "-n", "4", "-o", d.resolve("job.out").toString(),
-                job.toString()));
+        Path job = cluster.script(
+                "job.sh",
+                ""
+                        + "srun -n 4 " + first + " > " + d + "/first.out 2>&1; echo \"first rc=$?\" >> " + d
+                        + "/job.log\n"
+                        + "ls " + cluster.sync() + " > " + d + "/between.ls\n"
+                        + "srun -n 4 " + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync()
+                        + " --timeout 20 -- "
+                        + probe + " > " + d + "/second.out 2>&1; echo \"second rc=$?\" >> " + d + "/job.log\n");
+        Run.Result r = cluster.run(
+                Duration.ofSeconds(50),
+                Cluster.env(JDK),
+                List.of(
+                        "sbatch",
+                        "--wait",
+                        "--job-name",
+                        cluster.jobName(),
+                        "-N",
+                        "2",
+                        "-n",
+                        "4",
+                        "-o",
+                        d.resolve("job.out").toString(),
+                        job.toString()));
         String all = r.describe() + "\n--- job.log ---\n" + Run.read(d.resolve("job.log")) + "--- first ---\n"
                 + Run.read(d.resolve("first.out")) + "--- second ---\n" + Run.read(d.resolve("second.out"));
 
@@ -231,8 +263,10 @@ class BarrierFaultsIT {
         assertTrue(Run.read(cluster.sync().resolve(firstKey).resolve("outcome")).contains("kind=timeout"));
 
         List<Map<String, String>> oks = Fields.records(Run.read(d.resolve("second.out")), "ok ");
-        assertEquals(List.of("0", "1", "2", "3"), oks.stream().map(m -> m.get("rank")).sorted()
-                .collect(Collectors.toList()), all);
+        assertEquals(
+                List.of("0", "1", "2", "3"),
+                oks.stream().map(m -> m.get("rank")).sorted().collect(Collectors.toList()),
+                all);
         for (Map<String, String> ok : oks) {
             assertNotEquals(firstKey, ok.get("key"), all);
         }
@@ -244,36 +278,59 @@ class BarrierFaultsIT {
         Path d = cluster.dir();
         Path first = wrapper("if [ $r = 1 ]; then exit 0; fi", "--timeout 2", "true");
         Path probe = cluster.script("probe.sh", "echo \"ok rank=$MUSTER_RANK key=$MUSTER_BARRIER_KEY\"");
-        Path job = cluster.script("job.sh", ""
-                + "c=${SLURM_RESTART_COUNT:-0}\n"
-                + "if [ $c = 0 ]; then\n"
-                + "  srun -n 2 " + first + " > " + d + "/run0.out 2>&1; echo \"run0 rc=$?\" >> " + d + "/job.log\n"
-                + "else\n"
-                + "  srun -n 2 " + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 20"
-                + " -- " + probe + " > " + d + "/run$c.out 2>&1; echo \"run$c rc=$?\" >> " + d + "/job.log\n"
-                + "fi\n");
-        Run.Result submit = cluster.run(Duration.ofSeconds(15), Cluster.env(JDK), List.of("sbatch", "--parsable",
-                "--requeue", "--job-name", cluster.jobName(), "-N", "2", "-n", "2", "-o",
-                d.resolve("job.%j.out").toString(), job.toString()));
+        Path job = cluster.script(
+                "job.sh",
+                ""
+                        + "c=${SLURM_RESTART_COUNT:-0}\n"
+                        + "if [ $c = 0 ]; then\n"
+                        + "  srun -n 2 " + first + " > " + d + "/run0.out 2>&1; echo \"run0 rc=$?\" >> " + d
+                        + "/job.log\n"
+                        + "else\n"
+                        + "  srun -n 2 " + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync()
+                        + " --timeout 20"
+                        + " -- " + probe + " > " + d + "/run$c.out 2>&1; echo \"run$c rc=$?\" >> " + d + "/job.log\n"
+                        + "fi\n");
+        Run.Result submit = cluster.run(
+                Duration.ofSeconds(15),
+                Cluster.env(JDK),
+                List.of(
+                        "sbatch",
+                        "--parsable",
+                        "--requeue",
+                        "--job-name",
+                        cluster.jobName(),
+                        "-N",
+                        "2",
+                        "-n",
+                        "2",
+                        "-o",
+                        d.resolve("job.%j.out").toString(),
+                        job.toString()));
         assertEquals(0, submit.exit(), submit.describe());
         String id = submit.out().trim().split(";")[0];
 
-        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> "COMPLETED".equals(cluster.job(id)
-                .get("JobState")));
-        assertTrue(Run.read(d.resolve("job.log")).contains("run0 rc=75"), Run.read(d.resolve("job.log"))
-                + Run.read(d.resolve("run0.out")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> "COMPLETED".equals(cluster.job(id).get("JobState")));
+        assertTrue(
+                Run.read(d.resolve("job.log")).contains("run0 rc=75"),
+                Run.read(d.resolve("job.log")) + Run.read(d.resolve("run0.out")));
         List<Path> before = stepDirs();
         assertEquals(1, before.size(), "the first run left its step directory");
 
-        assertEquals(0, cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "requeue", id)).exit());
+        assertEquals(
+                0,
+                cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "requeue", id))
+                        .exit());
         // A requeued job is held for 120 s; start it in 2 s. Not at once: the nodes revoked the first run's job
         // credential when it ended, and slurmd refuses a credential made in the same second as that revocation
         // ("Killing non-startable batch JobId=...: Job credential revoked" in slurmctld's log, once in ~10 runs).
-        Run.Result now = cluster.run(Duration.ofSeconds(15), Map.of(), List.of("scontrol", "update",
-                "JobId=" + id, "StartTime=now+2"));
+        Run.Result now = cluster.run(
+                Duration.ofSeconds(15), Map.of(), List.of("scontrol", "update", "JobId=" + id, "StartTime=now+2"));
         assertEquals(0, now.exit(), now.describe());
-        Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> Run.read(d.resolve("job.log"))
-                .contains("run1 "));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(40))
+                .until(() -> Run.read(d.resolve("job.log")).contains("run1 "));
 
         String all = Run.read(d.resolve("job.log")) + "--- run1 ---\n" + Run.read(d.resolve("run1.out"));
         assertTrue(all.contains("run1 rc=0"), all);
@@ -283,7 +340,8 @@ class BarrierFaultsIT {
         for (Map<String, String> ok : oks) {
             assertNotEquals(firstKey, ok.get("key"), all);
             // same job, same step number: only the restart (and launch) tell the two runs apart
-            assertTrue(ok.get("key").startsWith(firstKey.substring(0, firstKey.indexOf(".0.") + 3)),
+            assertTrue(
+                    ok.get("key").startsWith(firstKey.substring(0, firstKey.indexOf(".0.") + 3)),
                     "same job and step: " + ok.get("key") + " vs " + firstKey);
         }
     }
@@ -292,14 +350,18 @@ class BarrierFaultsIT {
     @Timeout(60)
     void foreignFilesInArrival_areIgnored() throws Exception {
         Path trace = cluster.dir().resolve("trace");
-        Path task = wrapper("if [ $r = 3 ]; then " + holdUntil("go") + "; fi", "--timeout 30 --trace " + trace,
-                "true");
-        Process srun = cluster.start(Cluster.env(JDK), List.of("srun", "--job-name", cluster.jobName(), "-N", "2",
-                "-n", "4", task.toString()), "srun");
+        Path task = wrapper("if [ $r = 3 ]; then " + holdUntil("go") + "; fi", "--timeout 30 --trace " + trace, "true");
+        Process srun = cluster.start(
+                Cluster.env(JDK),
+                List.of("srun", "--job-name", cluster.jobName(), "-N", "2", "-n", "4", task.toString()),
+                "srun");
 
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !stepDirs().isEmpty()
-                && Files.exists(stepDir().resolve("arrival/0/0")) && Files.exists(stepDir().resolve("arrival/0/1"))
-                && Files.exists(stepDir().resolve("arrival/1/2")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> !stepDirs().isEmpty()
+                        && Files.exists(stepDir().resolve("arrival/0/0"))
+                        && Files.exists(stepDir().resolve("arrival/0/1"))
+                        && Files.exists(stepDir().resolve("arrival/1/2")));
         // four tasks: groups of two, rank 3 belongs in arrival/1/
         for (Path arrival : List.of(stepDir().resolve("arrival"), stepDir().resolve("arrival/1"))) {
             // names that a careless parser would count as rank 3 (or as any rank): none may release the barrier
@@ -309,7 +371,9 @@ class BarrierFaultsIT {
             Files.createDirectory(arrival.resolve("3x"));
         }
         Path outcome = stepDir().resolve("outcome");
-        Awaitility.await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2))
+        Awaitility.await()
+                .during(Duration.ofMillis(800))
+                .atMost(Duration.ofSeconds(2))
                 .until(() -> Run.read(outcome).isEmpty());
         Files.writeString(cluster.dir().resolve("go"), "");
 
@@ -330,19 +394,36 @@ class BarrierFaultsIT {
     @Timeout(60)
     void termToOneWaitingTask_othersExitOnTheAbortWith143NamingIt() throws Exception {
         Path task = wrapper("if [ $r = 3 ]; then " + holdUntil("go") + "; exit 0; fi", "--timeout 30", "true");
-        Process srun = cluster.start(Cluster.env(JDK), List.of("srun", "--job-name", cluster.jobName(),
-                "--kill-on-bad-exit=0", "--error", cluster.dir().resolve("err.%t").toString(), "-N", "2", "-n", "4",
-                task.toString()), "srun");
+        Process srun = cluster.start(
+                Cluster.env(JDK),
+                List.of(
+                        "srun",
+                        "--job-name",
+                        cluster.jobName(),
+                        "--kill-on-bad-exit=0",
+                        "--error",
+                        cluster.dir().resolve("err.%t").toString(),
+                        "-N",
+                        "2",
+                        "-n",
+                        "4",
+                        task.toString()),
+                "srun");
         // four tasks: arrival groups of two (arrival/<rank / 2>/<rank>)
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !stepDirs().isEmpty()
-                && Files.exists(stepDir().resolve("arrival/0/0")) && Files.exists(stepDir().resolve("arrival/0/1"))
-                && Files.exists(stepDir().resolve("arrival/1/2")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> !stepDirs().isEmpty()
+                        && Files.exists(stepDir().resolve("arrival/0/0"))
+                        && Files.exists(stepDir().resolve("arrival/0/1"))
+                        && Files.exists(stepDir().resolve("arrival/1/2")));
         String pid = Fields.fields(Run.read(stepDir().resolve("arrival/0/1"))).get("pid");
         Instant killedAt = Instant.now();
         Run.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-TERM", pid));
         assertEquals(0, kill.exit(), kill.describe());
 
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> ends().keySet().containsAll(List.of(0, 1, 2)));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> ends().keySet().containsAll(List.of(0, 1, 2)));
         Files.writeString(cluster.dir().resolve("go"), "");
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !srun.isAlive());
         assertEquals(143, srun.exitValue(), Run.read(cluster.dir().resolve("srun.err")) + diagnosis());
@@ -353,8 +434,9 @@ class BarrierFaultsIT {
             assertEquals("143", e.get("rc"), "rank " + rank + "\n" + diagnosis());
             Duration after = Duration.between(killedAt, nanos(e.get("ns")));
             // long before the 30 s timeout (143, not 75, says the abort ended the wait)
-            assertTrue(after.compareTo(Duration.ofSeconds(30).dividedBy(3)) <= 0, "rank " + rank + " exited "
-                    + after + " after rank 1 got SIGTERM; its timeout is 30 s");
+            assertTrue(
+                    after.compareTo(Duration.ofSeconds(30).dividedBy(3)) <= 0,
+                    "rank " + rank + " exited " + after + " after rank 1 got SIGTERM; its timeout is 30 s");
             assertTrue(err(rank).contains("rank 1"), "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }

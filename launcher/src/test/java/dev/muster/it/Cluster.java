@@ -4,13 +4,6 @@ import dev.muster.testing.Leftovers;
 import dev.muster.testing.Run;
 import dev.muster.testing.Slurm;
 import dev.muster.testing.TestFiles;
-import org.awaitility.Awaitility;
-import org.awaitility.core.ConditionTimeoutException;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.extension.AfterEachCallback;
-import org.junit.jupiter.api.extension.BeforeEachCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -25,6 +18,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * What the integration tests share: the local Slurm (skip or fail when it is down), the shipped jar, a private
@@ -61,8 +60,8 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
 
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
     // JVM flags that scripts/muster passes too: a fast short-lived JVM that leaves the program its own limits.
-    private static final List<String> FAST_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-            "-XX:-UsePerfData", "-XX:-MaxFDLimit");
+    private static final List<String> FAST_JVM =
+            List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:-MaxFDLimit");
 
     private final boolean slurm;
     private Path dir;
@@ -91,10 +90,11 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         dir = TestFiles.privateDir(Files.createTempDirectory("muster-it-"));
         // on the rig the sync root is on the shared directory, which each node sees through its own caching mount
         String shared = System.getenv("LOCAL_SLURM_SHARED");
-        sync = slurm && shared != null && !shared.isEmpty() && rig() ? extraDir(Path.of(shared), "muster-it-sync-",
-                "rwx------") : TestFiles.privateDir(dir.resolve("sync"));
-        jobName = "muster-it-" + test.substring(0, Math.min(24, test.length())) + "-" + ProcessHandle.current().pid()
-                + "-" + SEQUENCE.incrementAndGet();
+        sync = slurm && shared != null && !shared.isEmpty() && rig()
+                ? extraDir(Path.of(shared), "muster-it-sync-", "rwx------")
+                : TestFiles.privateDir(dir.resolve("sync"));
+        jobName = "muster-it-" + test.substring(0, Math.min(24, test.length())) + "-"
+                + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet();
     }
 
     @Override
@@ -114,8 +114,8 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         TestFiles.deleteTree(dir);
         problems.addAll(Leftovers.helpers(marks));
         if (!problems.isEmpty() && context.getExecutionException().isEmpty()) {
-            Assertions.fail("left behind by " + context.getRequiredTestMethod().getName() + ": "
-                    + String.join("; ", problems));
+            Assertions.fail(
+                    "left behind by " + context.getRequiredTestMethod().getName() + ": " + String.join("; ", problems));
         }
     }
 
@@ -298,7 +298,9 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
 
     private void awaitNoJobs(List<String> problems) {
         try {
-            Awaitility.await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(15))
+                    .pollInterval(Duration.ofMillis(200))
                     .until(() -> liveJobs().isEmpty());
         } catch (ConditionTimeoutException e) {
             problems.add("Slurm jobs " + liveJobs() + " still listed 15 s after scancel");

@@ -1,17 +1,16 @@
 package dev.muster.it;
 
-import dev.muster.testing.Slurm;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.testing.Slurm;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code muster doctor} under srun -N 2: a visibility time when the directory is shared, "not shared" when not. */
 class DoctorIT {
@@ -44,10 +43,12 @@ class DoctorIT {
     void tasksSeeingDifferentDirectories_sayNotShared() throws Exception {
         SlurmSteps s = new SlurmSteps(tmp);
         // rank 1 in its own mount namespace with a fresh tmpfs over the sync directory
-        Path task = s.script("task.sh", ""
-                + "if [ $r = 1 ]; then exec unshare -m -- bash -c 'mount -t tmpfs -o mode=700 none " + s.sync
-                + " && exec " + doctor(s) + "' 2> $D/err.$r; fi\n"
-                + doctor(s) + " 2> $D/err.$r");
+        Path task = s.script(
+                "task.sh",
+                ""
+                        + "if [ $r = 1 ]; then exec unshare -m -- bash -c 'mount -t tmpfs -o mode=700 none " + s.sync
+                        + " && exec " + doctor(s) + "' 2> $D/err.$r; fi\n"
+                        + doctor(s) + " 2> $D/err.$r");
         int rc = s.run(2, 2, task, Duration.ofSeconds(50));
         assertEquals(77, rc, s::errs);
         assertTrue(s.read("out.0").contains("shared no"), s.read("out.0"));

@@ -1,16 +1,11 @@
 package dev.muster.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
-import dev.muster.it.Cluster.Jdk;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,9 +15,13 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * What the program inherits from its task through muster (DESIGN §6). Java 22+ execs for real: the task's PID,
@@ -38,20 +37,26 @@ class ExecFidelityIT {
      * descriptors into {@code $FDS_OUT.<rank>} (an {@code exec}, so that no shell descriptor is in the way).
      */
     private Path probe() throws Exception {
-        return cluster.script("probe.sh", ""
-                + "fd7=closed; [ -e /proc/$$/fd/7 ] && fd7=open\n"
-                + "echo \"probe rank=$SLURM_PROCID pid=$$ ppid=$PPID task_pid=$SLURM_TASK_PID"
-                + " nofile=$(ulimit -Sn) fd7=$fd7\"\n"
-                + "exec ls -l /proc/self/fd > \"$FDS_OUT.$SLURM_PROCID\"");
+        return cluster.script(
+                "probe.sh",
+                ""
+                        + "fd7=closed; [ -e /proc/$$/fd/7 ] && fd7=open\n"
+                        + "echo \"probe rank=$SLURM_PROCID pid=$$ ppid=$PPID task_pid=$SLURM_TASK_PID"
+                        + " nofile=$(ulimit -Sn) fd7=$fd7\"\n"
+                        + "exec ls -l /proc/self/fd > \"$FDS_OUT.$SLURM_PROCID\"");
     }
 
     /** The descriptors listed in {@code file}, as "n -> target" with the run-specific parts blanked. */
     private static List<String> descriptors(Path file) {
-        return Run.read(file).lines().filter(l -> l.contains(" -> "))
+        return Run.read(file)
+                .lines()
+                .filter(l -> l.contains(" -> "))
                 .map(l -> l.substring(l.lastIndexOf(' ', l.indexOf(" -> ") - 1) + 1))
-                .map(l -> l.replaceAll("pipe:\\[\\d+\\]", "pipe").replaceAll("/proc/\\d+/", "/proc/PID/")
+                .map(l -> l.replaceAll("pipe:\\[\\d+\\]", "pipe")
+                        .replaceAll("/proc/\\d+/", "/proc/PID/")
                         .replaceAll("fds\\.(bare|muster)\\.", "fds.RUN."))
-                .sorted().collect(Collectors.toList());
+                .sorted()
+                .collect(Collectors.toList());
     }
 
     /**
@@ -59,22 +64,30 @@ class ExecFidelityIT {
      * hard one (the JVM would raise it), records both, then execs {@code next...}.
      */
     private Path task(String next) throws Exception {
-        return cluster.script("task.sh", ""
-                + "exec 7</etc/hostname\n"
-                + "ulimit -Sn 1000\n"
-                + "fd7=closed; [ -e /proc/$$/fd/7 ] && fd7=open\n"
-                + "echo \"task rank=$SLURM_PROCID pid=$$ nofile=$(ulimit -Sn) hard=$(ulimit -Hn) fd7=$fd7\"\n"
-                + "exec " + next);
+        return cluster.script(
+                "task.sh",
+                ""
+                        + "exec 7</etc/hostname\n"
+                        + "ulimit -Sn 1000\n"
+                        + "fd7=closed; [ -e /proc/$$/fd/7 ] && fd7=open\n"
+                        + "echo \"task rank=$SLURM_PROCID pid=$$ nofile=$(ulimit -Sn) hard=$(ulimit -Hn) fd7=$fd7\"\n"
+                        + "exec " + next);
     }
 
     /** What each of the 4 tasks printed before muster ({@code task}) and what the program saw ({@code probe}). */
-    private record ProbeRun(Map<String, Map<String, String>> tasks, Map<String, Map<String, String>> programs) {
-    }
+    private record ProbeRun(Map<String, Map<String, String>> tasks, Map<String, Map<String, String>> programs) {}
 
     /** The probe under {@code muster run} on 2 nodes, 4 tasks; every rank's program must have run. */
     private ProbeRun underMuster(Jdk jdk, Map<String, String> env, Path probe) throws Exception {
-        Run.Result r = cluster.srun(Duration.ofSeconds(40), env, "-N", "2", "-n", "4",
-                task(Cluster.musterShell(jdk) + " run --sync-dir " + cluster.sync() + " -- " + probe).toString());
+        Run.Result r = cluster.srun(
+                Duration.ofSeconds(40),
+                env,
+                "-N",
+                "2",
+                "-n",
+                "4",
+                task(Cluster.musterShell(jdk) + " run --sync-dir " + cluster.sync() + " -- " + probe)
+                        .toString());
         assertEquals(0, r.exit(), r.describe());
         ProbeRun run = new ProbeRun(byRank(r.out(), "task "), byRank(r.out(), "probe "));
         assertEquals(List.of("0", "1", "2", "3"), List.copyOf(run.programs().keySet()), r.describe());
@@ -93,8 +106,14 @@ class ExecFidelityIT {
     @Timeout(60)
     void exec_onJava25_keepsTaskPidDescriptorsAndOpenFilesLimit() throws Exception {
         Path probe = probe();
-        Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of("FDS_OUT",
-                cluster.dir().resolve("fds.bare").toString()), "-N", "2", "-n", "4", task(probe.toString()).toString());
+        Run.Result bare = cluster.srun(
+                Duration.ofSeconds(30),
+                Map.of("FDS_OUT", cluster.dir().resolve("fds.bare").toString()),
+                "-N",
+                "2",
+                "-n",
+                "4",
+                task(probe.toString()).toString());
         assertEquals(0, bare.exit(), bare.describe());
         Map<String, String> env = new java.util.HashMap<>(Cluster.env(Jdk.J25));
         env.put("FDS_OUT", cluster.dir().resolve("fds.muster").toString());
@@ -110,10 +129,13 @@ class ExecFidelityIT {
             assertEquals("open", p.get("fd7"), "rank " + rank + ": inherited descriptor 7 is still open");
             assertEquals(t.get("nofile"), p.get("nofile"), "rank " + rank + ": open-files soft limit");
             // nothing of the JVM's (its jar, lib/modules, sockets) leaks in: the same descriptors as without muster
-            assertTrue(descriptors(cluster.dir().resolve("fds.bare." + rank)).contains("7 -> /etc/hostname"),
+            assertTrue(
+                    descriptors(cluster.dir().resolve("fds.bare." + rank)).contains("7 -> /etc/hostname"),
                     "the bare program lists its descriptors");
-            assertEquals(descriptors(cluster.dir().resolve("fds.bare." + rank)),
-                    descriptors(cluster.dir().resolve("fds.muster." + rank)), "rank " + rank + ": open descriptors");
+            assertEquals(
+                    descriptors(cluster.dir().resolve("fds.bare." + rank)),
+                    descriptors(cluster.dir().resolve("fds.muster." + rank)),
+                    "rank " + rank + ": open descriptors");
         }
     }
 
@@ -146,13 +168,16 @@ class ExecFidelityIT {
     @Timeout(60)
     void usr1AtTheChildsStart_onJava17_isForwardedNotFatal() throws Exception {
         Path d = cluster.dir();
-        Path program = cluster.script("usr1-early.sh", ""
-                + "trap 'echo got >> " + d + "/usr1-early.log' USR1\n"
-                + "kill -USR1 $PPID\n"
-                + "i=0; while [ ! -s " + d + "/usr1-early.log ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done\n"
-                + "echo \"early count=$(grep -c got " + d + "/usr1-early.log)\"");
-        Run.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "1",
-                program.toString()));
+        Path program = cluster.script(
+                "usr1-early.sh",
+                ""
+                        + "trap 'echo got >> " + d + "/usr1-early.log' USR1\n"
+                        + "kill -USR1 $PPID\n"
+                        + "i=0; while [ ! -s " + d
+                        + "/usr1-early.log ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done\n"
+                        + "echo \"early count=$(grep -c got " + d + "/usr1-early.log)\"");
+        Run.Result r = cluster.srun(
+                Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "1", program.toString()));
         assertEquals(0, r.exit(), r.describe());
         assertTrue(r.out().contains("early count=1"), r.describe());
     }
@@ -163,8 +188,8 @@ class ExecFidelityIT {
     void exitCodes_lookToSrunAsForTheBareProgram(Jdk jdk) throws Exception {
         Path program = cluster.script("exits.sh", "case $SLURM_PROCID in 1) exit 3;; 2) exit 5;; esac\nexit 0");
         Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "3", program.toString());
-        Run.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "3",
-                program.toString()));
+        Run.Result r =
+                cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "3", program.toString()));
         assertEquals(5, bare.exit(), bare.describe());
         assertEquals(bare.exit(), r.exit(), r.describe());
         assertEquals(srunLines(bare.err()), srunLines(r.err()), "what srun reports\n" + r.describe());
@@ -184,11 +209,11 @@ class ExecFidelityIT {
     @CsvSource({"J25,SEGV", "J25,KILL", "J25,TERM", "J17,SEGV", "J17,KILL", "J17,TERM"})
     @Timeout(60)
     void deathBySignal_looksToSrunAsForTheBareProgram(Jdk jdk, String signal) throws Exception {
-        Path program = cluster.script("dies.sh", "if [ $SLURM_PROCID = 1 ]; then kill -" + signal + " $$; fi\n"
-                + "exit 0");
+        Path program =
+                cluster.script("dies.sh", "if [ $SLURM_PROCID = 1 ]; then kill -" + signal + " $$; fi\n" + "exit 0");
         Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", program.toString());
-        Run.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "2",
-                program.toString()));
+        Run.Result r =
+                cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "2", program.toString()));
         assertEquals(128 + signalNumber(signal), bare.exit(), bare.describe());
         assertEquals(bare.exit(), r.exit(), r.describe());
         if (!(jdk == Jdk.J17 && signal.equals("SEGV"))) {
@@ -208,12 +233,13 @@ class ExecFidelityIT {
         Path exits = cluster.script("exits137.sh", "if [ $SLURM_PROCID = 1 ]; then exit 137; fi\nexit 0");
         Run.Result bareKilled = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", killed.toString());
         Run.Result bareExits = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", exits.toString());
-        Run.Result r = cluster.srun(Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "2",
-                exits.toString()));
+        Run.Result r = cluster.srun(
+                Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "2", exits.toString()));
         assertEquals(137, r.exit(), r.describe());
         // the test means something only if srun tells the two apart
-        assertTrue(!srunLines(bareKilled.err()).equals(srunLines(bareExits.err())), "srun reports a kill and an"
-                + " exit 137 alike:\n" + bareKilled.describe() + bareExits.describe());
+        assertTrue(
+                !srunLines(bareKilled.err()).equals(srunLines(bareExits.err())),
+                "srun reports a kill and an" + " exit 137 alike:\n" + bareKilled.describe() + bareExits.describe());
         assertEquals(srunLines(bareKilled.err()), srunLines(r.err()), "what srun reports\n" + r.describe());
     }
 
@@ -222,36 +248,43 @@ class ExecFidelityIT {
     @Timeout(60)
     void usr1ToMuster_reachesTheProgramExactlyOnce(Jdk jdk) throws Exception {
         Path d = cluster.dir();
-        Path program = cluster.script("usr1.sh", ""
-                + "n=0\n"
-                + "trap 'n=$((n+1)); echo \"count=$n\" >> " + d + "/usr1.log' USR1\n"
-                + "echo \"ready task_pid=$SLURM_TASK_PID\" > " + d + "/ready\n"
-                + "i=0; while [ ! -e " + d + "/stop ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
-                + "echo \"final count=$n\"");
+        Path program = cluster.script(
+                "usr1.sh",
+                ""
+                        + "n=0\n"
+                        + "trap 'n=$((n+1)); echo \"count=$n\" >> " + d + "/usr1.log' USR1\n"
+                        + "echo \"ready task_pid=$SLURM_TASK_PID\" > " + d + "/ready\n"
+                        + "i=0; while [ ! -e " + d + "/stop ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
+                        + "echo \"final count=$n\"");
         List<String> cmd = new java.util.ArrayList<>(List.of("srun", "--job-name", cluster.jobName(), "-n", "1"));
         cmd.addAll(Cluster.muster(jdk));
         cmd.addAll(List.of("run", "--sync-dir", cluster.sync().toString(), "--", program.toString()));
         Process srun = cluster.start(Cluster.env(jdk), cmd, "srun");
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> Run.read(d.resolve("ready"))
-                .endsWith("\n"));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> Run.read(d.resolve("ready")).endsWith("\n"));
 
         // srun started muster directly: the task's PID is muster's
         String taskPid = Fields.fields(Run.read(d.resolve("ready"))).get("task_pid");
-        String musterCmdline = new String(Files.readAllBytes(Path.of("/proc", taskPid, "cmdline")),
-                StandardCharsets.UTF_8);
+        String musterCmdline =
+                new String(Files.readAllBytes(Path.of("/proc", taskPid, "cmdline")), StandardCharsets.UTF_8);
         // Java 25 exec'd: the task's process now runs the program; Java 17: it is still muster's JVM
         if (jdk == Jdk.J25) {
-            assertTrue(musterCmdline.contains("usr1.sh") && !musterCmdline.contains("java"),
+            assertTrue(
+                    musterCmdline.contains("usr1.sh") && !musterCmdline.contains("java"),
                     "the task's process " + taskPid + " runs the program after the exec: " + musterCmdline);
         } else {
             assertTrue(musterCmdline.contains("java"), "muster runs as " + taskPid + ": " + musterCmdline);
         }
         Run.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-USR1", taskPid));
         assertEquals(0, kill.exit(), kill.describe());
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> Run.read(d.resolve("usr1.log"))
-                .contains("count=1"));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> Run.read(d.resolve("usr1.log")).contains("count=1"));
         // and only once: nothing more arrives
-        Awaitility.await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2))
+        Awaitility.await()
+                .during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(2))
                 .until(() -> Run.read(d.resolve("usr1.log")).equals("count=1\n"));
         Files.writeString(d.resolve("stop"), "");
         assertTrue(srun.waitFor(20, TimeUnit.SECONDS), "srun ends once the program stops");
@@ -260,20 +293,26 @@ class ExecFidelityIT {
     }
 
     private String[] withMuster(Jdk jdk, String... srunArgsThenProgram) {
-        List<String> args = new java.util.ArrayList<>(List.of(srunArgsThenProgram).subList(0,
-                srunArgsThenProgram.length - 1));
+        List<String> args =
+                new java.util.ArrayList<>(List.of(srunArgsThenProgram).subList(0, srunArgsThenProgram.length - 1));
         args.addAll(Cluster.muster(jdk));
-        args.addAll(List.of("run", "--sync-dir", cluster.sync().toString(), "--",
+        args.addAll(List.of(
+                "run",
+                "--sync-dir",
+                cluster.sync().toString(),
+                "--",
                 srunArgsThenProgram[srunArgsThenProgram.length - 1]));
         return args.toArray(String[]::new);
     }
 
     /** srun's own lines, with what differs between two runs (node, step id) blanked. */
     private static List<String> srunLines(String err) {
-        return err.lines().filter(l -> l.startsWith("srun:"))
-                .map(l -> l.replaceAll("^(srun: error: )[^: ]+:", "$1nX:").replaceAll("StepId=\\d+\\.\\d+",
-                        "StepId=J.S"))
-                .sorted().collect(Collectors.toList());
+        return err.lines()
+                .filter(l -> l.startsWith("srun:"))
+                .map(l ->
+                        l.replaceAll("^(srun: error: )[^: ]+:", "$1nX:").replaceAll("StepId=\\d+\\.\\d+", "StepId=J.S"))
+                .sorted()
+                .collect(Collectors.toList());
     }
 
     private static int signalNumber(String name) {

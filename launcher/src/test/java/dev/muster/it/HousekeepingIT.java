@@ -1,13 +1,12 @@
 package dev.muster.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Run;
 import dev.muster.testing.TestFiles;
-import dev.muster.it.Cluster.Jdk;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,10 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What is left on disk: {@code muster sweep}, and the seed's {@code HOOK_BASE_DIR}/{@code PASSWD_FILE} layout. */
 class HousekeepingIT {
@@ -33,10 +32,13 @@ class HousekeepingIT {
     /** Tasks of which rank 1 waits for {@code go} before it starts muster; muster waits up to 60 s. */
     private Path heldTask(String gate) throws IOException {
         Path g = cluster.dir().resolve(gate);
-        return cluster.script("task-" + gate + ".sh", ""
-                + "if [ $SLURM_PROCID = 1 ]; then i=0; while [ ! -e " + g + " ] && [ $i -lt 600 ]; do sleep 0.05;"
-                + " i=$((i+1)); done; fi\n"
-                + "exec " + Cluster.musterShell(JDK) + " run --timeout 60 -- true");
+        return cluster.script(
+                "task-" + gate + ".sh",
+                ""
+                        + "if [ $SLURM_PROCID = 1 ]; then i=0; while [ ! -e " + g
+                        + " ] && [ $i -lt 600 ]; do sleep 0.05;"
+                        + " i=$((i+1)); done; fi\n"
+                        + "exec " + Cluster.musterShell(JDK) + " run --timeout 60 -- true");
     }
 
     private static List<String> names(Path dir) throws IOException {
@@ -46,8 +48,18 @@ class HousekeepingIT {
     }
 
     private Process startHeld(String gate, Map<String, String> env) throws IOException {
-        return cluster.start(env, List.of("srun", "--job-name", cluster.jobName(), "-N", "2", "-n", "2",
-                heldTask(gate).toString()), "srun-" + gate);
+        return cluster.start(
+                env,
+                List.of(
+                        "srun",
+                        "--job-name",
+                        cluster.jobName(),
+                        "-N",
+                        "2",
+                        "-n",
+                        "2",
+                        heldTask(gate).toString()),
+                "srun-" + gate);
     }
 
     private Map<String, String> syncEnv() {
@@ -62,32 +74,40 @@ class HousekeepingIT {
         Path sync = cluster.sync();
         // a step killed with SIGKILL while rank 0 waits: its directory stays behind
         Process killed = startHeld("never", syncEnv());
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> names(sync).size() == 1
-                && Files.exists(sync.resolve(names(sync).get(0)).resolve("arrival/0/0")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> names(sync).size() == 1
+                        && Files.exists(sync.resolve(names(sync).get(0)).resolve("arrival/0/0")));
         String deadKey = names(sync).get(0);
         String deadJob = deadKey.split("\\.")[1];
-        assertEquals(0, cluster.run(Duration.ofSeconds(10), Map.of(), List.of("scancel", "-s", "KILL", deadJob))
-                .exit());
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !killed.isAlive()
-                && cluster.run(Duration.ofSeconds(10), Map.of(), List.of("squeue", "-h", "-j", deadJob)).out()
-                .isBlank());
+        assertEquals(
+                0,
+                cluster.run(Duration.ofSeconds(10), Map.of(), List.of("scancel", "-s", "KILL", deadJob))
+                        .exit());
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> !killed.isAlive()
+                        && cluster.run(Duration.ofSeconds(10), Map.of(), List.of("squeue", "-h", "-j", deadJob))
+                                .out()
+                                .isBlank());
         assertTrue(Files.isDirectory(sync.resolve(deadKey)), "the killed step left " + deadKey);
 
         // a live step: rank 1 held back, rank 0 waiting
         Process live = startHeld("go", syncEnv());
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> names(sync).size() == 2);
-        String liveKey = names(sync).stream().filter(n -> !n.equals(deadKey)).findFirst().orElseThrow();
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> names(sync).size() == 2);
+        String liveKey =
+                names(sync).stream().filter(n -> !n.equals(deadKey)).findFirst().orElseThrow();
 
-        Run.Result sweep = cluster.run(Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep",
-                "--sync-dir", sync.toString()));
+        Run.Result sweep = cluster.run(
+                Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep", "--sync-dir", sync.toString()));
         assertEquals(0, sweep.exit(), sweep.describe());
-        assertFalse(Files.exists(sync.resolve(deadKey)), "the killed step's directory is removed\n"
-                + sweep.describe());
+        assertFalse(Files.exists(sync.resolve(deadKey)), "the killed step's directory is removed\n" + sweep.describe());
         // Fails while the local Slurm is named "local": sweep takes every key starting "local." for a
         // `muster local` key and its job id for a pid (see StepLiveness.mayRun).
         assertTrue(Files.isDirectory(sync.resolve(liveKey)), "the live step's directory is kept\n" + sweep.describe());
-        assertTrue(names(sync).stream().noneMatch(n -> n.contains(".gone.")), "nothing half-removed: "
-                + names(sync));
+        assertTrue(names(sync).stream().noneMatch(n -> n.contains(".gone.")), "nothing half-removed: " + names(sync));
 
         Files.writeString(cluster.dir().resolve("go"), "");
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !live.isAlive());
@@ -111,7 +131,8 @@ class HousekeepingIT {
         Path empty = Files.createDirectory(tmp.resolve("muster-local-" + dead + "-empty" + tag));
         Path full = Files.createDirectory(tmp.resolve("muster-local-" + dead + "-full" + tag));
         Files.writeString(full.resolve("step"), "in use");
-        Path live = Files.createDirectory(tmp.resolve("muster-local-" + ProcessHandle.current().pid() + "-live" + tag));
+        Path live = Files.createDirectory(
+                tmp.resolve("muster-local-" + ProcessHandle.current().pid() + "-live" + tag));
         Path foreign = Files.createDirectory(tmp.resolve("muster-local-" + dead + "-foreign" + tag));
         Files.setAttribute(foreign, "unix:uid", 65534);
         Path target = Files.createDirectory(cluster.dir().resolve("target"));
@@ -121,7 +142,8 @@ class HousekeepingIT {
             cmd.addAll(List.of("local", "-n", "2", "--", "true"));
             Run.Result r = cluster.run(Duration.ofSeconds(40), Cluster.env(JDK), cmd);
             assertEquals(0, r.exit(), r.describe());
-            assertFalse(Files.exists(empty, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the killed run's empty directory");
+            assertFalse(
+                    Files.exists(empty, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the killed run's empty directory");
             assertTrue(Files.exists(full.resolve("step")), "a directory still in use");
             assertTrue(Files.isDirectory(live), "a live pid's directory");
             assertTrue(Files.isDirectory(foreign), "another user's directory");
@@ -144,9 +166,13 @@ class HousekeepingIT {
         Files.writeString(outside.resolve("keep.txt"), "keep");
         Files.writeString(outside.resolve("sub/keep.txt"), "keep");
         // the step directory of a job Slurm no longer knows, with a link inside it
-        String cluster0 = cluster.run(Duration.ofSeconds(10), Map.of(), List.of("scontrol", "show", "config")).out()
-                .lines().filter(l -> l.startsWith("ClusterName")).map(l -> l.substring(l.indexOf('=') + 1).trim())
-                .findFirst().orElse("cluster");
+        String cluster0 = cluster.run(Duration.ofSeconds(10), Map.of(), List.of("scontrol", "show", "config"))
+                .out()
+                .lines()
+                .filter(l -> l.startsWith("ClusterName"))
+                .map(l -> l.substring(l.indexOf('=') + 1).trim())
+                .findFirst()
+                .orElse("cluster");
         Path gone = sync.resolve(cluster0 + ".987654.0.p1");
         Files.createDirectories(gone.resolve("arrival"));
         Files.writeString(gone.resolve("arrival/0"), "host=n1 pid=1\n");
@@ -156,8 +182,8 @@ class HousekeepingIT {
         Files.createSymbolicLink(sync.resolve(cluster0 + ".987655.0.p1"), outside);
         Files.createSymbolicLink(sync.resolve("elsewhere"), outside);
 
-        Run.Result sweep = cluster.run(Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep",
-                "--sync-dir", sync.toString()));
+        Run.Result sweep = cluster.run(
+                Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep", "--sync-dir", sync.toString()));
         assertEquals(0, sweep.exit(), sweep.describe());
         assertFalse(Files.exists(gone), "the finished job's step directory is removed\n" + sweep.describe());
         assertTrue(Files.isSymbolicLink(sync.resolve(cluster0 + ".987655.0.p1")), "a link in the root is left");
@@ -172,8 +198,8 @@ class HousekeepingIT {
     void seedConfiguration_usesHookBaseDirUserFromPasswdFile() throws Exception {
         Path base = TestFiles.privateDir(cluster.dir().resolve("hooks"));
         Path passwd = cluster.dir().resolve("passwd");
-        Files.writeString(passwd, "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-                + "root:x:0:0:root:/root:/bin/bash\n");
+        Files.writeString(
+                passwd, "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n" + "root:x:0:0:root:/root:/bin/bash\n");
         Map<String, String> env = new HashMap<>(Cluster.env(JDK));
         env.put("HOOK_BASE_DIR", base.toString());
         env.put("PASSWD_FILE", passwd.toString());
@@ -182,8 +208,11 @@ class HousekeepingIT {
         Process srun = startHeld("go", env);
 
         Path root = base.resolve("root/.oci-hooks/slurm-global-sync");
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> Files.isDirectory(root)
-                && names(root).size() == 1 && Files.exists(root.resolve(names(root).get(0)).resolve("arrival/0/0")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> Files.isDirectory(root)
+                        && names(root).size() == 1
+                        && Files.exists(root.resolve(names(root).get(0)).resolve("arrival/0/0")));
         Files.writeString(cluster.dir().resolve("go"), "");
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !srun.isAlive());
         assertEquals(0, srun.exitValue(), Run.read(cluster.dir().resolve("srun-go.err")));

@@ -4,8 +4,6 @@ import dev.muster.json.Json;
 import dev.muster.json.JsonParser;
 import dev.muster.testing.Run;
 import dev.muster.testing.Slurm;
-import org.junit.jupiter.api.Assertions;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +15,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
 
 /**
  * Real OCI containers for the hook's tests: Debian's {@code runc} and a busybox root file system (from
@@ -29,6 +28,7 @@ import java.util.stream.Stream;
 final class OciBundles {
     /** Task script settings (environment of srun): a rank that starts late, one that never starts its container. */
     static final String LATE = "HOOK_IT_LATE";
+
     static final String MISSING = "HOOK_IT_MISSING";
     /** A rank that waits for the file {@code dir/go} before it starts its container. */
     static final String HOLD = "HOOK_IT_HOLD";
@@ -59,15 +59,17 @@ final class OciBundles {
         Files.createDirectory(rootfs.resolve("out"));
         Files.writeString(dir.resolve("mkbundle.py"), MKBUNDLE);
         task = dir.resolve("task.sh");
-        Files.writeString(task, "#!/bin/sh\n"
-                + "d=" + dir + "; r=$SLURM_PROCID; b=$d/bundle.$r\n"
-                + "python3 $d/mkbundle.py $b $d/rootfs $d/out $d/hooks.json || exit 9\n"
-                + "[ \"$r\" = \"${" + LATE + ":-x}\" ] && sleep 1\n"
-                + "[ \"$r\" = \"${" + MISSING + ":-x}\" ] && exit 0\n"
-                + "if [ \"$r\" = \"${" + HOLD + ":-x}\" ]; then while [ ! -e $d/go ]; do sleep 0.05; done; fi\n"
-                + "runc --root $d/runc run --bundle $b c-$SLURM_JOB_ID-$SLURM_STEP_ID-${SLURM_RESTART_COUNT:-0}-$r"
-                + " > $d/out/runc.$r.out 2> $d/out/runc.$r.err\n"
-                + "echo $? > $d/out/rc.$r\n");
+        Files.writeString(
+                task,
+                "#!/bin/sh\n"
+                        + "d=" + dir + "; r=$SLURM_PROCID; b=$d/bundle.$r\n"
+                        + "python3 $d/mkbundle.py $b $d/rootfs $d/out $d/hooks.json || exit 9\n"
+                        + "[ \"$r\" = \"${" + LATE + ":-x}\" ] && sleep 1\n"
+                        + "[ \"$r\" = \"${" + MISSING + ":-x}\" ] && exit 0\n"
+                        + "if [ \"$r\" = \"${" + HOLD + ":-x}\" ]; then while [ ! -e $d/go ]; do sleep 0.05; done; fi\n"
+                        + "runc --root $d/runc run --bundle $b c-$SLURM_JOB_ID-$SLURM_STEP_ID-${SLURM_RESTART_COUNT:-0}-$r"
+                        + " > $d/out/runc.$r.out 2> $d/out/runc.$r.err\n"
+                        + "echo $? > $d/out/rc.$r\n");
         Files.setPosixFilePermissions(task, PosixFilePermissions.fromString("rwx------"));
     }
 
@@ -135,16 +137,16 @@ final class OciBundles {
     /** The muster hook of {@code examples/oci-hook/runc-hooks.json}, with {@code replace} applied to its fields. */
     @SuppressWarnings("unchecked")
     static Map<String, Object> exampleRuncHook() throws IOException {
-        Map<String, Object> example = (Map<String, Object>) JsonParser.parse(Files.readString(
-                Cluster.root().resolve("examples/oci-hook/runc-hooks.json")));
+        Map<String, Object> example = (Map<String, Object>)
+                JsonParser.parse(Files.readString(Cluster.root().resolve("examples/oci-hook/runc-hooks.json")));
         return new LinkedHashMap<>(((List<Map<String, Object>>) example.get("createContainer")).get(0));
     }
 
     /** The {@code hook} object of {@code examples/oci-hook/slurm-global-sync.json} (Sarus/Podman hooks.d). */
     @SuppressWarnings("unchecked")
     static Map<String, Object> exampleHooksD() throws IOException {
-        Map<String, Object> example = (Map<String, Object>) JsonParser.parse(Files.readString(
-                Cluster.root().resolve("examples/oci-hook/slurm-global-sync.json")));
+        Map<String, Object> example = (Map<String, Object>)
+                JsonParser.parse(Files.readString(Cluster.root().resolve("examples/oci-hook/slurm-global-sync.json")));
         Assertions.assertEquals(List.of("createContainer"), example.get("stages"));
         return new LinkedHashMap<>((Map<String, Object>) example.get("hook"));
     }
@@ -152,8 +154,12 @@ final class OciBundles {
     void writeHooks(Map<String, Object> muster) throws IOException {
         Map<String, Object> marker = new LinkedHashMap<>();
         marker.put("path", "/bin/sh");
-        marker.put("args", List.of("sh", "-c", "id=$(sed 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/'); date +%s%N > "
-                + out + "/created.$id"));
+        marker.put(
+                "args",
+                List.of(
+                        "sh",
+                        "-c",
+                        "id=$(sed 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/'); date +%s%N > " + out + "/created.$id"));
         Map<String, Object> hooks = new LinkedHashMap<>();
         hooks.put("createContainer", List.of(marker, muster));
         Files.writeString(dir.resolve("hooks.json"), Json.pretty(hooks));
@@ -223,7 +229,8 @@ final class OciBundles {
 
     private List<Path> list(String prefix) throws IOException {
         try (Stream<Path> s = Files.list(out)) {
-            return s.filter(p -> p.getFileName().toString().startsWith(prefix)).sorted()
+            return s.filter(p -> p.getFileName().toString().startsWith(prefix))
+                    .sorted()
                     .collect(Collectors.toList());
         }
     }

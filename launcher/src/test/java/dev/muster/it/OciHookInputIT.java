@@ -1,22 +1,21 @@
 package dev.muster.it;
 
-import dev.muster.it.Cluster.Jdk;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.it.Cluster.Jdk;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What a runtime (or a person) may hand {@code muster hook} instead of a good container state and bundle: each
@@ -27,8 +26,7 @@ class OciHookInputIT {
     @RegisterExtension
     final Cluster cluster = Cluster.withoutSlurm();
 
-    private record Outcome(int exit, String out, List<String> err) {
-    }
+    private record Outcome(int exit, String out, List<String> err) {}
 
     private Outcome hook(byte[] stdin, String... args) throws Exception {
         Path in = cluster.dir().resolve("stdin");
@@ -45,8 +43,8 @@ class OciHookInputIT {
         Process p = pb.redirectOutput(out).redirectError(err).start();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "muster hook hung");
         String e = Files.readString(err.toPath());
-        return new Outcome(p.exitValue(), Files.readString(out.toPath()), e.isEmpty() ? List.of()
-                : List.of(e.split("\n")));
+        return new Outcome(
+                p.exitValue(), Files.readString(out.toPath()), e.isEmpty() ? List.of() : List.of(e.split("\n")));
     }
 
     private Path sync() {
@@ -61,12 +59,25 @@ class OciHookInputIT {
 
     private static byte[] state(Path bundle) {
         return ("{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"" + bundle
-                + "\"}").getBytes();
+                        + "\"}")
+                .getBytes();
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"empty", "not-json", "no-bundle", "relative-bundle", "huge", "no-config",
-        "config-symlink", "config-fifo", "config-not-json", "config-huge", "config-bad-env"})
+    @ValueSource(
+            strings = {
+                "empty",
+                "not-json",
+                "no-bundle",
+                "relative-bundle",
+                "huge",
+                "no-config",
+                "config-symlink",
+                "config-fifo",
+                "config-not-json",
+                "config-huge",
+                "config-bad-env"
+            })
     @Timeout(60)
     void badStateOrConfig_oneLineExit65NothingCreated(String kind) throws Exception {
         byte[] stdin;
@@ -104,7 +115,9 @@ class OciHookInputIT {
                 expected = "is a symbolic link";
             }
             case "config-fifo" -> {
-                assertEquals(0, new ProcessBuilder("mkfifo", config.toString()).start().waitFor());
+                assertEquals(
+                        0,
+                        new ProcessBuilder("mkfifo", config.toString()).start().waitFor());
                 stdin = state(bundle());
                 expected = "is not a regular file";
             }
@@ -139,8 +152,10 @@ class OciHookInputIT {
     @Timeout(60)
     void containerNotATaskOfAStep_passesSilently_oneLineWhenVerbose() throws Exception {
         // the hook's own environment carries SLURM_PROCID (see hook()): only the container's counts
-        Files.writeString(bundle().resolve("config.json"), "{\"process\":{\"user\":{\"uid\":65534,\"gid\":65534},"
-                + "\"env\":[\"PATH=/bin\",\"HOME=/root\"],\"args\":[\"/bin/sh\"]}}");
+        Files.writeString(
+                bundle().resolve("config.json"),
+                "{\"process\":{\"user\":{\"uid\":65534,\"gid\":65534},"
+                        + "\"env\":[\"PATH=/bin\",\"HOME=/root\"],\"args\":[\"/bin/sh\"]}}");
         Outcome quiet = hook(state(bundle()));
         assertEquals(new Outcome(0, "", List.of()), quiet);
         Outcome verbose = hook(state(bundle()), "--verbose");
@@ -153,8 +168,10 @@ class OciHookInputIT {
     @Test
     @Timeout(60)
     void unclearIdentityInTheContainersEnvironment_is78_nothingCreated() throws Exception {
-        Files.writeString(bundle().resolve("config.json"), "{\"process\":{\"env\":[\"SLURM_JOB_ID=7\","
-                + "\"SLURM_STEP_ID=0\",\"SLURM_PROCID=5\",\"SLURM_NTASKS=2\",\"SLURM_STEP_NUM_TASKS=2\"]}}");
+        Files.writeString(
+                bundle().resolve("config.json"),
+                "{\"process\":{\"env\":[\"SLURM_JOB_ID=7\","
+                        + "\"SLURM_STEP_ID=0\",\"SLURM_PROCID=5\",\"SLURM_NTASKS=2\",\"SLURM_STEP_NUM_TASKS=2\"]}}");
         Outcome o = hook(state(bundle()));
         assertEquals(78, o.exit(), o.toString());
         assertEquals(1, o.err().size(), o.toString());

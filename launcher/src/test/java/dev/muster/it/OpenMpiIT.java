@@ -1,11 +1,10 @@
 package dev.muster.it;
 
-import dev.muster.testing.Run;
-import dev.muster.it.Cluster.Jdk;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.it.Cluster.Jdk;
+import dev.muster.testing.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,9 +14,9 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Open MPI programs behind muster: direct launch with {@code srun --mpi=pmix}, and {@code mpirun} inside a batch
@@ -43,15 +42,15 @@ class OpenMpiIT {
             + "    return 0;\n"
             + "}\n";
 
-    private static final Pattern LINE = Pattern.compile(
-            "hello from rank (\\d+) of (\\d+) sum=(\\d+) muster_rank=(\\S+)");
+    private static final Pattern LINE =
+            Pattern.compile("hello from rank (\\d+) of (\\d+) sum=(\\d+) muster_rank=(\\S+)");
 
     private Path compileHello() throws Exception {
         Path src = cluster.dir().resolve("mpi_hello.c");
         Files.writeString(src, HELLO);
         Path bin = cluster.dir().resolve("mpi_hello");
-        Run.Result cc = cluster.run(Duration.ofSeconds(60), Map.of(), List.of("mpicc", "-o", bin.toString(),
-                src.toString()));
+        Run.Result cc =
+                cluster.run(Duration.ofSeconds(60), Map.of(), List.of("mpicc", "-o", bin.toString(), src.toString()));
         assertEquals(0, cc.exit(), "mpicc\n" + cc.describe());
         return bin;
     }
@@ -75,11 +74,11 @@ class OpenMpiIT {
     void srunPmix_eightRanksOnFourNodes_printEveryRank() throws Exception {
         Path hello = compileHello();
         Map<String, String> env = Cluster.env(Jdk.J25);
-        List<String> args = new java.util.ArrayList<>(List.of("--mpi=pmix", "-N", "4", "-n", "8",
-                "--ntasks-per-node=2"));
+        List<String> args =
+                new java.util.ArrayList<>(List.of("--mpi=pmix", "-N", "4", "-n", "8", "--ntasks-per-node=2"));
         args.addAll(Cluster.muster(Jdk.J25));
-        args.addAll(List.of("run", "--timeout", "60", "--sync-dir", cluster.sync().toString(), "--",
-                hello.toString()));
+        args.addAll(
+                List.of("run", "--timeout", "60", "--sync-dir", cluster.sync().toString(), "--", hello.toString()));
         Run.Result r = cluster.srun(Duration.ofSeconds(70), env, args.toArray(String[]::new));
 
         assertEquals(0, r.exit(), r.describe());
@@ -98,14 +97,27 @@ class OpenMpiIT {
         Path hello = compileHello();
         Path d = cluster.dir();
         String muster = Cluster.musterShell(Jdk.J25);
-        Path job = cluster.script("job.sh", ""
-                + "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\n"
-                + "mpirun -n 4 " + muster + " explain --format json > " + d + "/explain.json 2> " + d
-                + "/explain.err || exit 10\n"
-                + "mpirun -n 4 " + muster + " run --timeout 60 --sync-dir " + cluster.sync() + " -- " + hello
-                + " > " + d + "/hello.out 2> " + d + "/hello.err || exit 11\n");
-        Run.Result r = cluster.run(Duration.ofSeconds(80), Cluster.env(Jdk.J25), List.of("sbatch", "--wait",
-                "--job-name", cluster.jobName(), "-n", "4", "-o", d.resolve("job.out").toString(), job.toString()));
+        Path job = cluster.script(
+                "job.sh",
+                ""
+                        + "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\n"
+                        + "mpirun -n 4 " + muster + " explain --format json > " + d + "/explain.json 2> " + d
+                        + "/explain.err || exit 10\n"
+                        + "mpirun -n 4 " + muster + " run --timeout 60 --sync-dir " + cluster.sync() + " -- " + hello
+                        + " > " + d + "/hello.out 2> " + d + "/hello.err || exit 11\n");
+        Run.Result r = cluster.run(
+                Duration.ofSeconds(80),
+                Cluster.env(Jdk.J25),
+                List.of(
+                        "sbatch",
+                        "--wait",
+                        "--job-name",
+                        cluster.jobName(),
+                        "-n",
+                        "4",
+                        "-o",
+                        d.resolve("job.out").toString(),
+                        job.toString()));
         String all = r.describe() + "\n--- job.out ---\n" + Run.read(d.resolve("job.out"))
                 + "\n--- explain.err ---\n" + Run.read(d.resolve("explain.err"))
                 + "\n--- hello.err ---\n" + Run.read(d.resolve("hello.err"));

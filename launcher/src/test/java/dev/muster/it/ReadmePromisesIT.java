@@ -1,14 +1,13 @@
 package dev.muster.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
 import dev.muster.testing.TestFiles;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -19,10 +18,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * README promises that need no Slurm, checked on the shipped jar in real processes ({@code muster local}, and
@@ -62,11 +61,13 @@ class ReadmePromisesIT {
     @Test
     @Timeout(90)
     void local_exportsMusterAndTorchrunVariables_andExitsWithTheHighestTaskCode() throws Exception {
-        Path task = cluster.script("env.sh", ""
-                + "echo \"env rank=$MUSTER_RANK size=$MUSTER_SIZE local=$MUSTER_LOCAL_RANK master=$MUSTER_MASTER_ADDR"
-                + " RANK=$RANK WORLD_SIZE=$WORLD_SIZE LOCAL_RANK=$LOCAL_RANK LOCAL_WORLD_SIZE=$LOCAL_WORLD_SIZE"
-                + " MASTER_ADDR=$MASTER_ADDR MASTER_PORT=$MASTER_PORT\"\n"
-                + "exit $((3 + MUSTER_RANK))");
+        Path task = cluster.script(
+                "env.sh",
+                ""
+                        + "echo \"env rank=$MUSTER_RANK size=$MUSTER_SIZE local=$MUSTER_LOCAL_RANK master=$MUSTER_MASTER_ADDR"
+                        + " RANK=$RANK WORLD_SIZE=$WORLD_SIZE LOCAL_RANK=$LOCAL_RANK LOCAL_WORLD_SIZE=$LOCAL_WORLD_SIZE"
+                        + " MASTER_ADDR=$MASTER_ADDR MASTER_PORT=$MASTER_PORT\"\n"
+                        + "exit $((3 + MUSTER_RANK))");
         Run.Result r = muster(Map.of(), "local", "-n", "3", "--torchrun-env", "--", task.toString());
         assertEquals(5, r.exit(), "the highest task code (rank 2 exits 5)\n" + r.describe());
         Map<String, Map<String, String>> byRank = new TreeMap<>();
@@ -94,8 +95,8 @@ class ReadmePromisesIT {
     @Test
     @Timeout(90)
     void local_withoutTorchrunEnv_exportsNoTorchrunVariables() throws Exception {
-        Path task = cluster.script("env.sh", "echo \"env rank=$MUSTER_RANK RANK=${RANK-unset} "
-                + "MASTER_ADDR=${MASTER_ADDR-unset}\"");
+        Path task = cluster.script(
+                "env.sh", "echo \"env rank=$MUSTER_RANK RANK=${RANK-unset} " + "MASTER_ADDR=${MASTER_ADDR-unset}\"");
         Run.Result r = muster(Map.of(), "local", "-n", "2", "--", task.toString());
         assertEquals(0, r.exit(), r.describe());
         for (Map<String, String> e : Fields.records(r.out(), "env ")) {
@@ -126,8 +127,7 @@ class ReadmePromisesIT {
         Run.Result r = muster(Map.of(), "local", "-n", "2", "--dry-run", "--", "touch", marker.toString());
         assertEquals(0, r.exit(), r.describe());
         assertFalse(Files.exists(marker), "nothing ran\n" + r.describe());
-        assertTrue(r.out().contains("export MUSTER_RANK=0") && r.out().contains("export MUSTER_RANK=1"),
-                r.describe());
+        assertTrue(r.out().contains("export MUSTER_RANK=0") && r.out().contains("export MUSTER_RANK=1"), r.describe());
         assertTrue(r.out().contains("touch " + marker), r.describe());
     }
 
@@ -138,8 +138,15 @@ class ReadmePromisesIT {
     @Test
     @Timeout(90)
     void noBarrier_runsWithoutWaitingForThePeers() {
-        Map<String, String> env = Map.of("MUSTER_LOCAL_JOB", "1-" + Long.toHexString(System.nanoTime()),
-                "MUSTER_RANK", "1", "MUSTER_SIZE", "2", "MUSTER_SYNC_DIR", cluster.sync().toString());
+        Map<String, String> env = Map.of(
+                "MUSTER_LOCAL_JOB",
+                "1-" + Long.toHexString(System.nanoTime()),
+                "MUSTER_RANK",
+                "1",
+                "MUSTER_SIZE",
+                "2",
+                "MUSTER_SYNC_DIR",
+                cluster.sync().toString());
         Run.Result r = muster(env, "run", "--no-barrier", "--timeout", "600", "--", "echo", "ran alone");
         assertEquals(0, r.exit(), r.describe());
         assertTrue(r.out().contains("ran alone"), r.describe());
@@ -149,8 +156,11 @@ class ReadmePromisesIT {
     @Test
     @Timeout(90)
     void barrierInABatchScript_refusesWith78() {
-        Run.Result r = muster(Map.of("SLURM_JOB_ID", "4242", "MUSTER_SYNC_DIR", cluster.sync().toString()),
-                "barrier", "--timeout", "600");
+        Run.Result r = muster(
+                Map.of("SLURM_JOB_ID", "4242", "MUSTER_SYNC_DIR", cluster.sync().toString()),
+                "barrier",
+                "--timeout",
+                "600");
         assertEquals(78, r.exit(), r.describe());
         assertEquals(1, r.errLines().size(), r.describe());
         assertTrue(r.err().startsWith("muster["), r.describe());
@@ -168,24 +178,25 @@ class ReadmePromisesIT {
             Process[] tasks = new Process[2];
             for (int rank = 0; rank < 2; rank++) {
                 List<String> cmd = new ArrayList<>(Cluster.muster(JDK));
-                cmd.addAll(List.of("run", "--timeout", "600", "--sync-dir", cluster.sync().toString(), "--",
-                        "echo", "ran"));
+                cmd.addAll(List.of(
+                        "run", "--timeout", "600", "--sync-dir", cluster.sync().toString(), "--", "echo", "ran"));
                 Map<String, String> env = new HashMap<>(Cluster.env(JDK));
-                env.putAll(Map.of("MUSTER_LOCAL_JOB", job, "MUSTER_RANK", Integer.toString(rank), "MUSTER_SIZE",
-                        "3"));
+                env.putAll(Map.of("MUSTER_LOCAL_JOB", job, "MUSTER_RANK", Integer.toString(rank), "MUSTER_SIZE", "3"));
                 tasks[rank] = cluster.start(env, cmd, sig[0] + "." + rank);
             }
             // both wait (rank 2 never comes): their arrival files are there
-            Awaitility.await("ranks 0 and 1 waiting").atMost(Duration.ofSeconds(60))
-                    .pollInterval(Duration.ofMillis(100)).until(() -> arrived(cluster.sync(), 0)
-                            && arrived(cluster.sync(), 1));
+            Awaitility.await("ranks 0 and 1 waiting")
+                    .atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> arrived(cluster.sync(), 0) && arrived(cluster.sync(), 1));
             Process killed = tasks[1];
-            Run.Result kill = cluster.run(Duration.ofSeconds(10), Map.of(), List.of("kill", "-" + sig[0],
-                    Long.toString(killed.pid())));
+            Run.Result kill = cluster.run(
+                    Duration.ofSeconds(10), Map.of(), List.of("kill", "-" + sig[0], Long.toString(killed.pid())));
             assertEquals(0, kill.exit(), kill.describe());
             int code = 128 + Integer.parseInt(sig[1]);
             // the peer's timeout is 600 s: it ends within the test's limit only through the abort
-            assertTrue(killed.waitFor(60, TimeUnit.SECONDS) && tasks[0].waitFor(60, TimeUnit.SECONDS),
+            assertTrue(
+                    killed.waitFor(60, TimeUnit.SECONDS) && tasks[0].waitFor(60, TimeUnit.SECONDS),
                     sig[0] + ": both tasks end");
             String err1 = Run.read(cluster.dir().resolve(sig[0] + ".1.err"));
             String err0 = Run.read(cluster.dir().resolve(sig[0] + ".0.err"));
@@ -230,12 +241,38 @@ class ReadmePromisesIT {
             holder.setReuseAddress(true);
             holder.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
             int port = holder.getLocalPort();
-            Run.Result reg = muster(Map.of(), "rendezvous", "register", "verified", "--host", "127.0.0.1",
-                    "--port", Integer.toString(port), "--protocol", "tcp", "--job-id", "manual-1", "--ttl-seconds",
-                    "600", "--cache-dir", cache.toString());
+            Run.Result reg = muster(
+                    Map.of(),
+                    "rendezvous",
+                    "register",
+                    "verified",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    Integer.toString(port),
+                    "--protocol",
+                    "tcp",
+                    "--job-id",
+                    "manual-1",
+                    "--ttl-seconds",
+                    "600",
+                    "--cache-dir",
+                    cache.toString());
             assertEquals(0, reg.exit(), reg.describe());
-            String[] client = {"run", "--rendezvous", "verified", "--verify", "--rendezvous-timeout", "2",
-                    "--cache-dir", cache.toString(), "--", "sh", "-c", "echo got=$HPC_COMPOSE_RDZV_VERIFIED_PORT"};
+            String[] client = {
+                "run",
+                "--rendezvous",
+                "verified",
+                "--verify",
+                "--rendezvous-timeout",
+                "2",
+                "--cache-dir",
+                cache.toString(),
+                "--",
+                "sh",
+                "-c",
+                "echo got=$HPC_COMPOSE_RDZV_VERIFIED_PORT"
+            };
             Run.Result dead = muster(Map.of(), client);
             assertEquals(69, dead.exit(), "nobody listens: not handed out\n" + dead.describe());
             assertFalse(dead.out().contains("got="), dead.describe());
@@ -266,26 +303,34 @@ class ReadmePromisesIT {
         assertTrue(version.out().matches("(?s).*[0-9]+\\.[0-9]+.*"), version.describe());
 
         Path app = cluster.script("app.sh", "echo \"app pid=$$ ppid=$PPID size=$MUSTER_SIZE rank=$MUSTER_RANK\"");
-        Run.Result shorthand = cluster.runClean(Duration.ofSeconds(60), withBasics(Map.of()), cluster.dir(),
+        Run.Result shorthand = cluster.runClean(
+                Duration.ofSeconds(60),
+                withBasics(Map.of()),
+                cluster.dir(),
                 List.of(JDK.java(), "-jar", Cluster.jar().toString(), app.toString()));
         assertEquals(0, shorthand.exit(), shorthand.describe());
         assertTrue(shorthand.out().contains("app pid="), shorthand.describe());
 
-        Run.Result batch = muster(Map.of("SLURM_JOB_ID", "4242", "MUSTER_SYNC_DIR", cluster.sync().toString()),
-                "run", "--timeout", "600", "--", app.toString());
+        Run.Result batch = muster(
+                Map.of("SLURM_JOB_ID", "4242", "MUSTER_SYNC_DIR", cluster.sync().toString()),
+                "run",
+                "--timeout",
+                "600",
+                "--",
+                app.toString());
         assertEquals(0, batch.exit(), batch.describe());
         assertTrue(batch.out().contains("size=1 rank=0"), "a single task, run at once\n" + batch.describe());
 
         // a wrapper that execs muster: under a true exec the program has the wrapper's PID, as a child its PPID
-        Path wrapper = cluster.script("wrapper.sh", "echo \"wrapper pid=$$\"\nexec " + Cluster.musterShell(JDK)
-                + " run -- " + app);
+        Path wrapper = cluster.script(
+                "wrapper.sh", "echo \"wrapper pid=$$\"\nexec " + Cluster.musterShell(JDK) + " run -- " + app);
         for (String mode : List.of("exec", "child")) {
             Map<String, String> env = new HashMap<>(Cluster.env(JDK));
             if (mode.equals("child")) {
                 env.put("MUSTER_EXEC", "child");
             }
-            Run.Result r = cluster.runClean(Duration.ofSeconds(60), withBasics(env), cluster.dir(),
-                    List.of(wrapper.toString()));
+            Run.Result r = cluster.runClean(
+                    Duration.ofSeconds(60), withBasics(env), cluster.dir(), List.of(wrapper.toString()));
             assertEquals(0, r.exit(), r.describe());
             String pid = Fields.records(r.out(), "wrapper ").get(0).get("pid");
             Map<String, String> seen = Fields.records(r.out(), "app ").get(0);

@@ -1,13 +1,13 @@
 package dev.muster.it;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.muster.rendezvous.Record;
 import dev.muster.testing.Slurm;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -22,12 +22,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The rendezvous examples run verbatim with sbatch on the local Slurm (SLURM_CONF): the seed's client submitted
@@ -40,8 +39,7 @@ class RendezvousSbatchIT {
     private Path cache;
     private final List<String> jobs = new ArrayList<>();
 
-    record Result(int status, String out, String err) {
-    }
+    record Result(int status, String out, String err) {}
 
     @BeforeAll
     static void slurm() throws Exception {
@@ -68,7 +66,8 @@ class RendezvousSbatchIT {
             await().atMost(Duration.ofSeconds(30)).until(() -> gone(j));
         }
         // nothing of this test may be left running: the registrar's command line names the cache directory
-        await().atMost(Duration.ofSeconds(10)).until(() -> pids(cache.toString()).isEmpty());
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> pids(cache.toString()).isEmpty());
         try (Stream<Path> all = Files.walk(dir)) {
             for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
@@ -96,9 +95,11 @@ class RendezvousSbatchIT {
         run(List.of("scancel", provider), Map.of(), 10);
         await().atMost(Duration.ofSeconds(15)).until(() -> !Files.exists(latest));
         await().atMost(Duration.ofSeconds(30)).until(() -> gone(provider));
-        await().atMost(Duration.ofSeconds(10)).until(() -> pids(cache.toString()).isEmpty()
-                && pids("http.server " + port).isEmpty());
-        assertTrue(read(dir.resolve("provider.log")).contains("muster[0] deregistered rendezvous model-server"),
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> pids(cache.toString()).isEmpty()
+                        && pids("http.server " + port).isEmpty());
+        assertTrue(
+                read(dir.resolve("provider.log")).contains("muster[0] deregistered rendezvous model-server"),
                 read(dir.resolve("provider.log")));
     }
 
@@ -106,8 +107,8 @@ class RendezvousSbatchIT {
     @Timeout(120)
     void javaProvider_servesTheSameClient() throws Exception {
         int port = freePort();
-        String provider = sbatch("provider", "examples/rendezvous/java-provider.sbatch", Map.of(),
-                Integer.toString(port));
+        String provider =
+                sbatch("provider", "examples/rendezvous/java-provider.sbatch", Map.of(), Integer.toString(port));
         String client = sbatch("client", "examples/rendezvous/client.sbatch", Map.of(), "60s");
         await().atMost(Duration.ofSeconds(75)).until(() -> gone(client));
         String log = read(dir.resolve("client.log"));
@@ -120,8 +121,8 @@ class RendezvousSbatchIT {
     @Timeout(120)
     void killNine_ofTheWholeProviderStep_lapsesWithinOneTtl_andRunClientsSkipItOnceTheJobIsGone() throws Exception {
         int port = freePort();
-        String provider = sbatch("provider", "examples/rendezvous/provider.sbatch", Map.of("TTL_SECONDS", "5"),
-                Integer.toString(port));
+        String provider = sbatch(
+                "provider", "examples/rendezvous/provider.sbatch", Map.of("TTL_SECONDS", "5"), Integer.toString(port));
         Path latest = latest("model-server");
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(latest));
         List<Long> registrar = pids(cache.toString());
@@ -140,8 +141,7 @@ class RendezvousSbatchIT {
 
         // run clients ask Slurm: once the job is gone, the record is not handed out although its TTL runs
         await().atMost(Duration.ofSeconds(30)).until(() -> gone(provider));
-        Result r = muster(List.of("run", "--rendezvous", "model-server", "--rendezvous-timeout", "1", "--",
-                "true"));
+        Result r = muster(List.of("run", "--rendezvous", "model-server", "--rendezvous-timeout", "1", "--", "true"));
         assertEquals(69, r.status, r.err);
         assertTrue(r.err.contains("belongs to job " + provider + ", which Slurm reports finished"), r.err);
         assertTrue(r.err.contains(cache.resolve("rendezvous").toString()), "names the cache directory: " + r.err);
@@ -150,11 +150,13 @@ class RendezvousSbatchIT {
         // ends and not after. Both windows count from the lease in the record, not from the kill: waiting for
         // Slurm to forget the job above may take longer than the TTL on a loaded machine.
         long now = System.currentTimeMillis() / 1000;
-        await().atMost(Duration.ofSeconds(Math.max(0, expiresAt - now) + 5)).pollInterval(Duration.ofMillis(200))
+        await().atMost(Duration.ofSeconds(Math.max(0, expiresAt - now) + 5))
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> muster(List.of("rendezvous", "resolve", "model-server")).status == 1);
         long lapsedAt = System.currentTimeMillis() / 1000;
-        assertTrue(lapsedAt >= expiresAt - 1, "stopped resolving " + (expiresAt - lapsedAt)
-                + " s before the lease in the record ended");
+        assertTrue(
+                lapsedAt >= expiresAt - 1,
+                "stopped resolving " + (expiresAt - lapsedAt) + " s before the lease in the record ended");
     }
 
     @Test
@@ -168,11 +170,12 @@ class RendezvousSbatchIT {
         Path secondLog = dir.resolve("second.log");
         await().atMost(Duration.ofSeconds(30)).until(() -> read(secondLog).contains("registered rendezvous"));
         String lost = "this provider stops renewing its lease";
-        await().atMost(Duration.ofSeconds(10)).until(() -> read(firstLog).contains(lost)
-                || read(secondLog).contains(lost));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> read(firstLog).contains(lost) || read(secondLog).contains(lost));
         // several renewal periods (1 s each): still one line, and the winner keeps its record alive
-        await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() ->
-                count(read(firstLog), lost) + count(read(secondLog), lost) == 1
+        await().during(Duration.ofSeconds(4))
+                .atMost(Duration.ofSeconds(6))
+                .until(() -> count(read(firstLog), lost) + count(read(secondLog), lost) == 1
                         && Files.exists(latest("model-server")));
         Record r = record(latest("model-server"));
         String loser = read(firstLog).contains(lost) ? first : second;
@@ -187,21 +190,45 @@ class RendezvousSbatchIT {
         Result done = run(List.of("sbatch", "--parsable", "--wait", "-o", "/dev/null", "--wrap", "true"), Map.of(), 60);
         assertEquals(0, done.status, done.err);
         String finished = done.out.trim().split(";")[0];
-        Result reg = muster(List.of("rendezvous", "register", "model-server", "--host", "n1", "--port", "1",
-                "--job-id", finished, "--ttl-seconds", "600"));
+        Result reg = muster(List.of(
+                "rendezvous",
+                "register",
+                "model-server",
+                "--host",
+                "n1",
+                "--port",
+                "1",
+                "--job-id",
+                finished,
+                "--ttl-seconds",
+                "600"));
         assertEquals(0, reg.status, reg.err);
         assertEquals(0, muster(List.of("rendezvous", "resolve", "model-server")).status, "live by its TTL");
 
-        Result single = muster(List.of("run", "--rendezvous", "model-server", "--rendezvous-timeout", "1", "--",
-                "echo", "must-not-run"));
+        Result single = muster(List.of(
+                "run", "--rendezvous", "model-server", "--rendezvous-timeout", "1", "--", "echo", "must-not-run"));
         assertEquals(69, single.status, single.err);
         assertFalse(single.out.contains("must-not-run"));
         assertTrue(single.err.contains("Slurm reports finished"), single.err);
 
         // in a step, rank 0's failure aborts the step at once: every task exits 69, nobody waits for the barrier
         long start = System.nanoTime();
-        Result step = run(List.of("srun", "-n", "2", "--overcommit", root.resolve("scripts/muster").toString(), "run",
-                "--rendezvous", "model-server", "--rendezvous-timeout", "1", "--", "echo", "must-not-run"), env(),
+        Result step = run(
+                List.of(
+                        "srun",
+                        "-n",
+                        "2",
+                        "--overcommit",
+                        root.resolve("scripts/muster").toString(),
+                        "run",
+                        "--rendezvous",
+                        "model-server",
+                        "--rendezvous-timeout",
+                        "1",
+                        "--",
+                        "echo",
+                        "must-not-run"),
+                env(),
                 60);
         assertEquals(69, step.status, step.err);
         assertFalse(step.out.contains("must-not-run"));
@@ -212,20 +239,67 @@ class RendezvousSbatchIT {
     @Timeout(90)
     void stepClient_rank0Resolves_andEveryRankExportsTheSameEndpoints() throws Exception {
         // job ids that are not Slurm's are not asked about: these records stand on their TTL
-        assertEquals(0, muster(List.of("rendezvous", "register", "alpha", "--host", "n2", "--port", "9001", "--job-id",
-                "manual-1")).status);
-        assertEquals(0, muster(List.of("rendezvous", "register", "beta.x", "--host", "n3", "--port", "9002",
-                "--path", "/v1", "--job-id", "manual-2")).status);
-        Result r = run(List.of("srun", "-N", "2", "-n", "3", "--overcommit", root.resolve("scripts/muster").toString(),
-                "run", "--rendezvous", "alpha,beta.x", "--optional", "gamma", "--rendezvous-timeout", "1", "--", "sh",
-                "-c", "echo \"$MUSTER_RANK $HPC_COMPOSE_RDZV_ALPHA_URL $HPC_COMPOSE_RDZV_BETA_X_PATH "
-                        + "$HPC_COMPOSE_RDZV_NAME $HPC_COMPOSE_RDZV_URL\""), env(), 60);
+        assertEquals(
+                0,
+                muster(List.of(
+                                "rendezvous",
+                                "register",
+                                "alpha",
+                                "--host",
+                                "n2",
+                                "--port",
+                                "9001",
+                                "--job-id",
+                                "manual-1"))
+                        .status);
+        assertEquals(
+                0,
+                muster(List.of(
+                                "rendezvous",
+                                "register",
+                                "beta.x",
+                                "--host",
+                                "n3",
+                                "--port",
+                                "9002",
+                                "--path",
+                                "/v1",
+                                "--job-id",
+                                "manual-2"))
+                        .status);
+        Result r = run(
+                List.of(
+                        "srun",
+                        "-N",
+                        "2",
+                        "-n",
+                        "3",
+                        "--overcommit",
+                        root.resolve("scripts/muster").toString(),
+                        "run",
+                        "--rendezvous",
+                        "alpha,beta.x",
+                        "--optional",
+                        "gamma",
+                        "--rendezvous-timeout",
+                        "1",
+                        "--",
+                        "sh",
+                        "-c",
+                        "echo \"$MUSTER_RANK $HPC_COMPOSE_RDZV_ALPHA_URL $HPC_COMPOSE_RDZV_BETA_X_PATH "
+                                + "$HPC_COMPOSE_RDZV_NAME $HPC_COMPOSE_RDZV_URL\""),
+                env(),
+                60);
         assertEquals(0, r.status, r.err);
         List<String> lines = r.out.lines().sorted().toList();
-        assertEquals(List.of("0 http://n2:9001 /v1 beta.x http://n3:9002/v1", "1 http://n2:9001 /v1 beta.x "
-                + "http://n3:9002/v1", "2 http://n2:9001 /v1 beta.x http://n3:9002/v1"), lines);
-        assertTrue(r.err.contains("muster[0] warning: optional rendezvous 'gamma' (no live record) not resolved"),
-                r.err);
+        assertEquals(
+                List.of(
+                        "0 http://n2:9001 /v1 beta.x http://n3:9002/v1",
+                        "1 http://n2:9001 /v1 beta.x " + "http://n3:9002/v1",
+                        "2 http://n2:9001 /v1 beta.x http://n3:9002/v1"),
+                lines);
+        assertTrue(
+                r.err.contains("muster[0] warning: optional rendezvous 'gamma' (no live record) not resolved"), r.err);
     }
 
     @Test
@@ -236,15 +310,32 @@ class RendezvousSbatchIT {
         String server = "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); "
                 + "s.bind(('',%d)); s.listen(8); time.sleep(2); print('served', flush=True)";
         long start = System.nanoTime();
-        Result r = run(List.of("srun", "-n", "1", root.resolve("scripts/muster").toString(), "run", "--register",
-                "short-lived", "--port", Integer.toString(port), "--ready", "tcp:" + port, "--", "python3", "-c",
-                String.format(server, port)), env(), 60);
+        Result r = run(
+                List.of(
+                        "srun",
+                        "-n",
+                        "1",
+                        root.resolve("scripts/muster").toString(),
+                        "run",
+                        "--register",
+                        "short-lived",
+                        "--port",
+                        Integer.toString(port),
+                        "--ready",
+                        "tcp:" + port,
+                        "--",
+                        "python3",
+                        "-c",
+                        String.format(server, port)),
+                env(),
+                60);
         double seconds = (System.nanoTime() - start) / 1e9;
         assertEquals(0, r.status, r.err);
         assertTrue(r.out.contains("served"), r.out);
         assertTrue(r.err.contains("muster[0] registered rendezvous short-lived"), r.err);
-        assertTrue(r.err.contains("muster[0] deregistered rendezvous short-lived"), "deregistered before srun "
-                + "returned: " + r.err);
+        assertTrue(
+                r.err.contains("muster[0] deregistered rendezvous short-lived"),
+                "deregistered before srun " + "returned: " + r.err);
         assertFalse(Files.exists(latest("short-lived")));
         assertTrue(seconds < 2 + 6, "srun took " + seconds + " s for a 2 s program");
         assertTrue(pids(cache.toString()).isEmpty(), "the registrar left with the task");
@@ -262,8 +353,15 @@ class RendezvousSbatchIT {
     private String sbatch(String name, String script, Map<String, String> extra, String... args) throws Exception {
         Map<String, String> e = env();
         e.putAll(extra);
-        List<String> cmd = new ArrayList<>(List.of("sbatch", "--parsable", "-J", "muster-rdzv-it-" + name, "-o",
-                dir.resolve(name + ".log").toString(), "--chdir", dir.toString(),
+        List<String> cmd = new ArrayList<>(List.of(
+                "sbatch",
+                "--parsable",
+                "-J",
+                "muster-rdzv-it-" + name,
+                "-o",
+                dir.resolve(name + ".log").toString(),
+                "--chdir",
+                dir.toString(),
                 root.resolve(script).toString()));
         cmd.addAll(Arrays.asList(args));
         Result r = run(cmd, e, 30);
@@ -274,7 +372,8 @@ class RendezvousSbatchIT {
     }
 
     private Result muster(List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(root.resolve("scripts/muster").toString()));
+        List<String> cmd =
+                new ArrayList<>(List.of(root.resolve("scripts/muster").toString()));
         cmd.addAll(args);
         return run(cmd, env(), 60);
     }
@@ -336,7 +435,9 @@ class RendezvousSbatchIT {
                 p.destroyForcibly();
                 fail("timed out after " + timeoutSeconds + " s: " + String.join(" ", cmd));
             }
-            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+            return new Result(
+                    p.exitValue(),
+                    Files.readString(out, StandardCharsets.UTF_8),
                     Files.readString(err, StandardCharsets.UTF_8));
         } finally {
             Files.deleteIfExists(out);

@@ -1,15 +1,12 @@
 package dev.muster.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
 import dev.muster.testing.Slurm;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,9 +16,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Network faults between the rig's nodes (docs/test-cluster.md): a firewall in one node's namespace, and rank 0's
@@ -44,7 +43,10 @@ class RigFaultsIT {
             Slurm.unavailable("the Slurm cluster is not the rig (scripts/local-slurm with LOCAL_SLURM_RIG=1)");
         }
         Run.Result r = cluster.run(Duration.ofSeconds(15), Map.of(), List.of("sinfo", "-h", "-N", "-o", "%N"));
-        nodes = Arrays.stream(r.out().split("\\s+")).filter(s -> !s.isEmpty()).distinct().sorted()
+        nodes = Arrays.stream(r.out().split("\\s+"))
+                .filter(s -> !s.isEmpty())
+                .distinct()
+                .sorted()
                 .collect(Collectors.toList());
         assertTrue(nodes.size() >= 3, "three nodes at least\n" + r.describe());
         String shared = System.getenv("LOCAL_SLURM_SHARED");
@@ -61,15 +63,17 @@ class RigFaultsIT {
 
     private Path task(String special, String options) throws IOException {
         Path d = cluster.dir();
-        return cluster.script("task.sh", ""
-                + "r=$SLURM_PROCID\n"
-                + special + "\n"
-                + "echo $$ > " + d + "/pid.$r\n"
-                + "t0=$(date +%s%N)\n"
-                + Cluster.musterShell(JDK) + " run --sync-dir " + sync + " " + options + " -- true\n"
-                + "rc=$?\n"
-                + "echo \"end rank=$r rc=$rc t0=$t0 ns=$(date +%s%N)\" >> " + d + "/ends\n"
-                + "exit $rc");
+        return cluster.script(
+                "task.sh",
+                ""
+                        + "r=$SLURM_PROCID\n"
+                        + special + "\n"
+                        + "echo $$ > " + d + "/pid.$r\n"
+                        + "t0=$(date +%s%N)\n"
+                        + Cluster.musterShell(JDK) + " run --sync-dir " + sync + " " + options + " -- true\n"
+                        + "rc=$?\n"
+                        + "echo \"end rank=$r rc=$rc t0=$t0 ns=$(date +%s%N)\" >> " + d + "/ends\n"
+                        + "exit $rc");
     }
 
     private Map<Integer, Map<String, String>> ends() {
@@ -85,7 +89,8 @@ class RigFaultsIT {
     }
 
     private String diagnosis(int tasks) {
-        StringBuilder b = new StringBuilder("--- ends ---\n").append(Run.read(cluster.dir().resolve("ends")));
+        StringBuilder b = new StringBuilder("--- ends ---\n")
+                .append(Run.read(cluster.dir().resolve("ends")));
         for (int r = 0; r < tasks; r++) {
             b.append("--- err.").append(r).append(" ---\n").append(err(r));
         }
@@ -103,7 +108,8 @@ class RigFaultsIT {
         String b = nodes.get(1);
         // in b's namespace: drop every TCP packet to a's addresses on ephemeral ports, where rank 0 listens
         // (Slurm's own ports are below them); nothing comes back, so a connect can only time out
-        for (String rule : List.of("add table inet " + NFT_TABLE,
+        for (String rule : List.of(
+                "add table inet " + NFT_TABLE,
                 "add chain inet " + NFT_TABLE + " out { type filter hook output priority 0 ; policy accept ; }",
                 "add rule inet " + NFT_TABLE + " out ip daddr { " + address(a, 1) + ", " + address(a, 2)
                         + " } tcp dport 32768-65535 drop")) {
@@ -114,9 +120,18 @@ class RigFaultsIT {
             // rank 1 (on a) comes 2 s late, so that ranks 2-3 read rank 0's endpoint and try to connect while the
             // barrier is still open; the release then comes by files
             Path task = task("if [ $r = 1 ]; then sleep 2; fi", "--timeout 40");
-            Run.Result r = cluster.srun(Duration.ofSeconds(70), Cluster.env(JDK), "--kill-on-bad-exit=0",
-                    "--error", cluster.dir().resolve("err.%t").toString(), "-N", "2", "--ntasks-per-node=2",
-                    "-w", a + "," + b, task.toString());
+            Run.Result r = cluster.srun(
+                    Duration.ofSeconds(70),
+                    Cluster.env(JDK),
+                    "--kill-on-bad-exit=0",
+                    "--error",
+                    cluster.dir().resolve("err.%t").toString(),
+                    "-N",
+                    "2",
+                    "--ntasks-per-node=2",
+                    "-w",
+                    a + "," + b,
+                    task.toString());
             assertEquals(0, r.exit(), r.describe() + diagnosis(4));
             Map<Integer, Map<String, String>> ends = ends();
             for (int rank = 0; rank < 4; rank++) {
@@ -125,9 +140,14 @@ class RigFaultsIT {
                 long took = millis(e, "t0", "ns");
                 // bounded: a connect attempt times out (5 s), then the file protocol on a 3 s cache
                 assertTrue(took < 20_000, "rank " + rank + " took " + took + " ms\n" + diagnosis(4));
-                long warnings = err(rank).lines().filter(l -> l.contains("cannot reach rank 0")).count();
-                assertEquals(rank >= 2 ? 1 : 0, warnings, "rank " + rank + " says why once (ranks 2-3 are behind "
-                        + "the firewall)\n" + diagnosis(4));
+                long warnings = err(rank)
+                        .lines()
+                        .filter(l -> l.contains("cannot reach rank 0"))
+                        .count();
+                assertEquals(
+                        rank >= 2 ? 1 : 0,
+                        warnings,
+                        "rank " + rank + " says why once (ranks 2-3 are behind " + "the firewall)\n" + diagnosis(4));
                 for (String line : err(rank).lines().collect(Collectors.toList())) {
                     assertTrue(line.startsWith("muster[" + rank + "]"), "rank " + rank + " stderr line: " + line);
                 }
@@ -144,12 +164,28 @@ class RigFaultsIT {
         Path d = cluster.dir();
         // rank 5 never arrives, so the barrier cannot complete; rank 0's node is then cut off and frozen
         Path task = task("if [ $r = 5 ]; then sleep 120; exit 0; fi", "--timeout 12 --verbose");
-        Process srun = cluster.start(Cluster.env(JDK), List.of("srun", "--job-name", cluster.jobName(),
-                "--kill-on-bad-exit=0", "--error", d.resolve("err.%t").toString(), "-N", "3",
-                "--ntasks-per-node=2", "-w", a + "," + nodes.get(1) + "," + nodes.get(2), task.toString()), "srun");
+        Process srun = cluster.start(
+                Cluster.env(JDK),
+                List.of(
+                        "srun",
+                        "--job-name",
+                        cluster.jobName(),
+                        "--kill-on-bad-exit=0",
+                        "--error",
+                        d.resolve("err.%t").toString(),
+                        "-N",
+                        "3",
+                        "--ntasks-per-node=2",
+                        "-w",
+                        a + "," + nodes.get(1) + "," + nodes.get(2),
+                        task.toString()),
+                "srun");
         try {
-            Awaitility.await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200)).until(() ->
-                    List.of(2, 3, 4).stream().allMatch(rank -> err(rank).contains("connected to rank 0")));
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(40))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() ->
+                            List.of(2, 3, 4).stream().allMatch(rank -> err(rank).contains("connected to rank 0")));
             for (int rank : new int[] {0, 1}) {
                 String pid = Run.read(d.resolve("pid." + rank)).trim();
                 cluster.run(Duration.ofSeconds(10), Map.of(), List.of("pkill", "-STOP", "-P", pid));
@@ -158,19 +194,25 @@ class RigFaultsIT {
             assertEquals(0, inNode(a, "ip", "link", "set", "eth0", "down").exit());
             assertEquals(0, inNode(a, "ip", "link", "set", "fab0", "down").exit());
 
-            Awaitility.await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(40))
+                    .pollInterval(Duration.ofMillis(200))
                     .until(() -> List.of(2, 3, 4).stream().allMatch(rank -> ends().containsKey(rank)));
             Map<Integer, Map<String, String>> ends = ends();
             for (int rank : new int[] {2, 3, 4}) {
                 Map<String, String> e = ends.get(rank);
                 assertEquals("75", e.get("rc"), "rank " + rank + "\n" + diagnosis(6));
                 long took = millis(e, "t0", "ns");
-                assertTrue(took >= 11_000 && took <= 16_000, "rank " + rank + " gave up " + took
-                        + " ms after it started, --timeout 12 s\n" + diagnosis(6));
-                String unresponsive = err(rank).lines().filter(l -> l.contains("unresponsive"))
+                assertTrue(
+                        took >= 11_000 && took <= 16_000,
+                        "rank " + rank + " gave up " + took + " ms after it started, --timeout 12 s\n" + diagnosis(6));
+                String unresponsive = err(rank)
+                        .lines()
+                        .filter(l -> l.contains("unresponsive"))
                         .collect(Collectors.joining("\n"));
-                assertTrue(unresponsive.contains("rank 0") && unresponsive.contains(a), "rank " + rank
-                        + " names rank 0 and its node " + a + " as unresponsive\n" + diagnosis(6));
+                assertTrue(
+                        unresponsive.contains("rank 0") && unresponsive.contains(a),
+                        "rank " + rank + " names rank 0 and its node " + a + " as unresponsive\n" + diagnosis(6));
             }
         } finally {
             inNode(a, "ip", "link", "set", "eth0", "up");

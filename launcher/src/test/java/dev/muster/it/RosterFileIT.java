@@ -1,21 +1,19 @@
 package dev.muster.it;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Run;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * MUSTER_ROSTER under {@code muster local -n 3} (real tasks): the file is there for the program, holds the roster
@@ -30,7 +28,17 @@ class RosterFileIT {
     void rosterFile_readableByTheProgram_goneAfterItEnds() throws Exception {
         Path d = cluster.dir();
         List<String> cmd = new ArrayList<>(Cluster.muster(Jdk.J25));
-        cmd.addAll(List.of("local", "-n", "3", "--timeout", "30", "--publish", "role=r$MUSTER_RANK", "--", "sh", "-c",
+        cmd.addAll(List.of(
+                "local",
+                "-n",
+                "3",
+                "--timeout",
+                "30",
+                "--publish",
+                "role=r$MUSTER_RANK",
+                "--",
+                "sh",
+                "-c",
                 "cp \"$MUSTER_ROSTER\" " + d + "/copy-$MUSTER_RANK.json && echo \"$MUSTER_ROSTER\" > " + d
                         + "/path-$MUSTER_RANK"));
         Run.Result r = cluster.run(Duration.ofSeconds(45), Cluster.env(Jdk.J25), cmd);
@@ -38,10 +46,11 @@ class RosterFileIT {
         for (int rank = 0; rank < 3; rank++) {
             String json = Files.readString(d.resolve("copy-" + rank + ".json"));
             assertTrue(json.startsWith("{\"version\":1,\"size\":3,\"ranks\":["), json);
-            assertTrue(json.contains("\"values\":{\"role\":\"r$MUSTER_RANK\"}"), "a value is published verbatim\n"
-                    + json);
+            assertTrue(
+                    json.contains("\"values\":{\"role\":\"r$MUSTER_RANK\"}"), "a value is published verbatim\n" + json);
             Path file = Path.of(Files.readString(d.resolve("path-" + rank)).trim());
-            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200))
+            await().atMost(Duration.ofSeconds(15))
+                    .pollInterval(Duration.ofMillis(200))
                     .until(() -> !Files.exists(file));
         }
     }

@@ -1,12 +1,12 @@
 package dev.muster.it;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.muster.testing.Run;
 import dev.muster.testing.Slurm;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -21,11 +21,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Signed records end to end under sbatch: the rendezvous examples, unchanged, with MUSTER_RDZV_KEY_FILE set. A
@@ -43,7 +42,8 @@ class SignedRendezvousSbatchIT {
     @BeforeEach
     void setUp() throws IOException {
         root = Path.of(System.getProperty("muster.root", "..")).toAbsolutePath().normalize();
-        assumeTrue(Files.isRegularFile(Path.of(System.getProperty("muster.jar", "target/muster.jar"))),
+        assumeTrue(
+                Files.isRegularFile(Path.of(System.getProperty("muster.jar", "target/muster.jar"))),
                 "needs the packaged jar");
         Slurm.requireSlurm();
         dir = Files.createTempDirectory(Path.of("/tmp"), "muster-signed-it-");
@@ -56,8 +56,10 @@ class SignedRendezvousSbatchIT {
             Run.exec(SHORT, Map.of(), false, null, List.of("scancel", j));
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> jobs.stream().allMatch(this::gone));
-        await().atMost(Duration.ofSeconds(15)).until(() -> Run.exec(SHORT, Map.of(), false, null,
-                List.of("pgrep", "-f", "--", cache.toString())).out().isBlank());
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> Run.exec(SHORT, Map.of(), false, null, List.of("pgrep", "-f", "--", cache.toString()))
+                        .out()
+                        .isBlank());
         try (Stream<Path> all = Files.walk(dir)) {
             for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
@@ -84,7 +86,9 @@ class SignedRendezvousSbatchIT {
     }
 
     private boolean gone(String job) {
-        return Run.exec(SHORT, Map.of(), false, null, List.of("squeue", "-h", "-j", job, "-o", "%T")).out().isBlank();
+        return Run.exec(SHORT, Map.of(), false, null, List.of("squeue", "-h", "-j", job, "-o", "%T"))
+                .out()
+                .isBlank();
     }
 
     @Test
@@ -96,9 +100,20 @@ class SignedRendezvousSbatchIT {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Run.Result p = Run.exec(SHORT, env(project), false, dir, List.of("sbatch", "--parsable", "-J",
-                "muster-signed-it", "-o", dir.resolve("provider.log").toString(),
-                root.resolve("examples/rendezvous/provider.sbatch").toString(), Integer.toString(port)));
+        Run.Result p = Run.exec(
+                SHORT,
+                env(project),
+                false,
+                dir,
+                List.of(
+                        "sbatch",
+                        "--parsable",
+                        "-J",
+                        "muster-signed-it",
+                        "-o",
+                        dir.resolve("provider.log").toString(),
+                        root.resolve("examples/rendezvous/provider.sbatch").toString(),
+                        Integer.toString(port)));
         assertEquals(0, p.exit(), p.describe());
         jobs.add(p.out().trim().split(";")[0]);
         Path latest = cache.resolve("rendezvous/model-server/latest.json");
@@ -114,8 +129,18 @@ class SignedRendezvousSbatchIT {
         assertEquals(1, badLog.lines().filter(l -> l.startsWith("muster[")).count(), badLog);
         assertTrue(badLog.contains("does not match the key " + other), badLog);
 
-        Run.Result resolve = Run.exec(SHORT, env(other), false, dir, List.of(root.resolve("scripts/muster")
-                .toString(), "rendezvous", "resolve", "model-server", "--cache-dir", cache.toString()));
+        Run.Result resolve = Run.exec(
+                SHORT,
+                env(other),
+                false,
+                dir,
+                List.of(
+                        root.resolve("scripts/muster").toString(),
+                        "rendezvous",
+                        "resolve",
+                        "model-server",
+                        "--cache-dir",
+                        cache.toString()));
         assertEquals(1, resolve.exit(), resolve.describe());
         assertEquals(1, resolve.errLines().size(), resolve.describe());
 
@@ -125,8 +150,19 @@ class SignedRendezvousSbatchIT {
 
     /** The example client under {@code sbatch --wait}, whose exit status is the batch script's. */
     private Run.Result client(String name, Path key) {
-        return Run.exec(Duration.ofSeconds(120), env(key), false, dir, List.of("sbatch", "--wait", "-J",
-                "muster-signed-it-" + name, "-o", dir.resolve(name + ".log").toString(),
-                root.resolve("examples/rendezvous/client.sbatch").toString(), "30s"));
+        return Run.exec(
+                Duration.ofSeconds(120),
+                env(key),
+                false,
+                dir,
+                List.of(
+                        "sbatch",
+                        "--wait",
+                        "-J",
+                        "muster-signed-it-" + name,
+                        "-o",
+                        dir.resolve(name + ".log").toString(),
+                        root.resolve("examples/rendezvous/client.sbatch").toString(),
+                        "30s"));
     }
 }

@@ -1,8 +1,5 @@
 package dev.muster.it;
 
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,6 +11,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Steps of the already-running local Slurm (4 nodes on this host) for the TCP and doctor ITs: task scripts in a
@@ -22,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class SlurmSteps {
     static final String SLURM_CONF = System.getenv().getOrDefault("SLURM_CONF", "/tmp/local-slurm/etc/slurm.conf");
-    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    static final String JAVA =
+            Path.of(System.getProperty("java.home"), "bin", "java").toString();
     static final String JAR = System.getProperty("muster.jar", "target/muster.jar");
     /** What scripts/muster passes, plus a small heap: 64 JVMs share two cores here. */
     static final String JVM = JAVA + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xss256k -Xmx48m"
@@ -41,7 +41,9 @@ final class SlurmSteps {
     static void requireSlurm() {
         String why;
         try {
-            Process p = new ProcessBuilder("scontrol", "ping").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("scontrol", "ping")
+                    .redirectErrorStream(true)
+                    .start();
             p.getOutputStream().close();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             why = p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0 && out.contains("UP") ? null : out.trim();
@@ -70,8 +72,8 @@ final class SlurmSteps {
 
     /** {@code muster barrier} in a task, with the trace and its stderr in the test directory. */
     String barrier(String options) {
-        return JVM + " barrier --sync-dir " + sync + " --trace " + dir.resolve("trace") + " " + options + " 2>> "
-                + dir + "/err.$r";
+        return JVM + " barrier --sync-dir " + sync + " --trace " + dir.resolve("trace") + " " + options + " 2>> " + dir
+                + "/err.$r";
     }
 
     /** Appends "end rank= rc= ns=" after the command before it. */
@@ -80,10 +82,21 @@ final class SlurmSteps {
     }
 
     Process start(int nodes, int tasks, Path script) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("srun", "-N", Integer.toString(nodes), "-n",
-                Integer.toString(tasks), "--overcommit", "--kill-on-bad-exit=0", "-o", dir + "/out.%t", "-e",
-                dir + "/srun-err.%t", script.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        List<String> cmd = new ArrayList<>(List.of(
+                "srun",
+                "-N",
+                Integer.toString(nodes),
+                "-n",
+                Integer.toString(tasks),
+                "--overcommit",
+                "--kill-on-bad-exit=0",
+                "-o",
+                dir + "/out.%t",
+                "-e",
+                dir + "/srun-err.%t",
+                script.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("srun.log").toFile());
         pb.environment().put("SLURM_CONF", SLURM_CONF);
         pb.environment().remove("MUSTER_TCP");
@@ -137,8 +150,9 @@ final class SlurmSteps {
     String errs() {
         StringBuilder b = new StringBuilder(read("srun.log"));
         try (var s = Files.list(dir)) {
-            s.filter(p -> p.getFileName().toString().startsWith("err.")).sorted().forEach(p -> b.append(read(
-                    p.getFileName().toString())));
+            s.filter(p -> p.getFileName().toString().startsWith("err."))
+                    .sorted()
+                    .forEach(p -> b.append(read(p.getFileName().toString())));
         } catch (IOException e) {
             b.append(e);
         }

@@ -1,23 +1,22 @@
 package dev.muster.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.testing.Run;
 import dev.muster.testing.Slurm;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * examples/ssh-mesh/ssh-mesh.sh, verbatim, on the local Slurm: 8 tasks on 4 nodes each start an sshd (Debian's
@@ -81,14 +80,19 @@ class SshMeshIT {
     /** sshd's command line names the run's generated configuration: nothing may carry it once srun returned. */
     private static void assertNoSshdLeft(Path work) {
         String config = work.resolve("sshd_config").toString();
-        Awaitility.await("no sshd with " + config).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
-                .until(() -> ProcessHandle.allProcesses().noneMatch(h -> cmdline(h).contains(config)));
+        Awaitility.await("no sshd with " + config)
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() ->
+                        ProcessHandle.allProcesses().noneMatch(h -> cmdline(h).contains(config)));
     }
 
     static String cmdline(ProcessHandle h) {
         try {
-            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")),
-                    java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ');
+            return new String(
+                            Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")),
+                            java.nio.charset.StandardCharsets.UTF_8)
+                    .replace('\0', ' ');
         } catch (java.io.IOException | RuntimeException e) {
             return "";
         }

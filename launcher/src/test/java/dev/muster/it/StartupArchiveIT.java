@@ -1,15 +1,14 @@
 package dev.muster.it;
 
-import dev.muster.testing.Run;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.testing.Run;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * scripts/muster's start-up archive, in every state it can be found in (none, valid, truncated, garbage, made for
@@ -20,8 +19,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StartupArchiveIT {
     @Test
     void staleTruncatedOrMissingArchive_neverTouchesTheProgramsStdout() {
-        Run.Result r = Cluster.withoutSlurm().run(Duration.ofSeconds(540), Map.of(),
-                List.of("bash", Cluster.root().resolve("scripts/cds-check").toString()));
+        Run.Result r = Cluster.withoutSlurm()
+                .run(
+                        Duration.ofSeconds(540),
+                        Map.of(),
+                        List.of(
+                                "bash",
+                                Cluster.root().resolve("scripts/cds-check").toString()));
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains(" passed, 0 failed"), r.out());
         assertTrue(r.out().contains("truncated") && r.out().contains("garbage"), r.out());

@@ -5,8 +5,7 @@ import java.util.TreeMap;
 
 /** The syscall table of {@code strace -c}. */
 final class StraceCounts {
-    private StraceCounts() {
-    }
+    private StraceCounts() {}
 
     /** syscall → calls. */
     static Map<String, Long> parse(String out) {

@@ -1,12 +1,10 @@
 package dev.muster.it;
 
-import dev.muster.testing.Run;
-import dev.muster.it.Cluster.Jdk;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.it.Cluster.Jdk;
+import dev.muster.testing.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -18,9 +16,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A sync root that muster must refuse (DESIGN §4): a symbolic link, a directory owned by another user, one it
@@ -75,12 +74,41 @@ class SyncRootPermissionIT {
             }
         }
 
-        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", "nobody", "--", "srun", "--job-name",
-                cluster.jobName(), "-N", "2", "-n", "2", "--error", work.resolve("err.%t").toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                "runuser",
+                "-u",
+                "nobody",
+                "--",
+                "srun",
+                "--job-name",
+                cluster.jobName(),
+                "-N",
+                "2",
+                "-n",
+                "2",
+                "--error",
+                work.resolve("err.%t").toString()));
         cmd.add(Jdk.J25.java());
-        cmd.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:-MaxFDLimit",
-                "-jar", jar.toString(), "run", "--timeout", "20", "--sync-dir", root.toString(), "--", "true"));
-        Map<String, String> env = Map.of("PATH", System.getenv("PATH"), "HOME", work.toString(), "SLURM_CONF",
+        cmd.addAll(List.of(
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-XX:-UsePerfData",
+                "-XX:-MaxFDLimit",
+                "-jar",
+                jar.toString(),
+                "run",
+                "--timeout",
+                "20",
+                "--sync-dir",
+                root.toString(),
+                "--",
+                "true"));
+        Map<String, String> env = Map.of(
+                "PATH",
+                System.getenv("PATH"),
+                "HOME",
+                work.toString(),
+                "SLURM_CONF",
                 System.getenv().getOrDefault("SLURM_CONF", "/etc/slurm/slurm.conf"));
         Run.Result r = cluster.runClean(Duration.ofSeconds(40), env, work, cmd);
 

@@ -1,10 +1,8 @@
 package dev.muster.it;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -20,10 +18,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The TCP release path under a real srun on the local 4-node Slurm. */
 class TcpReleaseIT {
@@ -38,14 +37,19 @@ class TcpReleaseIT {
         List<Map<String, String>> trace = s.records("trace", "rank=");
         assertEquals(n, trace.size(), () -> "every task leaves a trace line; " + s.errs());
         for (Map<String, String> t : trace) {
-            assertEquals(via, t.get("via"), () -> "rank " + t.get("rank") + " released by " + t.get("via") + "; "
-                    + s.errs());
+            assertEquals(
+                    via,
+                    t.get("via"),
+                    () -> "rank " + t.get("rank") + " released by " + t.get("via") + "; " + s.errs());
             assertTrue(Long.parseLong(t.get("release_us")) >= lastArrival(trace), "no release before the last arrival");
         }
     }
 
     private static long lastArrival(List<Map<String, String>> trace) {
-        return trace.stream().mapToLong(t -> Long.parseLong(t.get("arrive_us"))).max().orElseThrow();
+        return trace.stream()
+                .mapToLong(t -> Long.parseLong(t.get("arrive_us")))
+                .max()
+                .orElseThrow();
     }
 
     /**
@@ -58,9 +62,7 @@ class TcpReleaseIT {
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void everyTask_isReleasedOverTcp(int n) throws Exception {
         SlurmSteps s = new SlurmSteps(tmp);
-        Path task = s.script("task.sh", ""
-                + "if [ $r != 0 ]; then " + WAIT_FOR_ENDPOINT + "fi\n"
-                + s.barrier("-v"));
+        Path task = s.script("task.sh", "" + "if [ $r != 0 ]; then " + WAIT_FOR_ENDPOINT + "fi\n" + s.barrier("-v"));
         int rc = s.run(4, n, task, Duration.ofSeconds(200));
         assertEquals(0, rc, s::errs);
         assertAllReleased(s, n, "tcp");
@@ -70,16 +72,18 @@ class TcpReleaseIT {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void taskKilledAfterConnecting_everyOtherTaskFailsFast_namingIt() throws Exception {
         SlurmSteps s = new SlurmSteps(tmp);
-        Path task = s.script("task.sh", ""
-                + "if [ $r = 5 ]; then\n"
-                + "  " + s.barrier("-v") + " &\n"
-                + "  pid=$!; i=0\n"
-                + "  until grep -q 'connected to rank 0' $D/err.5 2>/dev/null || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
-                + "  date +%s%N > $D/killed; kill -9 $pid; wait; exit 0\n"
-                + "fi\n"
-                // rank 7 never arrives: only the lost connection can end the others' wait
-                + "if [ $r = 7 ]; then i=0; until [ -e $D/killed ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done; exit 0; fi\n"
-                + s.barrier("--timeout 90") + "\n" + s.end());
+        Path task = s.script(
+                "task.sh",
+                ""
+                        + "if [ $r = 5 ]; then\n"
+                        + "  " + s.barrier("-v") + " &\n"
+                        + "  pid=$!; i=0\n"
+                        + "  until grep -q 'connected to rank 0' $D/err.5 2>/dev/null || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                        + "  date +%s%N > $D/killed; kill -9 $pid; wait; exit 0\n"
+                        + "fi\n"
+                        // rank 7 never arrives: only the lost connection can end the others' wait
+                        + "if [ $r = 7 ]; then i=0; until [ -e $D/killed ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done; exit 0; fi\n"
+                        + s.barrier("--timeout 90") + "\n" + s.end());
         s.run(4, 8, task, Duration.ofSeconds(110));
         long killed = Long.parseLong(s.read("killed").trim());
         List<Map<String, String>> ends = s.records("ends", "end ");
@@ -89,9 +93,11 @@ class TcpReleaseIT {
             assertEquals("76", e.get("rc"), () -> "rank " + r + ": " + s.errs());
             long after = Long.parseLong(e.get("ns")) - killed;
             // 76, not 75, says the lost connection ended the wait; and long before the 90 s timeout
-            assertTrue(after < TimeUnit.SECONDS.toNanos(90) / 3, "rank " + r + " failed " + after / 1e6
-                    + " ms after the kill; its timeout is 90 s");
-            assertTrue(s.read("err." + r).contains("rank 5"), () -> "rank " + r + " names rank 5: " + s.read("err." + r));
+            assertTrue(
+                    after < TimeUnit.SECONDS.toNanos(90) / 3,
+                    "rank " + r + " failed " + after / 1e6 + " ms after the kill; its timeout is 90 s");
+            assertTrue(
+                    s.read("err." + r).contains("rank 5"), () -> "rank " + r + " names rank 5: " + s.read("err." + r));
         }
     }
 
@@ -104,17 +110,19 @@ class TcpReleaseIT {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void rank0KilledAfterTheOthersConnected_everyOtherTaskFailsNamingRank0() throws Exception {
         SlurmSteps s = new SlurmSteps(tmp);
-        Path task = s.script("task.sh", ""
-                + "if [ $r = 0 ]; then\n"
-                + "  " + s.barrier("-v --timeout 90") + " &\n"
-                + "  pid=$!; i=0\n"
-                // ranks 1..6 connected (their verbose logs say so)
-                + "  until [ $(cat $D/err.1 $D/err.2 $D/err.3 $D/err.4 $D/err.5 $D/err.6 2>/dev/null"
-                + " | grep -c 'connected to rank 0') -ge 6 ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
-                + "  date +%s%N > $D/killed; kill -9 $pid; wait; exit 0\n"
-                + "fi\n"
-                + "if [ $r = 7 ]; then i=0; until [ -e $D/killed ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done; exit 0; fi\n"
-                + s.barrier("-v --timeout 90") + "\n" + s.end());
+        Path task = s.script(
+                "task.sh",
+                ""
+                        + "if [ $r = 0 ]; then\n"
+                        + "  " + s.barrier("-v --timeout 90") + " &\n"
+                        + "  pid=$!; i=0\n"
+                        // ranks 1..6 connected (their verbose logs say so)
+                        + "  until [ $(cat $D/err.1 $D/err.2 $D/err.3 $D/err.4 $D/err.5 $D/err.6 2>/dev/null"
+                        + " | grep -c 'connected to rank 0') -ge 6 ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                        + "  date +%s%N > $D/killed; kill -9 $pid; wait; exit 0\n"
+                        + "fi\n"
+                        + "if [ $r = 7 ]; then i=0; until [ -e $D/killed ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done; exit 0; fi\n"
+                        + s.barrier("-v --timeout 90") + "\n" + s.end());
         s.run(4, 8, task, Duration.ofSeconds(110));
         long killed = Long.parseLong(s.read("killed").trim());
         List<Map<String, String>> ends = s.records("ends", "end ");
@@ -122,12 +130,15 @@ class TcpReleaseIT {
         for (Map<String, String> e : ends) {
             int r = Integer.parseInt(e.get("rank"));
             assertEquals("76", e.get("rc"), () -> "rank " + r + ": " + s.errs());
-            assertTrue(s.read("err." + r).contains("connected to rank 0"), () -> "rank " + r + " waited over TCP: "
-                    + s.read("err." + r));
+            assertTrue(
+                    s.read("err." + r).contains("connected to rank 0"),
+                    () -> "rank " + r + " waited over TCP: " + s.read("err." + r));
             long after = Long.parseLong(e.get("ns")) - killed;
-            assertTrue(after < TimeUnit.SECONDS.toNanos(90) / 3, "rank " + r + " failed " + after / 1e6
-                    + " ms after the kill; its timeout is 90 s");
-            assertTrue(s.read("err." + r).contains("rank 0"), () -> "rank " + r + " names rank 0: " + s.read("err." + r));
+            assertTrue(
+                    after < TimeUnit.SECONDS.toNanos(90) / 3,
+                    "rank " + r + " failed " + after / 1e6 + " ms after the kill; its timeout is 90 s");
+            assertTrue(
+                    s.read("err." + r).contains("rank 0"), () -> "rank " + r + " names rank 0: " + s.read("err." + r));
         }
     }
 
@@ -139,8 +150,7 @@ class TcpReleaseIT {
         Path task = s.script("task.sh", s.barrier("--bind-address 192.0.2.1"));
         assertEquals(0, s.run(4, 8, task, Duration.ofSeconds(100)), s::errs);
         assertAllReleased(s, 8, "file");
-        assertTrue(s.read("err.0").contains("cannot listen for the TCP release on --bind-address 192.0.2.1"),
-                s::errs);
+        assertTrue(s.read("err.0").contains("cannot listen for the TCP release on --bind-address 192.0.2.1"), s::errs);
     }
 
     @Test
@@ -150,10 +160,12 @@ class TcpReleaseIT {
         // every rank but 0 runs in its own network namespace: connects to rank 0 fail (network unreachable)
         // they start once rank 0 listens: a task that finds the outcome decided before it read the endpoint never
         // tries to connect, and has nothing to say
-        Path task = s.script("task.sh", ""
-                + "if [ $r = 0 ]; then " + s.barrier("") + "; exit $?; fi\n"
-                + WAIT_FOR_ENDPOINT
-                + "exec unshare -n -- bash -c '" + s.barrier("").replace("$r", "'$r'") + "'");
+        Path task = s.script(
+                "task.sh",
+                ""
+                        + "if [ $r = 0 ]; then " + s.barrier("") + "; exit $?; fi\n"
+                        + WAIT_FOR_ENDPOINT
+                        + "exec unshare -n -- bash -c '" + s.barrier("").replace("$r", "'$r'") + "'");
         assertEquals(0, s.run(4, 8, task, Duration.ofSeconds(100)), s::errs);
         List<Map<String, String>> trace = s.records("trace", "rank=");
         assertEquals(8, trace.size(), s::errs);
@@ -168,19 +180,24 @@ class TcpReleaseIT {
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
     void thousandWrongTokens_duringA64TaskBarrier_doNotStopTheRelease() throws Exception {
         SlurmSteps s = new SlurmSteps(tmp);
-        Path task = s.script("task.sh", ""
-                + "if [ $r = 63 ]; then i=0; until [ -e $D/go ] || [ $i -gt 3000 ]; do sleep 0.05; i=$((i+1)); done; fi\n"
-                + s.barrier("-v") + "\n" + s.end());
+        Path task = s.script(
+                "task.sh",
+                ""
+                        + "if [ $r = 63 ]; then i=0; until [ -e $D/go ] || [ $i -gt 3000 ]; do sleep 0.05; i=$((i+1)); done; fi\n"
+                        + s.barrier("-v") + "\n" + s.end());
         Process srun = s.start(4, 64, task);
-        Path endpoint = await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(100))
-                .until(() -> endpointFile(s.sync), Optional::isPresent).orElseThrow();
+        Path endpoint = await().atMost(Duration.ofSeconds(150))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> endpointFile(s.sync), Optional::isPresent)
+                .orElseThrow();
         int port = Integer.parseInt(Files.readString(endpoint).replaceAll("(?s).*port=(\\d+).*", "$1"));
         // rank 0's address as the endpoint names it: loopback on a one-host cluster, its node's on the rig
         InetAddress host = InetAddress.getByName(Files.readString(endpoint).replaceAll("(?s).*host=(\\S+).*", "$1"));
         // one flood while the other 62 connect (they must get in past it), ...
-        java.util.concurrent.CompletableFuture<Integer> early = java.util.concurrent.CompletableFuture.supplyAsync(
-                () -> flood(host, port, 1000));
-        await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(200))
+        java.util.concurrent.CompletableFuture<Integer> early =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> flood(host, port, 1000));
+        await().atMost(Duration.ofSeconds(150))
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> countInErrs(s, "connected to rank 0") >= 62);
         int sent = early.get(60, TimeUnit.SECONDS);
         // ... and one while rank 0 waits for rank 63 alone
@@ -190,28 +207,31 @@ class TcpReleaseIT {
         assertEquals(64, s.records("ends", "end ").size(), s::errs);
         assertAllReleased(s, 64, "tcp");
         // rank 0 counted and refused every one of them (none was taken for a task)
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("refused (\\d+) TCP connections").matcher(
-                s.read("err.0"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("refused (\\d+) TCP connections")
+                .matcher(s.read("err.0"));
         assertTrue(m.find(), () -> "rank 0 reports the refused connections: " + s.read("err.0"));
         assertTrue(Integer.parseInt(m.group(1)) >= sent, "refused " + m.group(1) + " of " + sent);
     }
 
     private static Optional<Path> endpointFile(Path sync) throws IOException {
         try (Stream<Path> st = Files.list(sync)) {
-            return st.map(d -> d.resolve("endpoint")).filter(p -> {
-                try {
-                    return Files.size(p) > 0;
-                } catch (IOException e) {
-                    return false;
-                }
-            }).findFirst();
+            return st.map(d -> d.resolve("endpoint"))
+                    .filter(p -> {
+                        try {
+                            return Files.size(p) > 0;
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    })
+                    .findFirst();
         }
     }
 
     private static long countInErrs(SlurmSteps s, String needle) throws IOException {
         try (Stream<Path> st = Files.list(s.dir)) {
-            return st.filter(p -> p.getFileName().toString().startsWith("err.")).filter(p -> s.read(
-                    p.getFileName().toString()).contains(needle)).count();
+            return st.filter(p -> p.getFileName().toString().startsWith("err."))
+                    .filter(p -> s.read(p.getFileName().toString()).contains(needle))
+                    .count();
         }
     }
 
@@ -249,23 +269,29 @@ class TcpReleaseIT {
     void waitingTasks_makeNoListing_andAtMostOneOpenPerPoll_fileAndTcp() throws Exception {
         for (String mode : new String[] {"--no-tcp", ""}) {
             Path dir = Files.createDirectory(tmp.resolve("strace" + (mode.isEmpty() ? "-tcp" : "-file")));
-            assertEquals("node-local", dev.muster.barrier.MountInfo.of(dir).scope(), "the four test nodes share "
-                    + "one host, so the test directory must be on a node-local file system: " + dev.muster.barrier.MountInfo.of(dir));
+            assertEquals(
+                    "node-local",
+                    dev.muster.barrier.MountInfo.of(dir).scope(),
+                    "the four test nodes share "
+                            + "one host, so the test directory must be on a node-local file system: "
+                            + dev.muster.barrier.MountInfo.of(dir));
             SlurmSteps s = new SlurmSteps(dir);
             // ranks 1-6 wait; once each has arrived and settled, strace counts its syscalls for 2 s; rank 7 then
             // arrives and releases everybody
-            Path task = s.script("task.sh", ""
-                    + "if [ $r = 7 ]; then i=0; until [ $(ls $D/traced.* 2>/dev/null | wc -l) -ge 6 ] || [ $i -gt 1500 ]; do sleep 0.05; i=$((i+1)); done; fi\n"
-                    + s.barrier(mode + " --poll-max 100ms") + " &\n"
-                    + "pid=$!\n"
-                    + "if [ $r != 0 ] && [ $r != 7 ]; then\n"
-                    + "  i=0; until ls $D/sync/*/arrival/*/$r >/dev/null 2>&1 || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
-                    + "  sleep 1\n"
-                    + "  args=(); for t in /proc/$pid/task/*; do args+=(-p ${t##*/}); done\n"
-                    + "  timeout -s INT 2 strace -c -o $D/strace.$r \"${args[@]}\" 2>/dev/null\n"
-                    + "  touch $D/traced.$r\n"
-                    + "fi\n"
-                    + "wait $pid\n" + s.end());
+            Path task = s.script(
+                    "task.sh",
+                    ""
+                            + "if [ $r = 7 ]; then i=0; until [ $(ls $D/traced.* 2>/dev/null | wc -l) -ge 6 ] || [ $i -gt 1500 ]; do sleep 0.05; i=$((i+1)); done; fi\n"
+                            + s.barrier(mode + " --poll-max 100ms") + " &\n"
+                            + "pid=$!\n"
+                            + "if [ $r != 0 ] && [ $r != 7 ]; then\n"
+                            + "  i=0; until ls $D/sync/*/arrival/*/$r >/dev/null 2>&1 || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                            + "  sleep 1\n"
+                            + "  args=(); for t in /proc/$pid/task/*; do args+=(-p ${t##*/}); done\n"
+                            + "  timeout -s INT 2 strace -c -o $D/strace.$r \"${args[@]}\" 2>/dev/null\n"
+                            + "  touch $D/traced.$r\n"
+                            + "fi\n"
+                            + "wait $pid\n" + s.end());
             assertEquals(0, s.run(4, 8, task, Duration.ofSeconds(100)), s::errs);
             for (int r = 1; r <= 6; r++) {
                 Map<String, Long> calls = StraceCounts.parse(s.read("strace." + r));

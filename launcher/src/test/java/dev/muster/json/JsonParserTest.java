@@ -1,16 +1,15 @@
 package dev.muster.json;
 
-import org.junit.jupiter.api.Test;
-
-import java.math.BigInteger;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigInteger;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /**
  * The edges of the strict reader: white space at every place RFC 8259 allows it, numbers at the limits of their
@@ -35,8 +34,8 @@ class JsonParserTest {
     void whitespace_insideEmptyContainers_andAroundSeparators_isAccepted() {
         assertEquals(Map.of(), JsonParser.parse("{ }"));
         assertEquals(List.of(), JsonParser.parse("[\n]"));
-        assertEquals(Map.of("a", 1L, "b", List.of(2L, 3L)),
-                JsonParser.parse("{ \"a\" : 1 ,\r\n\t\"b\"\t:\t[ 2 , 3 ] }"));
+        assertEquals(
+                Map.of("a", 1L, "b", List.of(2L, 3L)), JsonParser.parse("{ \"a\" : 1 ,\r\n\t\"b\"\t:\t[ 2 , 3 ] }"));
         assertEquals(List.of(1L), JsonParser.parse("[1 ]"));
     }
 
@@ -46,7 +45,8 @@ class JsonParserTest {
         assertEquals(Boolean.TRUE, JsonParser.parse("true"));
         assertEquals(List.of(false), JsonParser.parse("[false]"));
         truncated("fals");
-        assertTrue(malformed("falze").getMessage().contains("expected 'false' at line 1 column 4"),
+        assertTrue(
+                malformed("falze").getMessage().contains("expected 'false' at line 1 column 4"),
                 malformed("falze").getMessage());
     }
 

@@ -1,22 +1,22 @@
 package dev.muster.json;
 
-import org.junit.jupiter.api.Test;
-
-import java.math.BigInteger;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.math.BigInteger;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
 class JsonTest {
 
     @Test
     void parse_values() {
-        assertEquals(Map.of("a", List.of(1L, -2L, 2.5, true, "x\u00e9\ud83d\ude00")),
+        assertEquals(
+                Map.of("a", List.of(1L, -2L, 2.5, true, "x\u00e9\ud83d\ude00")),
                 JsonParser.parse(" {\"a\": [1, -2, 2.5e0, true, \"x\\u00e9\\ud83d\\ude00\"]}\n"));
         assertEquals(new BigInteger("18446744073709551616"), JsonParser.parse("18446744073709551616"));
         assertEquals(null, JsonParser.parse("null"));
@@ -24,8 +24,21 @@ class JsonTest {
 
     @Test
     void parse_strict() {
-        for (String bad : List.of("{\"a\":1,}", "[1,]", "01", "1.", "-", "\"\u0001\"", "\"\\x\"", "{a:1}",
-                "{\"a\":1}{", "\"\\ud800\"", "tru", "[1 2]", "{\"a\":1,\"a\":2}", "nul!")) {
+        for (String bad : List.of(
+                "{\"a\":1,}",
+                "[1,]",
+                "01",
+                "1.",
+                "-",
+                "\"\u0001\"",
+                "\"\\x\"",
+                "{a:1}",
+                "{\"a\":1}{",
+                "\"\\ud800\"",
+                "tru",
+                "[1 2]",
+                "{\"a\":1,\"a\":2}",
+                "nul!")) {
             assertThrows(JsonException.class, () -> JsonParser.parse(bad), bad);
         }
     }
@@ -41,10 +54,14 @@ class JsonTest {
     void parse_badUnicodeEscapeInTheLastFourCharacters_isInvalidNotTruncated() {
         for (String bad : List.of("\"\\uZ", "\"\\u0G", "\"\\u00x", "\"\\u12", "\"\\u\u0663\u0663\u0663\u0663\"")) {
             JsonException e = assertThrows(JsonException.class, () -> JsonParser.parse(bad), bad);
-            assertEquals(!bad.contains("Z") && !bad.contains("G") && !bad.contains("x") && !bad.contains("\u0663"),
-                    e.endOfInput(), bad + ": " + e.getMessage());
+            assertEquals(
+                    !bad.contains("Z") && !bad.contains("G") && !bad.contains("x") && !bad.contains("\u0663"),
+                    e.endOfInput(),
+                    bad + ": " + e.getMessage());
         }
-        assertTrue(assertThrows(JsonException.class, () -> JsonParser.parse("\"\\u00")).endOfInput(),
+        assertTrue(
+                assertThrows(JsonException.class, () -> JsonParser.parse("\"\\u00"))
+                        .endOfInput(),
                 "hex digits so far: a short read");
     }
 
@@ -69,8 +86,10 @@ class JsonTest {
 
     @Test
     void parse_truncated_saysEndOfInput() {
-        assertTrue(assertThrows(JsonException.class, () -> JsonParser.parse("{\"a\": \"b")).endOfInput());
-        assertFalse(assertThrows(JsonException.class, () -> JsonParser.parse("{\"a\": x")).endOfInput());
+        assertTrue(assertThrows(JsonException.class, () -> JsonParser.parse("{\"a\": \"b"))
+                .endOfInput());
+        assertFalse(assertThrows(JsonException.class, () -> JsonParser.parse("{\"a\": x"))
+                .endOfInput());
     }
 
     @Test
@@ -81,8 +100,10 @@ class JsonTest {
         m.put("l", List.of());
         m.put("x", List.of("p", "q"));
         m.put("n", null);
-        assertEquals("{\n  \"a\": 1,\n  \"e\": {},\n  \"l\": [],\n  \"x\": [\n    \"p\",\n    \"q\"\n  ],\n"
-                + "  \"n\": null\n}", Json.pretty(m));
+        assertEquals(
+                "{\n  \"a\": 1,\n  \"e\": {},\n  \"l\": [],\n  \"x\": [\n    \"p\",\n    \"q\"\n  ],\n"
+                        + "  \"n\": null\n}",
+                Json.pretty(m));
         assertEquals("[]", Json.pretty(List.of()));
     }
 

@@ -1,8 +1,8 @@
 package dev.muster.json;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
 
 /** {@link Json#quote} at its edges: short strings, the control-character boundary, and reading back. */
 class JsonWriterTest {

@@ -1,15 +1,14 @@
 package dev.muster.oci;
 
-import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.core.MusterException;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 
 class ContainerStateTest {
     private static ContainerState read(String s) {
@@ -46,8 +45,9 @@ class ContainerStateTest {
 
     @Test
     void notUtf8_isRefused() {
-        MusterException e = assertThrows(MusterException.class, () -> ContainerState.read(
-                new ByteArrayInputStream(new byte[] {'{', (byte) 0xff, '}'}), 1024));
+        MusterException e = assertThrows(
+                MusterException.class,
+                () -> ContainerState.read(new ByteArrayInputStream(new byte[] {'{', (byte) 0xff, '}'}), 1024));
         assertTrue(e.getMessage().contains("not UTF-8"), e.getMessage());
     }
 }

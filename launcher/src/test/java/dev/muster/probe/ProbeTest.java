@@ -1,13 +1,17 @@
 package dev.muster.probe;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.sun.net.httpserver.HttpServer;
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.testing.ManualClock;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -16,13 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ProbeTest {
     @TempDir
@@ -56,15 +55,25 @@ class ProbeTest {
         assertEquals(204, h.expectedStatus());
         assertEquals("http://localhost:8000/health?x=1", h.url().toString());
         assertEquals(HttpProbe.ANY_2XX, ((HttpProbe) Probe.parse("--ready", "https://h/x=y")).expectedStatus());
-        assertEquals(new FileProbe("file:/tmp/ready", Path.of("/tmp/ready")), Probe.parse("--ready", "file:/tmp/ready"));
+        assertEquals(
+                new FileProbe("file:/tmp/ready", Path.of("/tmp/ready")), Probe.parse("--ready", "file:/tmp/ready"));
         assertEquals("test -e x", ((CommandProbe) Probe.parse("--ready", "cmd:'test -e x'")).command());
         assertInstanceOf(CommandProbe.class, Probe.parse("--ready", "cmd:true"));
     }
 
     @Test
     void parse_errors_areUsage_namingTheProbeAndTheForms() {
-        for (String bad : List.of("tcp:", "tcp:x:y", "tcp:70000", "tcp:[::1]22", "http://", "http://h=999",
-                "file:", "cmd:''", "udp:53", "8000")) {
+        for (String bad : List.of(
+                "tcp:",
+                "tcp:x:y",
+                "tcp:70000",
+                "tcp:[::1]22",
+                "http://",
+                "http://h=999",
+                "file:",
+                "cmd:''",
+                "udp:53",
+                "8000")) {
             MusterException e = assertThrows(MusterException.class, () -> Probe.parse("--ready", bad), bad);
             assertEquals(ExitCodes.USAGE, e.status());
             assertTrue(e.getMessage().startsWith("--ready '" + bad + "' is not a readiness probe"), e.getMessage());
@@ -124,8 +133,12 @@ class ProbeTest {
         Files.createFile(marker);
         assertNull(f.attempt(Duration.ofMillis(10)));
         assertNull(Probe.parse("--ready", "cmd:'test -e " + marker + "'").attempt(Duration.ofSeconds(5)));
-        assertTrue(Probe.parse("--ready", "cmd:exit 3").attempt(Duration.ofSeconds(5)).contains("exited with 3"));
-        assertTrue(Probe.parse("--ready", "cmd:sleep 5").attempt(Duration.ofMillis(200)).contains("still running"));
+        assertTrue(Probe.parse("--ready", "cmd:exit 3")
+                .attempt(Duration.ofSeconds(5))
+                .contains("exited with 3"));
+        assertTrue(Probe.parse("--ready", "cmd:sleep 5")
+                .attempt(Duration.ofMillis(200))
+                .contains("still running"));
     }
 
     @Test

@@ -13,10 +13,10 @@ final class Gen {
         return Long.getLong("muster.seed", 0x6d75737465L);
     }
 
-    private static final String ALPHABET = "abzAZ09._-/ \\\"=\n\r\t\u0000\u001b\u007f\u00e9\u2028\u202e\ud83d\ude00:,{}[]%$'`";
+    private static final String ALPHABET =
+            "abzAZ09._-/ \\\"=\n\r\t\u0000\u001b\u007f\u00e9\u2028\u202e\ud83d\ude00:,{}[]%$'`";
 
-    private Gen() {
-    }
+    private Gen() {}
 
     /** A string of up to {@code max} characters drawn mostly from the characters that break parsers and lines. */
     static String string(Random r, int max) {

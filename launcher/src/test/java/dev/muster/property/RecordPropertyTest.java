@@ -1,22 +1,21 @@
 package dev.muster.property;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.json.JsonException;
 import dev.muster.rendezvous.Conformance;
 import dev.muster.rendezvous.Names;
 import dev.muster.rendezvous.Record;
-import org.junit.jupiter.api.Test;
-
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Test;
 
 /** Properties of the record format and the name rules over seeded random inputs (seed in every message). */
 class RecordPropertyTest {
@@ -32,9 +31,18 @@ class RecordPropertyTest {
         String jobId = Gen.printable(r, 10);
         String host = Gen.printable(r, 15);
         String protocol = Gen.printable(r, 6);
-        return Record.create(Gen.name(r), jobId.isBlank() ? "1" : jobId, r.nextBoolean() ? null : Gen.printable(r, 8),
-                host.isBlank() ? "h" : host, 1 + r.nextInt(65535), protocol.isBlank() ? "tcp" : protocol, path,
-                r.nextLong() & Long.MAX_VALUE, 1 + (r.nextLong() & 0xffffffffL), Gen.string(r, 20), md);
+        return Record.create(
+                Gen.name(r),
+                jobId.isBlank() ? "1" : jobId,
+                r.nextBoolean() ? null : Gen.printable(r, 8),
+                host.isBlank() ? "h" : host,
+                1 + r.nextInt(65535),
+                protocol.isBlank() ? "tcp" : protocol,
+                path,
+                r.nextLong() & Long.MAX_VALUE,
+                1 + (r.nextLong() & 0xffffffffL),
+                Gen.string(r, 20),
+                md);
     }
 
     @Test
@@ -103,7 +111,8 @@ class RecordPropertyTest {
             }
         }
         assertTrue(cases >= 1_000, "seed " + seed + ": only " + cases + " cases in the time");
-        assertTrue(accepted > 0 && accepted < cases, "seed " + seed + ": mutations both kept and broke records ("
-                + accepted + " of " + cases + ")");
+        assertTrue(
+                accepted > 0 && accepted < cases,
+                "seed " + seed + ": mutations both kept and broke records (" + accepted + " of " + cases + ")");
     }
 }

@@ -1,11 +1,13 @@
 package dev.muster.rendezvous;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Caller;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -16,11 +18,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Which cache directory a command uses and why, path comparison, the owner rule's edges, and its messages. */
 class CacheDirRulesTest {
@@ -68,14 +67,16 @@ class CacheDirRulesTest {
         CacheDir.refuseIfUntrusted("d", 2000, 500, 0775, alice);
         CacheDir.refuseIfUntrusted("d", 2000, 500, 01777, alice);
         CacheDir.refuseIfUntrusted("d", 2000, 500, 0770, alice);
-        MusterException e = assertThrows(MusterException.class,
-                () -> CacheDir.refuseIfUntrusted("d", 2000, 500, 040777, alice));
+        MusterException e =
+                assertThrows(MusterException.class, () -> CacheDir.refuseIfUntrusted("d", 2000, 500, 040777, alice));
         assertEquals(ExitCodes.UNUSABLE_DIR, e.status());
         assertTrue(e.getMessage().contains("(mode 0777)"), e.getMessage());
         assertTrue(assertThrows(MusterException.class, () -> CacheDir.refuseIfUntrusted("d", 2000, 500, 0002, alice))
-                .getMessage().contains("writable by everyone"));
+                .getMessage()
+                .contains("writable by everyone"));
         assertTrue(assertThrows(MusterException.class, () -> CacheDir.refuseIfUntrusted("d", 2000, 600, 01777, alice))
-                .getMessage().contains("belongs to uid 2000 and group 600, which is not one of your groups"));
+                .getMessage()
+                .contains("belongs to uid 2000 and group 600, which is not one of your groups"));
     }
 
     @Test
@@ -96,7 +97,8 @@ class CacheDirRulesTest {
         assertTrue(c.checkIfPresent());
         c.create(c.rendezvousDir());
         Files.writeString(c.rendezvousDir().resolve("f"), "x");
-        MusterException e = assertThrows(MusterException.class, () -> c.create(c.rendezvousDir().resolve("f")));
+        MusterException e = assertThrows(
+                MusterException.class, () -> c.create(c.rendezvousDir().resolve("f")));
         assertEquals(ExitCodes.UNUSABLE_DIR, e.status());
         assertTrue(e.getMessage().contains("is not a directory"), e.getMessage());
         assertFalse(c.checkSubIfPresent(c.rendezvousDir().resolve("none")));

@@ -1,5 +1,9 @@
 package dev.muster.rendezvous;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Caller;
 import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
@@ -7,11 +11,6 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.task.JobStatus;
 import dev.muster.testing.ManualClock;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -22,10 +21,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What a waiting client says and when, what it checks first, the verifier's time budget, and an interrupt. */
 class ClientWaitProgressTest {
@@ -76,8 +75,7 @@ class ClientWaitProgressTest {
         ClientWait.Result r = new ClientWait(store(clock), clock, jobs, null, new Random(1))
                 .await(List.of(req("a", true, 25_000), req("b", false, 25_000)));
         assertEquals(2, r.missing().size());
-        assertTrue(log().contains("waiting for rendezvous a, b (optional) under " + tmp.resolve("rendezvous")),
-                log());
+        assertTrue(log().contains("waiting for rendezvous a, b (optional) under " + tmp.resolve("rendezvous")), log());
         assertTrue(log().contains("still waiting for rendezvous a, b (optional) (10s)"), log());
         assertTrue(log().contains("still waiting for rendezvous a, b (optional) (20s)"), log());
         assertEquals(2, log().split("still waiting", -1).length - 1, log());
@@ -100,7 +98,8 @@ class ClientWaitProgressTest {
             }
         };
         assertTrue(new ClientWait(store(clock), clock, jobs, null, new Random(1))
-                .await(List.of(req("a", true, 5000))).complete());
+                .await(List.of(req("a", true, 5000)))
+                .complete());
         assertEquals(0, warmUps.get());
         assertTrue(log().contains("rendezvous a resolved: http://n1:8001/ (job 11)"), log());
         assertTrue(clock.sleeps().isEmpty());
@@ -108,8 +107,10 @@ class ClientWaitProgressTest {
 
     @Test
     void namesSharingAnEnvironmentToken_areRefusedBeforeAnyWait() {
-        MusterException e = assertThrows(MusterException.class, () -> new ClientWait(store(clock), clock,
-                JobStatus.TTL_ONLY, null, new Random(1)).await(List.of(req("a-b", true, 5000), req("a.b", true, 5000))));
+        MusterException e = assertThrows(
+                MusterException.class,
+                () -> new ClientWait(store(clock), clock, JobStatus.TTL_ONLY, null, new Random(1))
+                        .await(List.of(req("a-b", true, 5000), req("a.b", true, 5000))));
         assertEquals(ExitCodes.USAGE, e.status());
         assertTrue(clock.sleeps().isEmpty());
     }
@@ -124,7 +125,9 @@ class ClientWaitProgressTest {
         };
         ClientWait.Result r = new ClientWait(store(clock), clock, JobStatus.TTL_ONLY, never, new Random(1))
                 .await(List.of(req("a", true, 1300)));
-        assertEquals("the endpoint does not answer yet (refused)", r.missing().values().iterator().next());
+        assertEquals(
+                "the endpoint does not answer yet (refused)",
+                r.missing().values().iterator().next());
         assertEquals(Duration.ofSeconds(1), budgets.get(0));
         assertTrue(budgets.get(budgets.size() - 2).compareTo(Duration.ofMillis(300)) < 0, budgets.toString());
         assertEquals(Duration.ofMillis(50), budgets.get(budgets.size() - 1), "at the deadline: the floor");
@@ -149,8 +152,10 @@ class ClientWaitProgressTest {
             }
         };
         try {
-            MusterException e = assertThrows(MusterException.class, () -> new ClientWait(store(interrupting),
-                    interrupting, JobStatus.TTL_ONLY, null, new Random(1)).await(List.of(req("a", true, 5000))));
+            MusterException e = assertThrows(
+                    MusterException.class,
+                    () -> new ClientWait(store(interrupting), interrupting, JobStatus.TTL_ONLY, null, new Random(1))
+                            .await(List.of(req("a", true, 5000))));
             assertEquals(130, e.status());
             assertTrue(e.getMessage().contains("interrupted while waiting for rendezvous a"), e.getMessage());
             assertTrue(Thread.currentThread().isInterrupted());

@@ -1,22 +1,20 @@
 package dev.muster.rendezvous;
 
-import dev.muster.core.Caller;
-import dev.muster.testing.ManualClock;
-import dev.muster.task.JobStatus;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.core.Caller;
+import dev.muster.task.JobStatus;
+import dev.muster.testing.ManualClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ClientWaitTest {
     @TempDir
@@ -52,7 +50,9 @@ class ClientWaitTest {
         ClientWait.Result r = new ClientWait(store(), clock, JobStatus.TTL_ONLY, null, NO_JITTER)
                 .await(List.of(required("a", 5000), required("b", 2000)));
         assertEquals(List.of("a"), r.resolved().stream().map(Record::name).toList());
-        assertEquals(List.of("b"), r.missing().keySet().stream().map(ClientWait.Request::name).toList());
+        assertEquals(
+                List.of("b"),
+                r.missing().keySet().stream().map(ClientWait.Request::name).toList());
         assertFalse(r.complete());
         // b gave up at its own 2 s deadline, not a's 5 s; a was seen within one poll of appearing
         assertTrue(clock.elapsedMillis() >= 2000 && clock.elapsedMillis() <= 2000 + 50, "" + clock.elapsedMillis());
@@ -66,7 +66,8 @@ class ClientWaitTest {
         ClientWait.Result r = new ClientWait(store(), clock, JobStatus.TTL_ONLY, null, NO_JITTER)
                 .await(List.of(required("b", 30_000), required("a", 30_000)));
         assertTrue(r.complete());
-        assertTrue(clock.elapsedMillis() <= 1700 + ClientWait.FAST_MAX_INTERVAL_NANOS / 1_000_000L,
+        assertTrue(
+                clock.elapsedMillis() <= 1700 + ClientWait.FAST_MAX_INTERVAL_NANOS / 1_000_000L,
                 "" + clock.elapsedMillis());
         // command-line order, not the order they appeared: the generic variables describe the last name given
         assertEquals(List.of("b", "a"), r.resolved().stream().map(Record::name).toList());
@@ -128,8 +129,9 @@ class ClientWaitTest {
     @Test
     void await_verifyThatNeverPasses_missesWithTheReason() {
         register("a", "11", 8001);
-        ClientWait.Result r = new ClientWait(store(), clock, JobStatus.TTL_ONLY, (rec, t) -> "connection refused",
-                NO_JITTER).await(List.of(required("a", 300)));
+        ClientWait.Result r = new ClientWait(
+                        store(), clock, JobStatus.TTL_ONLY, (rec, t) -> "connection refused", NO_JITTER)
+                .await(List.of(required("a", 300)));
         assertTrue(r.missing().values().iterator().next().contains("does not answer yet (connection refused)"));
     }
 
@@ -147,8 +149,8 @@ class ClientWaitTest {
     void await_expiredRecord_isNotResolved() {
         register("a", "11", 8001);
         clock.advance(Duration.ofNanos(121_000_000_000L));
-        ClientWait.Result r = new ClientWait(store(), clock, JobStatus.TTL_ONLY, null, NO_JITTER)
-                .await(List.of(required("a", 200)));
+        ClientWait.Result r =
+                new ClientWait(store(), clock, JobStatus.TTL_ONLY, null, NO_JITTER).await(List.of(required("a", 200)));
         assertFalse(r.complete());
     }
 }

@@ -22,8 +22,7 @@ public final class Conformance {
     public static final String BASH_12345 = "bash-provider-writer_model-server_12345-model.json";
     public static final String REGISTER_OUTPUT = "rust-cli-register-output.json";
 
-    private Conformance() {
-    }
+    private Conformance() {}
 
     public static String fixture(String name) {
         try (InputStream in = Conformance.class.getResourceAsStream(DIR + name)) {

@@ -1,7 +1,8 @@
 package dev.muster.rendezvous;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -12,10 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The FIFO-swap loop on the packaged jar: 200 resolves in a forked JVM of this Java (22+: the open is
@@ -59,7 +58,10 @@ class FifoSwapIT {
         Path java17 = null;
         try (java.util.stream.Stream<Path> jvms = Files.list(Path.of("/usr/lib/jvm"))) {
             java17 = jvms.filter(p -> p.getFileName().toString().matches("(java-17|temurin-17|jdk-17).*"))
-                    .map(p -> p.resolve("bin/java")).filter(Files::isExecutable).findFirst().orElse(null);
+                    .map(p -> p.resolve("bin/java"))
+                    .filter(Files::isExecutable)
+                    .findFirst()
+                    .orElse(null);
         } catch (java.io.IOException e) {
             // no /usr/lib/jvm
         }
@@ -72,13 +74,23 @@ class FifoSwapIT {
         // the shipped jar first, then the test classes and JUnit; never target/classes, which has no versions/22
         List<String> cp = new ArrayList<>(List.of(jar.toString()));
         Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-                .filter(e -> !e.endsWith("target/classes") && !e.endsWith(".jar") || e.contains("junit")
-                        || e.contains("awaitility") || e.contains("hamcrest") || e.contains("opentest4j")
+                .filter(e -> !e.endsWith("target/classes") && !e.endsWith(".jar")
+                        || e.contains("junit")
+                        || e.contains("awaitility")
+                        || e.contains("hamcrest")
+                        || e.contains("opentest4j")
                         || e.contains("apiguardian"))
                 .forEach(cp::add);
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                String.join(File.pathSeparator, cp), FifoSwapIT.class.getName(), tmp.toString(), "200")
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        java,
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-cp",
+                        String.join(File.pathSeparator, cp),
+                        FifoSwapIT.class.getName(),
+                        tmp.toString(),
+                        "200")
+                .redirectErrorStream(true)
+                .start();
         boolean done = p.waitFor(120, TimeUnit.SECONDS);
         String out = new String(p.getInputStream().readNBytes(20_000), StandardCharsets.UTF_8);
         if (!done) {
@@ -91,24 +103,32 @@ class FifoSwapIT {
     @Test
     void rendezvousResolve_latestSwappedWithFifo_neverBlocks() throws Exception {
         Path jar = jar();
-        Store store = new Store(new CacheDir(tmp.toString(), dev.muster.core.Caller.self()),
-                dev.muster.core.Clock.SYSTEM);
+        Store store =
+                new Store(new CacheDir(tmp.toString(), dev.muster.core.Caller.self()), dev.muster.core.Clock.SYSTEM);
         Store.Registration reg = store.register("svc", "1", null, "node1", 8000, "http", null, 3600, Map.of());
         Path latest = store.nameDir("svc").resolve(Store.LATEST);
         int fifo = 0;
-        try (var swapper = dev.muster.core.FifoSwapper.start(latest,
-                reg.record().toJson().getBytes(StandardCharsets.UTF_8))) {
+        try (var swapper =
+                dev.muster.core.FifoSwapper.start(latest, reg.record().toJson().getBytes(StandardCharsets.UTF_8))) {
             for (int i = 0; i < 10; i++) {
-                Process p = new ProcessBuilder(java(), "-jar", jar.toString(), "rendezvous", "resolve", "svc",
-                        "--cache-dir", tmp.toString()).start();
+                Process p = new ProcessBuilder(
+                                java(),
+                                "-jar",
+                                jar.toString(),
+                                "rendezvous",
+                                "resolve",
+                                "svc",
+                                "--cache-dir",
+                                tmp.toString())
+                        .start();
                 boolean done = p.waitFor(30, TimeUnit.SECONDS);
                 String err = new String(p.getErrorStream().readNBytes(20_000), StandardCharsets.UTF_8);
                 if (!done) {
                     p.destroyForcibly();
                 }
                 assertTrue(done, "resolve " + (i + 1) + " blocked for 30 s");
-                assertTrue(p.exitValue() == 0 || p.exitValue() == 1 && err.contains("FIFO"), p.exitValue() + ": "
-                        + err);
+                assertTrue(
+                        p.exitValue() == 0 || p.exitValue() == 1 && err.contains("FIFO"), p.exitValue() + ": " + err);
                 fifo += err.contains("FIFO") ? 1 : 0;
                 assertTrue(swapper.alive(), "the swapper process died");
             }

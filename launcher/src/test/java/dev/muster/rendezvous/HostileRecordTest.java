@@ -1,14 +1,15 @@
 package dev.muster.rendezvous;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Caller;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.core.SafeText;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -17,12 +18,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import static dev.muster.rendezvous.Conformance.fixture;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Records written by someone who can write the cache directory but is not the provider (issue: forged records). */
 class HostileRecordTest {
@@ -35,7 +33,8 @@ class HostileRecordTest {
     }
 
     private Store store() {
-        return new Store(new CacheDir(tmp.toString(), Caller.self()), dev.muster.testing.ManualClock.atEpochSeconds(1_000));
+        return new Store(
+                new CacheDir(tmp.toString(), Caller.self()), dev.muster.testing.ManualClock.atEpochSeconds(1_000));
     }
 
     private Path put(String dir, String text) throws IOException {
@@ -75,8 +74,10 @@ class HostileRecordTest {
     @Test
     void errorLine_metadataKeyForgingASecondLine_staysOneEscapedLine() throws IOException {
         String key = "k\nmuster[-] error: forged\u001b[2J";
-        put("n", record("n", "h").replace("\"metadata\": {}", "\"metadata\": {" + dev.muster.json.Json.quote(key)
-                + ": 1}"));
+        put(
+                "n",
+                record("n", "h")
+                        .replace("\"metadata\": {}", "\"metadata\": {" + dev.muster.json.Json.quote(key) + ": 1}"));
         String err = logOf(() -> store().resolve("n"));
         assertEquals(1, err.lines().count(), err);
         assertTrue(err.contains("k\\nmuster[-] error: forged\\u001b[2J"), err);
@@ -100,8 +101,10 @@ class HostileRecordTest {
         assertTrue(big.length() < 500, big.length() + " characters");
         // under the size limit, a 60 KB hostile key: still one line, bounded by the quoting
         String key = "\u001b]0;title\u0007\n".repeat(4_000);
-        put("key", record("key", "h").replace("\"metadata\": {}", "\"metadata\": {"
-                + dev.muster.json.Json.quote(key) + ": 1}"));
+        put(
+                "key",
+                record("key", "h")
+                        .replace("\"metadata\": {}", "\"metadata\": {" + dev.muster.json.Json.quote(key) + ": 1}"));
         String err = logOf(() -> store().resolve("key"));
         assertEquals(1, err.lines().count(), err);
         assertTrue(err.length() < SafeText.VALUE_CHARS * 7 + 400, err.length() + " characters: " + err);

@@ -1,15 +1,14 @@
 package dev.muster.rendezvous;
 
-import dev.muster.core.ExitCodes;
-import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.core.ExitCodes;
+import dev.muster.core.MusterException;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /**
  * The character classes of names, environment tokens and history file names at their edges (the characters just
@@ -66,8 +65,8 @@ class NamesAndEnvTest {
     @Test
     void clientEnv_namesSharingAToken_areRefused_theSameNameTwiceIsNot() {
         ClientEnv.refuseTokenCollisions(List.of("a-b", "a-b"));
-        MusterException e = assertThrows(MusterException.class,
-                () -> ClientEnv.refuseTokenCollisions(List.of("a-b", "c", "a.b")));
+        MusterException e =
+                assertThrows(MusterException.class, () -> ClientEnv.refuseTokenCollisions(List.of("a-b", "c", "a.b")));
         assertEquals(ExitCodes.USAGE, e.status());
         assertTrue(e.getMessage().contains("'a-b' and 'a.b' both map to environment token 'A_B'"), e.getMessage());
     }

@@ -1,17 +1,16 @@
 package dev.muster.rendezvous;
 
-import dev.muster.core.ExitCodes;
-import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-
-import java.util.Map;
-
 import static dev.muster.rendezvous.Conformance.fixture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.core.ExitCodes;
+import dev.muster.core.MusterException;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /**
  * A record's fields at their limits, both when a provider creates one and when a file is read: ports 1 and
@@ -67,8 +66,10 @@ class RecordFieldsTest {
 
     @Test
     void parse_zeroAndTheMaximumOfEachNumber_areAccepted() {
-        Record r = Record.parse(OK.replace("\"port\": 8000", "\"port\": 65535")
-                .replaceFirst("\"registered_at\": [0-9]+", "\"registered_at\": 0"), "f");
+        Record r = Record.parse(
+                OK.replace("\"port\": 8000", "\"port\": 65535")
+                        .replaceFirst("\"registered_at\": [0-9]+", "\"registered_at\": 0"),
+                "f");
         assertEquals(65535, r.port());
         assertEquals(0, r.registeredAt());
         Record z = Record.parse(OK.replace("\"port\": 8000", "\"port\": 0"), "f");
@@ -83,7 +84,8 @@ class RecordFieldsTest {
                 .contains("above its maximum 4294967295"));
         assertTrue(corrupt(OK.replaceFirst("\"registered_at\": [0-9]+", "\"registered_at\": 99999999999999999999"))
                 .contains("field registered_at is 99999999999999999999, out of range"));
-        assertTrue(corrupt(OK.replace("\"port\": 8000", "\"port\": -1")).contains("field port must not be negative, got -1"));
+        assertTrue(corrupt(OK.replace("\"port\": 8000", "\"port\": -1"))
+                .contains("field port must not be negative, got -1"));
     }
 
     @Test

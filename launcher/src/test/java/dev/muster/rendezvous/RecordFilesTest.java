@@ -1,12 +1,16 @@
 package dev.muster.rendezvous;
 
+import static dev.muster.rendezvous.Conformance.fixture;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.core.Posix;
 import dev.muster.testing.ManualClock;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,13 +18,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
-
-import static dev.muster.rendezvous.Conformance.fixture;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Record files on disk: the 64 KiB bound at its edge, what is not a record file (link, directory, FIFO, not
@@ -49,7 +48,8 @@ class RecordFilesTest {
         Path f = tmp.resolve("latest.json");
         Files.writeString(f, OK + " ".repeat(RecordFiles.MAX_BYTES - OK.length()));
         assertEquals(RecordFiles.MAX_BYTES, Files.size(f));
-        assertEquals("model", RecordFiles.read(f, new ManualClock()).orElseThrow().name());
+        assertEquals(
+                "model", RecordFiles.read(f, new ManualClock()).orElseThrow().name());
         Files.writeString(f, OK + " ".repeat(RecordFiles.MAX_BYTES + 1 - OK.length()));
         assertTrue(corrupt(f).contains("has 65537 bytes, more than a record's 65536"), corrupt(f));
     }
@@ -99,7 +99,8 @@ class RecordFilesTest {
         Path plain = Files.writeString(tmp.resolve("plain.json"), OK);
         RecordFiles.refuseNonRegularTarget(plain);
         Path link = Files.createSymbolicLink(tmp.resolve("link.json"), plain);
-        assertTrue(assertThrows(MusterException.class, () -> RecordFiles.refuseNonRegularTarget(link)).getMessage()
+        assertTrue(assertThrows(MusterException.class, () -> RecordFiles.refuseNonRegularTarget(link))
+                .getMessage()
                 .contains("symbolic link"));
         Path dir = Files.createDirectory(tmp.resolve("dir.json"));
         MusterException e = assertThrows(MusterException.class, () -> RecordFiles.refuseNonRegularTarget(dir));
@@ -117,8 +118,8 @@ class RecordFilesTest {
         try (Stream<Path> s = Files.list(tmp)) {
             assertEquals(List.of(f), s.toList());
         }
-        MusterException e = assertThrows(MusterException.class,
-                () -> RecordFiles.writeAtomically(tmp.resolve("gone/latest.json"), bytes));
+        MusterException e = assertThrows(
+                MusterException.class, () -> RecordFiles.writeAtomically(tmp.resolve("gone/latest.json"), bytes));
         assertEquals(ExitCodes.UNUSABLE_DIR, e.status());
         assertTrue(e.getMessage().startsWith("cannot write " + tmp.resolve("gone/latest.json")), e.getMessage());
     }

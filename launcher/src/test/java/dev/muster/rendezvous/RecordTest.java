@@ -1,18 +1,5 @@
 package dev.muster.rendezvous;
 
-import dev.muster.core.ExitCodes;
-import dev.muster.core.MusterException;
-import dev.muster.json.JsonException;
-import dev.muster.testing.Slurm;
-import org.junit.jupiter.api.Test;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-
 import static dev.muster.rendezvous.Conformance.fixture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,13 +7,39 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.core.ExitCodes;
+import dev.muster.core.MusterException;
+import dev.muster.json.JsonException;
+import dev.muster.testing.Slurm;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
 class RecordTest {
 
     @Test
     void fixtures_parse_withEveryField() {
         Record rust = Record.parse(fixture(Conformance.RUST_101), "f");
-        assertEquals(new Record(1, "model", "101", "server", "node-a", 8000, "http", "/v1", "http://node-a:8000/v1",
-                10, 60, "/shared/cache", new TreeMap<>()), rust);
+        assertEquals(
+                new Record(
+                        1,
+                        "model",
+                        "101",
+                        "server",
+                        "node-a",
+                        8000,
+                        "http",
+                        "/v1",
+                        "http://node-a:8000/v1",
+                        10,
+                        60,
+                        "/shared/cache",
+                        new TreeMap<>()),
+                rust);
         Record cli = Record.parse(fixture(Conformance.RUST_42), "f");
         assertNull(cli.service());
         assertNull(cli.path());
@@ -39,36 +52,67 @@ class RecordTest {
 
     @Test
     void write_isByteIdenticalToRustWriter() {
-        Record r = Record.create("model", "101", "server", "node-a", 8000, "http", "/v1", 10, 60, "/shared/cache",
-                Map.of());
+        Record r = Record.create(
+                "model", "101", "server", "node-a", 8000, "http", "/v1", 10, 60, "/shared/cache", Map.of());
         assertEquals(fixture(Conformance.RUST_101), r.toJson());
-        Record manual = Record.create("model-server", "42", null, "node01", 8000, "http", "", 100, 300,
-                "/shared/cache", null);
+        Record manual =
+                Record.create("model-server", "42", null, "node01", 8000, "http", "", 100, 300, "/shared/cache", null);
         assertEquals(fixture(Conformance.RUST_42), manual.toJson());
     }
 
     @Test
     void write_reparsesFixtures_toTheirOwnBytes() {
-        assertEquals(fixture(Conformance.RUST_101), Record.parse(fixture(Conformance.RUST_101), "f").toJson());
-        assertEquals(fixture(Conformance.RUST_42), Record.parse(fixture(Conformance.RUST_42), "f").toJson());
+        assertEquals(
+                fixture(Conformance.RUST_101),
+                Record.parse(fixture(Conformance.RUST_101), "f").toJson());
+        assertEquals(
+                fixture(Conformance.RUST_42),
+                Record.parse(fixture(Conformance.RUST_42), "f").toJson());
     }
 
     @Test
     void write_nonEmptyMetadata_sortedOneEntryPerLine() {
         Map<String, String> md = new TreeMap<>(Map.of("version", "v1", "role", "server"));
         Record r = Record.create("m", "1", null, "h", 1, "http", null, 5, 6, "/c", md);
-        assertTrue(r.toJson().endsWith("  \"metadata\": {\n    \"role\": \"server\",\n    \"version\": \"v1\"\n  }\n}"),
+        assertTrue(
+                r.toJson().endsWith("  \"metadata\": {\n    \"role\": \"server\",\n    \"version\": \"v1\"\n  }\n}"),
                 r.toJson());
     }
 
     @Test
     void lineReader_findsEveryNonNullStringAndNumberField() {
-        Record r = Record.create("model-server", "4711", "svc", "node-9", 8443, "https", "/api",
-                1767225600L, 120, "/shared/cache", Map.of("role", "server", "zone", "a"));
+        Record r = Record.create(
+                "model-server",
+                "4711",
+                "svc",
+                "node-9",
+                8443,
+                "https",
+                "/api",
+                1767225600L,
+                120,
+                "/shared/cache",
+                Map.of("role", "server", "zone", "a"));
         Map<String, String> found = Conformance.lineReader(r.toJson());
-        Map<String, String> expected = new TreeMap<>(Map.of("schema_version", "1", "name", "model-server",
-                "job_id", "4711", "service", "svc", "host", "node-9", "port", "8443", "protocol", "https",
-                "path", "/api", "url", "https://node-9:8443/api"));
+        Map<String, String> expected = new TreeMap<>(Map.of(
+                "schema_version",
+                "1",
+                "name",
+                "model-server",
+                "job_id",
+                "4711",
+                "service",
+                "svc",
+                "host",
+                "node-9",
+                "port",
+                "8443",
+                "protocol",
+                "https",
+                "path",
+                "/api",
+                "url",
+                "https://node-9:8443/api"));
         expected.putAll(Map.of("registered_at", "1767225600", "ttl_seconds", "120", "cache_dir", "/shared/cache"));
         // metadata entries are nested; the line rule must still find the top-level fields first
         found.remove("role");
@@ -113,8 +157,7 @@ class RecordTest {
         assertCorrupt(ok.replace("\"schema_version\": 1", "\"schema_version\": 2"), "schema_version 2");
         assertCorrupt(ok + "x", "not valid JSON");
         assertCorrupt("[]", "not a JSON object");
-        assertCorrupt(ok.replace("\"name\": \"model\",", "\"name\": \"model\", \"name\": \"other\","),
-                "duplicate key");
+        assertCorrupt(ok.replace("\"name\": \"model\",", "\"name\": \"model\", \"name\": \"other\","), "duplicate key");
     }
 
     @Test
@@ -135,7 +178,8 @@ class RecordTest {
     void create_validatesInHpcComposeOrder_withItsMessages() {
         assertInvalid("rendezvous name must not be empty", () -> create(" ", "", "", 0, "", 0, "x"));
         assertInvalid("rendezvous name must not be '.' or '..'", () -> create("..", "", "", 0, "", 0, "x"));
-        assertInvalid("rendezvous name must contain only ASCII letters, digits, '.', '_', or '-'",
+        assertInvalid(
+                "rendezvous name must contain only ASCII letters, digits, '.', '_', or '-'",
                 () -> create("a/b", "", "", 0, "", 0, "x"));
         assertInvalid("rendezvous job id must not be empty", () -> create("n", "", "", 0, "", 0, "x"));
         assertInvalid("rendezvous host must not be empty", () -> create("n", "1", "", 0, "", 0, "x"));
@@ -175,16 +219,17 @@ class RecordTest {
         Path shared = Conformance.sharedDir();
         if (shared == null) {
             Slurm.unavailable("shared conformance dir (shared/conformance/hpc-compose beside the checkout, or"
-                    + " -Dmuster.conformance=DIR) not visible from " + Path.of("").toAbsolutePath());
+                    + " -Dmuster.conformance=DIR) not visible from "
+                    + Path.of("").toAbsolutePath());
         }
-        for (String f : List.of(Conformance.RUST_101, Conformance.RUST_42, Conformance.BASH_12345,
-                Conformance.REGISTER_OUTPUT)) {
+        for (String f : List.of(
+                Conformance.RUST_101, Conformance.RUST_42, Conformance.BASH_12345, Conformance.REGISTER_OUTPUT)) {
             assertEquals(Files.readString(shared.resolve(f)), fixture(f), f);
         }
     }
 
-    private static Record create(String name, String job, String host, int port, String protocol, long ttl,
-                                 String path) {
+    private static Record create(
+            String name, String job, String host, int port, String protocol, long ttl, String path) {
         return Record.create(name, job, null, host, port, protocol, path, 0, ttl, "/c", null);
     }
 

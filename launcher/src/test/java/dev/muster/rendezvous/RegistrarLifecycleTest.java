@@ -1,14 +1,12 @@
 package dev.muster.rendezvous;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Caller;
 import dev.muster.core.Log;
 import dev.muster.probe.Probe;
 import dev.muster.testing.ManualClock;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -20,9 +18,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The registrar's readiness wait (its backoff, probe timeouts, progress lines), a stop at each stage, a renewal
@@ -76,8 +75,11 @@ class RegistrarLifecycleTest {
     }
 
     private Registrar registrar(Probe ready, Duration readyTimeout, long ttl, long aliveMillis) {
-        return new Registrar(store(), clock, new Registrar.Spec("svc", "7", null, "n1", 8001, "http", "/", ttl,
-                Map.of(), ready, readyTimeout), () -> clock.elapsedMillis() < aliveMillis);
+        return new Registrar(
+                store(),
+                clock,
+                new Registrar.Spec("svc", "7", null, "n1", 8001, "http", "/", ttl, Map.of(), ready, readyTimeout),
+                () -> clock.elapsedMillis() < aliveMillis);
     }
 
     private void at(long millis, IoAction a) {
@@ -98,12 +100,14 @@ class RegistrarLifecycleTest {
     void readiness_backsOffFrom20To50ms_probesWithAtMostASecond_andEndsExactlyAtTheDeadline() {
         Registrar r = registrar(readyAt(Long.MAX_VALUE), Duration.ofMillis(1500), 6, Long.MAX_VALUE);
         assertEquals(Registrar.End.READY_TIMEOUT, r.run());
-        assertEquals(List.of(20L, 30L, 45L, 50L, 50L),
+        assertEquals(
+                List.of(20L, 30L, 45L, 50L, 50L),
                 clock.sleeps().subList(0, 5).stream().map(n -> n / 1_000_000L).toList());
         assertEquals(1500, clock.elapsedMillis(), "the last pause ends at the deadline");
         assertEquals(Duration.ofSeconds(1), probeTimeouts.get(0));
         Duration last = probeTimeouts.get(probeTimeouts.size() - 1);
-        assertTrue(last.compareTo(Duration.ofMillis(10)) >= 0 && last.compareTo(Duration.ofMillis(100)) < 0,
+        assertTrue(
+                last.compareTo(Duration.ofMillis(10)) >= 0 && last.compareTo(Duration.ofMillis(100)) < 0,
                 "near the deadline a probe gets what is left: " + last);
         assertTrue(log().contains("not registered: readiness tcp:8001 did not pass within 1.5s"), log());
     }
@@ -114,7 +118,8 @@ class RegistrarLifecycleTest {
         assertEquals(Registrar.End.NEVER_READY, r.run());
         assertEquals(2, count("rendezvous svc: still waiting for tcp:8001 (connection refused)"), log());
         assertTrue(probeTimeouts.stream().allMatch(d -> d.equals(Duration.ofSeconds(1))), probeTimeouts.toString());
-        assertTrue(log().contains("the task ended before tcp:8001 passed (connection refused); nothing registered"),
+        assertTrue(
+                log().contains("the task ended before tcp:8001 passed (connection refused); nothing registered"),
                 log());
         assertTrue(store().latest("svc").isEmpty());
     }

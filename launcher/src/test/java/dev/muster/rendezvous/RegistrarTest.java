@@ -1,13 +1,12 @@
 package dev.muster.rendezvous;
 
-import dev.muster.testing.ManualClock;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Caller;
 import dev.muster.core.Log;
 import dev.muster.probe.Probe;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
+import dev.muster.testing.ManualClock;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -16,9 +15,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class RegistrarTest {
     @TempDir
@@ -63,19 +62,25 @@ class RegistrarTest {
     void run_registersOnceReady_renewsEveryThirdOfTheTtl_andDeregistersWhenTheTaskEnds() {
         Log.to(new PrintStream(err, true, StandardCharsets.UTF_8));
         List<Long> registeredAt = new ArrayList<>();
-        clock.at(300, () -> registeredAt.add(store().latest("svc").map(Record::registeredAt).orElse(-1L)));
+        clock.at(
+                300,
+                () -> registeredAt.add(
+                        store().latest("svc").map(Record::registeredAt).orElse(-1L)));
         for (long t = 2400; t <= 9000; t += 2000) {
-            clock.at(t, () -> registeredAt.add(store().latest("svc").orElseThrow().registeredAt()));
+            clock.at(
+                    t,
+                    () -> registeredAt.add(store().latest("svc").orElseThrow().registeredAt()));
         }
-        Registrar r = new Registrar(store(), clock, spec("7", readyAt(250), null),
-                () -> clock.elapsedMillis() < 10_000);
+        Registrar r =
+                new Registrar(store(), clock, spec("7", readyAt(250), null), () -> clock.elapsedMillis() < 10_000);
         assertEquals(Registrar.End.DEREGISTERED, r.run());
         // not before readiness (at 250 ms); then renewed every 2 s (ttl 6 s)
         long start = clock.epochMillis() / 1000;
         assertEquals(List.of(start, start + 2, start + 4, start + 6, start + 8), registeredAt);
         assertTrue(store().latest("svc").isEmpty(), "deregistered");
         assertTrue(clock.elapsedMillis() <= 10_000 + 60, "left within one watch interval: " + clock.elapsedMillis());
-        assertTrue(log().contains("registered rendezvous svc at http://n1:8001/ (job 7, ttl 6s, renewed every 2s)"),
+        assertTrue(
+                log().contains("registered rendezvous svc at http://n1:8001/ (job 7, ttl 6s, renewed every 2s)"),
                 log());
         assertTrue(log().contains("deregistered rendezvous svc"), log());
     }
@@ -92,8 +97,8 @@ class RegistrarTest {
 
     @Test
     void run_taskEndsBeforeReady_registersNothing() {
-        Registrar r = new Registrar(store(), clock, spec("7", readyAt(Long.MAX_VALUE), null),
-                () -> clock.elapsedMillis() < 2000);
+        Registrar r = new Registrar(
+                store(), clock, spec("7", readyAt(Long.MAX_VALUE), null), () -> clock.elapsedMillis() < 2000);
         assertEquals(Registrar.End.NEVER_READY, r.run());
         assertTrue(store().latest("svc").isEmpty());
     }
@@ -101,8 +106,8 @@ class RegistrarTest {
     @Test
     void run_readyTimeout_registersNothing_andSaysWhichProbe() {
         Log.to(new PrintStream(err, true, StandardCharsets.UTF_8));
-        Registrar r = new Registrar(store(), clock, spec("7", readyAt(Long.MAX_VALUE), Duration.ofSeconds(3)),
-                () -> true);
+        Registrar r =
+                new Registrar(store(), clock, spec("7", readyAt(Long.MAX_VALUE), Duration.ofSeconds(3)), () -> true);
         assertEquals(Registrar.End.READY_TIMEOUT, r.run());
         assertTrue(store().latest("svc").isEmpty());
         assertTrue(log().contains("readiness tcp:8001 did not pass within 3s (connection refused)"), log());

@@ -1,11 +1,11 @@
 package dev.muster.rendezvous;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Caller;
 import dev.muster.testing.Slurm;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,10 +17,9 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The packaged jar run as unprivileged users, where root would ignore permissions: the cache-directory trust rule
@@ -35,8 +34,7 @@ class RendezvousCliIT {
     private static Path jar;
     private static boolean createdUsers;
 
-    record Result(int status, String out, String err) {
-    }
+    record Result(int status, String out, String err) {}
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -59,8 +57,9 @@ class RendezvousCliIT {
         root("groupadd", "-f", GROUP);
         for (String u : List.of(ALICE, BOB)) {
             if (root("id", "-u", u) != 0) {
-                assertEquals(0, root("useradd", "-M", "-N", "-g", GROUP, "-d", "/nonexistent", "-s",
-                        "/usr/sbin/nologin", u));
+                assertEquals(
+                        0,
+                        root("useradd", "-M", "-N", "-g", GROUP, "-d", "/nonexistent", "-s", "/usr/sbin/nologin", u));
             }
         }
         createdUsers = true;
@@ -83,7 +82,9 @@ class RendezvousCliIT {
     }
 
     private static int root(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
         return p.waitFor();
     }
@@ -98,23 +99,46 @@ class RendezvousCliIT {
 
     /** {@code muster rendezvous ...} as {@code user}, with umask 002 as a group-shared project would set it. */
     private static Result as(String user, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", user, "--", "/bin/sh", "-c",
-                "umask 002 && exec \"$0\" \"$@\"", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", jar.toString(), "rendezvous"));
+        List<String> cmd = new ArrayList<>(List.of(
+                "runuser",
+                "-u",
+                user,
+                "--",
+                "/bin/sh",
+                "-c",
+                "umask 002 && exec \"$0\" \"$@\"",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                jar.toString(),
+                "rendezvous"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().keySet().removeIf(k -> k.startsWith("SLURM_") || k.startsWith("MUSTER_")
-                || k.equals("CACHE_DIR") || k.startsWith("JAVA_TOOL"));
+        pb.environment()
+                .keySet()
+                .removeIf(k -> k.startsWith("SLURM_")
+                        || k.startsWith("MUSTER_")
+                        || k.equals("CACHE_DIR")
+                        || k.startsWith("JAVA_TOOL"));
         Process p = pb.start();
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "muster finished");
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
-                new String(err, StandardCharsets.UTF_8));
+        return new Result(
+                p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
     }
 
     private static Result register(String user, Path cache, String name) throws IOException, InterruptedException {
-        return as(user, "register", name, "--host", "node01", "--port", "8000", "--job-id", "42", "--cache-dir",
+        return as(
+                user,
+                "register",
+                name,
+                "--host",
+                "node01",
+                "--port",
+                "8000",
+                "--job-id",
+                "42",
+                "--cache-dir",
                 cache.toString());
     }
 
@@ -159,7 +183,9 @@ class RendezvousCliIT {
         assertEquals(0, root("chmod", "1777", sticky.toString()));
         Result ok = register("nobody", sticky, "m");
         assertEquals(0, ok.status(), ok.toString());
-        assertEquals(0, as("nobody", "resolve", "m", "--cache-dir", sticky.toString()).status());
+        assertEquals(
+                0,
+                as("nobody", "resolve", "m", "--cache-dir", sticky.toString()).status());
     }
 
     @Test
@@ -175,13 +201,26 @@ class RendezvousCliIT {
         Result alice = as(ALICE, "resolve", "model-server", "--cache-dir", project.toString());
         assertEquals(0, alice.status(), alice.toString());
         assertTrue(alice.out().contains("url: http://node01:8000\n"), alice.out());
-        Result again = as(ALICE, "register", "model-server", "--host", "node02", "--port", "8000", "--job-id", "43",
-                "--cache-dir", project.toString());
+        Result again = as(
+                ALICE,
+                "register",
+                "model-server",
+                "--host",
+                "node02",
+                "--port",
+                "8000",
+                "--job-id",
+                "43",
+                "--cache-dir",
+                project.toString());
         assertEquals(0, again.status(), again.toString());
         Result left = as(BOB, "deregister", "model-server", "--job-id", "42", "--cache-dir", project.toString());
         assertEquals(0, left.status(), left.toString());
         assertTrue(Files.exists(latest), "job 43's record stays");
-        assertEquals(0, as(BOB, "env", "model-server", "--cache-dir", project.toString()).status());
+        assertEquals(
+                0,
+                as(BOB, "env", "model-server", "--cache-dir", project.toString())
+                        .status());
 
         assertRefused(as("nobody", "list", "--cache-dir", project.toString()), 1, project);
     }
@@ -191,9 +230,11 @@ class RendezvousCliIT {
         Path cache = dir("fixtures", "nobody", "nogroup", "rwxr-xr-x");
         Path nameDir = cache.resolve("rendezvous/model-server");
         Files.createDirectories(nameDir);
-        Files.writeString(nameDir.resolve("latest.json"), Conformance.withRegisteredAt(
-                Conformance.fixture(Conformance.BASH_12345), System.currentTimeMillis() / 1000)
-                .replace("/shared/cache", cache.toString()));
+        Files.writeString(
+                nameDir.resolve("latest.json"),
+                Conformance.withRegisteredAt(
+                                Conformance.fixture(Conformance.BASH_12345), System.currentTimeMillis() / 1000)
+                        .replace("/shared/cache", cache.toString()));
         assertEquals(0, root("chown", "-R", "nobody:nogroup", cache.toString()));
         Result r = as("nobody", "env", "model-server", "--cache-dir", cache.toString());
         assertEquals(0, r.status(), r.toString());

@@ -1,22 +1,21 @@
 package dev.muster.rendezvous;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Caller;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
 import dev.muster.testing.ManualClock;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Store operations leave nothing behind (no claimed or temp files), refuse what they must, skip strays. */
 class StoreHousekeepingTest {
@@ -57,8 +56,8 @@ class StoreHousekeepingTest {
         Path dir = Files.createDirectories(tmp.resolve("rendezvous/a"));
         Path target = Files.writeString(tmp.resolve("target"), "keep");
         Files.createSymbolicLink(dir.resolve("7-manual.json"), target);
-        MusterException e = assertThrows(MusterException.class,
-                () -> store().register("a", "7", null, "n1", 80, "http", "/", 60, Map.of()));
+        MusterException e = assertThrows(
+                MusterException.class, () -> store().register("a", "7", null, "n1", 80, "http", "/", 60, Map.of()));
         assertTrue(e.getMessage().contains("symbolic link"), e.getMessage());
         assertEquals("keep", Files.readString(target));
         assertTrue(Files.notExists(dir.resolve("latest.json")));
@@ -67,9 +66,14 @@ class StoreHousekeepingTest {
     @Test
     void latestAndDeregister_refuseAnInvalidName() {
         for (String bad : List.of("..", "a/b")) {
-            assertEquals(ExitCodes.USAGE, assertThrows(MusterException.class, () -> store().latest(bad)).status());
-            assertEquals(ExitCodes.USAGE,
-                    assertThrows(MusterException.class, () -> store().deregister(bad, "7")).status());
+            assertEquals(
+                    ExitCodes.USAGE,
+                    assertThrows(MusterException.class, () -> store().latest(bad))
+                            .status());
+            assertEquals(
+                    ExitCodes.USAGE,
+                    assertThrows(MusterException.class, () -> store().deregister(bad, "7"))
+                            .status());
         }
     }
 
@@ -79,7 +83,8 @@ class StoreHousekeepingTest {
         store().register("a", "7", null, "n1", 81, "http", "/", 60, Map.of());
         Files.writeString(tmp.resolve("rendezvous/stray"), "not a record");
         Files.createDirectory(tmp.resolve("rendezvous/.hidden"));
-        assertEquals(List.of("a", "b"), store().list().stream().map(Record::name).toList());
+        assertEquals(
+                List.of("a", "b"), store().list().stream().map(Record::name).toList());
         assertEquals(List.of(), store().prune());
     }
 }

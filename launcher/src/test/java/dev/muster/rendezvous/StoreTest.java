@@ -1,12 +1,15 @@
 package dev.muster.rendezvous;
 
-import dev.muster.testing.ManualClock;
+import static dev.muster.rendezvous.Conformance.fixture;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.muster.core.Caller;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
+import dev.muster.testing.ManualClock;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,12 +20,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
-
-import static dev.muster.rendezvous.Conformance.fixture;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class StoreTest {
     /** The test process owns its temp dirs; a fake caller keeps the trust rule out of the way here. */
@@ -57,15 +56,20 @@ class StoreTest {
 
         Store bash = storeAt(tmp, "/shared/cache/", ManualClock.atEpochSeconds(1767225600L + 3599));
         assertEquals("node07", bash.resolve("model-server").orElseThrow().host());
-        assertEquals(Optional.empty(), storeAt(tmp, "/shared/other", ManualClock.atEpochSeconds(1767225600L))
-                .resolve("model-server"), "another cache_dir is not found");
+        assertEquals(
+                Optional.empty(),
+                storeAt(tmp, "/shared/other", ManualClock.atEpochSeconds(1767225600L))
+                        .resolve("model-server"),
+                "another cache_dir is not found");
         assertEquals(Optional.empty(), bash.resolve("absent"));
     }
 
     @Test
     void resolve_futureRegisteredAt_isLive() throws IOException {
         put(tmp, "model", "latest.json", fixture(Conformance.RUST_101));
-        assertTrue(storeAt(tmp, "/shared/cache", ManualClock.atEpochSeconds(0)).resolve("model").isPresent());
+        assertTrue(storeAt(tmp, "/shared/cache", ManualClock.atEpochSeconds(0))
+                .resolve("model")
+                .isPresent());
     }
 
     @Test
@@ -89,7 +93,8 @@ class StoreTest {
         assertEquals(latest, Files.readString(reg.historyFile()));
         assertEquals(fixture(Conformance.RUST_42).replace("/shared/cache", tmp.toString()), latest);
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(Set.of("42-manual.json", "latest.json"),
+            assertEquals(
+                    Set.of("42-manual.json", "latest.json"),
                     Set.copyOf(files.map(p -> p.getFileName().toString()).toList()));
         }
     }
@@ -177,8 +182,10 @@ class StoreTest {
 
         put(tmp, "port", "latest.json", ok.replace("\"port\": 8000", "\"port\": 70000"));
         assertCorrupt(() -> s.resolve("port"), "above its maximum 65535");
-        assertEquals(ok.replace("\"port\": 8000", "\"port\": 70000"),
-                Files.readString(tmp.resolve("rendezvous/port/latest.json")), "nothing lost");
+        assertEquals(
+                ok.replace("\"port\": 8000", "\"port\": 70000"),
+                Files.readString(tmp.resolve("rendezvous/port/latest.json")),
+                "nothing lost");
     }
 
     @Test
@@ -210,11 +217,15 @@ class StoreTest {
         s.register("zeta", "1", null, "h", 1, "http", null, 60, Map.of());
         s.register("alpha", "2", null, "h", 2, "http", null, 60, Map.of());
         s.register("old", "3", null, "h", 3, "http", null, 10, Map.of());
-        put(tmp, "model", "latest.json", fixture(Conformance.RUST_101).replace("\"registered_at\": 10",
-                "\"registered_at\": 1000"));
+        put(
+                tmp,
+                "model",
+                "latest.json",
+                fixture(Conformance.RUST_101).replace("\"registered_at\": 10", "\"registered_at\": 1000"));
         Files.writeString(tmp.resolve("rendezvous/.stray.tmp"), "x");
         clock.advanceSeconds(20);
-        assertEquals(List.of("alpha", "zeta"), s.list().stream().map(Record::name).toList());
+        assertEquals(
+                List.of("alpha", "zeta"), s.list().stream().map(Record::name).toList());
         put(tmp, "broken", "latest.json", "{");
         assertCorrupt(s::list, "broken");
     }
@@ -230,8 +241,8 @@ class StoreTest {
         Files.createDirectories(tmp.resolve("rendezvous/gone/sub.json"));
         clock.advanceSeconds(20);
         List<Path> removed = s.prune();
-        assertEquals(List.of(tmp.resolve("rendezvous/gone/1-a.json"), tmp.resolve("rendezvous/gone/latest.json")),
-                removed);
+        assertEquals(
+                List.of(tmp.resolve("rendezvous/gone/1-a.json"), tmp.resolve("rendezvous/gone/latest.json")), removed);
         assertTrue(Files.exists(tmp.resolve("rendezvous/gone/junk.json")), "unreadable files are skipped");
         assertTrue(Files.isDirectory(tmp.resolve("rendezvous/gone/sub.json")), "directories are left");
         assertTrue(Files.exists(tmp.resolve("rendezvous/foreign/latest.json")), "another cache's record stays");
@@ -282,9 +293,12 @@ class StoreTest {
         // not forced to 0600 by the writer: a group-shared cache works with umask 002. The file must have
         // exactly what the process umask leaves of 0666, whatever that umask is.
         int expected = 0666 & ~umask();
-        assertEquals(Integer.toOctalString(expected), Integer.toOctalString(mode & 0777),
+        assertEquals(
+                Integer.toOctalString(expected),
+                Integer.toOctalString(mode & 0777),
                 "latest.json's mode is 0666 less the umask " + Integer.toOctalString(umask()));
-        assertEquals(new String(Files.readAllBytes(tmp.resolve("rendezvous/m/latest.json")), StandardCharsets.UTF_8),
+        assertEquals(
+                new String(Files.readAllBytes(tmp.resolve("rendezvous/m/latest.json")), StandardCharsets.UTF_8),
                 s.latest("m").orElseThrow().toJson());
     }
 
@@ -310,7 +324,8 @@ class StoreTest {
 
     @Test
     void caller_fromProcStatus() throws IOException {
-        Path status = Files.writeString(tmp.resolve("status"),
+        Path status = Files.writeString(
+                tmp.resolve("status"),
                 "Name:\tjava\nUid:\t1000\t1001\t1001\t1001\nGid:\t100\t200\t200\t200\nGroups:\t300 400 \n");
         assertEquals(new Caller(1001, Set.of(200, 300, 400)), Caller.fromStatus(status));
     }

@@ -1,13 +1,12 @@
 package dev.muster.roster;
 
-import dev.muster.core.MusterException;
-
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.core.MusterException;
+import org.junit.jupiter.api.Test;
 
 /** --address against this machine's real interfaces (every Linux machine has lo with 127.0.0.1). */
 class AddressChoiceTest {
@@ -46,7 +45,7 @@ class AddressChoiceTest {
     @Test
     void node_resolvesTheNodeName_orKeepsIt() {
         assertEquals(new AddressChoice("127.0.0.1", null), AddressChoice.resolve(null, "localhost"));
-        assertEquals(new AddressChoice("no-such-host.invalid", null), AddressChoice.resolve("node",
-                "no-such-host.invalid"));
+        assertEquals(
+                new AddressChoice("no-such-host.invalid", null), AddressChoice.resolve("node", "no-such-host.invalid"));
     }
 }

@@ -1,10 +1,5 @@
 package dev.muster.task;
 
-import dev.muster.core.MusterException;
-import org.junit.jupiter.api.Test;
-
-import java.util.Map;
-
 import static dev.muster.task.IdentityResolver.env;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,16 +7,39 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.core.MusterException;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
 class IdentityResolverTest {
     private static TaskIdentity resolve(Map<String, String> env) {
         return IdentityResolver.resolve(env, x -> "host");
     }
 
     private static Map<String, String> srunTask(int rank, int size) {
-        return env("SLURM_JOB_ID", "42", "SLURM_STEP_ID", "0", "SLURM_PROCID", Integer.toString(rank),
-                "SLURM_NTASKS", Integer.toString(size), "SLURM_STEP_NUM_TASKS", Integer.toString(size),
-                "SLURM_LOCALID", "1", "SLURMD_NODENAME", "n2", "SLURM_CLUSTER_NAME", "alps",
-                "SLURM_SRUN_COMM_PORT", "40001", "SLURM_NODEID", "1", "SLURM_STEP_TASKS_PER_NODE", "4(x2)");
+        return env(
+                "SLURM_JOB_ID",
+                "42",
+                "SLURM_STEP_ID",
+                "0",
+                "SLURM_PROCID",
+                Integer.toString(rank),
+                "SLURM_NTASKS",
+                Integer.toString(size),
+                "SLURM_STEP_NUM_TASKS",
+                Integer.toString(size),
+                "SLURM_LOCALID",
+                "1",
+                "SLURMD_NODENAME",
+                "n2",
+                "SLURM_CLUSTER_NAME",
+                "alps",
+                "SLURM_SRUN_COMM_PORT",
+                "40001",
+                "SLURM_NODEID",
+                "1",
+                "SLURM_STEP_TASKS_PER_NODE",
+                "4(x2)");
     }
 
     @Test
@@ -66,8 +84,19 @@ class IdentityResolverTest {
     @Test
     void openMpiInsideSlurm_usesMpiRanksNotTheStepsProcid() {
         Map<String, String> e = srunTask(0, 1);
-        e.putAll(env("OMPI_COMM_WORLD_RANK", "3", "OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "3",
-                "OMPI_MCA_ess_base_jobid", "123456", "PMIX_RANK", "3", "PMIX_NAMESPACE", "prterun-x"));
+        e.putAll(env(
+                "OMPI_COMM_WORLD_RANK",
+                "3",
+                "OMPI_COMM_WORLD_SIZE",
+                "4",
+                "OMPI_COMM_WORLD_LOCAL_RANK",
+                "3",
+                "OMPI_MCA_ess_base_jobid",
+                "123456",
+                "PMIX_RANK",
+                "3",
+                "PMIX_NAMESPACE",
+                "prterun-x"));
         TaskIdentity id = resolve(e);
         assertEquals("openmpi", id.launcher());
         assertEquals(3, id.rank());
@@ -82,11 +111,12 @@ class IdentityResolverTest {
      */
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.CsvSource({
-            "mpich,    PMI_RANK,            PMI_SIZE,            MPI_LOCALRANKID,           MPI_LOCALNRANKS",
-            "mvapich2, MV2_COMM_WORLD_RANK, MV2_COMM_WORLD_SIZE, MV2_COMM_WORLD_LOCAL_RANK, MV2_COMM_WORLD_LOCAL_SIZE",
-            "pals,     PALS_RANKID,         PALS_SIZE,           PALS_LOCAL_RANKID,         PALS_LOCAL_SIZE"})
-    void mpiLaunchersInsideSlurm_useTheirOwnVariables(String launcher, String rank, String size, String localRank,
-            String localSize) {
+        "mpich,    PMI_RANK,            PMI_SIZE,            MPI_LOCALRANKID,           MPI_LOCALNRANKS",
+        "mvapich2, MV2_COMM_WORLD_RANK, MV2_COMM_WORLD_SIZE, MV2_COMM_WORLD_LOCAL_RANK, MV2_COMM_WORLD_LOCAL_SIZE",
+        "pals,     PALS_RANKID,         PALS_SIZE,           PALS_LOCAL_RANKID,         PALS_LOCAL_SIZE"
+    })
+    void mpiLaunchersInsideSlurm_useTheirOwnVariables(
+            String launcher, String rank, String size, String localRank, String localSize) {
         Map<String, String> e = srunTask(0, 1);
         e.putAll(env(rank, "5", size, "12", localRank, "2", localSize, "3"));
         TaskIdentity id = resolve(e);
@@ -102,8 +132,8 @@ class IdentityResolverTest {
     /** Flux outside Slurm: its own job id ties the tasks of one run together. */
     @Test
     void flux_usesItsRankSizeAndJobId() {
-        TaskIdentity id = resolve(env("FLUX_TASK_RANK", "7", "FLUX_JOB_SIZE", "8", "FLUX_TASK_LOCAL_ID", "3",
-                "FLUX_JOB_ID", "f2abc"));
+        TaskIdentity id = resolve(
+                env("FLUX_TASK_RANK", "7", "FLUX_JOB_SIZE", "8", "FLUX_TASK_LOCAL_ID", "3", "FLUX_JOB_ID", "f2abc"));
         assertEquals("flux", id.launcher());
         assertEquals(7, id.rank());
         assertEquals(8, id.size());
@@ -115,8 +145,8 @@ class IdentityResolverTest {
     /** MPICH (Hydra) outside Slurm has no job id of its own: refused with 78 rather than guessed. */
     @Test
     void mpichOutsideAnyJob_isRefusedAsUnclear() {
-        MusterException ex = org.junit.jupiter.api.Assertions.assertThrows(MusterException.class,
-                () -> resolve(env("PMI_RANK", "1", "PMI_SIZE", "2")));
+        MusterException ex = org.junit.jupiter.api.Assertions.assertThrows(
+                MusterException.class, () -> resolve(env("PMI_RANK", "1", "PMI_SIZE", "2")));
         assertEquals(78, ex.status(), ex.getMessage());
         assertTrue(ex.getMessage().contains("PMI_RANK"), ex.getMessage());
     }
@@ -150,8 +180,8 @@ class IdentityResolverTest {
 
     @Test
     void localTasks_areRecognisedByTheirJob() {
-        TaskIdentity id = resolve(env("MUSTER_LOCAL_JOB", "99-ab", "MUSTER_RANK", "1", "MUSTER_SIZE", "3",
-                "MUSTER_NODE", "box"));
+        TaskIdentity id =
+                resolve(env("MUSTER_LOCAL_JOB", "99-ab", "MUSTER_RANK", "1", "MUSTER_SIZE", "3", "MUSTER_NODE", "box"));
         assertEquals("local", id.launcher());
         assertEquals(1, id.rank());
         assertEquals("local.99-ab", id.key());
@@ -176,8 +206,19 @@ class IdentityResolverTest {
 
     @Test
     void disagreeingMpiLaunchers_cannotBeToldApart() {
-        MusterException ex = assertThrows(MusterException.class, () -> resolve(env("OMPI_COMM_WORLD_RANK", "1",
-                "OMPI_COMM_WORLD_SIZE", "2", "PMI_RANK", "0", "PMI_SIZE", "2", "SLURM_JOB_ID", "1")));
+        MusterException ex = assertThrows(
+                MusterException.class,
+                () -> resolve(env(
+                        "OMPI_COMM_WORLD_RANK",
+                        "1",
+                        "OMPI_COMM_WORLD_SIZE",
+                        "2",
+                        "PMI_RANK",
+                        "0",
+                        "PMI_SIZE",
+                        "2",
+                        "SLURM_JOB_ID",
+                        "1")));
         assertEquals(78, ex.status());
     }
 

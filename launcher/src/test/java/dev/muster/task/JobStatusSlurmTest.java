@@ -1,7 +1,8 @@
 package dev.muster.task;
 
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -9,10 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * How {@link JobStatus#slurm()} reads Slurm's answers. The pom puts stand-ins for squeue and scontrol first on
@@ -26,7 +25,8 @@ class JobStatusSlurmTest {
     @BeforeAll
     static void standInsOnPath() {
         String path = System.getenv("PATH");
-        assertTrue(path != null && path.contains("fake-slurm"),
+        assertTrue(
+                path != null && path.contains("fake-slurm"),
                 "run through Maven: the pom puts src/test/fake-slurm first on PATH; PATH=" + path);
         log = Path.of(System.getenv("MUSTER_FAKE_SLURM_LOG"));
     }
@@ -36,7 +36,9 @@ class JobStatusSlurmTest {
             return 0;
         }
         List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-        return lines.stream().filter(l -> l.startsWith(tool + " ") && l.contains(" " + jobId)).count();
+        return lines.stream()
+                .filter(l -> l.startsWith(tool + " ") && l.contains(" " + jobId))
+                .count();
     }
 
     @Test
@@ -106,7 +108,8 @@ class JobStatusSlurmTest {
         assertEquals(JobStatus.State.ACTIVE, s.state("9001"));
         assertEquals(before + 1, calls("squeue", "9001"));
         // an active job may end: it is asked again later
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> s.state("9001") == JobStatus.State.ACTIVE && calls("squeue", "9001") >= before + 2);
     }
 
@@ -127,7 +130,9 @@ class JobStatusSlurmTest {
         JobStatus.slurm().warmUp();
         // the stand-in's --version takes a second: the thread is there meanwhile, and must not keep a JVM alive
         Thread warm = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().equals("muster-slurm-warm-up")).findFirst().orElseThrow();
+                .filter(t -> t.getName().equals("muster-slurm-warm-up"))
+                .findFirst()
+                .orElseThrow();
         assertTrue(warm.isDaemon());
         await().atMost(Duration.ofSeconds(30)).until(() -> calls("squeue", "--version") > before);
     }

@@ -1,14 +1,13 @@
 package dev.muster.task;
 
-import dev.muster.core.Posix;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.core.Posix;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 class JobStatusTest {
     @Test
@@ -27,8 +26,9 @@ class JobStatusTest {
         List<String> asked = new ArrayList<>();
         StepLiveness steps = new StepLiveness(id -> {
             asked.add(id);
-            return id.equals("41") ? JobStatus.State.FINISHED : id.equals("42") ? JobStatus.State.ACTIVE
-                    : JobStatus.State.UNKNOWN;
+            return id.equals("41")
+                    ? JobStatus.State.FINISHED
+                    : id.equals("42") ? JobStatus.State.ACTIVE : JobStatus.State.UNKNOWN;
         });
         assertFalse(steps.mayRun("c1.41.0"), "finished job");
         assertTrue(steps.mayRun("c1.42.0"), "active job");

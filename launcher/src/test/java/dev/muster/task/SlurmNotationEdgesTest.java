@@ -1,12 +1,11 @@
 package dev.muster.task;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /** Empty and edge inputs of Slurm's list notations, and step keys of unusual shapes. */
 class SlurmNotationEdgesTest {

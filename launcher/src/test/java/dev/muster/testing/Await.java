@@ -1,10 +1,9 @@
 package dev.muster.testing;
 
-import org.awaitility.Awaitility;
-import org.awaitility.core.ThrowingRunnable;
-
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ThrowingRunnable;
 
 /**
  * Waiting for a condition instead of sleeping, with the polling the tests share: Awaitility, polled every 10 ms
@@ -13,8 +12,7 @@ import java.util.concurrent.Callable;
 public final class Await {
     private static final Duration POLL = Duration.ofMillis(10);
 
-    private Await() {
-    }
+    private Await() {}
 
     /** Returns once {@code condition} holds; fails the test after {@code atMost}. */
     public static void until(String what, Duration atMost, Callable<Boolean> condition) {

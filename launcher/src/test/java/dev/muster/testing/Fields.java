@@ -7,8 +7,7 @@ import java.util.stream.Collectors;
 
 /** {@code k=v k=v} output (trace lines, probe output, doctor's report) as maps. */
 public final class Fields {
-    private Fields() {
-    }
+    private Fields() {}
 
     /** Parses {@code k=v k=v} words (trace lines, probe output). */
     public static Map<String, String> fields(String line) {
@@ -24,6 +23,9 @@ public final class Fields {
 
     /** Lines of {@code text} that start with {@code prefix}, as field maps. */
     public static List<Map<String, String>> records(String text, String prefix) {
-        return text.lines().filter(l -> l.startsWith(prefix)).map(Fields::fields).collect(Collectors.toList());
+        return text.lines()
+                .filter(l -> l.startsWith(prefix))
+                .map(Fields::fields)
+                .collect(Collectors.toList());
     }
 }

@@ -1,8 +1,5 @@
 package dev.muster.testing;
 
-import org.awaitility.Awaitility;
-import org.awaitility.core.ConditionTimeoutException;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,11 +8,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /** Processes a test left running: found by the test's directories in their command lines, reported, killed. */
 public final class Leftovers {
-    private Leftovers() {
-    }
+    private Leftovers() {}
 
     /**
      * Processes that mention one of {@code marks} (a test's directories) in their command line, other than the
@@ -26,11 +24,14 @@ public final class Leftovers {
     public static List<String> kill(List<String> marks) {
         List<String> problems = new ArrayList<>();
         try {
-            Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(100))
                     .until(() -> ours(marks, false).isEmpty());
         } catch (ConditionTimeoutException e) {
             for (ProcessHandle h : ours(marks, false)) {
-                problems.add("process " + h.pid() + " (" + cmdline(h).replace('\0', ' ').trim() + ")");
+                problems.add("process " + h.pid() + " ("
+                        + cmdline(h).replace('\0', ' ').trim() + ")");
             }
         }
         ours(marks, false).forEach(ProcessHandle::destroyForcibly);
@@ -45,12 +46,15 @@ public final class Leftovers {
     public static List<String> helpers(List<String> marks) {
         List<String> problems = new ArrayList<>();
         try {
-            Awaitility.await().atMost(HELPER_EXIT).pollInterval(Duration.ofMillis(100))
+            Awaitility.await()
+                    .atMost(HELPER_EXIT)
+                    .pollInterval(Duration.ofMillis(100))
                     .until(() -> ours(marks, true).isEmpty());
         } catch (ConditionTimeoutException e) {
             for (ProcessHandle h : ours(marks, true)) {
                 problems.add("clean-up helper " + h.pid() + " still running " + HELPER_EXIT.toSeconds()
-                        + " s after its step directory was removed (" + cmdline(h).replace('\0', ' ').trim() + ")");
+                        + " s after its step directory was removed ("
+                        + cmdline(h).replace('\0', ' ').trim() + ")");
             }
         }
         ours(marks, true).forEach(ProcessHandle::destroyForcibly);
@@ -70,8 +74,8 @@ public final class Leftovers {
 
     private static String cmdline(ProcessHandle h) {
         try {
-            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")),
-                    StandardCharsets.UTF_8);
+            return new String(
+                    Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")), StandardCharsets.UTF_8);
         } catch (IOException | RuntimeException e) {
             return "";
         }

@@ -1,7 +1,6 @@
 package dev.muster.testing;
 
 import dev.muster.core.Clock;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +35,8 @@ public final class ManualClock implements Clock {
 
     /** Runs {@code r} when time reaches {@code millisFromStart} after this clock's start. */
     public void at(long millisFromStart, Runnable r) {
-        at.computeIfAbsent(START_NANOS + millisFromStart * 1_000_000L, k -> new ArrayList<>()).add(r);
+        at.computeIfAbsent(START_NANOS + millisFromStart * 1_000_000L, k -> new ArrayList<>())
+                .add(r);
     }
 
     /** The wall time this clock started at, in milliseconds since the epoch. */

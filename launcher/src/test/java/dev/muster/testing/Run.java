@@ -1,7 +1,5 @@
 package dev.muster.testing;
 
-import org.junit.jupiter.api.Assertions;
-
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,11 +11,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assertions;
 
 /** Commands run to the end with a hard timeout (the test fails, and the command and its children are killed). */
 public final class Run {
-    private Run() {
-    }
+    private Run() {}
 
     /** What a finished command left: its exit status and everything it wrote. */
     public record Result(int exit, String out, String err, Duration took) {
@@ -35,16 +33,17 @@ public final class Run {
      * Runs {@code cmd} in {@code cwd} with {@code env} added to this JVM's environment (or, {@code clean}, as the
      * whole environment), stdin from /dev/null, output into temporary files.
      */
-    public static Result exec(Duration timeout, Map<String, String> env, boolean clean, Path cwd,
-            List<String> cmd) {
+    public static Result exec(Duration timeout, Map<String, String> env, boolean clean, Path cwd, List<String> cmd) {
         long t0 = System.nanoTime();
         try {
             File out = File.createTempFile("muster-it-", ".out");
             File err = File.createTempFile("muster-it-", ".err");
             try {
-                ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd == null ? null : cwd.toFile())
-                        .redirectOutput(out).redirectError(err).redirectInput(ProcessBuilder.Redirect.from(
-                                new File("/dev/null")));
+                ProcessBuilder pb = new ProcessBuilder(cmd)
+                        .directory(cwd == null ? null : cwd.toFile())
+                        .redirectOutput(out)
+                        .redirectError(err)
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
                 if (clean) {
                     pb.environment().clear();
                 }
@@ -57,7 +56,10 @@ public final class Run {
                     Assertions.fail("timed out after " + timeout.toSeconds() + " s: " + String.join(" ", cmd)
                             + "\n--- stdout ---\n" + read(out.toPath()) + "--- stderr ---\n" + read(err.toPath()));
                 }
-                return new Result(p.exitValue(), read(out.toPath()), read(err.toPath()),
+                return new Result(
+                        p.exitValue(),
+                        read(out.toPath()),
+                        read(err.toPath()),
                         Duration.ofNanos(System.nanoTime() - t0));
             } finally {
                 out.delete();
@@ -78,5 +80,4 @@ public final class Run {
             throw new UncheckedIOException(e);
         }
     }
-
 }

@@ -1,8 +1,5 @@
 package dev.muster.testing;
 
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -11,17 +8,20 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 
 /** The local Slurm cluster the integration tests run on: is it there, and what if not. */
 public final class Slurm {
-    private Slurm() {
-    }
+    private Slurm() {}
 
     /** Skips the test when the local Slurm does not answer, or fails it when {@code MUSTER_REQUIRE_SLURM=1}. */
     public static void requireSlurm() {
         String why;
         try {
-            Process p = new ProcessBuilder("scontrol", "ping").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("scontrol", "ping")
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(15, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
@@ -46,10 +46,14 @@ public final class Slurm {
      */
     public static List<String> nodes() {
         try {
-            Process p = new ProcessBuilder("sinfo", "-h", "-N", "-o", "%N").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("sinfo", "-h", "-N", "-o", "%N")
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             Assertions.assertTrue(p.waitFor(15, TimeUnit.SECONDS) && p.exitValue() == 0, "sinfo: " + out);
-            return Arrays.stream(out.split("\\s+")).filter(s -> !s.isEmpty()).distinct()
+            return Arrays.stream(out.split("\\s+"))
+                    .filter(s -> !s.isEmpty())
+                    .distinct()
                     .sorted(Comparator.comparingInt(String::length).thenComparing(Comparator.naturalOrder()))
                     .collect(Collectors.toList());
         } catch (IOException e) {

@@ -11,8 +11,7 @@ import java.util.stream.Stream;
 
 /** Directories of a test: private ones (0700), and their removal, read-only parts and links included. */
 public final class TestFiles {
-    private TestFiles() {
-    }
+    private TestFiles() {}
 
     /** Creates {@code p} (and its parents) and makes it 0700. */
     public static Path privateDir(Path p) throws IOException {

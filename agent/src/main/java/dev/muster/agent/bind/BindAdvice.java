@@ -7,12 +7,13 @@ import net.bytebuddy.asm.Advice;
  * channels (only when bind returned normally). JDK types only: see {@link Hooks}.
  */
 final class BindAdvice {
-    private BindAdvice() {
-    }
+    private BindAdvice() {}
 
     @Advice.OnMethodExit(suppress = Throwable.class)
     static void exit(@Advice.This Object self) throws Exception {
-        ClassLoader.getSystemClassLoader().loadClass("dev.muster.agent.bind.Hooks")
-                .getMethod("bound", Object.class).invoke(null, self);
+        ClassLoader.getSystemClassLoader()
+                .loadClass("dev.muster.agent.bind.Hooks")
+                .getMethod("bound", Object.class)
+                .invoke(null, self);
     }
 }

@@ -23,8 +23,7 @@ public final class Hooks {
 
     private static volatile Listener listener;
 
-    private Hooks() {
-    }
+    private Hooks() {}
 
     public static void listen(Listener l) {
         listener = l;

@@ -1,6 +1,12 @@
 package dev.muster.agent.bind;
 
+import static net.bytebuddy.matcher.ElementMatchers.named;
+import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
+import static net.bytebuddy.matcher.ElementMatchers.not;
+import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
+
 import dev.muster.core.Log;
+import java.lang.instrument.Instrumentation;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.asm.Advice;
 import net.bytebuddy.description.type.TypeDescription;
@@ -8,24 +14,17 @@ import net.bytebuddy.dynamic.Nexus;
 import net.bytebuddy.matcher.ElementMatcher;
 import net.bytebuddy.utility.JavaModule;
 
-import java.lang.instrument.Instrumentation;
-
-import static net.bytebuddy.matcher.ElementMatchers.named;
-import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
-import static net.bytebuddy.matcher.ElementMatchers.not;
-import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
-
 /**
  * The only class that touches byte-buddy (relocated into the agent jar). Its signature holds JDK types only, so
  * that {@code Agent} can call it without loading byte-buddy on the default path.
  */
 public final class Instrumenter {
     /** Where a server socket gets bound: classic sockets, NIO channels (Netty's NIO transport), async channels. */
-    private static final String[] BIND_TYPES = {"java.net.ServerSocket", "sun.nio.ch.ServerSocketChannelImpl",
-        "sun.nio.ch.AsynchronousServerSocketChannelImpl"};
+    private static final String[] BIND_TYPES = {
+        "java.net.ServerSocket", "sun.nio.ch.ServerSocketChannelImpl", "sun.nio.ch.AsynchronousServerSocketChannelImpl"
+    };
 
-    private Instrumenter() {
-    }
+    private Instrumenter() {}
 
     public static void install(Instrumentation inst, boolean bind, String awaitClass, String awaitMethod) {
         // The advice is inlined: no loaded-type initializer, so the Nexus (and its use of Unsafe, which JDK 24+
@@ -50,12 +49,14 @@ public final class Instrumenter {
                 .ignore(not(ours))
                 .with(new Errors());
         if (bind) {
-            builder = builder.type(bindTypes).transform((b, type, loader, module, pd) -> b.visit(
-                    Advice.to(BindAdvice.class).on(named("bind").and(takesArguments(2)))));
+            builder = builder.type(bindTypes)
+                    .transform((b, type, loader, module, pd) ->
+                            b.visit(Advice.to(BindAdvice.class).on(named("bind").and(takesArguments(2)))));
         }
         if (awaitClass != null) {
-            builder = builder.type(named(awaitClass)).transform((b, type, loader, module, pd) -> b.visit(
-                    Advice.to(AwaitAdvice.class).on(named(awaitMethod))));
+            builder = builder.type(named(awaitClass))
+                    .transform((b, type, loader, module, pd) ->
+                            b.visit(Advice.to(AwaitAdvice.class).on(named(awaitMethod))));
         }
         builder.installOn(inst);
     }

@@ -5,8 +5,7 @@ package dev.muster.agent.apps;
  * it was asked about, or which class loader defined a class; with "wait", sleeps a minute, and a shutdown hook says whether it ran.
  */
 public final class Hello {
-    private Hello() {
-    }
+    private Hello() {}
 
     public static void main(String[] args) throws Exception {
         System.out.println("main " + System.currentTimeMillis());

@@ -4,8 +4,7 @@ import java.net.ServerSocket;
 
 /** Listens on port 0 (the OS picks), says which, and serves until stdin closes. */
 public final class Server {
-    private Server() {
-    }
+    private Server() {}
 
     public static void main(String[] args) throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
