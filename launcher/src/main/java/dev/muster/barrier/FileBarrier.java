@@ -138,7 +138,9 @@ public final class FileBarrier implements Barrier {
             why = "an arrival of rank " + rank + " from before this task started";
         } else if (decided == null) {
             try {
-                long age = clock.millis()
+                // the file's time is the file system's wall clock: compared with this machine's, not with the
+                // injected clock, which tests wind at will
+                long age = System.currentTimeMillis()
                         - Files.getLastModifiedTime(files.outcomeFile, LinkOption.NOFOLLOW_LINKS)
                                 .toMillis();
                 if (age > settings.timeout().plus(LEFTOVER_SLACK).toMillis()) {

@@ -174,9 +174,13 @@ public final class SharedFiles {
         FileChannel ch;
         try {
             ch = FileChannel.open(file, options);
-        } catch (FileSystemException e) {
-            if (String.valueOf(e.getReason()).contains("link")
-                    || String.valueOf(e.getMessage()).contains("ELOOP")) {
+        } catch (IOException e) {
+            // O_NOFOLLOW's ELOOP: a FileSystemException on JDK 17, a plain IOException on JDK 25 ("Too many levels
+            // of symbolic links"), so the name is asked too
+            if (e instanceof FileSystemException f
+                            && String.valueOf(f.getReason()).contains("link")
+                    || String.valueOf(e.getMessage()).contains("symbolic link")
+                    || Files.isSymbolicLink(file)) {
                 throw new NotRegularFile(file, SYMLINK);
             }
             throw e;

@@ -90,20 +90,39 @@ class RecordFieldsTest {
 
     @Test
     void parse_wrongTypes_areDescribedInTheMessage() {
-        assertTrue(corrupt(OK.replace("\"port\": 8000", "\"port\": \"8000\""))
-                .contains("field port must be a whole number, got the string \"8000\""));
-        String longValue = "x".repeat(50);
-        assertTrue(corrupt(OK.replace("\"port\": 8000", "\"port\": \"" + longValue + "\""))
-                .contains("got the string \"" + "x".repeat(40) + "...\""));
-        assertTrue(corrupt(OK.replace("\"port\": 8000", "\"port\": {}")).contains("got an object"));
-        assertTrue(corrupt(OK.replace("\"port\": 8000", "\"port\": []")).contains("got an array"));
-        assertTrue(corrupt(OK.replace("\"port\": 8000", "\"port\": null")).contains("got null"));
-        assertTrue(corrupt(OK.replace("\"port\": 8000", "\"port\": true")).contains("got true"));
-        assertTrue(corrupt(OK.replace("\"host\": \"node-a\"", "\"host\": null"))
-                .contains("field host must be a string, got null"));
-        assertTrue(corrupt(OK.replace("\"job_id\": \"101\"", "\"job_id\": 101"))
-                .contains("field job_id must be a string, got 101"));
-        assertTrue(corrupt(OK.replace("  \"port\": 8000,\n", "")).contains("lacks the field port"));
+        assertTrue(
+                corrupt(OK.replace("\"port\": 8000", "\"port\": \"8000\""))
+                        .contains("field port must be a whole number, got the string \"8000\""),
+                corrupt(OK.replace("\"port\": 8000", "\"port\": \"8000\"")));
+        // a value in a message is quoted, escaped and cut at SafeText.VALUE_CHARS, saying how much was left out
+        String longValue = "x".repeat(250);
+        assertTrue(
+                corrupt(OK.replace("\"port\": 8000", "\"port\": \"" + longValue + "\""))
+                        .contains("got the string \"" + "x".repeat(200) + "\" (50 more characters)"),
+                corrupt(OK.replace("\"port\": 8000", "\"port\": \"" + longValue + "\"")));
+        assertTrue(
+                corrupt(OK.replace("\"port\": 8000", "\"port\": {}")).contains("got an object"),
+                corrupt(OK.replace("\"port\": 8000", "\"port\": {}")));
+        assertTrue(
+                corrupt(OK.replace("\"port\": 8000", "\"port\": []")).contains("got an array"),
+                corrupt(OK.replace("\"port\": 8000", "\"port\": []")));
+        assertTrue(
+                corrupt(OK.replace("\"port\": 8000", "\"port\": null")).contains("got null"),
+                corrupt(OK.replace("\"port\": 8000", "\"port\": null")));
+        assertTrue(
+                corrupt(OK.replace("\"port\": 8000", "\"port\": true")).contains("got true"),
+                corrupt(OK.replace("\"port\": 8000", "\"port\": true")));
+        assertTrue(
+                corrupt(OK.replace("\"host\": \"node-a\"", "\"host\": null"))
+                        .contains("field host must be a string, got null"),
+                corrupt(OK.replace("\"host\": \"node-a\"", "\"host\": null")));
+        assertTrue(
+                corrupt(OK.replace("\"job_id\": \"101\"", "\"job_id\": 101"))
+                        .contains("field job_id must be a string, got 101"),
+                corrupt(OK.replace("\"job_id\": \"101\"", "\"job_id\": 101")));
+        assertTrue(
+                corrupt(OK.replace("  \"port\": 8000,\n", "")).contains("lacks the field port"),
+                corrupt(OK.replace("  \"port\": 8000,\n", "")));
     }
 
     @Test

@@ -58,14 +58,16 @@ class RecordFilesTest {
     void read_linkDirectoryFifoAndNonUtf8_areRefusedSayingWhat() throws Exception {
         Path target = Files.writeString(tmp.resolve("real.json"), OK);
         Path link = Files.createSymbolicLink(tmp.resolve("link.json"), target);
-        assertTrue(corrupt(link).contains("is a symbolic link"));
+        assertTrue(corrupt(link).contains("is a symbolic link"), corrupt(link));
         Path dir = Files.createDirectory(tmp.resolve("dir.json"));
-        assertTrue(corrupt(dir).endsWith("is not a regular file but a directory; remove it"), corrupt(dir));
+        assertTrue(corrupt(dir).endsWith("is a directory, not a regular file; remove it"), corrupt(dir));
         Path fifo = tmp.resolve("fifo.json");
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
-        assertTrue(corrupt(fifo).endsWith("is not a regular file; remove it"), corrupt(fifo));
+        assertTrue(
+                corrupt(fifo).contains("FIFO") && corrupt(fifo).endsWith("not a regular file; remove it"),
+                corrupt(fifo));
         Path binary = Files.write(tmp.resolve("bin.json"), new byte[] {'{', (byte) 0xff, '}'});
-        assertTrue(corrupt(binary).contains("is not UTF-8 text"));
+        assertTrue(corrupt(binary).contains("is not UTF-8 text"), corrupt(binary));
     }
 
     @Test
