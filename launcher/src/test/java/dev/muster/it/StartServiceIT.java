@@ -49,6 +49,15 @@ class StartServiceIT {
         return Long.parseLong(line.substring(line.indexOf(' ') + 1).trim());
     }
 
+    /**
+     * A heartbeat or trap line that carries its time. The signals go to the service's whole process group, so the
+     * {@code date} of a command substitution can be killed mid-line, leaving "beat " or "term " with no time: that
+     * line says nothing about when it was written.
+     */
+    private static boolean timed(String line, String kind) {
+        return line.matches(kind + " \\d+");
+    }
+
     private static void assertGone(String sleep) {
         // the supervisor polls every 0.2 s and gives TERM GRACE before KILL: twice that, for a loaded machine
         Awaitility.await(sleep + " gone")
@@ -124,12 +133,12 @@ class StartServiceIT {
             List<String> lines = Files.readAllLines(f);
             assertTrue(lines.get(0).startsWith("start "), "rank " + rank + ": the service ran: " + lines);
             long term = lines.stream()
-                    .filter(l -> l.startsWith("term "))
+                    .filter(l -> timed(l, "term"))
                     .mapToLong(StartServiceIT::nanos)
                     .min()
                     .orElseThrow(() -> new AssertionError("rank " + rank + ": no SIGTERM: " + lines));
             long lastBeat = lines.stream()
-                    .filter(l -> l.startsWith("beat "))
+                    .filter(l -> timed(l, "beat"))
                     .mapToLong(StartServiceIT::nanos)
                     .max()
                     .orElseThrow();
