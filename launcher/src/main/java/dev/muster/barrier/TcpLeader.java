@@ -90,8 +90,12 @@ final class TcpLeader {
                 }
                 if (count(arrived, byFile, server) < size) {
                     // only groups that still miss a task that is neither connected nor seen are listed
+                    int before = arrived.cardinality();
                     fb.listArrivals(arrived);
                     byFile.or(arrived);
+                    if (arrived.cardinality() > before) {
+                        Log.debug("arrival files: " + arrived.cardinality() + " of " + size + " arrived");
+                    }
                 }
                 nextFiles = now + backoff.next();
             }

@@ -70,6 +70,7 @@ final class TcpPeers {
         if (peers[rank] == ch) {
             peers[rank] = null;
             connected.clear(rank);
+            Log.debug("rank " + rank + "'s connection closed" + (leaving[rank] ? " after its bye" : ""));
             if (leaving[rank]) {
                 departed.set(rank);
             } else if (lost < 0) {
