@@ -71,6 +71,12 @@ public final class FileBarrier implements Barrier {
     private byte[] roster;
 
     private boolean rosterFileDeferred;
+    /** Rank 0, with {@code roster.via=node}: the node leaders the roster is streamed to. */
+    private final java.util.BitSet rosterLeaders = new java.util.BitSet();
+    /** Where this node's roster file goes ({@link RosterRelay}); null: this task neither writes nor reads one. */
+    private Path nodeRosterDir;
+    /** Where this task's roster came from: {@code built}, {@code stream}, {@code node}, {@code shared}. */
+    private String rosterFrom;
 
     public FileBarrier(
             Path root,
@@ -297,7 +303,8 @@ public final class FileBarrier implements Barrier {
             Map<String, String> data, IntFunction<byte[]> tcpCards, boolean tcp, boolean allConnected) {
         Card own = ownCard != null ? ownCard : Card.minimal(0, node, Posix.pid());
         byte[][] out = new byte[1][];
-        Map<String, String> d = RosterFiles.addRoster(files, data, own, tcpCards, tcp, allConnected, clock, out);
+        Map<String, String> d =
+                RosterFiles.addRoster(files, data, own, tcpCards, tcp, allConnected, clock, out, rosterLeaders);
         if (out[0] != null) {
             roster = out[0];
             rosterFileDeferred = tcp && allConnected && "tcp".equals(d.get(Roster.VIA));
@@ -318,6 +325,21 @@ public final class FileBarrier implements Barrier {
         roster = bytes;
     }
 
+    /** Where this task's roster came from ({@code built}, {@code stream}, {@code node}, {@code shared}), or null. */
+    String rosterFrom() {
+        return rosterFrom;
+    }
+
+    /** Rank 0: the node leaders the roster is streamed to with {@code roster.via=node}. */
+    java.util.BitSet rosterLeaders() {
+        return rosterLeaders;
+    }
+
+    /** Where this node's roster file goes (docs/roster.md#fan-out); without it the shared file is read. */
+    public void nodeRosterDir(Path dir) {
+        this.nodeRosterDir = dir;
+    }
+
     /** Rank 0's roster as built, for streaming after the outcome. */
     byte[] builtRoster() {
         return roster;
@@ -331,8 +353,29 @@ public final class FileBarrier implements Barrier {
         if (release.data().get(Roster.BYTES) == null) {
             return null;
         }
+        boolean perNode = RosterRelay.NODE.equals(release.data().get(Roster.VIA)) && nodeRosterDir != null;
+        String prefix = perNode ? RosterRelay.prefix(files.dir, ownCard != null ? ownCard.node() : node) : null;
+        if (roster == null && perNode) {
+            try {
+                roster = RosterRelay.read(
+                        nodeRosterDir, prefix, Long.parseLong(release.data().get(Roster.BYTES)), clock);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (roster != null) {
+                rosterFrom = "node";
+                return roster; // the node's file is there already: nothing to write
+            }
+        }
         if (roster == null) {
             roster = RosterFiles.read(files, release, clock);
+            rosterFrom = "shared";
+        } else if (rosterFrom == null) {
+            rosterFrom = rank == 0 ? "built" : "stream";
+        }
+        if (perNode) {
+            // rank 0, a node leader (streamed to), or a task that found no node file: the node's copy
+            RosterRelay.write(nodeRosterDir, prefix, roster);
         }
         return roster;
     }

@@ -21,7 +21,8 @@ final class Ranks {
             long arrivedNanos,
             long doneNanos,
             String via,
-            byte[] roster) {
+            byte[] roster,
+            String rosterFrom) {
         int code() {
             return failure == null ? 0 : failure.status();
         }
@@ -36,6 +37,8 @@ final class Ranks {
     volatile TcpBarrier leader;
     /** Each rank's card, when set (the roster tests); null: no card, as the plain barrier. */
     volatile java.util.function.IntFunction<Card> cards;
+    /** Ranks that run without a node roster directory (as a follower that predates the per-node fan-out). */
+    volatile java.util.function.IntPredicate withoutNodeDir = r -> false;
 
     Ranks(Path root, String key, int size, Transport.Mode mode, Duration timeout) {
         this(root, key, size, mode, timeout, Duration.ofMillis(20));
@@ -71,6 +74,9 @@ final class Ranks {
         Card c = cards == null ? null : cards.apply(rank);
         if (c != null) {
             fb.card(c);
+            if (!withoutNodeDir.test(rank)) {
+                fb.nodeRosterDir(root.resolve("node-rosters")); // one directory for all "nodes": the names differ
+            }
         }
         fb.prepare();
         long arrived = System.nanoTime();
@@ -94,9 +100,16 @@ final class Ranks {
             long done = System.nanoTime();
             // rank 0 keeps the roster; the others its digest, so that 4,096 copies do not fill the test's heap
             return new Result(
-                    rank, o, null, arrived, done, fb.via(), roster == null || rank == 0 ? roster : digest(roster));
+                    rank,
+                    o,
+                    null,
+                    arrived,
+                    done,
+                    fb.via(),
+                    roster == null || rank == 0 ? roster : digest(roster),
+                    fb.rosterFrom());
         } catch (MusterException e) {
-            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null);
+            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null, null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

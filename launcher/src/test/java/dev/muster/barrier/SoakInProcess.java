@@ -177,7 +177,7 @@ final class SoakInProcess {
             } catch (java.util.concurrent.ExecutionException e) {
                 if (e.getCause() instanceof dev.muster.core.MusterException m) {
                     // failed before it could arrive (prepare): a result with the failure's code
-                    results.add(new Ranks.Result(-1, null, m, Long.MIN_VALUE, System.nanoTime(), "none", null));
+                    results.add(new Ranks.Result(-1, null, m, Long.MIN_VALUE, System.nanoTime(), "none", null, null));
                 } else {
                     wrong++;
                     why.append(" participant threw ").append(e.getCause());
