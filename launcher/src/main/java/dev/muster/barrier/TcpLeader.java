@@ -112,11 +112,12 @@ final class TcpLeader {
                         server,
                         fb.decide(Outcome.release(
                                 0,
-                                fb.withRoster(
-                                        releaseData,
-                                        server::card,
-                                        true,
-                                        server.connected().cardinality() == size - 1))));
+                                fb.stepRoster()
+                                        .withRoster(
+                                                releaseData,
+                                                server::card,
+                                                true,
+                                                server.connected().cardinality() == size - 1))));
             }
             if (now >= deadline) {
                 return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
@@ -156,7 +157,7 @@ final class TcpLeader {
 
     private Outcome relay(TcpServer server, Outcome o) {
         byte[] bytes = o.encode();
-        byte[] roster = fb.builtRoster();
+        byte[] roster = fb.stepRoster().builtRoster();
         String via =
                 o.kind() == Outcome.Kind.RELEASE && roster != null ? o.data().get(Roster.VIA) : null;
         java.util.BitSet leaders = new java.util.BitSet();
@@ -166,7 +167,7 @@ final class TcpLeader {
             bytes = concat(bytes, roster);
         } else if (RosterRelay.NODE.equals(via)) {
             // one task per node gets the roster on its stream, and says so in its copy of the outcome
-            leaders.or(fb.rosterLeaders());
+            leaders.or(fb.stepRoster().rosterLeaders());
             leaders.and(server.connected());
             Map<String, String> d = new java.util.LinkedHashMap<>(o.data());
             d.put(RosterRelay.STREAMED, "1");
@@ -177,7 +178,7 @@ final class TcpLeader {
                 + (leaderBytes == null ? 0 : (long) leaderBytes.length * leaders.cardinality());
         server.send(bytes, leaderBytes, leaders);
         try {
-            fb.writeDeferredRoster();
+            fb.stepRoster().writeDeferredRoster();
         } catch (RuntimeException e) {
             Log.warn("the release went out, but the roster file could not be written: " + e.getMessage());
         }
