@@ -190,7 +190,17 @@ public final class FileBarrier implements Barrier {
      * ({@link StepRoster#roster}).
      */
     public byte[] roster(Outcome release) {
-        return roster.roster(release);
+        return roster.roster(release, rank);
+    }
+
+    /** Where this node's roster file goes (docs/roster.md#fan-out); without it the step's file is read. */
+    public void nodeRosterDir(Path dir) {
+        roster.nodeRosterDir(dir);
+    }
+
+    /** Where this task's roster came from ({@code built}, {@code stream}, {@code node}, {@code shared}), or null. */
+    String rosterFrom() {
+        return roster.rosterFrom();
     }
 
     /** This task's card and the step's roster, as the TCP path sends and receives them. */

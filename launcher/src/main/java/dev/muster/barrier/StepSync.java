@@ -118,6 +118,7 @@ public final class StepSync {
      */
     public void card(Card c) {
         files.card(c);
+        files.nodeRosterDir(Roster.nodeDir(env));
     }
 
     /** After {@link #await}: the roster's JSON, or null when the release carries none. */

@@ -144,6 +144,12 @@ final class TcpLeader {
         }
     }
 
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
+    }
+
     /** Sets {@code arrived} to the tasks seen by file, connected, or departed; returns how many. */
     private static int count(BitSet arrived, BitSet byFile, TcpServer server) {
         arrived.clear();
@@ -156,14 +162,25 @@ final class TcpLeader {
     private Outcome relay(TcpServer server, Outcome o) {
         byte[] bytes = o.encode();
         byte[] roster = fb.stepRoster().builtRoster();
-        if (o.kind() == Outcome.Kind.RELEASE && "tcp".equals(o.data().get(Roster.VIA)) && roster != null) {
-            // the roster follows the outcome on the same stream (Roster#STREAM_BUDGET bounds what that costs)
-            byte[] both = java.util.Arrays.copyOf(bytes, bytes.length + roster.length);
-            System.arraycopy(roster, 0, both, bytes.length, roster.length);
-            bytes = both;
+        String via =
+                o.kind() == Outcome.Kind.RELEASE && roster != null ? o.data().get(Roster.VIA) : null;
+        java.util.BitSet leaders = new java.util.BitSet();
+        byte[] leaderBytes = null;
+        if ("tcp".equals(via)) {
+            // the roster follows the outcome on the same stream (RosterRelay#via bounds what that costs)
+            bytes = concat(bytes, roster);
+        } else if (RosterRelay.NODE.equals(via)) {
+            // one task per node gets the roster on its stream, and says so in its copy of the outcome
+            leaders.or(fb.stepRoster().rosterLeaders());
+            leaders.and(server.connected());
+            Map<String, String> d = new java.util.LinkedHashMap<>(o.data());
+            d.put(RosterRelay.STREAMED, "1");
+            leaderBytes = concat(Outcome.release(o.rank(), d).encode(), roster);
         }
-        sent = (long) bytes.length * server.connected().cardinality();
-        server.send(bytes);
+        int others = server.connected().cardinality() - leaders.cardinality();
+        sent = (long) bytes.length * others
+                + (leaderBytes == null ? 0 : (long) leaderBytes.length * leaders.cardinality());
+        server.send(bytes, leaderBytes, leaders);
         try {
             fb.stepRoster().writeDeferredRoster();
         } catch (RuntimeException e) {
