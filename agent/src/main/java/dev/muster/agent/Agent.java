@@ -48,7 +48,7 @@ final class Agent {
 
     static void start(String args, Instrumentation inst) {
         Map<String, String> env = System.getenv();
-        AgentSettings.Source source = AgentSettings.collect(args, System.getProperties(), env);
+        SettingSource source = SettingSource.collect(args, System.getProperties(), env);
         if (!AgentSettings.enabled(source)) {
             return; // the kill switch: no effect at all, not even a line
         }

@@ -270,19 +270,9 @@ public final class FileBarrier implements Barrier {
         return polls.outcome();
     }
 
-    /** Rank 0's TCP endpoint, or null while rank 0 has not published it ({@link StepPolls#endpoint}). */
-    TcpEndpoint readEndpoint() {
-        return polls.endpoint();
-    }
-
-    /** Rank 0: publishes its TCP endpoint ({@link StepPolls#publishEndpoint}). */
-    void publishEndpoint(TcpEndpoint ep) {
-        polls.publishEndpoint(ep);
-    }
-
-    /** Polls as on NFS with attribute caching, one open() per poll, whatever the mount (for tests: no NFS here). */
-    void pollByOpenOnly() {
-        polls.byOpenOnly();
+    /** The outcome and endpoint files this task polls; rank 0 publishes its TCP endpoint there. */
+    StepPolls polls() {
+        return polls;
     }
 
     /** Whether polls may hold a step file open on mount {@code m} (see {@link PolledFile#readsAreCoherent}). */

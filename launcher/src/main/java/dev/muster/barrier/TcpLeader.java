@@ -110,18 +110,7 @@ final class TcpLeader {
                                         + "before the release (the task was killed, or its node failed)")));
             }
             if (count(arrived, byFile, server) == size) {
-                Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
-                        + TcpBarrier.nowUs() + ")");
-                return relay(
-                        server,
-                        fb.decide(Outcome.release(
-                                0,
-                                fb.stepRoster()
-                                        .withRoster(
-                                                releaseData,
-                                                server::card,
-                                                true,
-                                                server.connected().cardinality() == size - 1))));
+                return release(server, releaseData);
             }
             if (now >= deadline) {
                 return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
@@ -148,6 +137,23 @@ final class TcpLeader {
         byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, both, a.length, b.length);
         return both;
+    }
+
+    /** Every task has arrived: rank 0 decides the release, with the roster if asked for, and relays it. */
+    private Outcome release(TcpServer server, Map<String, String> releaseData) {
+        int size = fb.size();
+        Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
+                + TcpBarrier.nowUs() + ")");
+        return relay(
+                server,
+                fb.decide(Outcome.release(
+                        0,
+                        fb.stepRoster()
+                                .withRoster(
+                                        releaseData,
+                                        server::card,
+                                        true,
+                                        server.connected().cardinality() == size - 1))));
     }
 
     /** Sets {@code arrived} to the tasks seen by file, connected, or departed; returns how many. */
