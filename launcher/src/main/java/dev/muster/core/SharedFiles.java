@@ -96,24 +96,10 @@ public final class SharedFiles {
             } catch (NumberFormatException e) {
                 java22 = false;
             }
-            b = java22 && nativeAccessEnabled() && NonBlockingOpen.available();
+            b = java22 && NativeLibrary.nativeAccessEnabled() && NonBlockingOpen.available();
             nonBlocking = b;
         }
         return b;
-    }
-
-    /**
-     * Whether this code may call restricted FFM methods without the JVM printing a warning: yes under
-     * {@code java -jar muster.jar} (its manifest's Enable-Native-Access) and {@code scripts/muster}; not in an
-     * application that loaded the agent, whose stderr is the application's own. Asked reflectively because
-     * {@code Module.isNativeAccessEnabled} is new in Java 22.
-     */
-    private static boolean nativeAccessEnabled() {
-        try {
-            return (Boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(SharedFiles.class.getModule());
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return false;
-        }
     }
 
     private static FileChannel openNonBlocking(Path file, boolean write, boolean create) throws IOException {
