@@ -258,7 +258,12 @@ final class TcpServer implements Closeable {
      * for long.
      */
     void send(byte[] outcome) {
-        ByteBuffer[] rest = peers.sendAll(outcome);
+        send(outcome, null, new BitSet());
+    }
+
+    /** As {@link #send(byte[])}, but the ranks of {@code toLeaders} get {@code leaderBytes} instead. */
+    void send(byte[] outcome, byte[] leaderBytes, BitSet toLeaders) {
+        ByteBuffer[] rest = peers.sendAll(outcome, leaderBytes, toLeaders);
         try {
             selector.close(); // deregisters every channel, so that they can be switched to blocking mode
         } catch (IOException e) {

@@ -21,7 +21,8 @@ final class Ranks {
             long arrivedNanos,
             long doneNanos,
             String via,
-            byte[] roster) {
+            byte[] roster,
+            String rosterFrom) {
         int code() {
             return failure == null ? 0 : failure.status();
         }
@@ -30,7 +31,7 @@ final class Ranks {
     final Path root;
     final String key;
     final int size;
-    final FileBarrier.Settings settings;
+    final BarrierSettings settings;
     final Transport.Mode mode;
     final ExecutorService pool;
     volatile TcpBarrier leader;
@@ -48,6 +49,8 @@ final class Ranks {
     final java.util.concurrent.atomic.AtomicIntegerArray tids;
 
     static final long NOT_YET = Long.MIN_VALUE;
+    /** Ranks that run without a node roster directory (as a follower that predates the per-node fan-out). */
+    volatile java.util.function.IntPredicate withoutNodeDir = r -> false;
 
     Ranks(Path root, String key, int size, Transport.Mode mode, Duration timeout) {
         this(root, key, size, mode, timeout, Duration.ofMillis(20));
@@ -58,7 +61,7 @@ final class Ranks {
         this.key = key;
         this.size = size;
         this.mode = mode;
-        this.settings = new FileBarrier.Settings(timeout, pollMax, pollMax.dividedBy(4), Duration.ofSeconds(60));
+        this.settings = new BarrierSettings(timeout, pollMax, pollMax.dividedBy(4), Duration.ofSeconds(60));
         this.arrivals = new java.util.concurrent.atomic.AtomicLongArray(size);
         this.waitAtArrival = new java.util.concurrent.atomic.AtomicLongArray(size);
         this.waitAtReturn = new java.util.concurrent.atomic.AtomicLongArray(size);
@@ -118,6 +121,9 @@ final class Ranks {
         Card c = cards == null ? null : cards.apply(rank);
         if (c != null) {
             fb.card(c);
+            if (!withoutNodeDir.test(rank)) {
+                fb.nodeRosterDir(root.resolve("node-rosters")); // one directory for all "nodes": the names differ
+            }
         }
         fb.prepare();
         long arrived = arrivedNow(rank);
@@ -141,9 +147,16 @@ final class Ranks {
             long done = System.nanoTime();
             // rank 0 keeps the roster; the others its digest, so that 4,096 copies do not fill the test's heap
             return new Result(
-                    rank, o, null, arrived, done, fb.via(), roster == null || rank == 0 ? roster : digest(roster));
+                    rank,
+                    o,
+                    null,
+                    arrived,
+                    done,
+                    fb.via(),
+                    roster == null || rank == 0 ? roster : digest(roster),
+                    fb.rosterFrom());
         } catch (MusterException e) {
-            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null);
+            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null, null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

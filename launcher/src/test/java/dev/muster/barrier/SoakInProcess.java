@@ -319,7 +319,7 @@ final class SoakInProcess {
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof dev.muster.core.MusterException m) {
                 // failed before it could arrive (prepare): a result with the failure's code
-                return new Ranks.Result(-1, null, m, Long.MIN_VALUE, System.nanoTime(), "none", null);
+                return new Ranks.Result(-1, null, m, Long.MIN_VALUE, System.nanoTime(), "none", null, null);
             }
             why.append(" participant threw ").append(e.getCause());
             return null;
