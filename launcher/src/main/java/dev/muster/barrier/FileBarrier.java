@@ -156,13 +156,20 @@ public final class FileBarrier implements Barrier {
         return report.unresponsive(0, silentNanos);
     }
 
-    /** A non-zero rank at its deadline: rank 0's list if it wrote one, else one listing of its own. */
+    /**
+     * A non-zero rank at its deadline: the outcome if one is decided, else a timeout with one listing of its own,
+     * claimed like any other outcome. Claimed, not only reported: a task that gives up while rank 0 has not decided
+     * yet (rank 0 starved of CPU, stopped, or slow to see the last arrival) must make a later release impossible,
+     * since its arrival file and its bye still count it as arrived. Rank 0 would otherwise release a step one of
+     * whose tasks has already failed with 75. Now either rank 0's release won the claim first, and this task is
+     * released too, or this timeout did, and rank 0 and every other task fail with it.
+     */
     Outcome ownTimeout() {
         Outcome o = readOutcome();
         if (o != null) {
             return o;
         }
-        return Outcome.timeout(rank, missing(listArrivals()));
+        return decide(Outcome.timeout(rank, missing(listArrivals())));
     }
 
     @Override

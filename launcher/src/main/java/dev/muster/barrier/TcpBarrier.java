@@ -24,9 +24,9 @@ import java.util.concurrent.FutureTask;
  * <li>The others poll the endpoint file (and, every other time, the outcome file, so that an early abort is
  * seen) with backoff and jitter, connect, and then make no file-system call until the outcome arrives. If rank 0's
  * connection closes first, they decide an abort naming rank 0, unless an outcome is already in the file.
- * <li>At its own deadline a connected task does what the file protocol says (rank 0's list if it wrote one, else
- * one listing of its own) and says {@code bye} before it closes: a close without it is a lost task, and the
- * others keep waiting until their own deadlines, as they would on the file path.
+ * <li>At its own deadline a connected task does what the file protocol says (the outcome if one is decided, else
+ * a timeout with one listing of its own, claimed: {@link FileBarrier#ownTimeout}) and says {@code bye} before it
+ * closes: a close without it is a lost task. Rank 0 reads the claimed timeout from the file and sends it on.
  * </ul>
  */
 final class TcpBarrier implements Barrier {

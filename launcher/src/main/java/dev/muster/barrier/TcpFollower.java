@@ -224,8 +224,8 @@ final class TcpFollower {
                     writeArrivalAt = 0;
                 }
                 if (now >= deadline) {
-                    // the file protocol's rule: rank 0's list if it wrote one, else one listing of its own; every
-                    // other task keeps waiting until its own deadline, so this task says bye before it closes
+                    // the file protocol's rule: the outcome if decided, else a timeout of its own, claimed; bye
+                    // first, so that its close is not taken for a lost task
                     c.bye();
                     fb.writeArrival(); // before the listing, so that a short --timeout does not name this task
                     if (c.silentNanos() > TcpHello.SILENT_NANOS) {
