@@ -1,6 +1,6 @@
 package dev.muster.agent;
 
-import dev.muster.barrier.FileBarrier;
+import dev.muster.barrier.BarrierSettings;
 import dev.muster.barrier.Outcome;
 import dev.muster.barrier.StepSync;
 import dev.muster.barrier.SyncRoot;
@@ -64,7 +64,7 @@ final class Gate {
                             id,
                             StepSync.key(id, settings.name()),
                             SyncRoot.resolve(settings.syncDir(), env).prepare(),
-                            FileBarrier.Settings.of(settings.timeout(), settings.pollMax()),
+                            BarrierSettings.of(settings.timeout(), settings.pollMax()),
                             null,
                             env)
                     .livesOn();
