@@ -36,7 +36,7 @@ final class Agent {
         this.rendezvous = new Rendezvous(settings, id, env);
         if (barrier && settings.roster()) {
             AddressChoice address = AddressChoice.resolve(null, id.node());
-            Map<String, Integer> ports = ClusterProperties.ports(settings.clusters(), address, System.getProperties());
+            Map<String, Integer> ports = ClusterProperties.ports(settings.clusters(), System.getProperties());
             // now, before main: the library reads its port and address when the application starts it
             ports.forEach((lib, port) ->
                     ClusterProperties.own(lib, address.address(), port).forEach(RosterProperties::put));
