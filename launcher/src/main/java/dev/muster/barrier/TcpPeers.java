@@ -70,6 +70,7 @@ final class TcpPeers {
         if (peers[rank] == ch) {
             peers[rank] = null;
             connected.clear(rank);
+            Log.debug("rank " + rank + "'s connection closed" + (leaving[rank] ? " after its bye" : ""));
             if (leaving[rank]) {
                 departed.set(rank);
             } else if (lost < 0) {
@@ -84,7 +85,7 @@ final class TcpPeers {
      * barrier, a JVM that has only just started. Woken last, it would wait behind the exec of every task woken
      * before it; on a node with more tasks than cores that cost the last task hundreds of milliseconds.
      */
-    ByteBuffer[] sendAll(byte[] outcome) {
+    ByteBuffer[] sendAll(byte[] outcome, byte[] leaderBytes, BitSet toLeaders) {
         ByteBuffer[] rest = null;
         for (int i = -1; i < size; i++) {
             int r = i < 0 ? newest : i;
@@ -95,7 +96,7 @@ final class TcpPeers {
             if (ch == null) {
                 continue;
             }
-            ByteBuffer buf = ByteBuffer.wrap(outcome);
+            ByteBuffer buf = ByteBuffer.wrap(toLeaders.get(r) ? leaderBytes : outcome);
             try {
                 ch.write(buf);
             } catch (ClosedChannelException e) {
