@@ -180,20 +180,15 @@ public final class FileBarrier implements Barrier {
         }
     }
 
-    /** Sets this task's card, checked ({@link Card#check}); it travels with the arrival. */
-    public void card(Card c) {
-        roster.card(c);
-    }
-
     /**
      * After the release, before the departure: the roster's JSON, or null when the release carries none
      * ({@link StepRoster#roster}).
      */
     public byte[] roster(Outcome release) {
-        return roster.roster(release);
+        return roster.roster(release, rank);
     }
 
-    /** This task's card and the step's roster, as the TCP path sends and receives them. */
+    /** This task's card and the step's roster: the card to send, the roster's node file and its origin. */
     StepRoster stepRoster() {
         return roster;
     }

@@ -56,7 +56,8 @@ final class RosterFiles {
             boolean tcp,
             boolean allConnected,
             Clock clock,
-            byte[][] roster) {
+            byte[][] roster,
+            java.util.BitSet leaders) {
         if (!data.containsKey(Roster.WANTED)) {
             return data;
         }
@@ -75,16 +76,20 @@ final class RosterFiles {
             cards[r] = c != null ? c : fromArrival(files, r, clock);
         }
         byte[] json = Roster.json(cards);
-        boolean streamed = tcp && Roster.streams(files.size, json.length);
+        java.util.BitSet lead = RosterRelay.leaders(cards);
+        String via = RosterRelay.via(tcp, files.size, json.length, lead.cardinality());
+        if (via.equals(RosterRelay.NODE)) {
+            leaders.or(lead);
+        }
         // Every task streamed to: the file is written after the release has gone out, off its critical path; it
         // is there for a task that reads the outcome from the file after all (RosterFiles#read waits for it).
-        if (!(streamed && allConnected)) {
+        if (!(via.equals("tcp") && allConnected)) {
             write(files, json);
         }
         Map<String, String> out = new LinkedHashMap<>(data);
         out.remove(Roster.WANTED);
         out.put(Roster.BYTES, Integer.toString(json.length));
-        out.put(Roster.VIA, streamed ? "tcp" : "file");
+        out.put(Roster.VIA, via);
         roster[0] = json;
         return out;
     }

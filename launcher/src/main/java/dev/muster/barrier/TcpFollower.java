@@ -123,6 +123,7 @@ final class TcpFollower {
                         TcpClient.State.REFUSED, null, "rank 0 closed the connection before " + "accepting it");
             }
             problem = a.problem();
+            Log.debug("connection attempt " + (attempt + 1) + " to rank 0 failed: " + problem);
             if (silentNetwork(problem)) {
                 // no answer at all (a firewall that drops, no route): no decision of rank 0 explains that
                 warnUnreachable(ep);
@@ -152,6 +153,7 @@ final class TcpFollower {
             while ((ok = c.awaitOk(Math.max(
                             1, Math.min(OK_ROUND_MILLIS, (deadline - fb.clock().nanoTime()) / 1_000_000L))))
                     == 0) {
+                Log.debug("no answer to the hello yet");
                 fb.writeArrival(); // be counted (and named in a timeout) while rank 0 is not answering
                 Outcome o = fb.readOutcome();
                 if (o != null || fb.clock().nanoTime() >= deadline) {

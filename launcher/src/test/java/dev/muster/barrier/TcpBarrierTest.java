@@ -255,7 +255,7 @@ class TcpBarrierTest {
                         Outcome o = new TcpBarrier(
                                         fb, () -> InetAddress.getByName("192.0.2.1"), "--bind-address 192.0.2.1")
                                 .await(Map.of());
-                        return new Ranks.Result(0, o, null, 0, 0, fb.via(), null);
+                        return new Ranks.Result(0, o, null, 0, 0, fb.via(), null, null);
                     } catch (InterruptedException e) {
                         throw new IllegalStateException(e);
                     }
