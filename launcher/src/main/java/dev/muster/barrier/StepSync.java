@@ -116,8 +116,8 @@ public final class StepSync {
      * of a card over its limits: the caller aborts the step with it, as with a command that cannot start.
      */
     public void card(Card c) {
-        files.card(c);
-        files.nodeRosterDir(Roster.nodeDir(env));
+        files.stepRoster().card(c);
+        files.stepRoster().nodeRosterDir(Roster.nodeDir(env));
     }
 
     /** After {@link #await}: the roster's JSON, or null when the release carries none. */
