@@ -24,7 +24,7 @@
 #endif
 
 /* Bumped whenever a signature below changes: the Java side refuses a library of another ABI. */
-#define MUSTER_NATIVE_ABI 2
+#define MUSTER_NATIVE_ABI 3
 
 JNIEXPORT jint JNICALL Java_dev_muster_core_NativeLibrary_abi(JNIEnv *env, jclass cls) {
 	(void)env;
@@ -146,4 +146,57 @@ out:
 	free(ptrs);
 	free(fds);
 	return rc;
+}
+
+/* A NUL-terminated copy of a Java byte array (the caller frees it), or NULL when out of memory. */
+static char *cstring(JNIEnv *env, jbyteArray bytes) {
+	jsize len = (*env)->GetArrayLength(env, bytes);
+	char *s = malloc((size_t)len + 1);
+	if (s != NULL) {
+		(*env)->GetByteArrayRegion(env, bytes, 0, len, (jbyte *)s);
+		s[len] = '\0';
+	}
+	return s;
+}
+
+/*
+ * openat(AT_FDCWD, path, O_NONBLOCK|O_NOFOLLOW|O_NOCTTY|O_CLOEXEC, read-only or O_WRONLY, O_CREAT 0600 when
+ * create): a FIFO swapped in under a shared name cannot block the open, a final symbolic link fails with ELOOP
+ * (why: docs/security.md). Returns the descriptor or minus the errno.
+ */
+JNIEXPORT jint JNICALL Java_dev_muster_core_NativeLibrary_open(JNIEnv *env, jclass cls, jbyteArray path, jboolean write,
+							       jboolean create) {
+	(void)cls;
+	char *p = cstring(env, path);
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	int flags = O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | (write ? O_WRONLY : O_RDONLY) | (create ? O_CREAT : 0);
+	int fd = openat(AT_FDCWD, p, flags, create ? 0600 : 0);
+	int rc = fd >= 0 ? fd : -errno;
+	free(p);
+	return rc;
+}
+
+JNIEXPORT void JNICALL Java_dev_muster_core_NativeLibrary_close(JNIEnv *env, jclass cls, jint fd) {
+	(void)env;
+	(void)cls;
+	close(fd);
+}
+
+/*
+ * statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_SIZE | STATX_MTIME): a network or FUSE client asks the server
+ * (why: docs/barrier.md#shared-file-systems-and-client-caches). Returns 0 or the errno.
+ */
+JNIEXPORT jint JNICALL Java_dev_muster_core_NativeLibrary_statx(JNIEnv *env, jclass cls, jbyteArray path) {
+	(void)cls;
+	char *p = cstring(env, path);
+	if (p == NULL) {
+		return ENOMEM;
+	}
+	uint64_t buf[32]; /* struct statx: 256 bytes */
+	long rc = syscall(SYS_statx, AT_FDCWD, p, 0x2000 /* AT_STATX_FORCE_SYNC */, 0x200 | 0x40 /* SIZE | MTIME */, buf);
+	int e = rc == 0 ? 0 : errno;
+	free(p);
+	return e;
 }

@@ -129,11 +129,7 @@ public record AgentSettings(
         }
         long ttl = ttlSeconds(s);
         String cacheDir = notEmpty(s, "cache-dir", "is empty; give the rendezvous cache directory");
-        List<String> clusters = clusters(s);
-        if (!clusters.isEmpty() && arrive >= 0) {
-            // the library reads its member list when the application starts it, before it binds
-            throw s.bad("cluster", "needs main held until the release; drop arrive=bind (or use await=)");
-        }
+        List<String> clusters = clusters(s, arrive >= 0);
         boolean roster = s.bool("roster", false) || !clusters.isEmpty();
         return new AgentSettings(
                 enabled,
@@ -256,7 +252,8 @@ public record AgentSettings(
         return ttl;
     }
 
-    private static List<String> clusters(SettingSource s) {
+    /** {@code cluster}: the libraries whose member list comes from the roster; they need main held. */
+    private static List<String> clusters(SettingSource s, boolean onBind) {
         List<String> clusters = new ArrayList<>();
         String c = s.get("cluster");
         if (c != null) {
@@ -266,6 +263,10 @@ public record AgentSettings(
                     throw s.bad("cluster", "names '" + lib + "'; use hazelcast, jgroups, or both as hazelcast;jgroups");
                 }
                 clusters.add(lib);
+            }
+            if (onBind) {
+                // the library reads its member list when the application starts it, before it binds
+                throw s.bad("cluster", "needs main held until the release; drop arrive=bind (or use await=)");
             }
         }
         return clusters;

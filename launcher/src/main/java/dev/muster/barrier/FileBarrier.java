@@ -187,11 +187,6 @@ public final class FileBarrier implements Barrier {
         }
     }
 
-    /** Sets this task's card, checked ({@link Card#check}); it travels with the arrival. */
-    public void card(Card c) {
-        roster.card(c);
-    }
-
     /**
      * After the release, before the departure: the roster's JSON, or null when the release carries none
      * ({@link StepRoster#roster}).
@@ -200,17 +195,7 @@ public final class FileBarrier implements Barrier {
         return roster.roster(release, rank);
     }
 
-    /** Where this node's roster file goes (docs/roster.md#fan-out); without it the step's file is read. */
-    public void nodeRosterDir(Path dir) {
-        roster.nodeRosterDir(dir);
-    }
-
-    /** Where this task's roster came from ({@code built}, {@code stream}, {@code node}, {@code shared}), or null. */
-    String rosterFrom() {
-        return roster.rosterFrom();
-    }
-
-    /** This task's card and the step's roster, as the TCP path sends and receives them. */
+    /** This task's card and the step's roster: the card to send, the roster's node file and its origin. */
     StepRoster stepRoster() {
         return roster;
     }

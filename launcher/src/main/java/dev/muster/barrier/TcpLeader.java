@@ -89,13 +89,7 @@ final class TcpLeader {
                     return relay(server, o);
                 }
                 if (count(arrived, byFile, server) < size) {
-                    // only groups that still miss a task that is neither connected nor seen are listed
-                    int before = arrived.cardinality();
-                    fb.listArrivals(arrived);
-                    byFile.or(arrived);
-                    if (arrived.cardinality() > before) {
-                        Log.debug("arrival files: " + arrived.cardinality() + " of " + size + " arrived");
-                    }
+                    listByFile(arrived, byFile);
                 }
                 nextFiles = now + backoff.next();
             }
@@ -133,10 +127,14 @@ final class TcpLeader {
         }
     }
 
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, both, a.length, b.length);
-        return both;
+    /** Adds the arrival files to {@code arrived} and {@code byFile}: only groups that still miss a task are listed. */
+    private void listByFile(BitSet arrived, BitSet byFile) {
+        int before = arrived.cardinality();
+        fb.listArrivals(arrived);
+        byFile.or(arrived);
+        if (arrived.cardinality() > before) {
+            Log.debug("arrival files: " + arrived.cardinality() + " of " + fb.size() + " arrived");
+        }
     }
 
     /** Every task has arrived: rank 0 decides the release, with the roster if asked for, and relays it. */
@@ -154,6 +152,12 @@ final class TcpLeader {
                                         server::card,
                                         true,
                                         server.connected().cardinality() == size - 1))));
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
     }
 
     /** Sets {@code arrived} to the tasks seen by file, connected, or departed; returns how many. */

@@ -30,6 +30,9 @@ final class TaskPath {
     private StartUp startUp;
     private CommandLookup.Result program;
     private Thread prepare;
+    /** The program's environment, built before the barrier; the release's values are added to it. */
+    private Map<String, String> childEnv;
+
     private String key;
     private boolean registers;
     private RosterCard card;
@@ -92,6 +95,7 @@ final class TaskPath {
                     + sf.probes.size() + " --arrive-when probe(s)");
         }
         program = CommandLookup.find(f.command.get(0), env);
+        childEnv = new TreeMap<>(env);
         // Building the native exec handles costs tens of milliseconds in a cold JVM: do it while waiting, not
         // after the release.
         prepare = new Thread(Exec::prepare, "muster-exec-prepare");
@@ -226,7 +230,6 @@ final class TaskPath {
     }
 
     private int exec(Map<String, String> exported) {
-        Map<String, String> childEnv = new TreeMap<>(env);
         childEnv.putAll(exported);
         try {
             if (registers) {

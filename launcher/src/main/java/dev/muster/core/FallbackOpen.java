@@ -90,12 +90,17 @@ final class FallbackOpen {
     /**
      * Runs {@code work} on a helper thread and waits for it in slices. An open that is still pending while the
      * name holds something other than a regular file is refused at once; one pending while it holds a regular
-     * file waits for up to {@link #FALLBACK_OPEN_MILLIS} (a slow file server, a loaded machine), and is then
-     * refused all the same: what it is stuck on was swapped away.
+     * file waits for up to {@link #FALLBACK_OPEN_MILLIS} (a slow file server) counted from when the helper began
+     * the open, and is then refused all the same: what it is stuck on was swapped away. A helper that has not
+     * begun yet, or that the kernel shows runnable rather than asleep, is starved of CPU, not stuck in an open:
+     * it is waited for (seen on a machine with thousands of runnable threads, where a helper began seconds late
+     * and a regular file was taken for a FIFO).
      */
     static <T> T onHelper(Path file, FileWork<T> work) throws IOException {
+        Helper helper = new Helper();
         CompletableFuture<T> pending = CompletableFuture.supplyAsync(
                 () -> {
+                    helper.begin();
                     try {
                         return work.run();
                     } catch (IOException e) {
@@ -103,7 +108,6 @@ final class FallbackOpen {
                     }
                 },
                 OPENERS);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FALLBACK_OPEN_MILLIS);
         try {
             while (true) {
                 try {
@@ -115,7 +119,7 @@ final class FallbackOpen {
                     } catch (IOException gone) {
                         // swapped away: keep waiting for what was opened
                     }
-                    if (System.nanoTime() - deadline >= 0 || now != null && !now.isRegularFile()) {
+                    if (now != null && !now.isRegularFile() || helper.stuckPast(FALLBACK_OPEN_MILLIS)) {
                         // should the work ever finish (a writer came), close what it opened: nobody waits now
                         pending.thenAccept(FallbackOpen::closeQuietly);
                         throw new SharedFiles.NotRegularFile(
@@ -144,6 +148,49 @@ final class FallbackOpen {
                 ch.close();
             } catch (IOException e) {
                 // read-only: nothing was lost
+            }
+        }
+    }
+
+    /** When the helper thread began its open, and which kernel thread it is, to tell stuck from starved. */
+    static final class Helper {
+        private volatile long began;
+        private volatile boolean started;
+        private volatile String tid;
+
+        void begin() {
+            try {
+                // /proc/thread-self names "<pid>/task/<tid>": the helper's kernel thread, whose state others read
+                tid = Files.readSymbolicLink(Path.of("/proc/thread-self"))
+                        .getFileName()
+                        .toString();
+            } catch (IOException | UnsupportedOperationException e) {
+                tid = null; // no /proc: the time alone decides
+            }
+            began = System.nanoTime();
+            started = true;
+        }
+
+        String tidForTest() {
+            return started ? tid : null;
+        }
+
+        /** Whether the helper began more than {@code millis} ago and is not runnable now (asleep in its open). */
+        boolean stuckPast(long millis) {
+            if (!started || System.nanoTime() - began < TimeUnit.MILLISECONDS.toNanos(millis)) {
+                return false;
+            }
+            String t = tid;
+            if (t == null) {
+                return true;
+            }
+            try {
+                String stat = Files.readString(Path.of("/proc/self/task", t, "stat"));
+                // the state follows the command name's closing parenthesis: R runnable, S or D asleep
+                int close = stat.lastIndexOf(')');
+                return close < 0 || close + 2 >= stat.length() || stat.charAt(close + 2) != 'R';
+            } catch (IOException e) {
+                return true; // the helper ended meanwhile: the next slice collects its result
             }
         }
     }

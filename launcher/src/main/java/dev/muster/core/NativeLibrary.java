@@ -16,7 +16,7 @@ import java.nio.file.Path;
  */
 public final class NativeLibrary {
     /** native/muster-jni.c's MUSTER_NATIVE_ABI. */
-    private static final int ABI = 2;
+    private static final int ABI = 3;
 
     private static final int PT_GNU_STACK = 0x6474e551;
     private static final int PF_X = 1;
@@ -130,4 +130,18 @@ public final class NativeLibrary {
      * @param keep the descriptors to leave as they are, ascending
      */
     public static native int execve(byte[] block, int argc, int envc, int[] keep, long sigmask);
+
+    /** {@code NonBlockingOpen.open}'s call: a descriptor, or minus the errno. */
+    static native int open(byte[] path, boolean write, boolean create);
+
+    static native void close(int fd);
+
+    /** {@code Statx.attributes}'s call: 0 or the errno. */
+    static native int statx(byte[] path);
+
+    /** A path for the calls above: UTF-8, NUL-terminated. */
+    static byte[] path(String path) {
+        byte[] b = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return java.util.Arrays.copyOf(b, b.length + 1);
+    }
 }

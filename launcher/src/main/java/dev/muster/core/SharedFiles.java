@@ -96,14 +96,17 @@ public final class SharedFiles {
             } catch (NumberFormatException e) {
                 java22 = false;
             }
-            b = java22 && NativeLibrary.nativeAccessEnabled() && NonBlockingOpen.available();
+            b = NativeLibrary.loaded() || java22 && NativeLibrary.nativeAccessEnabled() && NonBlockingOpen.available();
             nonBlocking = b;
         }
         return b;
     }
 
     private static FileChannel openNonBlocking(Path file, boolean write, boolean create) throws IOException {
-        int fd = NonBlockingOpen.open(file.toString(), write, create);
+        boolean jni = NativeLibrary.loaded();
+        int fd = jni
+                ? NativeLibrary.open(NativeLibrary.path(file.toString()), write, create)
+                : NonBlockingOpen.open(file.toString(), write, create);
         if (fd < 0) {
             switch (-fd) {
                 case ENOENT -> throw new NoSuchFileException(file.toString());
@@ -122,7 +125,11 @@ public final class SharedFiles {
             // reopening /proc/self/fd/<n> opens the very inode already open, not whatever the name holds now
             return FileChannel.open(open, write ? StandardOpenOption.WRITE : StandardOpenOption.READ);
         } finally {
-            NonBlockingOpen.close(fd);
+            if (jni) {
+                NativeLibrary.close(fd);
+            } else {
+                NonBlockingOpen.close(fd);
+            }
         }
     }
 
