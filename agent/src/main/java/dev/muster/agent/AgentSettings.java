@@ -130,7 +130,7 @@ public record AgentSettings(
         long ttl = ttlSeconds(s);
         String cacheDir = notEmpty(s, "cache-dir", "is empty; give the rendezvous cache directory");
         List<String> clusters = clusters(s);
-        if (!clusters.isEmpty() && onBind) {
+        if (!clusters.isEmpty() && arrive >= 0) {
             // the library reads its member list when the application starts it, before it binds
             throw s.bad("cluster", "needs main held until the release; drop arrive=bind (or use await=)");
         }
