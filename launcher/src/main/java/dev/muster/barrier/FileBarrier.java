@@ -267,11 +267,6 @@ public final class FileBarrier implements Barrier {
         return polls;
     }
 
-    /** Whether polls may hold a step file open on mount {@code m} (see {@link PolledFile#readsAreCoherent}). */
-    public static boolean readsAreCoherent(MountInfo m) {
-        return PolledFile.readsAreCoherent(m);
-    }
-
     /** Every rank whose arrival file exists. */
     BitSet listArrivals() {
         return listArrivals(new BitSet(size));

@@ -71,6 +71,11 @@ public record MountInfo(String mountPoint, String type, String source, Map<Strin
         return type.equals("nfs") || type.equals("nfs4");
     }
 
+    /** Whether polls may hold a step file open on this mount (see {@link PolledFile#readsAreCoherent}). */
+    public boolean readsAreCoherent() {
+        return PolledFile.readsAreCoherent(this);
+    }
+
     /** The mount holding {@code path} (or its nearest existing ancestor), or null when mountinfo is unreadable. */
     public static MountInfo of(Path path) {
         Path p = path.toAbsolutePath().normalize();

@@ -1,6 +1,5 @@
 package dev.muster.cli;
 
-import dev.muster.barrier.FileBarrier;
 import dev.muster.barrier.MountInfo;
 import dev.muster.barrier.StepSync;
 import dev.muster.barrier.SyncRoot;
@@ -135,7 +134,7 @@ final class DoctorCommand implements Command {
         }
         // the barrier polls with forced attributes where reads are not coherent and Java has the call
         MountInfo m = MountInfo.of(root.path());
-        boolean forced = v.forcedWriteMillis() >= 0 && m != null && !FileBarrier.readsAreCoherent(m);
+        boolean forced = v.forcedWriteMillis() >= 0 && m != null && !m.readsAreCoherent();
         return id.rank() == 0 ? (forced ? v.forcedWriteMillis() : v.writeMillis()) : -1;
     }
 
@@ -185,14 +184,14 @@ final class DoctorCommand implements Command {
             out.append(label)
                     .append(".polls ")
                     .append(
-                            FileBarrier.readsAreCoherent(m)
+                            m.readsAreCoherent()
                                     ? "pread-held"
                                     : ForceSync.available() ? "statx-sync-held" : "open-each")
                     .append('\n');
         }
         if (m.nfs()) {
             describeNfs(out, label, m);
-        } else if (m.type().startsWith("fuse") && !FileBarrier.readsAreCoherent(m)) {
+        } else if (m.type().startsWith("fuse") && !m.readsAreCoherent()) {
             out.append(label).append(".fuse caching=possible\n");
             if (sync) {
                 Log.info(label + " is a FUSE mount (" + m.type() + "): its kernel client may cache names, "

@@ -322,7 +322,7 @@ class FileBarrierTest {
                     o.put(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1));
                 }
             }
-            return FileBarrier.readsAreCoherent(new MountInfo("/sync", type, "src", o));
+            return new MountInfo("/sync", type, "src", o).readsAreCoherent();
         };
         for (String local : List.of("ext4", "xfs", "tmpfs", "overlay", "btrfs")) {
             assertTrue(coherent.apply(local, "rw"), local);
