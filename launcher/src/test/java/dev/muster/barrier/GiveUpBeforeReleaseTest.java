@@ -34,8 +34,8 @@ class GiveUpBeforeReleaseTest {
     private static final Duration LONG = Duration.ofSeconds(20);
 
     private FileBarrier task(int rank, Duration timeout, Clock clock) {
-        FileBarrier.Settings s =
-                new FileBarrier.Settings(timeout, Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
+        BarrierSettings s =
+                new BarrierSettings(timeout, Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
         FileBarrier b = new FileBarrier(root, "k", rank, 2, "h", s, clock, new Random(rank), null);
         b.prepare();
         return b;
