@@ -24,8 +24,12 @@ import java.util.function.IntFunction;
 final class RosterFiles {
     static final String ROSTER = "roster";
     static final String CARD_END = "end\n";
-    /** How long rank 0 re-reads an arrival file whose card is still incomplete (created, not yet written). */
-    static final long INCOMPLETE_NANOS = 2_000_000_000L;
+    /**
+     * How long rank 0 re-reads an arrival file whose card is still incomplete (created, not yet written): longer
+     * than a client's attribute cache may show the file empty after its writer filled it (3 s on the test rig's
+     * caching bindfs views; 2 s left rank 4 of an ssh-mesh run with a card of its rank alone).
+     */
+    static final long INCOMPLETE_NANOS = 10_000_000_000L;
 
     private RosterFiles() {}
 

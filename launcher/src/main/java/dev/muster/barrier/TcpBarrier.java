@@ -145,10 +145,10 @@ final class TcpBarrier implements Barrier {
                 TcpServer server = TcpServer.open(bind, fb.size(), token);
                 InetAddress published = bind.isAnyLocalAddress() ? InetAddress.getLocalHost() : bind;
                 TcpEndpoint ep = TcpEndpoint.listening(published.getHostAddress(), server.port(), token);
-                fb.publishEndpoint(ep);
+                fb.polls().publishEndpoint(ep);
                 return new Listening(server, ep);
             } catch (Exception e) {
-                fb.publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: " + e.getMessage()));
+                fb.polls().publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: " + e.getMessage()));
                 throw e;
             }
         });

@@ -72,7 +72,7 @@ final class TcpFollower {
         while (true) {
             // one read per poll: the endpoint, and every other time the outcome, so an early abort is seen
             if (endpointTurn) {
-                TcpEndpoint ep = fb.readEndpoint();
+                TcpEndpoint ep = fb.polls().endpoint();
                 if (ep != null) {
                     return ep;
                 }

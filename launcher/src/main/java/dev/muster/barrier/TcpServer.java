@@ -39,7 +39,6 @@ final class TcpServer implements Closeable {
     /** Unauthenticated connections, oldest first. */
     private final LinkedHashMap<SocketChannel, TcpHello> pending = new LinkedHashMap<>();
 
-    private final ByteBuffer scratch = ByteBuffer.allocate(256);
     private long refused;
     /** The card each rank sent with its hello (version 2), for the roster. */
     private final byte[][] cards;
@@ -125,7 +124,7 @@ final class TcpServer implements Closeable {
                 if (a instanceof TcpHello p) {
                     readHello(ch, p);
                 } else {
-                    readPeer(ch, (Integer) a);
+                    peers.read(ch, (Integer) a);
                 }
             }
         }
@@ -205,26 +204,6 @@ final class TcpServer implements Closeable {
         peers.add(rank, ch);
         Log.debug(
                 "rank " + rank + " connected over TCP (" + peers.connected().cardinality() + " of " + (size - 1) + ")");
-    }
-
-    private void readPeer(SocketChannel ch, int rank) {
-        int n;
-        do {
-            try {
-                scratch.clear();
-                n = ch.read(scratch);
-            } catch (IOException e) {
-                n = -1;
-            }
-            if (n > 0 && scratch.get(0) == TcpHello.BYE[0]) {
-                peers.leaving(rank);
-            }
-            // a peer sends nothing else after its hello; whatever comes is read and dropped, so that a close is
-            // never turned into a reset by unread data
-        } while (n > 0);
-        if (n < 0) {
-            peers.closed(rank, ch);
-        }
     }
 
     private void expirePending(long now) {

@@ -120,9 +120,10 @@ final class Ranks {
         FileBarrier fb = barrier(rank);
         Card c = cards == null ? null : cards.apply(rank);
         if (c != null) {
-            fb.card(c);
+            fb.stepRoster().card(c);
             if (!withoutNodeDir.test(rank)) {
-                fb.nodeRosterDir(root.resolve("node-rosters")); // one directory for all "nodes": the names differ
+                fb.stepRoster()
+                        .nodeRosterDir(root.resolve("node-rosters")); // one directory for all "nodes": the names differ
             }
         }
         fb.prepare();
@@ -154,7 +155,7 @@ final class Ranks {
                     done,
                     fb.via(),
                     roster == null || rank == 0 ? roster : digest(roster),
-                    fb.rosterFrom());
+                    fb.stepRoster().rosterFrom());
         } catch (MusterException e) {
             return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null, null);
         } catch (InterruptedException e) {
