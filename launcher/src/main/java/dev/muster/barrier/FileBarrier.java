@@ -151,6 +151,26 @@ public final class FileBarrier implements Barrier {
         }
     }
 
+    /**
+     * One look of rank 0 by the file protocol: the outcome if one is decided, else the release once every arrival
+     * file is there, else the timeout at its deadline; null while none of these. {@code arrived} keeps what the
+     * listings saw (arrival files never go away while the step waits).
+     */
+    Outcome leaderRound(BitSet arrived, Map<String, String> releaseData, long now) {
+        Outcome o = readOutcome();
+        if (o != null) {
+            return o;
+        }
+        listArrivals(arrived);
+        if (arrived.cardinality() == size) {
+            return decide(Outcome.release(0, roster.withRoster(releaseData, null, false, false)));
+        }
+        if (now >= deadlineNanos()) {
+            return decide(Outcome.timeout(0, missing(arrived)));
+        }
+        return null;
+    }
+
     /** Why rank 0 is taken for unresponsive: silent over TCP for {@code silentNanos}, with the node Slurm put it on. */
     String unresponsiveLeader(long silentNanos) {
         return report.unresponsive(0, silentNanos);

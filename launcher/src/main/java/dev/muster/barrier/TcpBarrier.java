@@ -5,7 +5,7 @@ import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Future;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 
 /**
@@ -33,7 +33,7 @@ final class TcpBarrier implements Barrier {
     private final FileBarrier fb;
     private final Callable<InetAddress> bindAddress;
     /** Rank 0's listener, started early by {@link #prepare} or {@link #listen} (null: rank 0 listens on arrival). */
-    private Future<Listening> listening;
+    private PendingListener listening;
 
     private final TcpLeader leader;
 
@@ -68,6 +68,43 @@ final class TcpBarrier implements Barrier {
     record Listening(TcpServer server, TcpEndpoint endpoint) {}
 
     /**
+     * Rank 0's listener while its thread opens it. Rank 0 may decide by the file protocol before it is open
+     * ({@link TcpLeader}); it then abandons it, and the listener is closed as soon as it opens, not left behind.
+     */
+    static final class PendingListener extends FutureTask<Listening> {
+        private final Object lock = new Object();
+        private boolean abandoned;
+
+        PendingListener(Callable<Listening> open) {
+            super(open);
+        }
+
+        @Override
+        protected void set(Listening l) {
+            synchronized (lock) {
+                if (abandoned) {
+                    l.server().close();
+                }
+                super.set(l);
+            }
+        }
+
+        /** Closes the listener now if it is open, else as soon as it opens. */
+        void abandon() {
+            synchronized (lock) {
+                abandoned = true;
+                if (isDone() && !isCancelled()) {
+                    try {
+                        get().server().close();
+                    } catch (ExecutionException | InterruptedException e) {
+                        // it never opened: nothing to close
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * The other ranks load the client classes on a thread of their own while the step directory is prepared;
      * rank 0 starts listening right after it (see {@link #listen}).
      */
@@ -100,8 +137,8 @@ final class TcpBarrier implements Barrier {
      * after the arrival they delayed the endpoint past the others' arrivals, and everybody then waited by files.
      * Connections that come before rank 0 arrives wait in the backlog; they are answered when it does.
      */
-    static Future<Listening> listen(FileBarrier fb, Callable<InetAddress> bindAddress) {
-        FutureTask<Listening> task = new FutureTask<>(() -> {
+    static PendingListener listen(FileBarrier fb, Callable<InetAddress> bindAddress) {
+        PendingListener task = new PendingListener(() -> {
             try {
                 InetAddress bind = bindAddress.call();
                 byte[] token = token();

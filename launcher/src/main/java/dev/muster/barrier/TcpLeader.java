@@ -6,7 +6,8 @@ import java.io.IOException;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Rank 0's side of the TCP release (see {@link TcpBarrier}): counts a task as arrived when it authenticated over
@@ -22,6 +23,8 @@ final class TcpLeader {
     private volatile int connectedCount;
     /** Bytes of the outcome (and streamed roster) sent to the connected tasks, for the benchmark. */
     private volatile long sent;
+    /** The outcome rank 0 decided by the file protocol while its listener was not open yet. */
+    private Outcome decidedByFiles;
 
     TcpLeader(FileBarrier fb, String bindDescription) {
         this.fb = fb;
@@ -36,11 +39,15 @@ final class TcpLeader {
         return sent;
     }
 
-    Outcome await(Future<TcpBarrier.Listening> listening, Map<String, String> releaseData) throws InterruptedException {
+    Outcome await(TcpBarrier.PendingListener listening, Map<String, String> releaseData) throws InterruptedException {
         TcpServer server;
         TcpEndpoint ep;
         try {
-            TcpBarrier.Listening l = listening.get();
+            TcpBarrier.Listening l = awaitListener(listening, releaseData);
+            if (l == null) {
+                fb.via("file");
+                return fb.finish(decidedByFiles);
+            }
             server = l.server();
             ep = l.endpoint();
         } catch (ExecutionException e) {
@@ -68,6 +75,35 @@ final class TcpLeader {
             }
         } finally {
             server.close();
+        }
+    }
+
+    /**
+     * Rank 0's listener once it listens. Until then rank 0 keeps to the file protocol (outcome file, arrival files,
+     * its deadline) between short waits for it: the listener's thread is one a loaded node may not run for seconds
+     * (the soak saw 16 s at a load average of 400), and meanwhile the others, who cannot connect before the
+     * endpoint is published, are counted by their arrival files. Waiting for it alone held the release past the
+     * others' deadlines, and rank 0's own. Returns null when the outcome was decided meanwhile
+     * ({@link #decidedByFiles}); the listener is then closed as soon as it opens.
+     */
+    private TcpBarrier.Listening awaitListener(TcpBarrier.PendingListener listening, Map<String, String> releaseData)
+            throws ExecutionException, InterruptedException {
+        Backoff backoff = fb.backoff(fb.settings().leaderPoll().toNanos());
+        BitSet arrived = new BitSet(fb.size());
+        while (true) {
+            long now = fb.clock().nanoTime();
+            try {
+                return listening.get(backoff.next(Math.max(1, fb.deadlineNanos() - now)), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                // not listening yet: one round of the file protocol
+            }
+            Outcome o = fb.leaderRound(arrived, releaseData, fb.clock().nanoTime());
+            if (o != null) {
+                Log.debug("decided by the file protocol before the listener was open: " + o.kind());
+                listening.abandon();
+                decidedByFiles = o;
+                return null;
+            }
         }
     }
 
