@@ -1,7 +1,6 @@
 package dev.muster.barrier;
 
 import dev.muster.core.Clock;
-import dev.muster.core.ForceSync;
 import dev.muster.core.Log;
 import dev.muster.exec.Signals;
 import dev.muster.task.TaskIdentity;
@@ -117,8 +116,8 @@ public final class StepSync {
      * of a card over its limits: the caller aborts the step with it, as with a command that cannot start.
      */
     public void card(Card c) {
-        files.card(c);
-        files.nodeRosterDir(Roster.nodeDir(env));
+        files.stepRoster().card(c);
+        files.stepRoster().nodeRosterDir(Roster.nodeDir(env));
     }
 
     /** After {@link #await}: the roster's JSON, or null when the release carries none. */
@@ -132,17 +131,7 @@ public final class StepSync {
      * archive: the classes then come from the archive in every task instead of being parsed by each cold JVM.
      */
     public static void warmUpTcp() {
-        TcpClient.warmUp();
-        ForceSync.prepare(); // the forced polls on caching mounts (PolledFile)
-        try (TcpServer s = TcpServer.open(InetAddress.getLoopbackAddress(), 2, new byte[TcpEndpoint.TOKEN_BYTES])) {
-            s.poll(0, System.nanoTime());
-            InetAddress.getByName("localhost");
-            byte[] ep = TcpEndpoint.listening("127.0.0.1", s.port(), new byte[TcpEndpoint.TOKEN_BYTES])
-                    .encode();
-            TcpEndpoint.decode(ep, ep.length);
-        } catch (IOException | RuntimeException e) {
-            // only a missed optimisation
-        }
+        TcpWarmUp.all();
     }
 
     private InetAddress bindAddress() throws java.net.UnknownHostException {
@@ -166,6 +155,9 @@ public final class StepSync {
             Signals.handle(sig, stop);
         }
         barrier.arrive();
+        if (transport.mode() == Transport.Mode.TCP) {
+            TcpWarmUp.releaseInBackground(); // while this task waits, not after the last arrival
+        }
         Thread cleanup = null;
         if (id.rank() == 0 && !livesOn && !lastDepartureCleans && barrier.cleanedUp()) {
             // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.

@@ -89,9 +89,7 @@ final class TcpLeader {
                     return relay(server, o);
                 }
                 if (count(arrived, byFile, server) < size) {
-                    // only groups that still miss a task that is neither connected nor seen are listed
-                    fb.listArrivals(arrived);
-                    byFile.or(arrived);
+                    listByFile(arrived, byFile);
                 }
                 nextFiles = now + backoff.next();
             }
@@ -106,18 +104,7 @@ final class TcpLeader {
                                         + "before the release (the task was killed, or its node failed)")));
             }
             if (count(arrived, byFile, server) == size) {
-                Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
-                        + TcpBarrier.nowUs() + ")");
-                return relay(
-                        server,
-                        fb.decide(Outcome.release(
-                                0,
-                                fb.stepRoster()
-                                        .withRoster(
-                                                releaseData,
-                                                server::card,
-                                                true,
-                                                server.connected().cardinality() == size - 1))));
+                return release(server, releaseData);
             }
             if (now >= deadline) {
                 return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
@@ -138,6 +125,33 @@ final class TcpLeader {
             connectedCount = server.connected().cardinality();
             now = fb.clock().nanoTime();
         }
+    }
+
+    /** Adds the arrival files to {@code arrived} and {@code byFile}: only groups that still miss a task are listed. */
+    private void listByFile(BitSet arrived, BitSet byFile) {
+        int before = arrived.cardinality();
+        fb.listArrivals(arrived);
+        byFile.or(arrived);
+        if (arrived.cardinality() > before) {
+            Log.debug("arrival files: " + arrived.cardinality() + " of " + fb.size() + " arrived");
+        }
+    }
+
+    /** Every task has arrived: rank 0 decides the release, with the roster if asked for, and relays it. */
+    private Outcome release(TcpServer server, Map<String, String> releaseData) {
+        int size = fb.size();
+        Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
+                + TcpBarrier.nowUs() + ")");
+        return relay(
+                server,
+                fb.decide(Outcome.release(
+                        0,
+                        fb.stepRoster()
+                                .withRoster(
+                                        releaseData,
+                                        server::card,
+                                        true,
+                                        server.connected().cardinality() == size - 1))));
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,9 +25,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * What the program inherits from its task through muster (DESIGN §6). Java 22+ execs for real: the task's PID,
- * its inherited descriptors and its limits are the program's. Java 17 runs the program as a child: the limits,
- * exit codes and signals still look the same to srun, and a signal sent to muster reaches the program once.
+ * What the program inherits from its task through muster (DESIGN §6). Java 22+, and Java 17 with libmuster.so,
+ * exec for real: the task's PID, its inherited descriptors and its limits are the program's. Java 17 without the
+ * library (here: MUSTER_EXEC=child) runs the program as a child: the limits, exit codes and signals still look
+ * the same to srun, and a signal sent to muster reaches the program once.
  */
 class ExecFidelityIT {
     @RegisterExtension
@@ -105,6 +107,38 @@ class ExecFidelityIT {
     @Test
     @Timeout(60)
     void exec_onJava25_keepsTaskPidDescriptorsAndOpenFilesLimit() throws Exception {
+        assertTrueExec(Jdk.J25);
+    }
+
+    /** libmuster.so (JNI) gives Java 17 the same true exec as Java 25's (docs/exec.md). */
+    @Test
+    @Timeout(60)
+    void exec_onJava17WithLibrary_keepsTaskPidDescriptorsAndOpenFilesLimit() throws Exception {
+        Path lib = Cluster.root().resolve("target/native/linux-" + arch() + "/libmuster.so");
+        if (!Files.isRegularFile(lib)) {
+            Slurm.unavailable("no " + lib + " (scripts/build-native builds it when cc exists)");
+        }
+        assertTrueExec(Jdk.J17);
+    }
+
+    private static String arch() {
+        String a = System.getProperty("os.arch");
+        return "amd64".equals(a) ? "x86_64" : a;
+    }
+
+    /**
+     * The environment of a task on {@code jdk}; on Java 17 with {@code MUSTER_EXEC=child}: the tests of Java 17
+     * here are those of the supervised child, which a task without libmuster.so takes.
+     */
+    private static Map<String, String> env(Jdk jdk) {
+        Map<String, String> env = new java.util.HashMap<>(Cluster.env(jdk));
+        if (jdk == Jdk.J17) {
+            env.put("MUSTER_EXEC", "child");
+        }
+        return env;
+    }
+
+    private void assertTrueExec(Jdk jdk) throws Exception {
         Path probe = probe();
         Run.Result bare = cluster.srun(
                 Duration.ofSeconds(30),
@@ -115,9 +149,9 @@ class ExecFidelityIT {
                 "4",
                 task(probe.toString()).toString());
         assertEquals(0, bare.exit(), bare.describe());
-        Map<String, String> env = new java.util.HashMap<>(Cluster.env(Jdk.J25));
+        Map<String, String> env = new java.util.HashMap<>(Cluster.env(jdk));
         env.put("FDS_OUT", cluster.dir().resolve("fds.muster").toString());
-        ProbeRun run = underMuster(Jdk.J25, env, probe);
+        ProbeRun run = underMuster(jdk, env, probe);
         Map<String, Map<String, String>> tasks = run.tasks();
         Map<String, Map<String, String>> programs = run.programs();
         for (String rank : programs.keySet()) {
@@ -143,7 +177,7 @@ class ExecFidelityIT {
     @Timeout(60)
     void childExec_onJava17_keepsOpenFilesLimitAndRunsAsMustersChild() throws Exception {
         Path probe = probe();
-        ProbeRun run = underMuster(Jdk.J17, Cluster.env(Jdk.J17), probe);
+        ProbeRun run = underMuster(Jdk.J17, env(Jdk.J17), probe);
         Map<String, Map<String, String>> tasks = run.tasks();
         Map<String, Map<String, String>> programs = run.programs();
         for (String rank : programs.keySet()) {
@@ -176,8 +210,8 @@ class ExecFidelityIT {
                         + "i=0; while [ ! -s " + d
                         + "/usr1-early.log ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done\n"
                         + "echo \"early count=$(grep -c got " + d + "/usr1-early.log)\"");
-        Run.Result r = cluster.srun(
-                Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "1", program.toString()));
+        Run.Result r =
+                cluster.srun(Duration.ofSeconds(40), env(Jdk.J17), withMuster(Jdk.J17, "-n", "1", program.toString()));
         assertEquals(0, r.exit(), r.describe());
         assertTrue(r.out().contains("early count=1"), r.describe());
     }
@@ -188,8 +222,7 @@ class ExecFidelityIT {
     void exitCodes_lookToSrunAsForTheBareProgram(Jdk jdk) throws Exception {
         Path program = cluster.script("exits.sh", "case $SLURM_PROCID in 1) exit 3;; 2) exit 5;; esac\nexit 0");
         Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "3", program.toString());
-        Run.Result r =
-                cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "3", program.toString()));
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), env(jdk), withMuster(jdk, "-n", "3", program.toString()));
         assertEquals(5, bare.exit(), bare.describe());
         assertEquals(bare.exit(), r.exit(), r.describe());
         assertEquals(srunLines(bare.err()), srunLines(r.err()), "what srun reports\n" + r.describe());
@@ -212,8 +245,7 @@ class ExecFidelityIT {
         Path program =
                 cluster.script("dies.sh", "if [ $SLURM_PROCID = 1 ]; then kill -" + signal + " $$; fi\n" + "exit 0");
         Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", program.toString());
-        Run.Result r =
-                cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "2", program.toString()));
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), env(jdk), withMuster(jdk, "-n", "2", program.toString()));
         assertEquals(128 + signalNumber(signal), bare.exit(), bare.describe());
         assertEquals(bare.exit(), r.exit(), r.describe());
         if (!(jdk == Jdk.J17 && signal.equals("SEGV"))) {
@@ -233,8 +265,8 @@ class ExecFidelityIT {
         Path exits = cluster.script("exits137.sh", "if [ $SLURM_PROCID = 1 ]; then exit 137; fi\nexit 0");
         Run.Result bareKilled = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", killed.toString());
         Run.Result bareExits = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", exits.toString());
-        Run.Result r = cluster.srun(
-                Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "2", exits.toString()));
+        Run.Result r =
+                cluster.srun(Duration.ofSeconds(40), env(Jdk.J17), withMuster(Jdk.J17, "-n", "2", exits.toString()));
         assertEquals(137, r.exit(), r.describe());
         // the test means something only if srun tells the two apart
         assertTrue(
@@ -259,7 +291,7 @@ class ExecFidelityIT {
         List<String> cmd = new java.util.ArrayList<>(List.of("srun", "--job-name", cluster.jobName(), "-n", "1"));
         cmd.addAll(Cluster.muster(jdk));
         cmd.addAll(List.of("run", "--sync-dir", cluster.sync().toString(), "--", program.toString()));
-        Process srun = cluster.start(Cluster.env(jdk), cmd, "srun");
+        Process srun = cluster.start(env(jdk), cmd, "srun");
         Awaitility.await()
                 .atMost(Duration.ofSeconds(20))
                 .until(() -> Run.read(d.resolve("ready")).endsWith("\n"));
