@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Benchmark, not a test (run by scripts/bench-roster, skipped unless {@code -Dmuster.bench=1}): one TCP barrier of
  * 8, 64, 1,024 and 4,096 in-process participants, without a roster and with one (every rank a card with a port and
- * two values), interleaved. Per size: rank 0's bytes sent with the release and the release latency (last arrival
+ * two values, 16 ranks per node name), interleaved. Per size: rank 0's bytes sent with the release and the release latency (last arrival
  * to every participant released, roster in hand), median of the runs, and the ratio roster / plain.
  */
 class RosterBench {
@@ -48,7 +48,7 @@ class RosterBench {
                 plainBytes = p[1];
                 rosterBytes = r[1];
                 rosterSize = r[2];
-                via = r[3] == 1 ? "tcp" : "file";
+                via = r[3] == 1 ? "tcp" : r[3] == 2 ? RosterRelay.NODE : "file";
             }
             double pm = median(plainMs) / 1e6;
             double rm = median(rosterMs) / 1e6;
@@ -71,7 +71,7 @@ class RosterBench {
         }
     }
 
-    /** One barrier: {latency ns, rank 0 bytes sent, roster bytes, 1 if streamed}. */
+    /** One barrier: {latency ns, rank 0 bytes sent, roster bytes, 1 streamed to all, 2 per node, 0 by file}. */
     private static long[] once(int n, boolean roster, String key) throws IOException {
         Path root = Files.createTempDirectory("bench-roster");
         Ranks r = new Ranks(root, key, n, Transport.Mode.TCP, Duration.ofSeconds(100), Duration.ofMillis(100));
@@ -100,8 +100,9 @@ class RosterBench {
             }
             Ranks.Result zero = fs.get(0).join();
             long size = zero.roster() == null ? 0 : zero.roster().length;
-            boolean streamed = "tcp".equals(zero.outcome().data().get(Roster.VIA));
-            return new long[] {lastDone - lastArrival, r.sentBytes(), size, streamed ? 1 : 0};
+            String via = zero.outcome().data().get(Roster.VIA);
+            long code = "tcp".equals(via) ? 1 : RosterRelay.NODE.equals(via) ? 2 : 0;
+            return new long[] {lastDone - lastArrival, r.sentBytes(), size, code};
         } finally {
             r.close();
             Sweep.deleteTree(root);
