@@ -104,6 +104,20 @@ public final class NativeExec {
         }
     }
 
+    /** Sets the calling thread's signal mask (after an execve that failed with a mask of its own). */
+    static void sigmask(long mask) {
+        Handles h = handles();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(h.state);
+            MemorySegment set = arena.allocate(KERNEL_SIGSET_BYTES);
+            set.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, mask);
+            long ignored = (long) h.syscall.invokeExact(
+                    state, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(), 0L, KERNEL_SIGSET_BYTES);
+        } catch (Throwable t) {
+            throw new IllegalStateException("rt_sigprocmask through the FFM API failed: " + t, t);
+        }
+    }
+
     private static MemorySegment strings(Arena arena, List<String> values) {
         MemorySegment array = arena.allocate(ValueLayout.ADDRESS, values.size() + 1L);
         for (int i = 0; i < values.size(); i++) {

@@ -254,6 +254,23 @@ final class TcpClient implements AutoCloseable {
         }
     }
 
+    /** When rank 0 last sent anything ({@link System#nanoTime}). */
+    long heardAt() {
+        return heardAt;
+    }
+
+    /** The connection's ports, this node's then rank 0's, or null when the channel cannot tell. */
+    int[] ports() {
+        try {
+            return new int[] {
+                ((InetSocketAddress) ch.getLocalAddress()).getPort(),
+                ((InetSocketAddress) ch.getRemoteAddress()).getPort()
+            };
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** Nanoseconds since rank 0 last sent anything on this connection. */
     long silentNanos() {
         return System.nanoTime() - heardAt;

@@ -84,10 +84,13 @@ public final class Exec {
      * block SIGQUIT, and execve would pass that on.
      */
     static long originalSigmask() {
-        long pid = dev.muster.core.Posix.pid();
+        return sigmask("/proc/self/task/" + dev.muster.core.Posix.pid() + "/status");
+    }
+
+    /** The blocked signals a thread's status file lists, or -1. */
+    static long sigmask(String status) {
         try {
-            for (String line :
-                    Files.readAllLines(Path.of("/proc/self/task/" + pid + "/status"), StandardCharsets.US_ASCII)) {
+            for (String line : Files.readAllLines(Path.of(status), StandardCharsets.US_ASCII)) {
                 if (line.startsWith("SigBlk:")) {
                     return Long.parseUnsignedLong(line.substring(7).trim(), 16);
                 }
@@ -99,7 +102,7 @@ public final class Exec {
     }
 
     /** Without -XX:-UsePerfData the JVM leaves /tmp/hsperfdata_<user>/<pid>, deleted only on a JVM exit. */
-    private static void removePerfDataFile() {
+    static void removePerfDataFile() {
         try {
             Files.deleteIfExists(Path.of(
                     System.getProperty("java.io.tmpdir"),
@@ -111,7 +114,7 @@ public final class Exec {
     }
 
     /** The JVM raises the open-files soft limit to the hard limit unless told not to; the program inherits it. */
-    private static void warnIfFdLimitRaised() {
+    static void warnIfFdLimitRaised() {
         String opts = System.getenv().getOrDefault("JAVA_TOOL_OPTIONS", "") + " "
                 + System.getenv().getOrDefault("JDK_JAVA_OPTIONS", "");
         if (opts.contains("-XX:-MaxFDLimit")) {
