@@ -23,7 +23,7 @@ public final class Waiter {
     public static final String RESUME = "MUSTER_WAIT_RESUME";
 
     public static final String DETAIL = "MUSTER_WAIT_DETAIL";
-    /** A path overrides where the waiter is looked for. */
+    /** A path overrides where the waiter is looked for; {@code 0} turns it off, as {@code --no-waiter}. */
     public static final String OVERRIDE = "MUSTER_WAITER";
 
     static final String NAME = "muster-wait";
@@ -33,10 +33,13 @@ public final class Waiter {
     /**
      * The waiter's path: {@code $MUSTER_WAITER}, else beside the jar in {@code native/linux-<arch>/} (the
      * installed {@code lib/}), else the source tree's {@code target/native/linux-<arch>/}; null when none is an
-     * executable file.
+     * executable file, or {@code MUSTER_WAITER=0}.
      */
     public static Path find(Map<String, String> env) {
         String o = env.get(OVERRIDE);
+        if ("0".equals(o)) {
+            return null;
+        }
         if (o != null && !o.isEmpty()) {
             Path p = Path.of(o);
             return Files.isRegularFile(p) && Files.isExecutable(p) ? p : null;

@@ -79,6 +79,11 @@ class ExecFidelityIT {
 
     /** The probe under {@code muster run} on 2 nodes, 4 tasks; every rank's program must have run. */
     private ProbeRun underMuster(Jdk jdk, Map<String, String> env, Path probe) throws Exception {
+        return underMuster(jdk, env, probe, "");
+    }
+
+    /** With {@code options} for muster run. */
+    private ProbeRun underMuster(Jdk jdk, Map<String, String> env, Path probe, String options) throws Exception {
         Run.Result r = cluster.srun(
                 Duration.ofSeconds(40),
                 env,
@@ -86,13 +91,17 @@ class ExecFidelityIT {
                 "2",
                 "-n",
                 "4",
-                task(Cluster.musterShell(jdk) + " run --sync-dir " + cluster.sync() + " -- " + probe)
+                task(Cluster.musterShell(jdk) + " run --sync-dir " + cluster.sync() + " " + options + " -- " + probe)
                         .toString());
         assertEquals(0, r.exit(), r.describe());
+        lastErr = r.err();
         ProbeRun run = new ProbeRun(byRank(r.out(), "task "), byRank(r.out(), "probe "));
         assertEquals(List.of("0", "1", "2", "3"), List.copyOf(run.programs().keySet()), r.describe());
         return run;
     }
+
+    /** The stderr of the last {@link #underMuster} run. */
+    private String lastErr = "";
 
     private static Map<String, Map<String, String>> byRank(String out, String prefix) {
         Map<String, Map<String, String>> m = new TreeMap<>();
@@ -102,9 +111,16 @@ class ExecFidelityIT {
         return m;
     }
 
-    @Test
+    /**
+     * In the small waiter's case the JVM execs the waiter, which execs the program: the PID, the inherited
+     * descriptor and the limit must come through both, and neither the JVM's descriptors nor the waiter's
+     * connection to rank 0 may reach the program.
+     */
+    @ParameterizedTest
+    @EnumSource(Waiters.class)
     @Timeout(60)
-    void exec_onJava25_keepsTaskPidDescriptorsAndOpenFilesLimit() throws Exception {
+    void exec_onJava25_keepsTaskPidDescriptorsAndOpenFilesLimit(Waiters w) throws Exception {
+        w.require();
         Path probe = probe();
         Run.Result bare = cluster.srun(
                 Duration.ofSeconds(30),
@@ -117,7 +133,8 @@ class ExecFidelityIT {
         assertEquals(0, bare.exit(), bare.describe());
         Map<String, String> env = new java.util.HashMap<>(Cluster.env(Jdk.J25));
         env.put("FDS_OUT", cluster.dir().resolve("fds.muster").toString());
-        ProbeRun run = underMuster(Jdk.J25, env, probe);
+        ProbeRun run = underMuster(Jdk.J25, env, probe, "-v " + w.option);
+        assertTrue(w.tookIt(lastErr), "waited as " + w + ": " + lastErr);
         Map<String, Map<String, String>> tasks = run.tasks();
         Map<String, Map<String, String>> programs = run.programs();
         for (String rank : programs.keySet()) {
