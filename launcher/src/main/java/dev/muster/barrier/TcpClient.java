@@ -254,6 +254,19 @@ final class TcpClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether bytes other than rank 0's heartbeats were read past its {@code ok}: the read that took the {@code ok}
+     * may have taken the start of the outcome with it, when this task completed the barrier.
+     */
+    boolean holdsMore() {
+        for (int i = 0; i < buf.position(); i++) {
+            if (buf.get(i) != TcpHello.BEAT[0]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** When rank 0 last sent anything ({@link System#nanoTime}). */
     long heardAt() {
         return heardAt;

@@ -214,7 +214,8 @@ final class TcpFollower {
      */
     private void handOver(TcpClient c, long nextProgress) {
         Handover.Taker taker = fb.taker();
-        int[] ports = taker == null ? null : c.ports();
+        // what was read already would be lost to the waiter: then the outcome is here, or nearly, anyway
+        int[] ports = taker == null || c.holdsMore() ? null : c.ports();
         if (ports == null) {
             return;
         }
