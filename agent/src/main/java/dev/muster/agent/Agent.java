@@ -4,6 +4,7 @@ import dev.muster.agent.bind.Hooks;
 import dev.muster.barrier.StepSync;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.roster.AddressChoice;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
 import java.lang.instrument.Instrumentation;
@@ -33,7 +34,16 @@ final class Agent {
     private Agent(AgentSettings settings, TaskIdentity id, Map<String, String> env, boolean barrier) {
         this.settings = settings;
         this.rendezvous = new Rendezvous(settings, id, env);
-        this.gate = barrier ? new Gate(settings, id, env, rendezvous) : null;
+        if (barrier && settings.roster()) {
+            AddressChoice address = AddressChoice.resolve(null, id.node());
+            Map<String, Integer> ports = ClusterProperties.ports(settings.clusters(), address, System.getProperties());
+            // now, before main: the library reads its port and address when the application starts it
+            ports.forEach((lib, port) ->
+                    ClusterProperties.own(lib, address.address(), port).forEach(RosterProperties::put));
+            this.gate = new Gate(settings, id, env, rendezvous, address, ports);
+        } else {
+            this.gate = barrier ? new Gate(settings, id, env, rendezvous, null, Map.of()) : null;
+        }
     }
 
     static void start(String args, Instrumentation inst) {
@@ -78,8 +88,8 @@ final class Agent {
             Log.debug("this step's barrier was already passed (MUSTER_BARRIER_KEY=" + key + ")");
             barrier = false;
         }
-        Agent agent = new Agent(settings, id, env, barrier);
         try {
+            Agent agent = new Agent(settings, id, env, barrier);
             if (settings.needsInstrumentation()) {
                 agent.instrument(inst);
             } else {
@@ -141,6 +151,7 @@ final class Agent {
                 && gate != null
                 && (settings.arrivePort() == 0 || settings.arrivePort() == port)
                 && arrivedOnBind.compareAndSet(false, true)) {
+            gate.bound(port);
             gate.passAsync();
         }
         if (settings.register() != null && settings.port() == 0 && registered.compareAndSet(false, true)) {

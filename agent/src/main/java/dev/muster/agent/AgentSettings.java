@@ -290,6 +290,10 @@ public record AgentSettings(
                 }
                 clusters.add(lib);
             }
+            if (onBind) {
+                // the library reads its member list when the application starts it, before it binds
+                throw bad(s, "cluster", "needs main held until the release; drop arrive=bind (or use await=)");
+            }
         }
         boolean roster = bool(s, "roster", false) || !clusters.isEmpty();
         return new AgentSettings(

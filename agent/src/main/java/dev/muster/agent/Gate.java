@@ -1,6 +1,6 @@
 package dev.muster.agent;
 
-import dev.muster.barrier.FileBarrier;
+import dev.muster.barrier.BarrierSettings;
 import dev.muster.barrier.Outcome;
 import dev.muster.barrier.StepSync;
 import dev.muster.barrier.SyncRoot;
@@ -8,6 +8,7 @@ import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.exec.Signals;
+import dev.muster.roster.AddressChoice;
 import dev.muster.task.TaskIdentity;
 import java.time.Duration;
 import java.util.Map;
@@ -26,12 +27,31 @@ final class Gate {
     private final Rendezvous rendezvous;
     private final CountDownLatch done = new CountDownLatch(1);
     private final AtomicBoolean started = new AtomicBoolean();
+    /** What this task advertises in its card (roster=true), chosen in premain; null without a roster. */
+    private final AddressChoice address;
+    /** The card's ports chosen in premain (one per cluster= library). */
+    private final Map<String, Integer> ports;
+    /** The port the application bound (arrive=bind), 0 before; set before {@link #passAsync}. */
+    private volatile int boundPort;
 
-    Gate(AgentSettings settings, TaskIdentity id, Map<String, String> env, Rendezvous rendezvous) {
+    Gate(
+            AgentSettings settings,
+            TaskIdentity id,
+            Map<String, String> env,
+            Rendezvous rendezvous,
+            AddressChoice address,
+            Map<String, Integer> ports) {
         this.settings = settings;
         this.id = id;
         this.env = env;
         this.rendezvous = rendezvous;
+        this.address = address;
+        this.ports = ports;
+    }
+
+    /** The application's listening port, for the card (arrive=bind); call before {@link #passAsync}. */
+    void bound(int port) {
+        boundPort = port;
     }
 
     /** Arrives and waits in this thread. A failure ends the JVM with the barrier's code unless onfailure=continue. */
@@ -44,13 +64,17 @@ final class Gate {
                             id,
                             StepSync.key(id, settings.name()),
                             SyncRoot.resolve(settings.syncDir(), env).prepare(),
-                            FileBarrier.Settings.of(settings.timeout(), settings.pollMax()),
+                            BarrierSettings.of(settings.timeout(), settings.pollMax()),
                             null,
                             env)
                     .livesOn();
             sync.prepare();
-            if (settings.roster()) {
-                sync.card(RosterProperties.card(id));
+            if (address != null) {
+                Map<String, Integer> p = new java.util.TreeMap<>(ports);
+                if (boundPort > 0) {
+                    p.put(RosterProperties.BIND_PORT, boundPort);
+                }
+                sync.card(RosterProperties.card(id, address, p));
             }
             Map<String, String> data = Map.of();
             if (id.rank() == 0) {

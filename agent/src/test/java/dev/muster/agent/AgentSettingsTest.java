@@ -112,4 +112,10 @@ class AgentSettingsTest {
         String m = error("cluster=ignite");
         assertTrue(m.contains("cluster") && m.contains("'ignite'"), m);
     }
+
+    @Test
+    void cluster_withArriveOnBind_isRefused_theLibraryReadsItsMembersBeforeItBinds() {
+        String m = error("cluster=hazelcast,arrive=bind");
+        assertTrue(m.contains("cluster='hazelcast'") && m.contains("arrive=bind"), m);
+    }
 }

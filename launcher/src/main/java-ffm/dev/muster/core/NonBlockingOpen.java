@@ -1,23 +1,14 @@
 package dev.muster.core;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * {@code openat(AT_FDCWD, path, O_RDONLY|O_NONBLOCK|O_NOFOLLOW|O_NOCTTY|O_CLOEXEC)} through the Foreign Function &
  * Memory API (Java 22+). {@code O_NONBLOCK} is what keeps a FIFO swapped in under a shared name from blocking the
  * open until some writer appears; {@code O_NOFOLLOW} refuses a final symbolic link with {@code ELOOP}.
  *
- * <p>The downcall is the variadic {@code syscall} with the same descriptor and options as exec's, so the JVM
- * links it once for both (its linker caches stubs by descriptor): every new downcall shape costs a cold start
- * generated classes and milliseconds.
+ * <p>The call goes through {@link Syscall}, the one downcall exec and statx use too.
  *
  * <p>Compiled like {@code NativeExec}, against the stand-in API in {@code src/ffm-api} (see launcher/pom.xml):
  * only loaded on Java 22+, which {@link SharedFiles} checks first; on Java 17-21 it bounds a plain open instead.
@@ -38,39 +29,11 @@ public final class NonBlockingOpen {
     private static final long O_CREAT = 0100; // the same on both architectures
     private static final long MODE_0600 = 0600;
 
-    private static volatile Handles handles;
-
-    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {}
-
     private NonBlockingOpen() {}
 
     public static boolean available() {
         String arch = System.getProperty("os.arch");
         return "Linux".equals(System.getProperty("os.name")) && ("amd64".equals(arch) || AARCH64);
-    }
-
-    @SuppressWarnings("restricted") // native access is the point of this class; the manifest and scripts enable it
-    private static Handles handles() {
-        Handles h = handles;
-        if (h == null) {
-            Linker linker = Linker.nativeLinker();
-            StructLayout state = Linker.Option.captureStateLayout();
-            MethodHandle syscall = linker.downcallHandle(
-                    linker.defaultLookup().find("syscall").orElseThrow(),
-                    FunctionDescriptor.of(
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG),
-                    Linker.Option.firstVariadicArg(1),
-                    Linker.Option.captureCallState("errno"));
-            VarHandle errno = state.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-            h = new Handles(syscall, state, errno);
-            handles = h;
-        }
-        return h;
     }
 
     /**
@@ -79,26 +42,16 @@ public final class NonBlockingOpen {
      * without one fails at once (ENXIO).
      */
     public static int open(String path, boolean write, boolean create) {
-        Handles h = handles();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment file = arena.allocateFrom(path);
-            MemorySegment state = arena.allocate(h.state);
             long flags = FLAGS | (write ? O_WRONLY : 0) | (create ? O_CREAT : 0);
-            long rc = (long)
-                    h.syscall.invokeExact(state, SYS_OPENAT, AT_FDCWD, file.address(), flags, create ? MODE_0600 : 0L);
-            return rc >= 0 ? (int) rc : -(int) h.errno.get(state, 0L);
-        } catch (Throwable t) {
-            throw new IllegalStateException("open through the FFM API failed: " + t, t);
+            return (int) Syscall.call(arena, SYS_OPENAT, AT_FDCWD, file.address(), flags, create ? MODE_0600 : 0, 0);
         }
     }
 
     public static void close(int fd) {
-        Handles h = handles();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(h.state);
-            long ignored = (long) h.syscall.invokeExact(state, SYS_CLOSE, (long) fd, 0L, 0L, 0L);
-        } catch (Throwable t) {
-            throw new IllegalStateException("close through the FFM API failed: " + t, t);
+            Syscall.call(arena, SYS_CLOSE, fd, 0, 0, 0, 0);
         }
     }
 }

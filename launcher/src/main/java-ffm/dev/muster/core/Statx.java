@@ -1,14 +1,7 @@
 package dev.muster.core;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 
 /**
@@ -30,10 +23,6 @@ final class Statx {
     /** struct statx is 256 bytes. */
     private static final long STATX_BYTES = 256;
 
-    private static volatile Handles handles;
-
-    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {}
-
     private Statx() {}
 
     static boolean available() {
@@ -42,53 +31,27 @@ final class Statx {
 
     static void prepare() {
         if (available()) {
-            handles();
+            Syscall.prepare();
         }
-    }
-
-    @SuppressWarnings("restricted") // native access is the point of this class; the manifest and scripts enable it
-    private static Handles handles() {
-        Handles h = handles;
-        if (h == null) {
-            Linker linker = Linker.nativeLinker();
-            StructLayout state = Linker.Option.captureStateLayout();
-            MethodHandle syscall = linker.downcallHandle(
-                    linker.defaultLookup().find("syscall").orElseThrow(),
-                    FunctionDescriptor.of(
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG),
-                    Linker.Option.firstVariadicArg(1),
-                    Linker.Option.captureCallState("errno"));
-            h = new Handles(syscall, state, state.varHandle(MemoryLayout.PathElement.groupElement("errno")));
-            handles = h;
-        }
-        return h;
     }
 
     static int attributes(Path path) {
         if (!available()) {
             return -1;
         }
-        Handles h = handles();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment name = arena.allocateFrom(path.toString());
             MemorySegment buf = arena.allocate(STATX_BYTES, 8);
-            MemorySegment state = arena.allocate(h.state);
-            long rc = (long) h.syscall.invokeExact(
-                    state,
+            long rc = Syscall.call(
+                    arena,
                     SYS_STATX,
                     AT_FDCWD,
                     name.address(),
                     AT_STATX_FORCE_SYNC,
                     STATX_SIZE_AND_MTIME,
                     buf.address());
-            return rc == 0 ? 0 : (int) h.errno.get(state, 0L);
-        } catch (Throwable t) {
+            return (int) -rc;
+        } catch (RuntimeException e) {
             return -1;
         }
     }

@@ -1,14 +1,9 @@
 package dev.muster.exec;
 
+import dev.muster.core.Syscall;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.util.List;
 
 /**
@@ -21,8 +16,7 @@ import java.util.List;
  * must only be loaded on Java 22+: {@link Exec#ffmAvailable()} decides.
  */
 public final class NativeExec {
-    // x86_64 and aarch64 system call numbers: one variadic downcall for all three calls, because every
-    // downcall handle costs the JVM generated classes and tens of milliseconds of a cold start.
+    // x86_64 and aarch64 system call numbers, for the one downcall muster links (Syscall).
     private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
     private static final long SYS_FCNTL = AARCH64 ? 25 : 72;
     private static final long SYS_RT_SIGPROCMASK = AARCH64 ? 135 : 14;
@@ -34,39 +28,11 @@ public final class NativeExec {
     /** The kernel's sigset_t: 64 bits. */
     private static final long KERNEL_SIGSET_BYTES = 8;
 
-    private static volatile Handles handles;
-
-    private record Handles(MethodHandle syscall, StructLayout state, VarHandle errno) {}
-
     private NativeExec() {}
 
-    /** Builds the native handles without calling them (a dry run trains the start-up archive with them). */
+    /** Links the downcall without calling it (a dry run trains the start-up archive with it). */
     public static void prepare() {
-        handles();
-    }
-
-    @SuppressWarnings("restricted") // native access is the point of this class; the manifest and scripts enable it
-    private static Handles handles() {
-        Handles h = handles;
-        if (h == null) {
-            Linker linker = Linker.nativeLinker();
-            StructLayout state = Linker.Option.captureStateLayout();
-            MethodHandle syscall = linker.downcallHandle(
-                    linker.defaultLookup().find("syscall").orElseThrow(),
-                    FunctionDescriptor.of(
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG),
-                    Linker.Option.firstVariadicArg(1),
-                    Linker.Option.captureCallState("errno"));
-            VarHandle errno = state.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-            h = new Handles(syscall, state, errno);
-            handles = h;
-        }
-        return h;
+        Syscall.prepare();
     }
 
     /**
@@ -76,45 +42,33 @@ public final class NativeExec {
      * @param sigmask the signal mask to restore first (Linux bit layout: bit n-1 for signal n), or -1 to keep
      */
     public static int execve(String path, List<String> argv, List<String> envp, List<Integer> cloexec, long sigmask) {
-        Handles h = handles();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment file = arena.allocateFrom(path);
             MemorySegment args = strings(arena, argv);
             MemorySegment env = strings(arena, envp);
-            MemorySegment state = arena.allocate(h.state);
             for (int fd : cloexec) {
-                long flags = (long) h.syscall.invokeExact(state, SYS_FCNTL, (long) fd, F_GETFD, 0L, 0L);
+                long flags = Syscall.call(arena, SYS_FCNTL, fd, F_GETFD, 0, 0, 0);
                 if (flags >= 0) {
-                    long ignored =
-                            (long) h.syscall.invokeExact(state, SYS_FCNTL, (long) fd, F_SETFD, flags | FD_CLOEXEC, 0L);
+                    Syscall.call(arena, SYS_FCNTL, fd, F_SETFD, flags | FD_CLOEXEC, 0, 0);
                 }
             }
             if (sigmask >= 0) {
                 // execve keeps the calling thread's mask: give the program the one the task started with
                 MemorySegment set = arena.allocate(KERNEL_SIGSET_BYTES);
                 set.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, sigmask);
-                long ignored = (long) h.syscall.invokeExact(
-                        state, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(), 0L, KERNEL_SIGSET_BYTES);
+                Syscall.call(arena, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(), 0, KERNEL_SIGSET_BYTES, 0);
             }
-            long rc =
-                    (long) h.syscall.invokeExact(state, SYS_EXECVE, file.address(), args.address(), env.address(), 0L);
-            return rc == 0 ? 0 : (int) h.errno.get(state, 0L);
-        } catch (Throwable t) {
-            throw new IllegalStateException("execve through the FFM API failed: " + t, t);
+            long rc = Syscall.call(arena, SYS_EXECVE, file.address(), args.address(), env.address(), 0, 0);
+            return (int) -rc;
         }
     }
 
     /** Sets the calling thread's signal mask (after an execve that failed with a mask of its own). */
     static void sigmask(long mask) {
-        Handles h = handles();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(h.state);
             MemorySegment set = arena.allocate(KERNEL_SIGSET_BYTES);
             set.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, mask);
-            long ignored = (long) h.syscall.invokeExact(
-                    state, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(), 0L, KERNEL_SIGSET_BYTES);
-        } catch (Throwable t) {
-            throw new IllegalStateException("rt_sigprocmask through the FFM API failed: " + t, t);
+            Syscall.call(arena, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(), 0, KERNEL_SIGSET_BYTES, 0);
         }
     }
 

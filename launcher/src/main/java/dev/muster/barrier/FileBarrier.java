@@ -2,16 +2,12 @@ package dev.muster.barrier;
 
 import dev.muster.core.Backoff;
 import dev.muster.core.Clock;
-import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.core.Posix;
 import dev.muster.core.SharedFiles;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.BitSet;
 import java.util.List;
@@ -27,35 +23,15 @@ import java.util.function.IntFunction;
  * rank 0 lists {@code arrival/}. Why the files take this shape: docs/barrier.md#shared-file-systems-and-client-caches.
  */
 public final class FileBarrier implements Barrier {
-    /**
-     * @param timeout      each task's deadline, counted from its own arrival
-     * @param pollMax      ceiling of the outcome poll interval
-     * @param leaderPoll   ceiling of rank 0's listing interval (rank 0 alone lists, so it can afford to be quicker)
-     * @param progress     interval of progress lines; the first comes after half of it
-     */
-    public record Settings(Duration timeout, Duration pollMax, Duration leaderPoll, Duration progress) {
-        public static Settings of(Duration timeout, Duration pollMax) {
-            // rank 0 alone lists, and only the groups still missing somebody: a quarter of the others' ceiling
-            // notices the last arrival quickly while keeping the step's listings >= 10x below one per task per poll
-            Duration leader = Duration.ofNanos(pollMax.toNanos() / 4); // dividedBy would load BigDecimal
-            if (leader.compareTo(Duration.ofMillis(1)) < 0) {
-                leader = Duration.ofMillis(1);
-            }
-            return new Settings(timeout, pollMax, leader, Duration.ofSeconds(10));
-        }
-    }
-
     private final StepFiles files;
     private final int rank;
     private final int size;
     private final String node;
-    private final Settings settings;
+    private final BarrierSettings settings;
     private final Clock clock;
     private final Random random;
     private final FailureReport report;
-    private final PolledFile.Policy pollPolicy;
-    private final PolledFile outcomePoll;
-    private final PolledFile endpointPoll;
+    private final StepPolls polls;
     private final Claim claim;
 
     private long arrivedNanos;
@@ -63,14 +39,7 @@ public final class FileBarrier implements Barrier {
     private Instant releasedAt;
     private String via = "file";
     private boolean arrivalWritten;
-    /** This task's card (docs/roster.md), encoded; null: a card of node and pid only. */
-    private byte[] card;
-
-    private Card ownCard;
-    /** The roster's JSON once known: built here (rank 0) or streamed with the TCP release. */
-    private byte[] roster;
-
-    private boolean rosterFileDeferred;
+    private final StepRoster roster;
     /** Who may take the rest of a TCP wait over (docs/barrier.md, "The small waiter"), or null. */
     private Handover.Taker taker;
     /** The trace line's fields before {@code arrive_us=}, or null without a trace. */
@@ -82,7 +51,7 @@ public final class FileBarrier implements Barrier {
             int rank,
             int size,
             String node,
-            Settings settings,
+            BarrierSettings settings,
             Clock clock,
             Random random,
             IntFunction<String> expectedNode) {
@@ -94,10 +63,9 @@ public final class FileBarrier implements Barrier {
         this.clock = clock;
         this.random = random;
         this.report = new FailureReport(rank, size, settings.timeout(), expectedNode);
-        this.pollPolicy = new PolledFile.Policy(files.dir);
-        this.outcomePoll = new PolledFile(files.outcomeFile, clock, pollPolicy);
-        this.endpointPoll = new PolledFile(files.endpointFile, clock, pollPolicy);
-        this.claim = new Claim(files, rank, clock, random, outcomePoll);
+        this.polls = new StepPolls(files, clock);
+        this.claim = new Claim(files, rank, clock, random, polls.outcomeFile());
+        this.roster = new StepRoster(files, node, clock);
     }
 
     public Path dir() {
@@ -113,73 +81,7 @@ public final class FileBarrier implements Barrier {
             throw MusterException.unusableDir("cannot prepare step directory " + files.dir + ": " + e
                     + "; check that the sync directory is writable");
         }
-        refuseLeftover();
-    }
-
-    /** How much older than the barrier timeout an untouched outcome file must be to count as a leftover. */
-    static final Duration LEFTOVER_SLACK = Duration.ofSeconds(60);
-
-    /**
-     * Refuses a step directory that an earlier step with the same key left behind (a killed job whose clean-up
-     * never ran, keys reused), so that nobody is released by its leftovers: before this task has arrived, a
-     * release cannot exist, nor its own arrival file; and an outcome file still empty long after the barrier
-     * timeout belongs to a step whose tasks are all gone (a live one would have decided a timeout by then). The
-     * first task that notices aborts the step with 65, so the others learn it at once. A leftover younger than
-     * the timeout cannot be told from a live step this task is late for (docs/security.md).
-     */
-    private void refuseLeftover() {
-        String why = null;
-        Outcome decided;
-        try {
-            byte[] b = readOnce(files.outcomeFile);
-            decided = Outcome.decode(b, b.length, files.outcomeFile.toString());
-        } catch (MusterException e) {
-            decided = null; // damage is reported by the polls, with its own message
-        }
-        if (decided != null && decided.kind() == Outcome.Kind.RELEASE) {
-            why = "the release of an earlier step";
-        } else if (Files.exists(files.arrivalFile(rank), LinkOption.NOFOLLOW_LINKS)) {
-            why = "an arrival of rank " + rank + " from before this task started";
-        } else if (decided == null) {
-            try {
-                // the file's time is the file system's wall clock: compared with this machine's, not with the
-                // injected clock, which tests wind at will
-                long age = System.currentTimeMillis()
-                        - Files.getLastModifiedTime(files.outcomeFile, LinkOption.NOFOLLOW_LINKS)
-                                .toMillis();
-                if (age > settings.timeout().plus(LEFTOVER_SLACK).toMillis()) {
-                    why = "an undecided step started " + age / 1000 + " s ago, longer than the timeout";
-                }
-            } catch (IOException e) {
-                // gone meanwhile: nothing left over
-            }
-        }
-        if (why == null) {
-            return;
-        }
-        String message = "step directory " + files.dir + " holds " + why + " with the same key, left by a killed "
-                + "job; remove it (muster sweep, or rm -r) and start the step again";
-        if (decided == null) {
-            decide(Outcome.abort(rank, ExitCodes.CORRUPT, message));
-        }
-        throw MusterException.corrupt(message);
-    }
-
-    /** The whole of a small step file, read once (empty when missing). */
-    private byte[] readOnce(Path file) {
-        try (java.nio.channels.FileChannel ch = SharedFiles.openRegular(file)) {
-            java.nio.ByteBuffer buf =
-                    java.nio.ByteBuffer.allocate((int) Math.min(ch.size() + 1, StepFiles.MAX_OUTCOME));
-            while (buf.hasRemaining() && ch.read(buf) > 0) {
-                // small: one or two reads
-            }
-            return java.util.Arrays.copyOf(buf.array(), buf.position());
-        } catch (SharedFiles.NotRegularFile e) {
-            throw MusterException.corrupt(
-                    "step file " + file + " is " + e.kind() + ", not a regular file; remove " + files.dir);
-        } catch (IOException e) {
-            return new byte[0];
-        }
+        Leftover.refuse(files, rank, settings.timeout(), claim);
     }
 
     /** Marks this task as arrived and writes its arrival file. Its deadline starts now. */
@@ -207,7 +109,7 @@ public final class FileBarrier implements Barrier {
         arrivalWritten = true;
         String info = "host=" + node + " pid=" + Posix.pid() + " time=" + arrivedAt + "\n";
         try {
-            files.writeArrival(rank, RosterFiles.arrival(info, card));
+            files.writeArrival(rank, RosterFiles.arrival(info, roster.cardBytes()));
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write arrival file in " + files.arrivalDir + ": " + e);
         }
@@ -226,12 +128,9 @@ public final class FileBarrier implements Barrier {
             }
             long now = clock.nanoTime();
             if (rank == 0) {
-                files.listArrivals(
-                        arrived,
-                        pollPolicy.forcesSync()); // arrival files never go away while the step waits: only new ones
-                // matter
+                listArrivals(arrived); // arrival files never go away while the step waits: only new ones matter
                 if (arrived.cardinality() == size) {
-                    return finish(decide(Outcome.release(0, withRoster(releaseData, null, false, false))));
+                    return finish(decide(Outcome.release(0, roster.withRoster(releaseData, null, false, false))));
                 }
                 if (now >= deadline) {
                     return finish(decide(Outcome.timeout(0, missing(arrived))));
@@ -287,57 +186,19 @@ public final class FileBarrier implements Barrier {
 
     /** Sets this task's card, checked ({@link Card#check}); it travels with the arrival. */
     public void card(Card c) {
-        this.card = c.check();
-        this.ownCard = c;
-    }
-
-    /** This task's encoded card, or null when it has none (the TCP hello is then of version 1). */
-    byte[] cardBytes() {
-        return card;
-    }
-
-    /** Rank 0: {@code data} with the roster added if it asks for one ({@link RosterFiles#addRoster}). */
-    Map<String, String> withRoster(
-            Map<String, String> data, IntFunction<byte[]> tcpCards, boolean tcp, boolean allConnected) {
-        Card own = ownCard != null ? ownCard : Card.minimal(0, node, Posix.pid());
-        byte[][] out = new byte[1][];
-        Map<String, String> d = RosterFiles.addRoster(files, data, own, tcpCards, tcp, allConnected, clock, out);
-        if (out[0] != null) {
-            roster = out[0];
-            rosterFileDeferred = tcp && allConnected && "tcp".equals(d.get(Roster.VIA));
-        }
-        return d;
-    }
-
-    /** Rank 0, after the TCP release went out: writes the roster file it deferred (see RosterFiles#addRoster). */
-    void writeDeferredRoster() {
-        if (rosterFileDeferred) {
-            rosterFileDeferred = false;
-            RosterFiles.write(files, roster);
-        }
-    }
-
-    /** The roster streamed with the TCP release. */
-    void receivedRoster(byte[] bytes) {
-        roster = bytes;
-    }
-
-    /** Rank 0's roster as built, for streaming after the outcome. */
-    byte[] builtRoster() {
-        return roster;
+        roster.card(c);
     }
 
     /**
-     * After the release, before the departure: the roster's JSON, or null when the release carries none. Read
-     * from the step's roster file unless it came over TCP or this is rank 0.
+     * After the release, before the departure: the roster's JSON, or null when the release carries none
+     * ({@link StepRoster#roster}).
      */
     public byte[] roster(Outcome release) {
-        if (release.data().get(Roster.BYTES) == null) {
-            return null;
-        }
-        if (roster == null) {
-            roster = RosterFiles.read(files, release, clock);
-        }
+        return roster.roster(release);
+    }
+
+    /** This task's card and the step's roster, as the TCP path sends and receives them. */
+    StepRoster stepRoster() {
         return roster;
     }
 
@@ -381,7 +242,7 @@ public final class FileBarrier implements Barrier {
         return size;
     }
 
-    Settings settings() {
+    BarrierSettings settings() {
         return settings;
     }
 
@@ -423,43 +284,27 @@ public final class FileBarrier implements Barrier {
 
     /** The outcome, or null while undecided. Read only, never stat()ed ({@link PolledFile}). */
     Outcome readOutcome() {
-        return outcomePoll.outcome();
+        return polls.outcome();
     }
 
-    /** Rank 0's TCP endpoint, or null while rank 0 has not published it. Polled like the outcome. */
+    /** Rank 0's TCP endpoint, or null while rank 0 has not published it ({@link StepPolls#endpoint}). */
     TcpEndpoint readEndpoint() {
-        return endpointPoll.endpoint();
+        return polls.endpoint();
     }
 
-    /**
-     * Rank 0: fills the pre-created endpoint file with one write(), as the outcome is written; not temp file +
-     * rename, which would make the others poll a name that does not exist yet. The file is 0600: its token
-     * admits a connection.
-     */
+    /** Rank 0: publishes its TCP endpoint ({@link StepPolls#publishEndpoint}). */
     void publishEndpoint(TcpEndpoint ep) {
-        try {
-            StepFiles.fill(files.endpointFile, ep.encode());
-        } catch (IOException e) {
-            throw MusterException.unusableDir("cannot write the endpoint file in " + files.dir + ": " + e
-                    + "; check that the sync directory is writable");
-        }
+        polls.publishEndpoint(ep);
     }
 
     /** Polls as on NFS with attribute caching, one open() per poll, whatever the mount (for tests: no NFS here). */
     void pollByOpenOnly() {
-        pollPolicy.byOpenOnly();
+        polls.byOpenOnly();
     }
 
     /** Whether polls may hold a step file open on mount {@code m} (see {@link PolledFile#readsAreCoherent}). */
     public static boolean readsAreCoherent(MountInfo m) {
         return PolledFile.readsAreCoherent(m);
-    }
-
-    /** Closes the step files held open by polls (after the outcome: nothing is polled any more). */
-    private void closePolls() {
-        pollPolicy.finish();
-        outcomePoll.close();
-        endpointPoll.close();
     }
 
     /** Every rank whose arrival file exists. */
@@ -469,7 +314,7 @@ public final class FileBarrier implements Barrier {
 
     /** Adds to {@code seen} the ranks whose arrival files exist (see {@link StepFiles#listArrivals}). */
     BitSet listArrivals(BitSet seen) {
-        return files.listArrivals(seen, pollPolicy.forcesSync());
+        return files.listArrivals(seen, polls.forcesSync());
     }
 
     List<Integer> missing(BitSet arrived) {
@@ -479,7 +324,7 @@ public final class FileBarrier implements Barrier {
     /** Ends this task's wait with {@code o}: returns the release, throws the failure. */
     Outcome finish(Outcome o) {
         releasedAt = Instant.now();
-        closePolls();
+        polls.close(); // nothing is polled any more
         if (o.kind() != Outcome.Kind.RELEASE) {
             throw report.of(o, claim.mine());
         }

@@ -26,7 +26,7 @@ public final class StepSync {
     private final FileBarrier files;
 
     private final Barrier barrier;
-    private final FileBarrier.Settings settings;
+    private final BarrierSettings settings;
     private final Path trace;
     private volatile boolean livesOn;
     private volatile boolean lastDepartureCleans;
@@ -39,12 +39,7 @@ public final class StepSync {
 
     /** With the transport the environment asks for ({@code MUSTER_TCP}, {@code MUSTER_BIND_ADDRESS}). */
     public StepSync(
-            TaskIdentity id,
-            String key,
-            Path root,
-            FileBarrier.Settings settings,
-            Path trace,
-            Map<String, String> env) {
+            TaskIdentity id, String key, Path root, BarrierSettings settings, Path trace, Map<String, String> env) {
         this(id, key, root, settings, Transport.fromEnv(env), trace, env);
     }
 
@@ -52,7 +47,7 @@ public final class StepSync {
             TaskIdentity id,
             String key,
             Path root,
-            FileBarrier.Settings settings,
+            BarrierSettings settings,
             Transport transport,
             Path trace,
             Map<String, String> env) {

@@ -105,8 +105,8 @@ final class TcpFollower {
             if (left <= 0) {
                 break;
             }
-            TcpClient.Attempt a =
-                    TcpClient.connect(ep, fb.rank(), fb.cardBytes(), Math.min(left, CONNECT_TIMEOUT_MILLIS));
+            TcpClient.Attempt a = TcpClient.connect(
+                    ep, fb.rank(), fb.stepRoster().cardBytes(), Math.min(left, CONNECT_TIMEOUT_MILLIS));
             if (a.state() == TcpClient.State.CONNECTED) {
                 int ok = awaitOk(a.client());
                 if (ok == 1) {
@@ -269,7 +269,7 @@ final class TcpFollower {
                 if (o != null) {
                     fb.via("tcp");
                     if (c.roster() != null) {
-                        fb.receivedRoster(c.roster());
+                        fb.stepRoster().receivedRoster(c.roster());
                     }
                     return fb.finish(o);
                 }

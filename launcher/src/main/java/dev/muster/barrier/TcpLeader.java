@@ -112,11 +112,12 @@ final class TcpLeader {
                         server,
                         fb.decide(Outcome.release(
                                 0,
-                                fb.withRoster(
-                                        releaseData,
-                                        server::card,
-                                        true,
-                                        server.connected().cardinality() == size - 1))));
+                                fb.stepRoster()
+                                        .withRoster(
+                                                releaseData,
+                                                server::card,
+                                                true,
+                                                server.connected().cardinality() == size - 1))));
             }
             if (now >= deadline) {
                 return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
@@ -150,7 +151,7 @@ final class TcpLeader {
 
     private Outcome relay(TcpServer server, Outcome o) {
         byte[] bytes = o.encode();
-        byte[] roster = fb.builtRoster();
+        byte[] roster = fb.stepRoster().builtRoster();
         if (o.kind() == Outcome.Kind.RELEASE && "tcp".equals(o.data().get(Roster.VIA)) && roster != null) {
             // the roster follows the outcome on the same stream (Roster#STREAM_BUDGET bounds what that costs)
             byte[] both = java.util.Arrays.copyOf(bytes, bytes.length + roster.length);
@@ -160,7 +161,7 @@ final class TcpLeader {
         sent = (long) bytes.length * server.connected().cardinality();
         server.send(bytes);
         try {
-            fb.writeDeferredRoster();
+            fb.stepRoster().writeDeferredRoster();
         } catch (RuntimeException e) {
             Log.warn("the release went out, but the roster file could not be written: " + e.getMessage());
         }

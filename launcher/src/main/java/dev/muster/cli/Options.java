@@ -1,6 +1,6 @@
 package dev.muster.cli;
 
-import dev.muster.barrier.FileBarrier;
+import dev.muster.barrier.BarrierSettings;
 import dev.muster.barrier.Transport;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
@@ -103,8 +103,8 @@ final class Options implements FlagReader {
         }
     }
 
-    FileBarrier.Settings settings() {
-        return FileBarrier.Settings.of(timeout, pollMax);
+    BarrierSettings settings() {
+        return BarrierSettings.of(timeout, pollMax);
     }
 
     /** Sets the log level before parsing, so that errors found while parsing respect it. */

@@ -26,16 +26,16 @@ class FileBarrierTest {
     @TempDir
     Path root;
 
-    private static final FileBarrier.Settings FAST = new FileBarrier.Settings(
+    private static final BarrierSettings FAST = new BarrierSettings(
             Duration.ofSeconds(10), Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
 
-    private FileBarrier task(int rank, int size, FileBarrier.Settings s) {
+    private FileBarrier task(int rank, int size, BarrierSettings s) {
         FileBarrier b = new FileBarrier(root, "k", rank, size, "h", s, Clock.SYSTEM, new Random(rank), r -> "n" + r);
         b.prepare();
         return b;
     }
 
-    private List<Future<Object>> runAll(int size, FileBarrier.Settings s, int skip) {
+    private List<Future<Object>> runAll(int size, BarrierSettings s, int skip) {
         ExecutorService pool = Executors.newFixedThreadPool(size);
         List<Future<Object>> out = new ArrayList<>();
         for (int r = 0; r < size; r++) {
@@ -68,7 +68,7 @@ class FileBarrierTest {
 
     @Test
     void arrival_afterTimeout_namesMissingRanksAndTheirNodes() throws Exception {
-        FileBarrier.Settings s = new FileBarrier.Settings(
+        BarrierSettings s = new BarrierSettings(
                 Duration.ofMillis(300), Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
         for (Future<Object> f : runAll(4, s, 2)) {
             MusterException e = (MusterException) f.get();
@@ -79,7 +79,7 @@ class FileBarrierTest {
 
     @Test
     void abort_givesEveryWaitingTaskTheAbortersCodeAndRank() throws Exception {
-        FileBarrier.Settings s = FAST;
+        BarrierSettings s = FAST;
         List<Future<Object>> waiting = runAll(4, s, 3);
         FileBarrier aborter = task(3, 4, s);
         aborter.abort(127, "rank 3: command not found: nope");
@@ -103,7 +103,7 @@ class FileBarrierTest {
 
     @Test
     void foreignFilesInArrival_areIgnored() throws Exception {
-        FileBarrier.Settings s = new FileBarrier.Settings(
+        BarrierSettings s = new BarrierSettings(
                 Duration.ofMillis(300), Duration.ofMillis(5), Duration.ofMillis(2), Duration.ofSeconds(60));
         task(0, 2, s);
         for (String name : List.of("1x", "01", "-1", "2", "bogus", ".1")) {
@@ -265,7 +265,7 @@ class FileBarrierTest {
     @Test
     void rank0Waiting_reportsArrivedAndMissingRanks_everyProgressInterval() throws Exception {
         ManualClock clock = new ManualClock();
-        FileBarrier.Settings s = new FileBarrier.Settings(
+        BarrierSettings s = new BarrierSettings(
                 Duration.ofSeconds(25), Duration.ofMillis(100), Duration.ofMillis(25), Duration.ofSeconds(10));
         FileBarrier leader = new FileBarrier(root, "k", 0, 4, "h", s, clock, new Random(0), r -> "n" + r);
         leader.prepare();

@@ -37,7 +37,7 @@ class HostileStepDirTest {
                 rank,
                 size,
                 "n" + rank,
-                FileBarrier.Settings.of(TIMEOUT, Duration.ofMillis(20)),
+                BarrierSettings.of(TIMEOUT, Duration.ofMillis(20)),
                 Clock.SYSTEM,
                 new Random(rank),
                 null);
@@ -87,7 +87,7 @@ class HostileStepDirTest {
         old.prepare();
         old.arrive(); // killed while waiting, rank 0 never came
         FileTime then = FileTime.fromMillis(
-                System.currentTimeMillis() - TIMEOUT.toMillis() - FileBarrier.LEFTOVER_SLACK.toMillis() - 5_000);
+                System.currentTimeMillis() - TIMEOUT.toMillis() - Leftover.SLACK.toMillis() - 5_000);
         try (Stream<Path> all = Files.walk(root.resolve("k"))) {
             for (Path p : all.toList()) {
                 Files.setLastModifiedTime(p, then);

@@ -33,7 +33,7 @@ class NoEarlyReleaseTest {
     private static final int BARRIERS = Boolean.getBoolean("muster.mutation") ? 50 : 1000;
 
     private static final int PARTICIPANTS = 8;
-    private static final FileBarrier.Settings FAST = new FileBarrier.Settings(
+    private static final BarrierSettings FAST = new BarrierSettings(
             Duration.ofSeconds(20), Duration.ofMillis(2), Duration.ofMillis(1), Duration.ofHours(1));
 
     @TempDir

@@ -3,6 +3,7 @@ package dev.muster.barrier;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.muster.core.MusterException;
 import java.nio.charset.StandardCharsets;
@@ -42,5 +43,20 @@ class OutcomeTest {
         byte[] b = "hello\nend\n".getBytes(StandardCharsets.UTF_8);
         MusterException e = assertThrows(MusterException.class, () -> Outcome.decode(b, b.length, "/x/outcome"));
         assertEquals(65, e.status());
+    }
+
+    @Test
+    void lineWithoutAKey_isCorrupt_namingTheLine() {
+        byte[] b = (Outcome.HEADER + "kind=release\n=x\n" + Outcome.END).getBytes(StandardCharsets.UTF_8);
+        MusterException e = assertThrows(MusterException.class, () -> Outcome.decode(b, b.length, "/x/outcome"));
+        assertEquals(65, e.status());
+        assertTrue(e.getMessage().contains("malformed line '=x'"), e.getMessage());
+    }
+
+    @Test
+    void missingRanks_areWrittenCommaSeparatedWithoutALeadingComma() {
+        String s = new String(Outcome.timeout(0, List.of(1, 5, 7)).encode(), StandardCharsets.UTF_8);
+        assertTrue(s.contains("\nmissing=1,5,7\n"), s);
+        assertEquals("", Outcome.joinRanks(List.of()));
     }
 }

@@ -30,7 +30,7 @@ final class Ranks {
     final Path root;
     final String key;
     final int size;
-    final FileBarrier.Settings settings;
+    final BarrierSettings settings;
     final Transport.Mode mode;
     final ExecutorService pool;
     volatile TcpBarrier leader;
@@ -46,7 +46,7 @@ final class Ranks {
         this.key = key;
         this.size = size;
         this.mode = mode;
-        this.settings = new FileBarrier.Settings(timeout, pollMax, pollMax.dividedBy(4), Duration.ofSeconds(60));
+        this.settings = new BarrierSettings(timeout, pollMax, pollMax.dividedBy(4), Duration.ofSeconds(60));
         this.pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(null, r, "rank", 256 * 1024);
             t.setDaemon(true);

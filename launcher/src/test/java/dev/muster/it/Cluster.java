@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
@@ -89,9 +90,8 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         String test = context.getRequiredTestMethod().getName();
         dir = TestFiles.privateDir(Files.createTempDirectory("muster-it-"));
         // on the rig the sync root is on the shared directory, which each node sees through its own caching mount
-        String shared = System.getenv("LOCAL_SLURM_SHARED");
-        sync = slurm && shared != null && !shared.isEmpty() && rig()
-                ? extraDir(Path.of(shared), "muster-it-sync-", "rwx------")
+        sync = slurm && Slurm.sharedRoot().isPresent()
+                ? sharedDir("muster-it-sync-")
                 : TestFiles.privateDir(dir.resolve("sync"));
         jobName = "muster-it-" + test.substring(0, Math.min(24, test.length())) + "-"
                 + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet();
@@ -168,6 +168,18 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         return p;
     }
 
+    /**
+     * A private (0700) directory for what this test shares between nodes (a sync root, a rendezvous cache): under
+     * {@link Slurm#sharedRoot()} on the rig, where each node sees it through its own caching mount, else in
+     * {@link #dir()}. The clean-up removes it.
+     */
+    public Path sharedDir(String prefix) throws IOException {
+        Optional<Path> shared = Slurm.sharedRoot();
+        return shared.isPresent()
+                ? extraDir(shared.get(), prefix, "rwx------")
+                : TestFiles.privateDir(Files.createTempDirectory(dir, prefix));
+    }
+
     /** {@link #extraDir(String, String)} under {@code parent} (created if missing), e.g. the rig's shared directory. */
     public Path extraDir(Path parent, String prefix, String mode) throws IOException {
         Files.createDirectories(parent);
@@ -217,12 +229,7 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
 
     /** Whether the Slurm cluster at SLURM_CONF is the rig of scripts/local-slurm (nodes with their own namespaces). */
     public static boolean rig() {
-        Path conf = Path.of(System.getenv().getOrDefault("SLURM_CONF", "/etc/slurm/slurm.conf"));
-        try {
-            return Files.isReadable(conf) && Files.readString(conf).contains("\n# rig=1 ");
-        } catch (IOException e) {
-            return false;
-        }
+        return Slurm.rig();
     }
 
     public static String quote(String s) {

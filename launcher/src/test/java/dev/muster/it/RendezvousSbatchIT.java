@@ -36,6 +36,7 @@ import org.junit.jupiter.api.Timeout;
 class RendezvousSbatchIT {
     private static Path root;
     private Path dir;
+    private Path shared;
     private Path cache;
     private final List<String> jobs = new ArrayList<>();
 
@@ -54,7 +55,10 @@ class RendezvousSbatchIT {
     @BeforeEach
     void dirs() throws IOException {
         dir = Files.createTempDirectory(Path.of("/tmp"), "muster-rdzv-sbatch-");
-        cache = dir.resolve("cache");
+        // the rendezvous cache is what the provider's and the client's nodes share: on the rig, each node reads it
+        // through its own caching mount of the shared directory, as a cluster's nodes read a shared file system
+        shared = Slurm.sharedDir("muster-rdzv-cache-");
+        cache = shared.resolve("cache");
     }
 
     @AfterEach
@@ -68,9 +72,11 @@ class RendezvousSbatchIT {
         // nothing of this test may be left running: the registrar's command line names the cache directory
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> pids(cache.toString()).isEmpty());
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+        for (Path top : List.of(dir, shared)) {
+            try (Stream<Path> all = Files.walk(top)) {
+                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
             }
         }
     }

@@ -36,6 +36,7 @@ class SignedRendezvousSbatchIT {
     private static final Duration SHORT = Duration.ofSeconds(30);
     private Path root;
     private Path dir;
+    private Path shared;
     private Path cache;
     private final List<String> jobs = new ArrayList<>();
 
@@ -47,7 +48,10 @@ class SignedRendezvousSbatchIT {
                 "needs the packaged jar");
         Slurm.requireSlurm();
         dir = Files.createTempDirectory(Path.of("/tmp"), "muster-signed-it-");
-        cache = dir.resolve("cache");
+        // the rendezvous cache is what the provider's and the client's nodes share: on the rig, each node reads it
+        // through its own caching mount of the shared directory, as a cluster's nodes read a shared file system
+        shared = Slurm.sharedDir("muster-signed-cache-");
+        cache = shared.resolve("cache");
     }
 
     @AfterEach
@@ -60,9 +64,11 @@ class SignedRendezvousSbatchIT {
                 .until(() -> Run.exec(SHORT, Map.of(), false, null, List.of("pgrep", "-f", "--", cache.toString()))
                         .out()
                         .isBlank());
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+        for (Path top : List.of(dir, shared)) {
+            try (Stream<Path> all = Files.walk(top)) {
+                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
             }
         }
     }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Which cache directory a command uses and why, path comparison, the owner rule's edges, and its messages. */
@@ -55,7 +56,7 @@ class CacheDirRulesTest {
 
     @Test
     void emptyOrNulCacheDir_isAUsageError() {
-        for (String bad : new String[] {"", null, "/a\0b"}) {
+        for (String bad : new String[] {"", null, "/a\0b", "\0/a"}) {
             MusterException e = assertThrows(MusterException.class, () -> new CacheDir(bad, Caller.self()));
             assertEquals(ExitCodes.USAGE, e.status());
         }
@@ -102,5 +103,22 @@ class CacheDirRulesTest {
         assertEquals(ExitCodes.UNUSABLE_DIR, e.status());
         assertTrue(e.getMessage().contains("is not a directory"), e.getMessage());
         assertFalse(c.checkSubIfPresent(c.rendezvousDir().resolve("none")));
+    }
+
+    @Test
+    void create_refusesALinkedSubdirectory_namingTheLink_butFollowsALinkedCacheDirectory() throws IOException {
+        Path real = Files.createDirectory(tmp.resolve("real"));
+        Files.createSymbolicLink(tmp.resolve("cache"), real);
+        CacheDir c = new CacheDir(tmp.resolve("cache").toString(), Caller.self());
+        c.create(c.rendezvousDir());
+        Files.createSymbolicLink(c.rendezvousDir().resolve("n"), Files.createDirectory(tmp.resolve("elsewhere")));
+        for (Executable use : new Executable[] {
+            () -> c.create(c.rendezvousDir(), c.rendezvousDir().resolve("n")),
+            () -> c.checkSubIfPresent(c.rendezvousDir().resolve("n"))
+        }) {
+            MusterException e = assertThrows(MusterException.class, use);
+            assertEquals(ExitCodes.UNUSABLE_DIR, e.status());
+            assertTrue(e.getMessage().contains("n is a symbolic link; muster follows none"), e.getMessage());
+        }
     }
 }

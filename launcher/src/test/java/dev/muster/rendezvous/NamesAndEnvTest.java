@@ -70,4 +70,13 @@ class NamesAndEnvTest {
         assertEquals(ExitCodes.USAGE, e.status());
         assertTrue(e.getMessage().contains("'a-b' and 'a.b' both map to environment token 'A_B'"), e.getMessage());
     }
+
+    @Test
+    void clientEnv_ofRecordsSharingAToken_isRefused_ratherThanOneOverwritingTheOther() {
+        Record a = Record.create("a-b", "1", null, "h1", 80, "http", null, 0, 1, "/c", null);
+        Record b = Record.create("a.b", "2", null, "h2", 81, "http", null, 0, 1, "/c", null);
+        MusterException e = assertThrows(MusterException.class, () -> ClientEnv.of(List.of(a, b)));
+        assertEquals(ExitCodes.USAGE, e.status());
+        assertTrue(e.getMessage().contains("both map to environment token 'A_B'"), e.getMessage());
+    }
 }

@@ -3,10 +3,16 @@ package dev.muster.testing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
@@ -61,6 +67,54 @@ public final class Slurm {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
+        }
+    }
+
+    private static final Pattern RIG_LINE = Pattern.compile("(?m)^# rig=1 .*\\bshared=(\\S+)");
+
+    /** Whether the Slurm cluster at SLURM_CONF is the rig of scripts/local-slurm (nodes with their own namespaces). */
+    public static boolean rig() {
+        return rigLine().isPresent();
+    }
+
+    /**
+     * Where every node of the rig sees the shared directory, each through its own caching mount
+     * (docs/test-cluster.md): {@code LOCAL_SLURM_SHARED}, else what the rig's slurm.conf records; empty off the rig,
+     * where /tmp is already one directory for every node and nothing caches.
+     */
+    public static Optional<Path> sharedRoot() {
+        Optional<Matcher> rig = rigLine();
+        if (rig.isEmpty()) {
+            return Optional.empty();
+        }
+        String shared = System.getenv("LOCAL_SLURM_SHARED");
+        return Optional.of(
+                Path.of(shared != null && !shared.isEmpty() ? shared : rig.get().group(1)));
+    }
+
+    /**
+     * A new private (0700) directory for what a test means to share between nodes, such as a rendezvous cache: under
+     * {@link #sharedRoot()} on the rig, so that a node reads what another wrote through its own caching mount, as on
+     * a cluster's NFS; else under /tmp. The caller removes it.
+     */
+    public static Path sharedDir(String prefix) throws IOException {
+        Path parent = sharedRoot().orElse(Path.of("/tmp"));
+        Files.createDirectories(parent);
+        Path p = Files.createTempDirectory(parent, prefix);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
+        return p;
+    }
+
+    private static Optional<Matcher> rigLine() {
+        Path conf = Path.of(System.getenv().getOrDefault("SLURM_CONF", "/etc/slurm/slurm.conf"));
+        try {
+            if (!Files.isReadable(conf)) {
+                return Optional.empty();
+            }
+            Matcher m = RIG_LINE.matcher(Files.readString(conf));
+            return m.find() ? Optional.of(m) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 

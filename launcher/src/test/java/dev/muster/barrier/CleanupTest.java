@@ -1,0 +1,85 @@
+package dev.muster.barrier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.testing.Await;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Removal of a released step's directory once every task has departed: in process (the agent) and by the detached
+ * shell helper (run, barrier), which leaves an aborted step's files to sweep. Real files, a real /bin/sh.
+ */
+class CleanupTest {
+    @TempDir
+    Path root;
+
+    private Path step(String key, Outcome outcome, int departed) throws IOException {
+        StepFiles f = new StepFiles(root, key, 2);
+        f.create(0);
+        StepFiles.fill(f.outcomeFile, outcome.encode());
+        for (int r = 0; r < departed; r++) {
+            Files.createFile(f.departureDir.resolve(Integer.toString(r)));
+        }
+        Files.createFile(f.departureDir.resolve("not-a-rank"));
+        return f.dir;
+    }
+
+    private List<String> names() throws IOException {
+        try (Stream<Path> s = Files.list(root)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static boolean helperRunsFor(Path dir) {
+        return ProcessHandle.allProcesses()
+                .anyMatch(p -> p.info().commandLine().orElse("").contains("muster-cleanup " + dir + " "));
+    }
+
+    @Test
+    void inProcess_removesTheStepOnceEveryTaskDeparted_andNothingIsLeft() throws IOException {
+        Path dir = step("k", Outcome.release(0, Map.of()), 2);
+        Cleanup.inProcess(dir, 2, Duration.ofSeconds(30));
+        assertEquals(List.of(), names(), "neither the step nor its renamed remains");
+    }
+
+    @Test
+    void inProcess_missingADeparture_givesUpAtTheBound_andLeavesTheStepToSweep() throws IOException {
+        Path dir = step("k", Outcome.release(0, Map.of()), 1);
+        Cleanup.inProcess(dir, 2, Duration.ZERO);
+        assertEquals(List.of("k"), names());
+        assertTrue(Files.isDirectory(dir.resolve(StepFiles.DEPARTURE)));
+    }
+
+    @Test
+    @Timeout(60)
+    void helper_removesAReleasedStep_afterTheLastDeparture() throws IOException {
+        Path dir = step("k", Outcome.release(0, Map.of()), 1);
+        Cleanup.start(dir, 2, Duration.ofSeconds(30));
+        Await.until("the helper waits for the last departure", Duration.ofSeconds(50), () -> helperRunsFor(dir));
+        assertTrue(Files.isDirectory(dir), "one task has not departed");
+        Files.createFile(dir.resolve(StepFiles.DEPARTURE).resolve("1"));
+        Await.until("the step directory is removed", Duration.ofSeconds(50), () -> names().isEmpty());
+        Await.until("the helper is gone", Duration.ofSeconds(50), () -> !helperRunsFor(dir));
+    }
+
+    @Test
+    @Timeout(60)
+    void helper_leavesAnAbortedStepsFilesForDiagnosis() throws IOException {
+        Path dir = step("k", Outcome.abort(1, 127, "command not found: x"), 2);
+        Cleanup.start(dir, 2, Duration.ofSeconds(30));
+        Await.until("the helper ends", Duration.ofSeconds(50), () -> !helperRunsFor(dir));
+        assertEquals(List.of("k"), names());
+        assertFalse(names().stream().anyMatch(n -> n.contains(StepFiles.GONE)));
+    }
+}
