@@ -15,6 +15,8 @@ import java.nio.file.Path;
  * @param progressNanos when the next progress line is due; then every {@code everyNanos}
  * @param departure     the departure file, made after the release
  * @param traceLine     the trace line up to {@code release_us=} (without it), or null without --trace
+ * @param quiet         true while rank 0 has sent nothing but heartbeats: asked right before the exec, which
+ *     does not happen otherwise (the release is then read in the JVM at once)
  */
 public record Handover(
         int localPort,
@@ -24,7 +26,8 @@ public record Handover(
         long progressNanos,
         long everyNanos,
         Path departure,
-        String traceLine) {
+        String traceLine,
+        java.util.function.BooleanSupplier quiet) {
 
     /** Takes the wait over; returns only when it cannot (the task then waits in its JVM). */
     public interface Taker {

@@ -267,6 +267,26 @@ final class TcpClient implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether rank 0 has sent nothing but heartbeats since {@code ok}, reading what has come without waiting: the
+     * last check before the wait is handed over, so that a release that came meanwhile is read here, at once,
+     * rather than after the hand-off. What is read stays for {@link #await}.
+     */
+    boolean quiet() {
+        try {
+            while (buf.hasRemaining()) {
+                int n = ch.read(buf);
+                if (n <= 0) {
+                    break;
+                }
+                heardAt = System.nanoTime();
+            }
+        } catch (IOException e) {
+            return false; // the JVM reports it, as without a hand-off
+        }
+        return !holdsMore();
+    }
+
     /** When rank 0 last sent anything ({@link System#nanoTime}). */
     long heardAt() {
         return heardAt;

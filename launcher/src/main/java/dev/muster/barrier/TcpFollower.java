@@ -228,7 +228,8 @@ final class TcpFollower {
                 nextProgress,
                 fb.settings().progress().toNanos() * 3,
                 fb.departureFile(),
-                fb.traceLine()));
+                fb.traceLine(),
+                c::quiet));
     }
 
     /** Connected: waits for the outcome over TCP alone, up to this task's deadline. */

@@ -79,6 +79,7 @@ final class WaiterOffer implements Handover.Taker {
                 h.progressNanos(),
                 h.everyNanos(),
                 h.departure(),
-                h.traceLine());
+                h.traceLine(),
+                h.quiet());
     }
 }

@@ -90,7 +90,8 @@ public final class Waiter {
             long progressNanos,
             long everyNanos,
             Path departure,
-            String traceLine) {
+            String traceLine,
+            java.util.function.BooleanSupplier quiet) {
         Exec.warnIfFdLimitRaised(); // the program inherits the limit through the waiter as well
         int fd = Sockets.fdOf(localPort, remotePort);
         List<String> jvm = jvmCommand();
@@ -131,6 +132,10 @@ public final class Waiter {
         }
         List<Integer> cloexec = Descriptors.notInherited();
         cloexec.remove(Integer.valueOf(fd));
+        if (!quiet.getAsBoolean()) {
+            Log.debug("rank 0's outcome came during the hand-off: the JVM reads it");
+            return;
+        }
         Log.debug("handing the wait to " + plan.waiter() + " (connection on descriptor " + fd + ")");
         Exec.removePerfDataFile();
         System.out.flush();
