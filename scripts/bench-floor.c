@@ -4,18 +4,21 @@
  *
  *   bench-floor <dir> <trace> prog args...
  *
- * Rank 0 listens on loopback-or-any, publishes "port" in <dir>/ep (written to a temporary name, then renamed),
+ * Rank 0 listens on any address, publishes "address port" in <dir>/ep (written to a temporary name, then renamed;
+ * the address is its node's, SLURMD_NODENAME resolved, as muster advertises it, else loopback),
  * accepts SLURM_NTASKS-1 connections (each sends its rank), then writes one byte to each, the newest first, and
  * execs the program. Every other rank polls <dir>/ep, connects, sends its rank, blocks in read(), and on the byte
  * appends "rank=R arrive_us=A release_us=T via=floor" to <trace> (the format of muster's --trace) and execs the
- * program. arrive_us is taken when the task starts, as muster's is. Loopback only: the test Slurm's nodes are
- * one host. No token, no timeouts, no fallback: this is a measuring stick, not a barrier.
+ * program. arrive_us is taken when the task starts, as muster's is. On a flat test cluster the node names resolve
+ * to loopback; on the rig (a network per node) to the node's own address. No token, no timeouts, no fallback:
+ * this is a measuring stick, not a barrier.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,15 +59,22 @@ int main(int argc, char **argv) {
 	snprintf(tmp, sizeof tmp, "%s/ep.tmp", argv[1]);
 	struct sockaddr_in a = {0};
 	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int one = 1;
 	if (rank == 0) {
+		struct in_addr self = {htonl(INADDR_LOOPBACK)};
+		struct addrinfo hint = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+		const char *node = getenv("SLURMD_NODENAME");
+		if (node && !getaddrinfo(node, 0, &hint, &res)) {
+			self = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+			freeaddrinfo(res);
+		}
+		a.sin_addr.s_addr = htonl(INADDR_ANY);
 		int ls = socket(AF_INET, SOCK_STREAM, 0);
 		socklen_t l = sizeof a;
 		if (ls < 0 || bind(ls, (void *)&a, sizeof a) || listen(ls, 4096) || getsockname(ls, (void *)&a, &l))
 			die("listen");
 		FILE *f = fopen(tmp, "w");
-		if (!f || fprintf(f, "%d\n", ntohs(a.sin_port)) < 0 || fclose(f) || rename(tmp, ep))
+		if (!f || fprintf(f, "%s %d\n", inet_ntoa(self), ntohs(a.sin_port)) < 0 || fclose(f) || rename(tmp, ep))
 			die("publish");
 		int *peer = calloc(size, sizeof *peer), order[size], k = 0;
 		for (int i = 1; i < size; i++) {
@@ -82,9 +92,10 @@ int main(int argc, char **argv) {
 	} else {
 		FILE *f;
 		int port = 0;
+		char host[64];
 		for (int us = 1000; !(f = fopen(ep, "r")); us = us < 100000 ? us * 2 : 100000)
 			usleep(us);
-		if (fscanf(f, "%d", &port) != 1)
+		if (fscanf(f, "%63s %d", host, &port) != 2 || !inet_aton(host, &a.sin_addr))
 			die("endpoint");
 		fclose(f);
 		a.sin_port = htons(port);

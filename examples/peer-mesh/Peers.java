@@ -6,9 +6,8 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -19,23 +18,25 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * javac -d . Peers.java
- * srun java -javaagent:muster-agent.jar=arrive=bind,await=Peers#connectAll -cp . Peers SHARED_DIR BASE_PORT
+ * srun java -javaagent:muster-agent.jar=arrive=bind,await=Peers#connectAll,roster=true -cp . Peers BASE_PORT
  * </pre>
  *
- * SHARED_DIR (seen by every node) carries each rank's host name, written before it listens. PEERS_DELAY_RANK and
- * PEERS_DELAY_MS make one rank start late, as a slow node would.
+ * Each peer's host comes from muster's roster: the agent's {@code muster.hosts} property (roster=true), or under
+ * {@code muster run --roster} its {@code MUSTER_HOSTS}. Without either (no muster) it is worked out as a script
+ * would, from Slurm's block distribution ({@code scontrol show hostnames}, SLURM_STEP_TASKS_PER_NODE).
+ * PEERS_DELAY_RANK and PEERS_DELAY_MS make one rank start late, as a slow node would.
  */
 public final class Peers {
     private final int rank;
     private final int size;
-    private final Path dir;
     private final int basePort;
     private final CountDownLatch greeted;
+    /** Where the peers' hosts came from, for the report line. */
+    private String source = "nowhere";
 
-    private Peers(int rank, int size, Path dir, int basePort) {
+    private Peers(int rank, int size, int basePort) {
         this.rank = rank;
         this.size = size;
-        this.dir = dir;
         this.basePort = basePort;
         this.greeted = new CountDownLatch(size - 1);
     }
@@ -47,10 +48,11 @@ public final class Peers {
         if (delayRank != null && Integer.parseInt(delayRank) == rank) {
             Thread.sleep(Long.parseLong(System.getenv().getOrDefault("PEERS_DELAY_MS", "2000")));
         }
-        Peers p = new Peers(rank, size, Path.of(args[0]), Integer.parseInt(args[1]));
+        Peers p = new Peers(rank, size, Integer.parseInt(args[0]));
         p.listen();
         boolean ok = p.connectAll() && p.greeted.await(30, TimeUnit.SECONDS);
-        System.out.println("rank " + rank + (ok ? " connected to all " + (size - 1) + " peers" : " FAILED"));
+        System.out.println("rank " + rank + (ok ? " connected to all " + (size - 1) + " peers" : " FAILED")
+                + " (hosts from " + p.source + ")");
         System.exit(ok ? 0 : 1);
     }
 
@@ -59,12 +61,8 @@ public final class Peers {
         return v != null ? v : System.getenv(local);
     }
 
-    /** Publishes this rank's host, then listens; a daemon thread answers every peer's greeting. */
+    /** Listens; a daemon thread answers every peer's greeting. */
     private void listen() throws IOException {
-        String host = Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
-        Path tmp = dir.resolve(rank + ".host.tmp");
-        Files.writeString(tmp, host);
-        Files.move(tmp, dir.resolve(rank + ".host"), StandardCopyOption.ATOMIC_MOVE);
         ServerSocket server = new ServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(basePort + rank), size);
@@ -88,13 +86,20 @@ public final class Peers {
 
     /** One attempt per peer, no retry: the point is that every peer is listening by now. */
     public boolean connectAll() {
+        List<String> hosts;
+        try {
+            hosts = hosts();
+        } catch (IOException | InterruptedException e) {
+            System.err.println("rank " + rank + ": no peer list: " + e);
+            return false;
+        }
         boolean ok = true;
         for (int r = 0; r < size; r++) {
             if (r == rank) {
                 continue;
             }
             try {
-                String host = Files.readString(dir.resolve(r + ".host")).trim();
+                String host = hosts.get(r);
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(host, basePort + r), 5000);
                     s.setSoTimeout(10000);
@@ -112,5 +117,34 @@ public final class Peers {
             }
         }
         return ok;
+    }
+
+    /** Every rank's host, in rank order: from the roster when muster gives one, else from Slurm. */
+    private List<String> hosts() throws IOException, InterruptedException {
+        String list = System.getProperty("muster.hosts", System.getenv("MUSTER_HOSTS"));
+        if (list != null) {
+            source = System.getProperty("muster.hosts") != null ? "muster.hosts" : "MUSTER_HOSTS";
+            return List.of(list.split(","));
+        }
+        source = "Slurm";
+        Process p = new ProcessBuilder("scontrol", "show", "hostnames", System.getenv("SLURM_STEP_NODELIST"))
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        List<String> nodes = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        p.waitFor();
+        List<String> hosts = new ArrayList<>();
+        String[] counts = System.getenv("SLURM_STEP_TASKS_PER_NODE").split(",");
+        int node = 0;
+        for (String c : counts) { // "4(x3),2": 4 tasks on each of 3 nodes, then 2
+            int x = c.indexOf("(x");
+            int tasks = Integer.parseInt(x < 0 ? c : c.substring(0, x));
+            int repeat = x < 0 ? 1 : Integer.parseInt(c.substring(x + 2, c.length() - 1));
+            for (int i = 0; i < repeat; i++, node++) {
+                for (int t = 0; t < tasks; t++) {
+                    hosts.add(nodes.get(node));
+                }
+            }
+        }
+        return hosts;
     }
 }

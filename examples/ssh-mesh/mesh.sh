@@ -17,13 +17,22 @@ if [[ $rank != 0 ]]; then
 fi
 
 trap 'touch "$work/done"' EXIT
-# every task publishes its host and port as it starts; under muster all are there once the barrier released
-for _ in $(seq 300); do
-  [[ $(find "$work/peers" -maxdepth 1 -name '[0-9]*' | wc -l) -ge $size ]] && break
-  sleep 0.1
-done
+declare -a hosts ports
+if [[ -n ${MUSTER_ROSTER:-} ]]; then
+  # the roster (one rank per line): every task's node, and the port it published with --publish ssh_port=PORT
+  while read -r r node port; do
+    hosts[r]=$node ports[r]=$port
+  done < <(sed -n 's/^{"rank":\([0-9]*\),"node":"\([^"]*\)".*"ssh_port":"\([0-9]*\)".*/\1 \2 \3/p' "$MUSTER_ROSTER")
+else
+  # no muster (MESH_WITHOUT_MUSTER=1): what a script does by hand, from Slurm's block distribution
+  mapfile -t nodes < <(scontrol show hostnames "$SLURM_STEP_NODELIST")
+  for ((r = 0; r < size; r++)); do
+    hosts[r]=${nodes[r / ${SLURM_NTASKS_PER_NODE:-2}]} ports[r]=$((SSH_PORT - rank + r))
+  done
+fi
 for ((r = 1; r < size; r++)); do
-  read -r host port <"$work/peers/$r" || { echo "ssh-mesh: rank $r published no address" >&2; exit 1; }
+  host=${hosts[r]:-} port=${ports[r]:-}
+  [[ -n $host && -n $port ]] || { echo "ssh-mesh: rank $r has no node or ssh_port in the roster" >&2; exit 1; }
   ssh -p "$port" -i "$work/id" -o BatchMode=yes -o ConnectionAttempts=1 -o ConnectTimeout=10 \
     -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$work/known_hosts" -o GlobalKnownHostsFile=/dev/null \
     -o LogLevel=ERROR "$host" "hostname; echo ok-$r" >"$work/out.$r" 2>&1 &
@@ -31,7 +40,7 @@ for ((r = 1; r < size; r++)); do
 done
 failed=0
 for ((r = 1; r < size; r++)); do
-  read -r host port <"$work/peers/$r"
+  host=${hosts[r]} port=${ports[r]}
   if wait "${pids[r]}" && grep -qx "ok-$r" "$work/out.$r"; then
     echo "ssh-mesh: rank 0 -> rank $r ($host:$port): $(tr '\n' ' ' <"$work/out.$r")"
   else

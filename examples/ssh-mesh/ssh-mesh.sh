@@ -2,6 +2,8 @@
 # ssh mesh: every task of the step starts its own sshd, and rank 0 then runs a command on every other task over
 # ssh, once each, with no retry. muster makes each task arrive only once its sshd accepts connections
 # (--start ... --arrive-when tcp:PORT), so rank 0 never dials an sshd that is not up yet: the Sarus ssh hook's case.
+# Each task publishes its port in its roster card (--publish ssh_port=PORT); rank 0 reads every task's node and
+# port from the roster (MUSTER_ROSTER), with no file of its own on shared storage.
 #
 #   examples/ssh-mesh/ssh-mesh.sh            (inside an allocation or from a login node)
 #
@@ -48,7 +50,6 @@ PermitRootLogin prohibit-password
 AllowUsers $(id -un)
 LogLevel FATAL
 CONFIG
-mkdir -p "$work/peers"
 
 MUSTER_HOME=${MUSTER_HOME:-$here/../..}
 if [[ -x $MUSTER_HOME/scripts/muster ]]; then MUSTER=$MUSTER_HOME/scripts/muster   # a checkout

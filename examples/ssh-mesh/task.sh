@@ -1,14 +1,14 @@
 #!/bin/bash
-# One task of examples/ssh-mesh/ssh-mesh.sh: publish where this task's sshd listens, then start it under muster,
-# which arrives at the step barrier once the port accepts connections and then runs mesh.sh.
+# One task of examples/ssh-mesh/ssh-mesh.sh: start this task's sshd under muster, which arrives at the step
+# barrier once the port accepts connections, publishes the port in this task's roster card, and then runs mesh.sh
+# (which reads every task's node and port from the roster).
 set -euo pipefail
 work=$1
 here=$(cd "$(dirname "$0")" && pwd)
 rank=$SLURM_PROCID
 # below Linux's ephemeral range (32768-60999), where outgoing connections take their source ports
 port=$((${SSH_PORT_BASE:-$((20000 + SLURM_JOB_ID % 120 * 100))} + rank))
-# where rank 0 finds this task (a node name resolves to its address; write-then-rename, so no half-written file)
-echo "${SLURMD_NODENAME:-$(hostname)} $port" >"$work/peers/.$rank" && mv "$work/peers/.$rank" "$work/peers/$rank"
+export SSH_PORT=$port
 
 if [[ ${MESH_DELAY_RANK:-} == "$rank" ]]; then
   sleep "${MESH_DELAY:-2}"
@@ -24,4 +24,5 @@ if [[ ${MESH_WITHOUT_MUSTER:-0} == 1 ]]; then
   "$here/mesh.sh" "$work"
   exit
 fi
-exec "$MUSTER" run --start "$sshd" --arrive-when "tcp:$listen:$port" -- "$here/mesh.sh" "$work"
+exec "$MUSTER" run --publish "ssh_port=$port" --start "$sshd" --arrive-when "tcp:$listen:$port" -- \
+  "$here/mesh.sh" "$work"

@@ -36,7 +36,7 @@ final class Agent {
         this.rendezvous = new Rendezvous(settings, id, env);
         if (barrier && settings.roster()) {
             AddressChoice address = AddressChoice.resolve(null, id.node());
-            Map<String, Integer> ports = ClusterProperties.ports(settings.clusters(), address, System.getProperties());
+            Map<String, Integer> ports = ClusterProperties.ports(settings.clusters(), System.getProperties());
             // now, before main: the library reads its port and address when the application starts it
             ports.forEach((lib, port) ->
                     ClusterProperties.own(lib, address.address(), port).forEach(RosterProperties::put));
@@ -48,7 +48,7 @@ final class Agent {
 
     static void start(String args, Instrumentation inst) {
         Map<String, String> env = System.getenv();
-        AgentSettings.Source source = AgentSettings.collect(args, System.getProperties(), env);
+        SettingSource source = SettingSource.collect(args, System.getProperties(), env);
         if (!AgentSettings.enabled(source)) {
             return; // the kill switch: no effect at all, not even a line
         }

@@ -1,14 +1,10 @@
 package dev.muster.agent;
 
-import dev.muster.core.Durations;
 import dev.muster.core.MusterException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Properties;
 import java.util.regex.Pattern;
 
 /**
@@ -86,216 +82,55 @@ public record AgentSettings(
         return arriveOnBind || awaitClass != null || (register != null && port == 0);
     }
 
-    /** The raw values and where each came from, before validation. */
-    static final class Source {
-        private final Map<String, String> values = new LinkedHashMap<>();
-        private final Map<String, String> origins = new LinkedHashMap<>();
-        private final List<String> errors = new ArrayList<>();
-
-        String get(String key) {
-            return values.get(key);
-        }
-
-        String origin(String key) {
-            return origins.get(key);
-        }
-
-        void put(String key, String value, String origin) {
-            values.put(key, value);
-            origins.put(key, origin);
-        }
-    }
-
-    /**
-     * Splits {@code key=value,key=value} (empty or null: no options). Problems (unknown key, no value, a key
-     * twice) are kept in {@code errors} rather than thrown, so that {@code enabled=false} and
-     * {@code onfailure=continue} still count next to them.
-     */
-    static Map<String, String> parseArgs(String args, List<String> errors) {
-        Map<String, String> out = new LinkedHashMap<>();
-        if (args == null || args.isBlank()) {
-            return out;
-        }
-        for (String part : args.split(",", -1)) {
-            String p = part.trim();
-            if (p.isEmpty()) {
-                continue;
-            }
-            int eq = p.indexOf('=');
-            if (eq <= 0) {
-                errors.add("agent option '" + p + "' has no value; write key=value, e.g. "
-                        + "-javaagent:muster-agent.jar=timeout=60s,verbose=true");
-                continue;
-            }
-            String key = p.substring(0, eq).trim().toLowerCase(Locale.ROOT);
-            if (!KEYS.contains(key)) {
-                errors.add("unknown agent option '" + key + "'; known options: " + String.join(", ", KEYS));
-            } else if (out.containsKey(key)) {
-                errors.add("agent option '" + key + "' is given twice; give it once");
-            } else {
-                out.put(key, p.substring(eq + 1).trim());
-            }
-        }
-        return out;
-    }
-
-    /** Agent argument > {@code -Dmuster.<key>} > {@code MUSTER_<KEY>}. */
-    static Source collect(String agentArgs, Properties props, Map<String, String> env) {
-        Source s = new Source();
-        Map<String, String> args = parseArgs(agentArgs, s.errors);
-        for (String key : KEYS) {
-            String prop = "muster." + key;
-            String var = envName(key);
-            if (args.containsKey(key)) {
-                s.put(key, args.get(key), "agent option " + key);
-            } else if (props.getProperty(prop) != null) {
-                s.put(key, props.getProperty(prop).trim(), "-D" + prop);
-            } else if (env.get(var) != null && !env.get(var).isEmpty()) {
-                s.put(key, env.get(var).trim(), var);
-            }
-        }
-        return s;
-    }
-
-    static String envName(String key) {
-        return "MUSTER_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
-    }
-
     /**
      * True unless {@code enabled} says false: read before anything else is validated, so that the kill switch
      * works even next to a broken setting.
      */
-    static boolean enabled(Source s) {
+    static boolean enabled(SettingSource s) {
         String v = s.get("enabled");
-        return v == null || !isFalse(v);
+        return v == null || !SettingSource.isFalse(v);
     }
 
     /** {@code onfailure=continue}, read leniently so that a bad option can honour it. */
-    static boolean continueOnFailure(Source s) {
+    static boolean continueOnFailure(SettingSource s) {
         return "continue".equalsIgnoreCase(s.get("onfailure"));
     }
 
-    static AgentSettings from(Source s) {
-        if (!s.errors.isEmpty()) {
-            throw MusterException.usage(s.errors.get(0));
+    static AgentSettings from(SettingSource s) {
+        if (!s.errors().isEmpty()) {
+            throw MusterException.usage(s.errors().get(0));
         }
-        String onfailure = s.get("onfailure");
-        if (onfailure != null && !onfailure.equalsIgnoreCase("exit") && !onfailure.equalsIgnoreCase("continue")) {
-            throw bad(s, "onfailure", "is neither exit nor continue");
-        }
-        boolean enabled = bool(s, "enabled", true);
-        Duration timeout = duration(s, "timeout", "s", DEFAULT_TIMEOUT);
-        Duration pollMax = duration(s, "poll-max", "ms", DEFAULT_POLL_MAX);
-        String syncDir = s.get("sync-dir");
-        if (syncDir != null && syncDir.isEmpty()) {
-            throw bad(s, "sync-dir", "is empty; give a directory every node of the step sees");
-        }
+        boolean goOn = onFailureContinues(s);
+        boolean enabled = s.bool("enabled", true);
+        Duration timeout = s.duration("timeout", "s", DEFAULT_TIMEOUT);
+        Duration pollMax = s.duration("poll-max", "ms", DEFAULT_POLL_MAX);
+        String syncDir = notEmpty(s, "sync-dir", "is empty; give a directory every node of the step sees");
         String name = s.get("name");
         if (name != null && !Patterns.BARRIER_NAME.matcher(name).matches()) {
-            throw bad(s, "name", "may hold only letters, digits, '_' and '-'");
+            throw s.bad("name", "may hold only letters, digits, '_' and '-'");
         }
-        boolean verbose = bool(s, "verbose", false);
-        boolean quiet = bool(s, "quiet", false);
-
-        boolean onBind = false;
-        int arrivePort = 0;
-        String arrive = s.get("arrive");
-        if (arrive != null && !arrive.equals("main")) {
-            if (arrive.equals("bind")) {
-                onBind = true;
-            } else if (arrive.startsWith("bind:")) {
-                onBind = true;
-                arrivePort = portNumber(s, "arrive", arrive.substring(5));
-            } else {
-                throw bad(s, "arrive", "is not main, bind or bind:PORT");
-            }
-        }
-
-        String awaitClass = null;
-        String awaitMethod = null;
-        String await = s.get("await");
-        if (await != null && !await.equals("main")) {
-            int hash = await.indexOf('#');
-            if (hash <= 0
-                    || hash == await.length() - 1
-                    || !Patterns.JAVA_NAME.matcher(await.substring(0, hash)).matches()
-                    || !Patterns.JAVA_NAME.matcher(await.substring(hash + 1)).matches()
-                    || await.substring(hash + 1).contains(".")) {
-                throw bad(s, "await", "is not main or a method as com.example.Peers#connectAll");
-            }
-            awaitClass = await.substring(0, hash);
-            awaitMethod = await.substring(hash + 1);
-        }
-
-        List<String> rendezvous = new ArrayList<>();
-        String r = s.get("rendezvous");
-        if (r != null) {
-            for (String n : r.split(";", -1)) {
-                String t = n.trim();
-                if (!t.isEmpty()) {
-                    rendezvousName(s, "rendezvous", t);
-                    rendezvous.add(t);
-                }
-            }
-        }
+        boolean verbose = s.bool("verbose", false);
+        boolean quiet = s.bool("quiet", false);
+        int arrive = arrivePort(s);
+        String[] await = awaitMethod(s);
+        List<String> rendezvous = rendezvousNames(s);
         String register = s.get("register");
         if (register != null) {
             rendezvousName(s, "register", register);
         }
-        int port = -1;
-        String p = s.get("port");
-        if (p != null) {
-            port = p.equals("auto") ? 0 : portNumber(s, "port", p);
-        }
-        if (register != null && port < 0) {
-            port = 0;
-        }
-        if (port >= 0 && register == null) {
-            throw bad(s, "port", "is set but register is not; add register=NAME or drop port");
-        }
+        int port = registerPort(s, register);
         String protocol = s.get("protocol");
         if (protocol != null && !protocol.matches("[A-Za-z][A-Za-z0-9+.-]*")) {
-            throw bad(s, "protocol", "is not a URL scheme such as http or tcp");
+            throw s.bad("protocol", "is not a URL scheme such as http or tcp");
         }
         String path = s.get("path");
         if (path != null && !path.isEmpty() && !path.startsWith("/")) {
-            throw bad(s, "path", "must be empty or start with /");
+            throw s.bad("path", "must be empty or start with /");
         }
-        long ttl = DEFAULT_TTL_SECONDS;
-        String t = s.get("ttl-seconds");
-        if (t != null) {
-            try {
-                ttl = Long.parseLong(t);
-            } catch (NumberFormatException e) {
-                ttl = -1;
-            }
-            if (ttl < 3 || ttl > 7L * 24 * 3600) {
-                throw bad(s, "ttl-seconds", "is not a whole number of seconds between 3 and 604800");
-            }
-        }
-        String cacheDir = s.get("cache-dir");
-        if (cacheDir != null && cacheDir.isEmpty()) {
-            throw bad(s, "cache-dir", "is empty; give the rendezvous cache directory");
-        }
-        List<String> clusters = new ArrayList<>();
-        String c = s.get("cluster");
-        if (c != null) {
-            for (String n : c.split(";", -1)) {
-                String lib = n.trim().toLowerCase(Locale.ROOT);
-                if (!lib.equals("hazelcast") && !lib.equals("jgroups")) {
-                    throw bad(
-                            s,
-                            "cluster",
-                            "names '" + lib + "'; use hazelcast, jgroups, or both as " + "hazelcast;jgroups");
-                }
-                clusters.add(lib);
-            }
-            if (onBind) {
-                // the library reads its member list when the application starts it, before it binds
-                throw bad(s, "cluster", "needs main held until the release; drop arrive=bind (or use await=)");
-            }
-        }
-        boolean roster = bool(s, "roster", false) || !clusters.isEmpty();
+        long ttl = ttlSeconds(s);
+        String cacheDir = notEmpty(s, "cache-dir", "is empty; give the rendezvous cache directory");
+        List<String> clusters = clusters(s, arrive >= 0);
+        boolean roster = s.bool("roster", false) || !clusters.isEmpty();
         return new AgentSettings(
                 enabled,
                 timeout,
@@ -304,11 +139,11 @@ public record AgentSettings(
                 name,
                 verbose,
                 quiet,
-                onfailure != null && onfailure.equalsIgnoreCase("continue"),
-                onBind,
-                arrivePort,
-                awaitClass,
-                awaitMethod,
+                goOn,
+                arrive >= 0,
+                Math.max(arrive, 0),
+                await == null ? null : await[0],
+                await == null ? null : await[1],
                 List.copyOf(rendezvous),
                 register,
                 port,
@@ -320,63 +155,127 @@ public record AgentSettings(
                 List.copyOf(clusters));
     }
 
-    private static void rendezvousName(Source s, String key, String n) {
+    /** {@code onfailure}: exit (the default) or continue. */
+    private static boolean onFailureContinues(SettingSource s) {
+        String onfailure = s.get("onfailure");
+        if (onfailure != null && !onfailure.equalsIgnoreCase("exit") && !onfailure.equalsIgnoreCase("continue")) {
+            throw s.bad("onfailure", "is neither exit nor continue");
+        }
+        return onfailure != null && onfailure.equalsIgnoreCase("continue");
+    }
+
+    /** The value of {@code key}, refused when given but empty. */
+    private static String notEmpty(SettingSource s, String key, String problem) {
+        String v = s.get(key);
+        if (v != null && v.isEmpty()) {
+            throw s.bad(key, problem);
+        }
+        return v;
+    }
+
+    /** {@code arrive}: -1 at main, 0 at the first bind of a listening socket, else the port whose bind counts. */
+    private static int arrivePort(SettingSource s) {
+        String arrive = s.get("arrive");
+        if (arrive == null || arrive.equals("main")) {
+            return -1;
+        }
+        if (arrive.equals("bind")) {
+            return 0;
+        }
+        if (arrive.startsWith("bind:")) {
+            return s.portNumber("arrive", arrive.substring(5));
+        }
+        throw s.bad("arrive", "is not main, bind or bind:PORT");
+    }
+
+    /** {@code await}: null for main, else the class and the method. */
+    private static String[] awaitMethod(SettingSource s) {
+        String await = s.get("await");
+        if (await == null || await.equals("main")) {
+            return null;
+        }
+        int hash = await.indexOf('#');
+        if (hash <= 0
+                || hash == await.length() - 1
+                || !Patterns.JAVA_NAME.matcher(await.substring(0, hash)).matches()
+                || !Patterns.JAVA_NAME.matcher(await.substring(hash + 1)).matches()
+                || await.substring(hash + 1).contains(".")) {
+            throw s.bad("await", "is not main or a method as com.example.Peers#connectAll");
+        }
+        return new String[] {await.substring(0, hash), await.substring(hash + 1)};
+    }
+
+    private static List<String> rendezvousNames(SettingSource s) {
+        List<String> rendezvous = new ArrayList<>();
+        String r = s.get("rendezvous");
+        if (r != null) {
+            for (String n : r.split(";", -1)) {
+                String t = n.trim();
+                if (!t.isEmpty()) {
+                    rendezvousName(s, "rendezvous", t);
+                    rendezvous.add(t);
+                }
+            }
+        }
+        return rendezvous;
+    }
+
+    /** {@code port}: -1 unset, 0 {@code auto} (also when {@code register} is set without it), else the port. */
+    private static int registerPort(SettingSource s, String register) {
+        int port = -1;
+        String p = s.get("port");
+        if (p != null) {
+            port = p.equals("auto") ? 0 : s.portNumber("port", p);
+        }
+        if (register != null && port < 0) {
+            port = 0;
+        }
+        if (port >= 0 && register == null) {
+            throw s.bad("port", "is set but register is not; add register=NAME or drop port");
+        }
+        return port;
+    }
+
+    private static long ttlSeconds(SettingSource s) {
+        long ttl = DEFAULT_TTL_SECONDS;
+        String t = s.get("ttl-seconds");
+        if (t != null) {
+            try {
+                ttl = Long.parseLong(t);
+            } catch (NumberFormatException e) {
+                ttl = -1;
+            }
+            if (ttl < 3 || ttl > 7L * 24 * 3600) {
+                throw s.bad("ttl-seconds", "is not a whole number of seconds between 3 and 604800");
+            }
+        }
+        return ttl;
+    }
+
+    /** {@code cluster}: the libraries whose member list comes from the roster; they need main held. */
+    private static List<String> clusters(SettingSource s, boolean onBind) {
+        List<String> clusters = new ArrayList<>();
+        String c = s.get("cluster");
+        if (c != null) {
+            for (String n : c.split(";", -1)) {
+                String lib = n.trim().toLowerCase(Locale.ROOT);
+                if (!lib.equals("hazelcast") && !lib.equals("jgroups")) {
+                    throw s.bad("cluster", "names '" + lib + "'; use hazelcast, jgroups, or both as hazelcast;jgroups");
+                }
+                clusters.add(lib);
+            }
+            if (onBind) {
+                // the library reads its member list when the application starts it, before it binds
+                throw s.bad("cluster", "needs main held until the release; drop arrive=bind (or use await=)");
+            }
+        }
+        return clusters;
+    }
+
+    private static void rendezvousName(SettingSource s, String key, String n) {
         if (!Patterns.RDZV_NAME.matcher(n).matches() || n.equals(".") || n.equals("..")) {
             throw MusterException.usage(s.origin(key) + ": '" + n + "' is not a rendezvous name; use letters, "
                     + "digits, '.', '_' and '-'" + (key.equals("rendezvous") ? ", and ';' between names" : ""));
         }
-    }
-
-    private static int portNumber(Source s, String key, String v) {
-        int n;
-        try {
-            n = Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            n = -1;
-        }
-        if (n < 1 || n > 65535) {
-            throw bad(s, key, "has no port number between 1 and 65535" + (key.equals("port") ? " (or auto)" : ""));
-        }
-        return n;
-    }
-
-    private static boolean bool(Source s, String key, boolean fallback) {
-        String v = s.get(key);
-        if (v == null) {
-            return fallback;
-        }
-        if (isFalse(v)) {
-            return false;
-        }
-        if (v.equalsIgnoreCase("true") || v.equals("1") || v.equalsIgnoreCase("yes")) {
-            return true;
-        }
-        throw bad(s, key, "is not true or false");
-    }
-
-    private static boolean isFalse(String v) {
-        return v.equalsIgnoreCase("false") || v.equals("0") || v.equalsIgnoreCase("no");
-    }
-
-    private static Duration duration(Source s, String key, String bareUnit, Duration fallback) {
-        String v = s.get(key);
-        if (v == null) {
-            return fallback;
-        }
-        try {
-            return Durations.parse(v, bareUnit);
-        } catch (Durations.Invalid e) {
-            throw bad(
-                    s,
-                    key,
-                    e.tooLong()
-                            ? e.getMessage()
-                            : e.getMessage() + " (a bare number is "
-                                    + (bareUnit.equals("s") ? "seconds" : "milliseconds") + ")");
-        }
-    }
-
-    private static MusterException bad(Source s, String key, String problem) {
-        return MusterException.usage(s.origin(key) + "='" + s.get(key) + "' " + problem);
     }
 }

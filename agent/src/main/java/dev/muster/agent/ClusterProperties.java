@@ -1,6 +1,11 @@
 package dev.muster.agent;
 
-import dev.muster.roster.AddressChoice;
+import dev.muster.core.ExitCodes;
+import dev.muster.core.MusterException;
+import dev.muster.core.OwnSockets;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,19 +62,36 @@ final class ClusterProperties {
      * This member's ports, one per library (the card's port names are the library names): the user's own
      * {@code -D} value of the library's port property, else a port free now on the advertised address.
      */
-    static Map<String, Integer> ports(List<String> libs, AddressChoice address, Properties system) {
+    static Map<String, Integer> ports(List<String> libs, Properties system) {
         Map<String, Integer> ports = new LinkedHashMap<>();
         for (String lib : libs) {
             String given = system.getProperty(portProperty(lib));
             int port;
             try {
-                port = given == null ? address.freePort() : Integer.parseInt(given.trim());
+                port = given == null ? freePort() : Integer.parseInt(given.trim());
             } catch (NumberFormatException e) {
-                port = address.freePort(); // not a number: the library will refuse it itself, in its own words
+                port = freePort(); // not a number: the library will refuse it itself, in its own words
             }
             ports.put(lib, port);
         }
         return ports;
+    }
+
+    /**
+     * A port free now on every address of this node: Hazelcast binds the wildcard address by default, so a port
+     * free only on the advertised address could still be taken on another (docs/roster.md#ports says what is
+     * left of the race). muster's own socket: the bind advice never takes it for the application's.
+     */
+    static int freePort() {
+        try (ServerSocket s = OwnSockets.mark(new ServerSocket())) {
+            s.bind(new InetSocketAddress(0));
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new MusterException(
+                    ExitCodes.USAGE,
+                    "cluster=: no free port on this node (" + e.getMessage() + "); give the library's port with -D"
+                            + HZ_PORT + " or -D" + JG_BIND_PORT);
+        }
     }
 
     /** Before main: bind exactly the card's port and advertise the card's address. */

@@ -10,8 +10,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The roster as system properties, set before main, in three forked JVMs of one local step: muster's own
- * (muster.rank, muster.size, muster.hosts) and, with cluster=hazelcast;jgroups, the properties
+ * (muster.rank, muster.size, muster.hosts, muster.members) and, with cluster=hazelcast;jgroups, the properties
  * Hazelcast's configuration override and JGroups' stock tcp.xml read. A property given on the command line wins.
+ * Each member is given a port of its own before main (the card's), and every member list names those ports.
  * The node names do not resolve here, so each card advertises its node name as its address.
  */
 class AgentRosterIT {
@@ -36,27 +37,82 @@ class AgentRosterIT {
                             "prop=muster.rank",
                             "prop=muster.size",
                             "prop=muster.hosts",
+                            "prop=muster.members",
+                            "prop=hz.network.port.port",
+                            "prop=hz.network.port.auto-increment",
+                            "prop=hz.network.public-address",
+                            "prop=jgroups.bind_port",
+                            "prop=jgroups.bind_addr",
                             "prop=hz.network.join.multicast.enabled",
                             "prop=hz.network.join.tcp-ip.enabled",
                             "prop=hz.network.join.tcp-ip.members",
                             "prop=jgroups.tcpping.initial_hosts")
                     .start();
         }
+        String[] out = new String[3];
         for (int r = 0; r < 3; r++) {
-            Jvm j = t[r];
-            assertEquals(0, j.await(60), j::toString);
-            String out = j.out();
-            assertTrue(out.contains("muster.rank=" + r + "\n"), j::toString);
-            assertTrue(out.contains("muster.size=3\n"), j::toString);
-            assertTrue(out.contains("muster.hosts=node0,node1,node2\n"), j::toString);
-            assertTrue(out.contains("hz.network.join.multicast.enabled=false\n"), j::toString);
-            assertTrue(out.contains("hz.network.join.tcp-ip.enabled=true\n"), j::toString);
-            assertTrue(
-                    out.contains("hz.network.join.tcp-ip.members=" + (r == 2 ? "given-by-user" : "node0,node1,node2")
-                            + "\n"),
-                    j::toString);
-            assertTrue(
-                    out.contains("jgroups.tcpping.initial_hosts=node0[7800],node1[7800],node2[7800]\n"), j::toString);
+            assertEquals(0, t[r].await(60), t[r]::toString);
+            out[r] = t[r].out();
         }
+        // the ports each member was given before main: its card's, and so the others' member lists
+        String hzMembers = "";
+        String jgHosts = "";
+        for (int r = 0; r < 3; r++) {
+            int hz = Integer.parseInt(value(out[r], "hz.network.port.port"));
+            int jg = Integer.parseInt(value(out[r], "jgroups.bind_port"));
+            assertTrue(hz > 0 && jg > 0 && hz != jg, out[r]);
+            assertEquals("node" + r + ":" + hz, value(out[r], "hz.network.public-address"));
+            assertEquals("node" + r, value(out[r], "jgroups.bind_addr"));
+            hzMembers += (r == 0 ? "" : ",") + "node" + r + ":" + hz;
+            jgHosts += (r == 0 ? "" : ",") + "node" + r + "[" + jg + "]";
+        }
+        for (int r = 0; r < 3; r++) {
+            String o = out[r];
+            assertEquals(Integer.toString(r), value(o, "muster.rank"), o);
+            assertEquals("3", value(o, "muster.size"), o);
+            assertEquals("node0,node1,node2", value(o, "muster.hosts"), o);
+            assertEquals(hzMembers, value(o, "muster.members"), o); // the first library's port
+            assertEquals("false", value(o, "hz.network.port.auto-increment"), o);
+            assertEquals("false", value(o, "hz.network.join.multicast.enabled"), o);
+            assertEquals("true", value(o, "hz.network.join.tcp-ip.enabled"), o);
+            assertEquals(r == 2 ? "given-by-user" : hzMembers, value(o, "hz.network.join.tcp-ip.members"), o);
+            assertEquals(jgHosts, value(o, "jgroups.tcpping.initial_hosts"), o);
+        }
+    }
+
+    @Test
+    void arriveOnBind_membersCarryThePortEachApplicationBound() throws Exception {
+        Path sync = Files.createTempDirectory("muster-agent-it");
+        String job = "members-" + UUID.randomUUID();
+        Jvm[] t = new Jvm[3];
+        for (int r = 0; r < 3; r++) {
+            t[r] = new Jvm(Jvm.JAVA25)
+                    .env("MUSTER_LOCAL_JOB", job)
+                    .env("MUSTER_RANK", Integer.toString(r))
+                    .env("MUSTER_SIZE", "3")
+                    .env("MUSTER_SYNC_DIR", sync.toString())
+                    .env("MUSTER_NODE", "node" + r)
+                    .agent("roster=true,arrive=bind,await=dev.muster.agent.apps.BoundMember#ready")
+                    .main("dev.muster.agent.apps.BoundMember")
+                    .start();
+        }
+        String members = "";
+        for (int r = 0; r < 3; r++) {
+            assertEquals(0, t[r].await(60), t[r]::toString);
+            members += (r == 0 ? "" : ",") + "node" + r + ":"
+                    + t[r].out().split("\n")[0].substring("listening ".length());
+        }
+        for (int r = 0; r < 3; r++) {
+            assertEquals(members, value(t[r].out(), "muster.members"), t[r]::toString);
+        }
+    }
+
+    private static String value(String out, String key) {
+        for (String line : out.split("\n")) {
+            if (line.startsWith(key + "=")) {
+                return line.substring(key.length() + 1);
+            }
+        }
+        throw new AssertionError(key + " not printed:\n" + out);
     }
 }

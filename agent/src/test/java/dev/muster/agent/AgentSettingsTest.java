@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 class AgentSettingsTest {
     private static AgentSettings parse(String args, Properties p, Map<String, String> env) {
-        return AgentSettings.from(AgentSettings.collect(args, p, env));
+        return AgentSettings.from(SettingSource.collect(args, p, env));
     }
 
     private static String error(String args) {
@@ -90,18 +90,18 @@ class AgentSettingsTest {
 
     @Test
     void killSwitch_andOnfailure_countNextToABadOption() {
-        AgentSettings.Source s = AgentSettings.collect("colour=blue,enabled=false", new Properties(), Map.of());
+        SettingSource s = SettingSource.collect("colour=blue,enabled=false", new Properties(), Map.of());
         assertFalse(AgentSettings.enabled(s));
-        AgentSettings.Source c = AgentSettings.collect("timeout=x,onfailure=continue", new Properties(), Map.of());
+        SettingSource c = SettingSource.collect("timeout=x,onfailure=continue", new Properties(), Map.of());
         assertTrue(AgentSettings.continueOnFailure(c));
         assertFalse(AgentSettings.enabled(
-                AgentSettings.collect(null, new Properties(), Map.of("MUSTER_ENABLED", "false"))));
+                SettingSource.collect(null, new Properties(), Map.of("MUSTER_ENABLED", "false"))));
     }
 
     @Test
     void environmentNames() {
-        assertEquals("MUSTER_POLL_MAX", AgentSettings.envName("poll-max"));
-        assertEquals("MUSTER_TTL_SECONDS", AgentSettings.envName("ttl-seconds"));
+        assertEquals("MUSTER_POLL_MAX", SettingSource.envName("poll-max"));
+        assertEquals("MUSTER_TTL_SECONDS", SettingSource.envName("ttl-seconds"));
     }
 
     @Test

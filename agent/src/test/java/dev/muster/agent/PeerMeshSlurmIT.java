@@ -16,8 +16,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * examples/peer-mesh under the local Slurm: 16 tasks on 4 nodes, rank 5 two seconds late. Without the agent the
- * mesh fails; with arrive=bind,await=Peers#connectAll all 16 connect, 20 runs out of 20.
+ * examples/peer-mesh under the local Slurm: 16 tasks on 4 nodes, rank 5 two seconds late. Without the agent (the
+ * peers' hosts worked out from Slurm) the mesh fails; with arrive=bind,await=Peers#connectAll,roster=true all 16
+ * find their peers in the roster ({@code muster.hosts}) and connect, 20 runs out of 20.
  */
 class PeerMeshSlurmIT {
     private static final String SLURM_CONF = "/tmp/local-slurm/etc/slurm.conf";
@@ -55,7 +56,6 @@ class PeerMeshSlurmIT {
     private static Result mesh(String agentOptions) throws Exception {
         Path classes = PeerMesh.compile();
         Path sync = Files.createTempDirectory("muster-agent-it");
-        Path shared = Files.createTempDirectory("peer-mesh");
         int base = PeerMesh.freeBasePort(TASKS);
         List<String> cmd = new ArrayList<>(
                 List.of("srun", "-N", "4", "--ntasks-per-node=4", "--overcommit", "--time=2", Jvm.JAVA25));
@@ -64,7 +64,7 @@ class PeerMeshSlurmIT {
         if (agentOptions != null) {
             cmd.add("-javaagent:" + Jvm.agentJar().toAbsolutePath() + "=" + agentOptions);
         }
-        cmd.addAll(List.of("-cp", classes.toString(), "Peers", shared.toString(), Integer.toString(base)));
+        cmd.addAll(List.of("-cp", classes.toString(), "Peers", Integer.toString(base)));
         ProcessBuilder pb = command(cmd);
         pb.environment().put("MUSTER_SYNC_DIR", sync.toString());
         pb.environment().put("PEERS_DELAY_RANK", "5");
@@ -81,7 +81,7 @@ class PeerMeshSlurmIT {
     private record Result(int code, String out) {
         long connected() {
             return out.lines()
-                    .filter(l -> l.endsWith("connected to all " + (TASKS - 1) + " peers"))
+                    .filter(l -> l.endsWith("connected to all " + (TASKS - 1) + " peers (hosts from muster.hosts)"))
                     .count();
         }
     }
@@ -90,14 +90,14 @@ class PeerMeshSlurmIT {
     void withoutTheAgent_aLateRankBreaksTheMesh() throws Exception {
         Result r = mesh(null);
         assertNotEquals(0, r.code(), r.out());
-        assertTrue(r.out().contains("FAILED"), r.out());
+        assertTrue(r.out().contains("FAILED (hosts from Slurm)"), r.out());
     }
 
     @Test
-    void withArriveOnBindAndAwait_all16Connect_20outOf20() throws Exception {
+    void withArriveOnBindAndAwaitAndRoster_all16FindAndConnect_20outOf20() throws Exception {
         List<String> failures = new ArrayList<>();
         for (int run = 1; run <= RUNS; run++) {
-            Result r = mesh("arrive=bind,await=Peers#connectAll");
+            Result r = mesh("arrive=bind,await=Peers#connectAll,roster=true");
             if (r.code() != 0 || r.connected() != TASKS) {
                 failures.add("run " + run + ": srun exit " + r.code() + ", " + r.connected() + "/" + TASKS
                         + " connected\n" + r.out());

@@ -28,6 +28,14 @@ final class FailureReport {
 
     /** The failure {@code o} (a timeout or an abort) stands for; {@code mine}: this task claimed it. */
     MusterException of(Outcome o, boolean mine) {
+        if (o.kind() == Outcome.Kind.TIMEOUT && o.missing().isEmpty() && o.rank() != 0 && o.rank() != rank) {
+            // another task's deadline came while every arrival file was there but rank 0 had not decided
+            return new MusterException(
+                    ExitCodes.TIMEOUT,
+                    "barrier timed out: rank " + o.rank() + "'s deadline (" + seconds(timeout) + " s after its "
+                            + "arrival) came with all " + size + " arrived, before rank 0 had released them (rank 0 "
+                            + "stopped or starved of CPU?); check rank 0's output (or raise --timeout)");
+        }
         if (o.kind() == Outcome.Kind.TIMEOUT && o.missing().isEmpty()) {
             // every arrival file is there, yet no release came by this task's deadline: rank 0 is stuck or gone
             return new MusterException(

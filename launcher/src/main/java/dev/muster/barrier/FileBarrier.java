@@ -160,13 +160,20 @@ public final class FileBarrier implements Barrier {
         return report.unresponsive(0, silentNanos);
     }
 
-    /** A non-zero rank at its deadline: rank 0's list if it wrote one, else one listing of its own. */
+    /**
+     * A non-zero rank at its deadline: the outcome if one is decided, else a timeout with one listing of its own,
+     * claimed like any other outcome. Claimed, not only reported: a task that gives up while rank 0 has not decided
+     * yet (rank 0 starved of CPU, stopped, or slow to see the last arrival) must make a later release impossible,
+     * since its arrival file and its bye still count it as arrived. Rank 0 would otherwise release a step one of
+     * whose tasks has already failed with 75. Now either rank 0's release won the claim first, and this task is
+     * released too, or this timeout did, and rank 0 and every other task fail with it.
+     */
     Outcome ownTimeout() {
         Outcome o = readOutcome();
         if (o != null) {
             return o;
         }
-        return Outcome.timeout(rank, missing(listArrivals()));
+        return decide(Outcome.timeout(rank, missing(listArrivals())));
     }
 
     @Override
@@ -184,20 +191,15 @@ public final class FileBarrier implements Barrier {
         }
     }
 
-    /** Sets this task's card, checked ({@link Card#check}); it travels with the arrival. */
-    public void card(Card c) {
-        roster.card(c);
-    }
-
     /**
      * After the release, before the departure: the roster's JSON, or null when the release carries none
      * ({@link StepRoster#roster}).
      */
     public byte[] roster(Outcome release) {
-        return roster.roster(release);
+        return roster.roster(release, rank);
     }
 
-    /** This task's card and the step's roster, as the TCP path sends and receives them. */
+    /** This task's card and the step's roster: the card to send, the roster's node file and its origin. */
     StepRoster stepRoster() {
         return roster;
     }
@@ -287,19 +289,9 @@ public final class FileBarrier implements Barrier {
         return polls.outcome();
     }
 
-    /** Rank 0's TCP endpoint, or null while rank 0 has not published it ({@link StepPolls#endpoint}). */
-    TcpEndpoint readEndpoint() {
-        return polls.endpoint();
-    }
-
-    /** Rank 0: publishes its TCP endpoint ({@link StepPolls#publishEndpoint}). */
-    void publishEndpoint(TcpEndpoint ep) {
-        polls.publishEndpoint(ep);
-    }
-
-    /** Polls as on NFS with attribute caching, one open() per poll, whatever the mount (for tests: no NFS here). */
-    void pollByOpenOnly() {
-        polls.byOpenOnly();
+    /** The outcome and endpoint files this task polls; rank 0 publishes its TCP endpoint there. */
+    StepPolls polls() {
+        return polls;
     }
 
     /** Whether polls may hold a step file open on mount {@code m} (see {@link PolledFile#readsAreCoherent}). */

@@ -47,6 +47,15 @@ public final class Roster {
         return b.toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * The node-local directory of roster files ({@code MUSTER_ROSTER}'s copies, the node's file of the per-node
+     * fan-out): {@code $TMPDIR/muster-<uid>/roster}, {@code /tmp} when TMPDIR is unset.
+     */
+    public static java.nio.file.Path nodeDir(Map<String, String> env) {
+        String tmp = env.getOrDefault("TMPDIR", "/tmp");
+        return java.nio.file.Path.of(tmp.isEmpty() ? "/tmp" : tmp, "muster-" + dev.muster.core.Posix.uid(), "roster");
+    }
+
     /** Whether rank 0 streams a roster of {@code bytes} to {@code size - 1} tasks (see {@link #STREAM_BUDGET}). */
     static boolean streams(int size, long bytes) {
         return bytes * (size - 1L) <= STREAM_BUDGET;

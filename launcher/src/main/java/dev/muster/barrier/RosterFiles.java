@@ -24,8 +24,12 @@ import java.util.function.IntFunction;
 final class RosterFiles {
     static final String ROSTER = "roster";
     static final String CARD_END = "end\n";
-    /** How long rank 0 re-reads an arrival file whose card is still incomplete (created, not yet written). */
-    static final long INCOMPLETE_NANOS = 2_000_000_000L;
+    /**
+     * How long rank 0 re-reads an arrival file whose card is still incomplete (created, not yet written): longer
+     * than a client's attribute cache may show the file empty after its writer filled it (3 s on the test rig's
+     * caching bindfs views; 2 s left rank 4 of an ssh-mesh run with a card of its rank alone).
+     */
+    static final long INCOMPLETE_NANOS = 10_000_000_000L;
 
     private RosterFiles() {}
 
@@ -56,7 +60,8 @@ final class RosterFiles {
             boolean tcp,
             boolean allConnected,
             Clock clock,
-            byte[][] roster) {
+            byte[][] roster,
+            java.util.BitSet leaders) {
         if (!data.containsKey(Roster.WANTED)) {
             return data;
         }
@@ -75,16 +80,20 @@ final class RosterFiles {
             cards[r] = c != null ? c : fromArrival(files, r, clock);
         }
         byte[] json = Roster.json(cards);
-        boolean streamed = tcp && Roster.streams(files.size, json.length);
+        java.util.BitSet lead = RosterRelay.leaders(cards);
+        String via = RosterRelay.via(tcp, files.size, json.length, lead.cardinality());
+        if (via.equals(RosterRelay.NODE)) {
+            leaders.or(lead);
+        }
         // Every task streamed to: the file is written after the release has gone out, off its critical path; it
         // is there for a task that reads the outcome from the file after all (RosterFiles#read waits for it).
-        if (!(streamed && allConnected)) {
+        if (!(via.equals("tcp") && allConnected)) {
             write(files, json);
         }
         Map<String, String> out = new LinkedHashMap<>(data);
         out.remove(Roster.WANTED);
         out.put(Roster.BYTES, Integer.toString(json.length));
-        out.put(Roster.VIA, streamed ? "tcp" : "file");
+        out.put(Roster.VIA, via);
         roster[0] = json;
         return out;
     }

@@ -23,6 +23,12 @@ final class StepRoster {
     private byte[] roster;
 
     private boolean rosterFileDeferred;
+    /** Rank 0, with {@code roster.via=node}: the node leaders the roster is streamed to. */
+    private final java.util.BitSet rosterLeaders = new java.util.BitSet();
+    /** Where this node's roster file goes ({@link RosterRelay}); null: this task neither writes nor reads one. */
+    private java.nio.file.Path nodeRosterDir;
+    /** Where this task's roster came from: {@code built}, {@code stream}, {@code node}, {@code shared}. */
+    private String rosterFrom;
 
     StepRoster(StepFiles files, String node, Clock clock) {
         this.files = files;
@@ -46,7 +52,8 @@ final class StepRoster {
             Map<String, String> data, IntFunction<byte[]> tcpCards, boolean tcp, boolean allConnected) {
         Card own = ownCard != null ? ownCard : Card.minimal(0, node, Posix.pid());
         byte[][] out = new byte[1][];
-        Map<String, String> d = RosterFiles.addRoster(files, data, own, tcpCards, tcp, allConnected, clock, out);
+        Map<String, String> d =
+                RosterFiles.addRoster(files, data, own, tcpCards, tcp, allConnected, clock, out, rosterLeaders);
         if (out[0] != null) {
             roster = out[0];
             rosterFileDeferred = tcp && allConnected && "tcp".equals(d.get(Roster.VIA));
@@ -67,6 +74,19 @@ final class StepRoster {
         roster = bytes;
     }
 
+    /** Rank 0: the node leaders the roster is streamed to with {@code roster.via=node}. */
+    java.util.BitSet rosterLeaders() {
+        return rosterLeaders;
+    }
+
+    void nodeRosterDir(java.nio.file.Path dir) {
+        this.nodeRosterDir = dir;
+    }
+
+    String rosterFrom() {
+        return rosterFrom;
+    }
+
     /** Rank 0's roster as built, for streaming after the outcome. */
     byte[] builtRoster() {
         return roster;
@@ -74,14 +94,36 @@ final class StepRoster {
 
     /**
      * After the release, before the departure: the roster's JSON, or null when the release carries none. Read
-     * from the step's roster file unless it came over TCP or this is rank 0.
+     * from the step's roster file unless it came over TCP or this is rank 0; with {@code roster.via=node}, from
+     * this node's file when another task of the node wrote it ({@link RosterRelay}).
      */
-    byte[] roster(Outcome release) {
+    byte[] roster(Outcome release, int rank) {
         if (release.data().get(Roster.BYTES) == null) {
             return null;
         }
+        boolean perNode = RosterRelay.NODE.equals(release.data().get(Roster.VIA)) && nodeRosterDir != null;
+        String prefix = perNode ? RosterRelay.prefix(files.dir, ownCard != null ? ownCard.node() : node) : null;
+        if (roster == null && perNode) {
+            try {
+                roster = RosterRelay.read(
+                        nodeRosterDir, prefix, Long.parseLong(release.data().get(Roster.BYTES)), clock);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (roster != null) {
+                rosterFrom = "node";
+                return roster; // the node's file is there already: nothing to write
+            }
+        }
         if (roster == null) {
             roster = RosterFiles.read(files, release, clock);
+            rosterFrom = "shared";
+        } else if (rosterFrom == null) {
+            rosterFrom = rank == 0 ? "built" : "stream";
+        }
+        if (perNode) {
+            // rank 0, a node leader (streamed to), or a task that found no node file: the node's copy
+            RosterRelay.write(nodeRosterDir, prefix, roster);
         }
         return roster;
     }

@@ -117,7 +117,8 @@ public final class StepSync {
      * of a card over its limits: the caller aborts the step with it, as with a command that cannot start.
      */
     public void card(Card c) {
-        files.card(c);
+        files.stepRoster().card(c);
+        files.stepRoster().nodeRosterDir(Roster.nodeDir(env));
     }
 
     /** After {@link #await}: the roster's JSON, or null when the release carries none. */
@@ -131,14 +132,23 @@ public final class StepSync {
      * archive: the classes then come from the archive in every task instead of being parsed by each cold JVM.
      */
     public static void warmUpTcp() {
-        TcpClient.warmUp();
         ForceSync.prepare(); // the forced polls on caching mounts (PolledFile)
+        warmUpRelease();
+    }
+
+    /** What the release over TCP runs, once, without side effects (a loopback listener opened and closed). */
+    private static void warmUpRelease() {
+        TcpClient.warmUp();
         try (TcpServer s = TcpServer.open(InetAddress.getLoopbackAddress(), 2, new byte[TcpEndpoint.TOKEN_BYTES])) {
             s.poll(0, System.nanoTime());
             InetAddress.getByName("localhost");
             byte[] ep = TcpEndpoint.listening("127.0.0.1", s.port(), new byte[TcpEndpoint.TOKEN_BYTES])
                     .encode();
             TcpEndpoint.decode(ep, ep.length);
+            // rank 0's side of the last hello: parse and authenticate one (HexFormat, MessageDigest)
+            TcpHello hello = new TcpHello(System.nanoTime());
+            hello.bytes.put((TcpHello.HELLO + "1 00\n").getBytes(StandardCharsets.US_ASCII));
+            hello.parse(2, new byte[1]);
         } catch (IOException | RuntimeException e) {
             // only a missed optimisation
         }
@@ -213,6 +223,18 @@ public final class StepSync {
             Signals.handle(sig, stop);
         }
         barrier.arrive();
+        if (transport.mode() == Transport.Mode.TCP) {
+            // Loads and runs the release path's TCP code once while this task waits, not after the last arrival:
+            // the agent's JVM has no start-up archive, and the launcher's may be missing (docs/performance.md).
+            Thread warmUp = new Thread("muster-warm-up") {
+                @Override
+                public void run() {
+                    warmUpRelease();
+                }
+            };
+            warmUp.setDaemon(true);
+            warmUp.start();
+        }
         Thread cleanup = null;
         if (id.rank() == 0 && !livesOn && !lastDepartureCleans && barrier.cleanedUp()) {
             // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.

@@ -24,9 +24,9 @@ import java.util.concurrent.FutureTask;
  * <li>The others poll the endpoint file (and, every other time, the outcome file, so that an early abort is
  * seen) with backoff and jitter, connect, and then make no file-system call until the outcome arrives. If rank 0's
  * connection closes first, they decide an abort naming rank 0, unless an outcome is already in the file.
- * <li>At its own deadline a connected task does what the file protocol says (rank 0's list if it wrote one, else
- * one listing of its own) and says {@code bye} before it closes: a close without it is a lost task, and the
- * others keep waiting until their own deadlines, as they would on the file path.
+ * <li>At its own deadline a connected task does what the file protocol says (the outcome if one is decided, else
+ * a timeout with one listing of its own, claimed: {@link FileBarrier#ownTimeout}) and says {@code bye} before it
+ * closes: a close without it is a lost task. Rank 0 reads the claimed timeout from the file and sends it on.
  * </ul>
  */
 final class TcpBarrier implements Barrier {
@@ -108,10 +108,10 @@ final class TcpBarrier implements Barrier {
                 TcpServer server = TcpServer.open(bind, fb.size(), token);
                 InetAddress published = bind.isAnyLocalAddress() ? InetAddress.getLocalHost() : bind;
                 TcpEndpoint ep = TcpEndpoint.listening(published.getHostAddress(), server.port(), token);
-                fb.publishEndpoint(ep);
+                fb.polls().publishEndpoint(ep);
                 return new Listening(server, ep);
             } catch (Exception e) {
-                fb.publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: " + e.getMessage()));
+                fb.polls().publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: " + e.getMessage()));
                 throw e;
             }
         });

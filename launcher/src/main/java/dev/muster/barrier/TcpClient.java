@@ -161,7 +161,8 @@ final class TcpClient implements AutoCloseable {
             Outcome o = end < 0 ? null : Outcome.decode(buf.array(), end, "the TCP release");
             if (o != null) {
                 String via = o.data().get(Roster.VIA);
-                if (o.kind() != Outcome.Kind.RELEASE || !"tcp".equals(via)) {
+                boolean follows = "tcp".equals(via) || "1".equals(o.data().get(RosterRelay.STREAMED));
+                if (o.kind() != Outcome.Kind.RELEASE || !follows) {
                     return o;
                 }
                 // the roster follows the outcome on the stream (see Roster)

@@ -72,7 +72,7 @@ final class TcpFollower {
         while (true) {
             // one read per poll: the endpoint, and every other time the outcome, so an early abort is seen
             if (endpointTurn) {
-                TcpEndpoint ep = fb.readEndpoint();
+                TcpEndpoint ep = fb.polls().endpoint();
                 if (ep != null) {
                     return ep;
                 }
@@ -123,6 +123,7 @@ final class TcpFollower {
                         TcpClient.State.REFUSED, null, "rank 0 closed the connection before " + "accepting it");
             }
             problem = a.problem();
+            Log.debug("connection attempt " + (attempt + 1) + " to rank 0 failed: " + problem);
             if (silentNetwork(problem)) {
                 // no answer at all (a firewall that drops, no route): no decision of rank 0 explains that
                 warnUnreachable(ep);
@@ -152,6 +153,7 @@ final class TcpFollower {
             while ((ok = c.awaitOk(Math.max(
                             1, Math.min(OK_ROUND_MILLIS, (deadline - fb.clock().nanoTime()) / 1_000_000L))))
                     == 0) {
+                Log.debug("no answer to the hello yet");
                 fb.writeArrival(); // be counted (and named in a timeout) while rank 0 is not answering
                 Outcome o = fb.readOutcome();
                 if (o != null || fb.clock().nanoTime() >= deadline) {
@@ -248,8 +250,8 @@ final class TcpFollower {
                     writeArrivalAt = 0;
                 }
                 if (now >= deadline) {
-                    // the file protocol's rule: rank 0's list if it wrote one, else one listing of its own; every
-                    // other task keeps waiting until its own deadline, so this task says bye before it closes
+                    // the file protocol's rule: the outcome if decided, else a timeout of its own, claimed; bye
+                    // first, so that its close is not taken for a lost task
                     c.bye();
                     fb.writeArrival(); // before the listing, so that a short --timeout does not name this task
                     if (c.silentNanos() > TcpHello.SILENT_NANOS) {

@@ -89,9 +89,7 @@ final class TcpLeader {
                     return relay(server, o);
                 }
                 if (count(arrived, byFile, server) < size) {
-                    // only groups that still miss a task that is neither connected nor seen are listed
-                    fb.listArrivals(arrived);
-                    byFile.or(arrived);
+                    listByFile(arrived, byFile);
                 }
                 nextFiles = now + backoff.next();
             }
@@ -106,18 +104,7 @@ final class TcpLeader {
                                         + "before the release (the task was killed, or its node failed)")));
             }
             if (count(arrived, byFile, server) == size) {
-                Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
-                        + TcpBarrier.nowUs() + ")");
-                return relay(
-                        server,
-                        fb.decide(Outcome.release(
-                                0,
-                                fb.stepRoster()
-                                        .withRoster(
-                                                releaseData,
-                                                server::card,
-                                                true,
-                                                server.connected().cardinality() == size - 1))));
+                return release(server, releaseData);
             }
             if (now >= deadline) {
                 return relay(server, fb.decide(Outcome.timeout(0, fb.missing(arrived))));
@@ -140,6 +127,39 @@ final class TcpLeader {
         }
     }
 
+    /** Adds the arrival files to {@code arrived} and {@code byFile}: only groups that still miss a task are listed. */
+    private void listByFile(BitSet arrived, BitSet byFile) {
+        int before = arrived.cardinality();
+        fb.listArrivals(arrived);
+        byFile.or(arrived);
+        if (arrived.cardinality() > before) {
+            Log.debug("arrival files: " + arrived.cardinality() + " of " + fb.size() + " arrived");
+        }
+    }
+
+    /** Every task has arrived: rank 0 decides the release, with the roster if asked for, and relays it. */
+    private Outcome release(TcpServer server, Map<String, String> releaseData) {
+        int size = fb.size();
+        Log.debug("all " + size + " arrived, " + server.connected().cardinality() + " by TCP (t_us="
+                + TcpBarrier.nowUs() + ")");
+        return relay(
+                server,
+                fb.decide(Outcome.release(
+                        0,
+                        fb.stepRoster()
+                                .withRoster(
+                                        releaseData,
+                                        server::card,
+                                        true,
+                                        server.connected().cardinality() == size - 1))));
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
+    }
+
     /** Sets {@code arrived} to the tasks seen by file, connected, or departed; returns how many. */
     private static int count(BitSet arrived, BitSet byFile, TcpServer server) {
         arrived.clear();
@@ -152,14 +172,25 @@ final class TcpLeader {
     private Outcome relay(TcpServer server, Outcome o) {
         byte[] bytes = o.encode();
         byte[] roster = fb.stepRoster().builtRoster();
-        if (o.kind() == Outcome.Kind.RELEASE && "tcp".equals(o.data().get(Roster.VIA)) && roster != null) {
-            // the roster follows the outcome on the same stream (Roster#STREAM_BUDGET bounds what that costs)
-            byte[] both = java.util.Arrays.copyOf(bytes, bytes.length + roster.length);
-            System.arraycopy(roster, 0, both, bytes.length, roster.length);
-            bytes = both;
+        String via =
+                o.kind() == Outcome.Kind.RELEASE && roster != null ? o.data().get(Roster.VIA) : null;
+        java.util.BitSet leaders = new java.util.BitSet();
+        byte[] leaderBytes = null;
+        if ("tcp".equals(via)) {
+            // the roster follows the outcome on the same stream (RosterRelay#via bounds what that costs)
+            bytes = concat(bytes, roster);
+        } else if (RosterRelay.NODE.equals(via)) {
+            // one task per node gets the roster on its stream, and says so in its copy of the outcome
+            leaders.or(fb.stepRoster().rosterLeaders());
+            leaders.and(server.connected());
+            Map<String, String> d = new java.util.LinkedHashMap<>(o.data());
+            d.put(RosterRelay.STREAMED, "1");
+            leaderBytes = concat(Outcome.release(o.rank(), d).encode(), roster);
         }
-        sent = (long) bytes.length * server.connected().cardinality();
-        server.send(bytes);
+        int others = server.connected().cardinality() - leaders.cardinality();
+        sent = (long) bytes.length * others
+                + (leaderBytes == null ? 0 : (long) leaderBytes.length * leaders.cardinality());
+        server.send(bytes, leaderBytes, leaders);
         try {
             fb.stepRoster().writeDeferredRoster();
         } catch (RuntimeException e) {

@@ -20,6 +20,7 @@ final class TcpPeers {
 
     private final boolean[] leaving;
     private int lost = -1;
+    private final ByteBuffer scratch = ByteBuffer.allocate(256);
     /** The rank whose hello came last: usually the task whose arrival completes the barrier. */
     private int newest = -1;
 
@@ -59,6 +60,27 @@ final class TcpPeers {
         leaving[rank] = true;
     }
 
+    /** Reads what {@code rank} sent after its hello: a bye, or the close of its connection. */
+    void read(SocketChannel ch, int rank) {
+        int n;
+        do {
+            try {
+                scratch.clear();
+                n = ch.read(scratch);
+            } catch (IOException e) {
+                n = -1;
+            }
+            if (n > 0 && scratch.get(0) == TcpHello.BYE[0]) {
+                leaving(rank);
+            }
+            // a peer sends nothing else after its hello; whatever comes is read and dropped, so that a close is
+            // never turned into a reset by unread data
+        } while (n > 0);
+        if (n < 0) {
+            closed(rank, ch);
+        }
+    }
+
     /** {@code rank} gave up at its own deadline without ever being answered: it arrived. */
     void departedUnanswered(int rank) {
         departed.set(rank);
@@ -70,6 +92,7 @@ final class TcpPeers {
         if (peers[rank] == ch) {
             peers[rank] = null;
             connected.clear(rank);
+            Log.debug("rank " + rank + "'s connection closed" + (leaving[rank] ? " after its bye" : ""));
             if (leaving[rank]) {
                 departed.set(rank);
             } else if (lost < 0) {
@@ -84,7 +107,7 @@ final class TcpPeers {
      * barrier, a JVM that has only just started. Woken last, it would wait behind the exec of every task woken
      * before it; on a node with more tasks than cores that cost the last task hundreds of milliseconds.
      */
-    ByteBuffer[] sendAll(byte[] outcome) {
+    ByteBuffer[] sendAll(byte[] outcome, byte[] leaderBytes, BitSet toLeaders) {
         ByteBuffer[] rest = null;
         for (int i = -1; i < size; i++) {
             int r = i < 0 ? newest : i;
@@ -95,7 +118,7 @@ final class TcpPeers {
             if (ch == null) {
                 continue;
             }
-            ByteBuffer buf = ByteBuffer.wrap(outcome);
+            ByteBuffer buf = ByteBuffer.wrap(toLeaders.get(r) ? leaderBytes : outcome);
             try {
                 ch.write(buf);
             } catch (ClosedChannelException e) {

@@ -39,7 +39,6 @@ final class TcpServer implements Closeable {
     /** Unauthenticated connections, oldest first. */
     private final LinkedHashMap<SocketChannel, TcpHello> pending = new LinkedHashMap<>();
 
-    private final ByteBuffer scratch = ByteBuffer.allocate(256);
     private long refused;
     /** The card each rank sent with its hello (version 2), for the roster. */
     private final byte[][] cards;
@@ -125,7 +124,7 @@ final class TcpServer implements Closeable {
                 if (a instanceof TcpHello p) {
                     readHello(ch, p);
                 } else {
-                    readPeer(ch, (Integer) a);
+                    peers.read(ch, (Integer) a);
                 }
             }
         }
@@ -149,7 +148,7 @@ final class TcpServer implements Closeable {
                 Iterator<SocketChannel> oldest = pending.keySet().iterator();
                 SocketChannel drop = oldest.next();
                 oldest.remove();
-                refuse(drop);
+                refuse(drop, "no room for more connections without a hello");
             }
             ch.configureBlocking(false);
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
@@ -174,9 +173,10 @@ final class TcpServer implements Closeable {
         }
         pending.remove(ch);
         if (rank == TcpHello.BAD) {
-            refuse(ch);
+            refuse(ch, n < 0 ? "closed before its hello" : "a bad hello");
         } else if (p.bye()) {
             // hello and bye together: it gave up waiting for rank 0's answer at its own deadline
+            Log.debug("rank " + rank + " gave up at its deadline before its hello was answered");
             peers.departedUnanswered(rank);
             closeQuietly(ch);
         } else {
@@ -192,36 +192,18 @@ final class TcpServer implements Closeable {
         try {
             // 3 bytes into an empty socket buffer: a non-blocking write takes them all
             if (ch.write(ByteBuffer.wrap(TcpHello.OK)) != TcpHello.OK.length) {
-                refuse(ch);
+                refuse(ch, "rank " + rank + "'s socket cannot take the answer");
                 return;
             }
             SelectionKey k = ch.keyFor(selector);
             k.attach(rank);
         } catch (IOException e) {
-            refuse(ch);
+            refuse(ch, "rank " + rank + ": " + e);
             return;
         }
         peers.add(rank, ch);
-    }
-
-    private void readPeer(SocketChannel ch, int rank) {
-        int n;
-        do {
-            try {
-                scratch.clear();
-                n = ch.read(scratch);
-            } catch (IOException e) {
-                n = -1;
-            }
-            if (n > 0 && scratch.get(0) == TcpHello.BYE[0]) {
-                peers.leaving(rank);
-            }
-            // a peer sends nothing else after its hello; whatever comes is read and dropped, so that a close is
-            // never turned into a reset by unread data
-        } while (n > 0);
-        if (n < 0) {
-            peers.closed(rank, ch);
-        }
+        Log.debug(
+                "rank " + rank + " connected over TCP (" + peers.connected().cardinality() + " of " + (size - 1) + ")");
     }
 
     private void expirePending(long now) {
@@ -232,11 +214,12 @@ final class TcpServer implements Closeable {
                 break; // oldest first: the rest are younger
             }
             it.remove();
-            refuse(e.getKey());
+            refuse(e.getKey(), "no hello within " + TcpHello.TIMEOUT_NANOS / 1_000_000L + " ms");
         }
     }
 
-    private void refuse(SocketChannel ch) {
+    private void refuse(SocketChannel ch, String why) {
+        Log.debug("refused a connection: " + why);
         refused++;
         closeQuietly(ch);
     }
@@ -254,7 +237,12 @@ final class TcpServer implements Closeable {
      * for long.
      */
     void send(byte[] outcome) {
-        ByteBuffer[] rest = peers.sendAll(outcome);
+        send(outcome, null, new BitSet());
+    }
+
+    /** As {@link #send(byte[])}, but the ranks of {@code toLeaders} get {@code leaderBytes} instead. */
+    void send(byte[] outcome, byte[] leaderBytes, BitSet toLeaders) {
+        ByteBuffer[] rest = peers.sendAll(outcome, leaderBytes, toLeaders);
         try {
             selector.close(); // deregisters every channel, so that they can be switched to blocking mode
         } catch (IOException e) {

@@ -151,61 +151,7 @@ final class DoctorCommand implements Command {
         if (m == null) {
             out.append(label).append(".mount unknown (cannot read /proc/self/mountinfo)\n");
         } else {
-            out.append(label)
-                    .append(".mount ")
-                    .append(m.mountPoint())
-                    .append(" type=")
-                    .append(m.type())
-                    .append(" source=")
-                    .append(m.source())
-                    .append(" scope=")
-                    .append(m.scope())
-                    .append('\n');
-            out.append(label).append(".options ").append(join(m.options())).append('\n');
-            if (sync) {
-                // how a waiting task will poll the outcome file here (FileBarrier.Polled)
-                out.append(label)
-                        .append(".polls ")
-                        .append(
-                                FileBarrier.readsAreCoherent(m)
-                                        ? "pread-held"
-                                        : ForceSync.available() ? "statx-sync-held" : "open-each")
-                        .append('\n');
-            }
-            if (m.nfs()) {
-                Map<String, String> o = m.options();
-                boolean noac = o.containsKey("noac") || "0".equals(o.get("actimeo"));
-                out.append(label).append(".nfs attribute_cache=").append(noac ? "off" : "on");
-                for (String k : new String[] {"actimeo", "acregmin", "acregmax", "acdirmin", "acdirmax"}) {
-                    if (o.containsKey(k)) {
-                        out.append(' ').append(k).append('=').append(o.get(k));
-                    }
-                }
-                out.append(" lookupcache=")
-                        .append(o.getOrDefault("lookupcache", "all"))
-                        .append('\n');
-                if (!noac && !"none".equals(o.get("lookupcache"))) {
-                    Log.info(label + " is NFS with attribute and negative lookup caching: a name another node "
-                            + "creates can look missing here for up to acdirmax; muster never polls for new names "
-                            + "and reads its pre-created files by open()+read(), which revalidates");
-                }
-            } else if (m.type().startsWith("fuse") && !FileBarrier.readsAreCoherent(m)) {
-                out.append(label).append(".fuse caching=possible\n");
-                if (sync) {
-                    Log.info(label + " is a FUSE mount (" + m.type() + "): its kernel client may cache names, "
-                            + "attributes and contents without close-to-open consistency, so a write on another node "
-                            + "can show here only when that cache expires (visibility.write_ms). "
-                            + (ForceSync.available()
-                                    ? "muster forces each poll's attributes from the server (statx "
-                                            + "AT_STATX_FORCE_SYNC) and sees it within a poll (visibility.forced_write_ms)"
-                                    : "On Java 22+ muster forces each poll's attributes from the server; on this Java it "
-                                            + "waits for the cache"));
-                }
-            } else if (sync && m.scope().equals("node-local")) {
-                Log.info(label + " is on " + m.type() + ", a node-local file system: the tasks of a multi-node step "
-                        + "will not meet there unless every node mounts the same storage; run srun -N 2 muster "
-                        + "doctor to find out");
-            }
+            describeMount(out, label, m, sync);
         }
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             out.append(label).append(".permissions missing (muster creates it 0700 on first use)\n");
@@ -219,6 +165,68 @@ final class DoctorCommand implements Command {
         out.append(label).append(".permissions refused\n");
         Log.error(problem);
         return ExitCodes.UNUSABLE_DIR;
+    }
+
+    /** The mount {@code dir} is on: type, options, how the barrier polls there, and caching advice. */
+    private static void describeMount(StringBuilder out, String label, MountInfo m, boolean sync) {
+        out.append(label)
+                .append(".mount ")
+                .append(m.mountPoint())
+                .append(" type=")
+                .append(m.type())
+                .append(" source=")
+                .append(m.source())
+                .append(" scope=")
+                .append(m.scope())
+                .append('\n');
+        out.append(label).append(".options ").append(join(m.options())).append('\n');
+        if (sync) {
+            // how a waiting task will poll the outcome file here (FileBarrier.Polled)
+            out.append(label)
+                    .append(".polls ")
+                    .append(
+                            FileBarrier.readsAreCoherent(m)
+                                    ? "pread-held"
+                                    : ForceSync.available() ? "statx-sync-held" : "open-each")
+                    .append('\n');
+        }
+        if (m.nfs()) {
+            describeNfs(out, label, m);
+        } else if (m.type().startsWith("fuse") && !FileBarrier.readsAreCoherent(m)) {
+            out.append(label).append(".fuse caching=possible\n");
+            if (sync) {
+                Log.info(label + " is a FUSE mount (" + m.type() + "): its kernel client may cache names, "
+                        + "attributes and contents without close-to-open consistency, so a write on another node "
+                        + "can show here only when that cache expires (visibility.write_ms). "
+                        + (ForceSync.available()
+                                ? "muster forces each poll's attributes from the server (statx "
+                                        + "AT_STATX_FORCE_SYNC) and sees it within a poll (visibility.forced_write_ms)"
+                                : "On Java 22+ muster forces each poll's attributes from the server; on this Java it "
+                                        + "waits for the cache"));
+            }
+        } else if (sync && m.scope().equals("node-local")) {
+            Log.info(label + " is on " + m.type() + ", a node-local file system: the tasks of a multi-node step "
+                    + "will not meet there unless every node mounts the same storage; run srun -N 2 muster "
+                    + "doctor to find out");
+        }
+    }
+
+    /** NFS: whether attributes and negative lookups are cached, and for how long. */
+    private static void describeNfs(StringBuilder out, String label, MountInfo m) {
+        Map<String, String> o = m.options();
+        boolean noac = o.containsKey("noac") || "0".equals(o.get("actimeo"));
+        out.append(label).append(".nfs attribute_cache=").append(noac ? "off" : "on");
+        for (String k : new String[] {"actimeo", "acregmin", "acregmax", "acdirmin", "acdirmax"}) {
+            if (o.containsKey(k)) {
+                out.append(' ').append(k).append('=').append(o.get(k));
+            }
+        }
+        out.append(" lookupcache=").append(o.getOrDefault("lookupcache", "all")).append('\n');
+        if (!noac && !"none".equals(o.get("lookupcache"))) {
+            Log.info(label + " is NFS with attribute and negative lookup caching: a name another node "
+                    + "creates can look missing here for up to acdirmax; muster never polls for new names "
+                    + "and reads its pre-created files by open()+read(), which revalidates");
+        }
     }
 
     /** The rendezvous cache's trust rule (DESIGN §5), as the rendezvous commands apply it. */

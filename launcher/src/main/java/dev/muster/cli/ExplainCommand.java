@@ -64,29 +64,7 @@ final class ExplainCommand implements Command {
         rows.add(row("barrier", id.inStep() ? "yes" : "no (not a step)", ""));
         StringBuilder b = new StringBuilder();
         if (format.equals("json")) {
-            b.append("{\n");
-            for (int i = 0; i < rows.size(); i++) {
-                String[] r = rows.get(i);
-                boolean number = r[0].equals("rank")
-                        || r[0].equals("size")
-                        || r[0].startsWith("local_")
-                        || r[0].equals("restart");
-                b.append("  ")
-                        .append(Json.quote(r[0]))
-                        .append(": ")
-                        .append(number ? r[1] : Json.quote(r[1]))
-                        .append(",\n");
-            }
-            b.append("  \"sources\": {\n");
-            for (int i = 0; i < rows.size(); i++) {
-                String[] r = rows.get(i);
-                b.append("    ")
-                        .append(Json.quote(r[0]))
-                        .append(": ")
-                        .append(Json.quote(r[2]))
-                        .append(i + 1 < rows.size() ? ",\n" : "\n");
-            }
-            b.append("  }\n}\n");
+            json(b, rows);
         } else {
             for (String[] r : rows) {
                 b.append(String.format("%-12s %-24s %s", r[0], r[1], r[2]).stripTrailing())
@@ -95,6 +73,31 @@ final class ExplainCommand implements Command {
         }
         ctx.out().print(b);
         return ExitCodes.OK;
+    }
+
+    /** The rows as one JSON object, each value under its name and its source under "sources". */
+    private static void json(StringBuilder b, List<String[]> rows) {
+        b.append("{\n");
+        for (int i = 0; i < rows.size(); i++) {
+            String[] r = rows.get(i);
+            boolean number =
+                    r[0].equals("rank") || r[0].equals("size") || r[0].startsWith("local_") || r[0].equals("restart");
+            b.append("  ")
+                    .append(Json.quote(r[0]))
+                    .append(": ")
+                    .append(number ? r[1] : Json.quote(r[1]))
+                    .append(",\n");
+        }
+        b.append("  \"sources\": {\n");
+        for (int i = 0; i < rows.size(); i++) {
+            String[] r = rows.get(i);
+            b.append("    ")
+                    .append(Json.quote(r[0]))
+                    .append(": ")
+                    .append(Json.quote(r[2]))
+                    .append(i + 1 < rows.size() ? ",\n" : "\n");
+        }
+        b.append("  }\n}\n");
     }
 
     private static String[] row(String k, String v, String source) {

@@ -3,6 +3,7 @@ package dev.muster.cli;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.core.NativeLibrary;
 import dev.muster.exec.Descriptors;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,6 +29,8 @@ public final class Main {
         // Before anything opens a file: the descriptors this task inherited (PMI's, a test's) must stay open
         // across exec, the JVM's own must not (DESIGN §6).
         Descriptors.noteInherited();
+        // libmuster.so (exec, the non-blocking open, statx), before anything asks which of them to use
+        NativeLibrary.load();
         originalArgs = List.of(args);
         int status;
         try {

@@ -38,6 +38,42 @@ final class RegistrarCommand implements Command {
 
     @Override
     public int run(List<String> argv, Context ctx) {
+        Flags fl = Flags.read(new Args(name(), argv));
+        ProcessHandle task = task(fl.pid, fl.pidStart);
+        // the environment is not read here: the task passes the key it checked, or none
+        Store store = new Store(
+                new CacheDir(fl.cacheDir, Caller.self()),
+                Clock.SYSTEM,
+                fl.keyFile == null
+                        ? null
+                        : dev.muster.rendezvous.RecordKey.load(java.nio.file.Path.of(fl.keyFile), Caller.self()));
+        Registrar.Spec spec = new Registrar.Spec(
+                fl.name,
+                fl.jobId,
+                fl.service,
+                fl.host,
+                fl.port,
+                fl.protocol,
+                fl.path,
+                fl.ttl,
+                fl.metadata,
+                Probe.parse("--ready", fl.ready),
+                fl.readyTimeout);
+        Registrar registrar = new Registrar(store, Clock.SYSTEM, spec, () -> alive(task));
+        for (String sig : Signals.CAUGHT) {
+            Signals.handle(sig, s -> {
+                Log.debug("SIG" + s + ": deregistering");
+                watchdog();
+                registrar.stop();
+            });
+        }
+        Registrar.End end = registrar.run();
+        Log.debug("registrar done: " + end);
+        return ExitCodes.OK;
+    }
+
+    /** The flags {@code muster run --register} passes, as read. */
+    private static final class Flags {
         String name = null;
         String jobId = null;
         String service = null;
@@ -53,67 +89,40 @@ final class RegistrarCommand implements Command {
         String keyFile = null;
         long pid = -1;
         long pidStart = -1;
-        Args a = new Args(name(), argv);
-        while (a.moreOptions()) {
-            String f = a.option();
-            switch (f) {
-                case "--name" -> name = a.value(f);
-                case "--job-id" -> jobId = a.value(f);
-                case "--service" -> service = a.value(f);
-                case "--host" -> host = a.value(f);
-                case "--port" -> port = a.integer(f, 1, 65535);
-                case "--protocol" -> protocol = a.value(f);
-                case "--path" -> path = a.value(f);
-                case "--ttl-seconds" -> ttl = a.integer(f, 1, Integer.MAX_VALUE);
-                case "--metadata" -> {
-                    String v = a.value(f);
-                    int eq = v.indexOf('=');
-                    metadata.put(v.substring(0, Math.max(0, eq)), v.substring(eq + 1));
+
+        static Flags read(Args a) {
+            Flags fl = new Flags();
+            while (a.moreOptions()) {
+                String f = a.option();
+                switch (f) {
+                    case "--name" -> fl.name = a.value(f);
+                    case "--job-id" -> fl.jobId = a.value(f);
+                    case "--service" -> fl.service = a.value(f);
+                    case "--host" -> fl.host = a.value(f);
+                    case "--port" -> fl.port = a.integer(f, 1, 65535);
+                    case "--protocol" -> fl.protocol = a.value(f);
+                    case "--path" -> fl.path = a.value(f);
+                    case "--ttl-seconds" -> fl.ttl = a.integer(f, 1, Integer.MAX_VALUE);
+                    case "--metadata" -> {
+                        String v = a.value(f);
+                        int eq = v.indexOf('=');
+                        fl.metadata.put(v.substring(0, Math.max(0, eq)), v.substring(eq + 1));
+                    }
+                    case "--ready" -> fl.ready = a.value(f);
+                    case "--ready-timeout" -> fl.readyTimeout = a.duration(f, "s");
+                    case "--cache-dir" -> fl.cacheDir = a.value(f);
+                    case "--key-file" -> fl.keyFile = a.value(f);
+                    case "--pid" -> fl.pid = Long.parseLong(a.value(f));
+                    case "--pid-start" -> fl.pidStart = Long.parseLong(a.value(f));
+                    case "--rank" -> Log.rank(a.integer(f, 0, Integer.MAX_VALUE));
+                    case "--verbose" -> Log.level(Log.Level.VERBOSE);
+                    case "--quiet" -> Log.level(Log.Level.QUIET);
+                    default -> throw a.unknown(f);
                 }
-                case "--ready" -> ready = a.value(f);
-                case "--ready-timeout" -> readyTimeout = a.duration(f, "s");
-                case "--cache-dir" -> cacheDir = a.value(f);
-                case "--key-file" -> keyFile = a.value(f);
-                case "--pid" -> pid = Long.parseLong(a.value(f));
-                case "--pid-start" -> pidStart = Long.parseLong(a.value(f));
-                case "--rank" -> Log.rank(a.integer(f, 0, Integer.MAX_VALUE));
-                case "--verbose" -> Log.level(Log.Level.VERBOSE);
-                case "--quiet" -> Log.level(Log.Level.QUIET);
-                default -> throw a.unknown(f);
             }
+            a.end();
+            return fl;
         }
-        a.end();
-        ProcessHandle task = task(pid, pidStart);
-        // the environment is not read here: the task passes the key it checked, or none
-        Store store = new Store(
-                new CacheDir(cacheDir, Caller.self()),
-                Clock.SYSTEM,
-                keyFile == null
-                        ? null
-                        : dev.muster.rendezvous.RecordKey.load(java.nio.file.Path.of(keyFile), Caller.self()));
-        Registrar.Spec spec = new Registrar.Spec(
-                name,
-                jobId,
-                service,
-                host,
-                port,
-                protocol,
-                path,
-                ttl,
-                metadata,
-                Probe.parse("--ready", ready),
-                readyTimeout);
-        Registrar registrar = new Registrar(store, Clock.SYSTEM, spec, () -> alive(task));
-        for (String sig : Signals.CAUGHT) {
-            Signals.handle(sig, s -> {
-                Log.debug("SIG" + s + ": deregistering");
-                watchdog();
-                registrar.stop();
-            });
-        }
-        Registrar.End end = registrar.run();
-        Log.debug("registrar done: " + end);
-        return ExitCodes.OK;
     }
 
     /**

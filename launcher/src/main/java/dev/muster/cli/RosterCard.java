@@ -23,6 +23,8 @@ import java.util.TreeMap;
 record RosterCard(Card card, AddressChoice address) {
 
     static RosterCard make(RunFlags f, TaskIdentity id, Map<String, String> env) {
+        // a step that starts sweeps what killed ones left on this node (their remover loops died with them)
+        RosterFile.sweep(env, false);
         AddressChoice a = AddressChoice.resolve(f.address, id.node(), rankZeroNode(id, env));
         Map<String, Integer> ports = new TreeMap<>();
         for (String name : f.ports) {

@@ -149,6 +149,35 @@ final class RunRendezvous {
      * {@link RegistrarCommand#GRACE_MS}).
      */
     void startRegistrar(TaskIdentity id) {
+        String host = host();
+        List<String> cmd = registrarCommand(id, host);
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
+        try {
+            Process sh = pb.start();
+            int code = sh.waitFor();
+            if (code != 0) {
+                throw new MusterException(
+                        ExitCodes.INTERNAL,
+                        "cannot start the rendezvous registrar (sh exited " + code
+                                + "); please report it with the output of --verbose");
+            }
+        } catch (IOException e) {
+            throw new MusterException(
+                    ExitCodes.INTERNAL,
+                    "cannot start the rendezvous registrar: " + e.getMessage()
+                            + "; check that /bin/sh and java are there",
+                    e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Log.debug("registrar started for rendezvous " + f.register + " (waits for " + readyProbe(host) + ")");
+    }
+
+    /** The registrar's command line: this JVM's, with every flag of {@code --register} passed on. */
+    private List<String> registrarCommand(TaskIdentity id, String host) {
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "\"$@\" </dev/null >/dev/null &", "sh"));
         List<String> jvm = JvmPrefix.of();
         cmd.add(jvm.get(0));
@@ -156,7 +185,6 @@ final class RunRendezvous {
         cmd.add("-Xmx32m");
         cmd.addAll(jvm.subList(1, jvm.size()));
         ProcessHandle self = ProcessHandle.current();
-        String host = host();
         cmd.addAll(List.of(
                 "rendezvous",
                 "registrar",
@@ -203,29 +231,7 @@ final class RunRendezvous {
         } else if (Log.level() == Log.Level.QUIET) {
             cmd.add("--quiet");
         }
-        ProcessBuilder pb = new ProcessBuilder(cmd)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.INHERIT);
-        try {
-            Process sh = pb.start();
-            int code = sh.waitFor();
-            if (code != 0) {
-                throw new MusterException(
-                        ExitCodes.INTERNAL,
-                        "cannot start the rendezvous registrar (sh exited " + code
-                                + "); please report it with the output of --verbose");
-            }
-        } catch (IOException e) {
-            throw new MusterException(
-                    ExitCodes.INTERNAL,
-                    "cannot start the rendezvous registrar: " + e.getMessage()
-                            + "; check that /bin/sh and java are there",
-                    e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Log.debug("registrar started for rendezvous " + f.register + " (waits for " + readyProbe(host) + ")");
+        return cmd;
     }
 
     String describeProvider(TaskIdentity id) {

@@ -34,7 +34,7 @@ final class SweepCommand implements Command {
 
             Removes step directories of jobs Slurm no longer runs (or of muster local runs whose launcher is gone),
             those older than --max-age (default 1 day), and the remains of interrupted clean-ups. Never follows a
-            symbolic link.
+            symbolic link. Also removes this node's roster files ($TMPDIR/muster-<uid>/roster) of tasks that are gone.
             """;
     }
 
@@ -58,6 +58,10 @@ final class SweepCommand implements Command {
             throw MusterException.unusableDir("sweep: cannot clean " + root + ": " + e);
         }
         for (Path p : r.removed()) {
+            ctx.out().println((dryRun ? "would remove " : "removed ") + p);
+        }
+        // this node's roster files of tasks that are gone (killed: their remover loop died with them)
+        for (Path p : dev.muster.roster.RosterFile.sweep(ctx.env(), dryRun)) {
             ctx.out().println((dryRun ? "would remove " : "removed ") + p);
         }
         Log.info((dryRun ? "would remove " : "removed ") + r.removed().size() + " step director"

@@ -8,18 +8,14 @@ import dev.muster.barrier.Transport;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
-import dev.muster.core.Posix;
 import dev.muster.exec.CommandLookup;
 import dev.muster.exec.Exec;
-import dev.muster.exec.Signals;
 import dev.muster.exec.Waiter;
 import dev.muster.service.StartUp;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One task's way through {@code run}, one method a step: {@link #identity}, {@link #preflight}, then either
@@ -35,6 +31,9 @@ final class TaskPath {
     private StartUp startUp;
     private CommandLookup.Result program;
     private Thread prepare;
+    /** The program's environment, built before the barrier; the release's values are added to it. */
+    private Map<String, String> childEnv;
+
     private String key;
     private boolean registers;
     private RosterCard card;
@@ -97,6 +96,7 @@ final class TaskPath {
                     + sf.probes.size() + " --arrive-when probe(s)");
         }
         program = CommandLookup.find(f.command.get(0), env);
+        childEnv = new TreeMap<>(env);
         // Building the native exec handles costs tens of milliseconds in a cold JVM: do it while waiting, not
         // after the release.
         prepare = new Thread(Exec::prepare, "muster-exec-prepare");
@@ -133,7 +133,7 @@ final class TaskPath {
         }
         Map<String, String> clientEnv = f.rendezvous.client() ? rdzv.resolve() : Map.of();
         if (startUp != null) {
-            startServices(null);
+            RunServices.start(startUp, env, id, null);
         }
         return clientEnv;
     }
@@ -165,7 +165,7 @@ final class TaskPath {
             }
         }
         if (startUp != null) {
-            startServices(sync);
+            RunServices.start(startUp, env, id, sync);
         }
         Map<String, String> data = Map.of();
         try {
@@ -173,17 +173,7 @@ final class TaskPath {
                 rdzv.checkProvider(id);
             }
             if (id.rank() == 0) {
-                data = RunCommand.releaseData(id, f.torchrun);
-                if (f.roster) {
-                    data.put(dev.muster.barrier.Roster.WANTED, "1");
-                    if (f.address != null) {
-                        // MASTER_ADDR becomes the address rank 0 chose, not its node name
-                        data.put(Release.MASTER_ADDR, card.card().address());
-                    }
-                }
-                if (f.rendezvous.client()) {
-                    Release.putEnv(data, rdzv.resolve());
-                }
+                data = releaseData();
             }
         } catch (MusterException e) {
             sync.abort(e.status(), e.getMessage());
@@ -206,6 +196,22 @@ final class TaskPath {
             stopServices();
             throw e;
         }
+    }
+
+    /** Rank 0's release data: the torchrun variables, the roster's request, the resolved rendezvous names. */
+    private Map<String, String> releaseData() {
+        Map<String, String> data = RunCommand.releaseData(id, f.torchrun);
+        if (f.roster) {
+            data.put(dev.muster.barrier.Roster.WANTED, "1");
+            if (f.address != null) {
+                // MASTER_ADDR becomes the address rank 0 chose, not its node name
+                data.put(Release.MASTER_ADDR, card.card().address());
+            }
+        }
+        if (f.rendezvous.client()) {
+            Release.putEnv(data, rdzv.resolve());
+        }
+        return data;
     }
 
     /** Prints the export lines and the exec line instead of running the command. */
@@ -235,7 +241,6 @@ final class TaskPath {
     }
 
     private int exec(Map<String, String> exported) {
-        Map<String, String> childEnv = new TreeMap<>(env);
         childEnv.putAll(exported);
         try {
             if (registers) {
@@ -252,49 +257,6 @@ final class TaskPath {
         }
     }
 
-    /**
-     * Starts the services and waits for the probes. A failure stops the services and aborts the step with the
-     * reason; a signal meanwhile does the same and then ends muster by that signal, as while waiting at the
-     * barrier.
-     */
-    private void startServices(StepSync sync) {
-        AtomicReference<String> signal = new AtomicReference<>();
-        Thread waiting = Thread.currentThread();
-        for (String sig : Signals.CAUGHT) {
-            Signals.handle(sig, s -> {
-                signal.compareAndSet(null, s);
-                waiting.interrupt();
-            });
-        }
-        try {
-            // the services get the task's identity: a port of BASE + MUSTER_RANK is written in the command
-            Map<String, String> serviceEnv = new TreeMap<>(env);
-            serviceEnv.putAll(identityVars());
-            startUp.start(serviceEnv, Posix.pid());
-            startUp.awaitReady(() -> signal.get() != null);
-        } catch (MusterException e) {
-            String sig = signal.get();
-            MusterException cause = sig == null
-                    ? e
-                    : new MusterException(
-                            128 + Signals.number(sig),
-                            "rank " + id.rank() + " was stopped by SIG" + sig
-                                    + " while its --start services were starting");
-            stopServices();
-            if (sync != null) {
-                sync.abort(cause.status(), cause.getMessage());
-            }
-            if (sig != null) {
-                Log.error("stopped by SIG" + sig + " while waiting for --arrive-when");
-                Signals.dieBy(Signals.number(sig));
-            }
-            throw cause;
-        } finally {
-            Thread.interrupted();
-            Signals.restoreOriginal(Signals.CAUGHT);
-        }
-    }
-
     private void stopServices() {
         if (startUp != null) {
             startUp.stop();
@@ -307,14 +269,5 @@ final class TaskPath {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private Map<String, String> identityVars() {
-        Map<String, String> vars = new LinkedHashMap<>();
-        vars.put("MUSTER_RANK", Integer.toString(id.rank()));
-        vars.put("MUSTER_SIZE", Integer.toString(id.size()));
-        vars.put("MUSTER_LOCAL_RANK", Integer.toString(id.localRank()));
-        vars.put("MUSTER_NODE", id.node());
-        return vars;
     }
 }

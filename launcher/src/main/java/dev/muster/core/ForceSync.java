@@ -16,12 +16,12 @@ public final class ForceSync {
 
     /** Whether {@link #attributes} reaches the kernel (Java 22+ on Linux x86_64 or aarch64). */
     public static boolean available() {
-        return FFM && Statx.available();
+        return NativeLibrary.loaded() || FFM && Statx.available();
     }
 
     /** Builds the native handle without calling it (a dry run trains the start-up archive with it). */
     public static void prepare() {
-        if (available()) {
+        if (!NativeLibrary.loaded() && available()) {
             Statx.prepare();
         }
     }
@@ -32,6 +32,9 @@ public final class ForceSync {
      * @return 0, or the errno of the failed call (e.g. 2 for a name that does not exist); -1 when unavailable
      */
     public static int attributes(Path path) {
+        if (NativeLibrary.loaded()) {
+            return NativeLibrary.statx(NativeLibrary.path(path.toString()));
+        }
         return available() ? Statx.attributes(path) : -1;
     }
 

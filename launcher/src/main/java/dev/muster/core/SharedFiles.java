@@ -4,17 +4,10 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Opens files under directories that other users or other jobs can write (the sync and cache directories) so that
@@ -27,26 +20,14 @@ import java.util.concurrent.TimeoutException;
  * path names now) and only a regular file is opened, through that same descriptor. Elsewhere (Java 17-21, where
  * Java cannot ask for {@code O_NONBLOCK}, and the agent inside an application) the open runs on a helper thread:
  * it is refused as soon as the name shows anything but a regular file while the open is pending, and after
- * {@link #FALLBACK_OPEN_MILLIS} in any case; a descriptor that cannot seek (FIFO, socket) is refused. A helper
+ * {@link FallbackOpen#FALLBACK_OPEN_MILLIS} in any case; a descriptor that cannot seek (FIFO, socket) is refused. A helper
  * thread caught in the open of a FIFO stays parked until a writer opens it: a daemon thread, it never keeps the
  * process alive.
  */
 public final class SharedFiles {
-    /** How long a Java 17-21 reader waits for an open that a regular file finishes in microseconds, while the
-     * name shows a regular file (a FIFO shown is refused at once). */
-    static final long FALLBACK_OPEN_MILLIS = 30_000;
-
-    private static final long FALLBACK_SLICE_MILLIS = 10;
-
     private static final int ENOENT = 2;
     private static final int ENXIO = 6;
     private static final int ELOOP = 40;
-
-    private static final ExecutorService OPENERS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "muster-open");
-        t.setDaemon(true);
-        return t;
-    });
 
     private SharedFiles() {}
 
@@ -70,7 +51,7 @@ public final class SharedFiles {
         }
     }
 
-    private static final String SYMLINK = "a symbolic link";
+    static final String SYMLINK = "a symbolic link";
 
     /**
      * A read-only channel on the regular file {@code file}, never blocking on what the name holds.
@@ -83,7 +64,7 @@ public final class SharedFiles {
         if (nonBlocking()) {
             return openNonBlocking(file, false, false);
         }
-        return openWithDeadline(file, false, false);
+        return FallbackOpen.open(file, false, false);
     }
 
     /**
@@ -97,7 +78,7 @@ public final class SharedFiles {
         if (nonBlocking()) {
             return openNonBlocking(file, true, create);
         }
-        return openWithDeadline(file, true, create);
+        return FallbackOpen.open(file, true, create);
     }
 
     private static volatile Boolean nonBlocking;
@@ -115,28 +96,17 @@ public final class SharedFiles {
             } catch (NumberFormatException e) {
                 java22 = false;
             }
-            b = java22 && nativeAccessEnabled() && NonBlockingOpen.available();
+            b = NativeLibrary.loaded() || java22 && NativeLibrary.nativeAccessEnabled() && NonBlockingOpen.available();
             nonBlocking = b;
         }
         return b;
     }
 
-    /**
-     * Whether this code may call restricted FFM methods without the JVM printing a warning: yes under
-     * {@code java -jar muster.jar} (its manifest's Enable-Native-Access) and {@code scripts/muster}; not in an
-     * application that loaded the agent, whose stderr is the application's own. Asked reflectively because
-     * {@code Module.isNativeAccessEnabled} is new in Java 22.
-     */
-    private static boolean nativeAccessEnabled() {
-        try {
-            return (Boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(SharedFiles.class.getModule());
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return false;
-        }
-    }
-
     private static FileChannel openNonBlocking(Path file, boolean write, boolean create) throws IOException {
-        int fd = NonBlockingOpen.open(file.toString(), write, create);
+        boolean jni = NativeLibrary.loaded();
+        int fd = jni
+                ? NativeLibrary.open(NativeLibrary.path(file.toString()), write, create)
+                : NonBlockingOpen.open(file.toString(), write, create);
         if (fd < 0) {
             switch (-fd) {
                 case ENOENT -> throw new NoSuchFileException(file.toString());
@@ -155,109 +125,11 @@ public final class SharedFiles {
             // reopening /proc/self/fd/<n> opens the very inode already open, not whatever the name holds now
             return FileChannel.open(open, write ? StandardOpenOption.WRITE : StandardOpenOption.READ);
         } finally {
-            NonBlockingOpen.close(fd);
-        }
-    }
-
-    private static FileChannel openWithDeadline(Path file, boolean write, boolean create) throws IOException {
-        return onHelper(file, () -> openChecked(file, write, create));
-    }
-
-    /** The Java 17-21 open, run on a helper thread: open, then refuse what cannot seek or is a directory. */
-    private static FileChannel openChecked(Path file, boolean write, boolean create) throws IOException {
-        java.util.Set<java.nio.file.OpenOption> options = new java.util.HashSet<>();
-        options.add(write ? StandardOpenOption.WRITE : StandardOpenOption.READ);
-        options.add(LinkOption.NOFOLLOW_LINKS);
-        if (create) {
-            options.add(StandardOpenOption.CREATE);
-        }
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(file, options);
-        } catch (IOException e) {
-            // O_NOFOLLOW's ELOOP: a FileSystemException on JDK 17, a plain IOException on JDK 25 ("Too many levels
-            // of symbolic links"), so the name is asked too
-            if (e instanceof FileSystemException f
-                            && String.valueOf(f.getReason()).contains("link")
-                    || String.valueOf(e.getMessage()).contains("symbolic link")
-                    || Files.isSymbolicLink(file)) {
-                throw new NotRegularFile(file, SYMLINK);
+            if (jni) {
+                NativeLibrary.close(fd);
+            } else {
+                NonBlockingOpen.close(fd);
             }
-            throw e;
-        }
-        try {
-            ch.position(); // a FIFO or a socket cannot seek: lseek(2) fails with ESPIPE
-            ch.size();
-        } catch (IOException e) {
-            closeQuietly(ch);
-            throw new NotRegularFile(file, "a FIFO or socket");
-        }
-        BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            a = null; // swapped away after the open: what is open is what counts, and it can seek
-        }
-        if (a != null && a.isDirectory()) {
-            closeQuietly(ch);
-            throw new NotRegularFile(file, "a directory");
-        }
-        return ch;
-    }
-
-    /** Something done with a file that may block in open(2). */
-    private interface FileWork<T> {
-        T run() throws IOException;
-    }
-
-    /**
-     * Runs {@code work} on a helper thread and waits for it in slices. An open that is still pending while the
-     * name holds something other than a regular file is refused at once; one pending while it holds a regular
-     * file waits for up to {@link #FALLBACK_OPEN_MILLIS} (a slow file server, a loaded machine), and is then
-     * refused all the same: what it is stuck on was swapped away.
-     */
-    private static <T> T onHelper(Path file, FileWork<T> work) throws IOException {
-        CompletableFuture<T> pending = CompletableFuture.supplyAsync(
-                () -> {
-                    try {
-                        return work.run();
-                    } catch (IOException e) {
-                        throw new java.util.concurrent.CompletionException(e);
-                    }
-                },
-                OPENERS);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FALLBACK_OPEN_MILLIS);
-        try {
-            while (true) {
-                try {
-                    return pending.get(FALLBACK_SLICE_MILLIS, TimeUnit.MILLISECONDS);
-                } catch (TimeoutException e) {
-                    BasicFileAttributes now = null;
-                    try {
-                        now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                    } catch (IOException gone) {
-                        // swapped away: keep waiting for what was opened
-                    }
-                    if (System.nanoTime() - deadline >= 0 || now != null && !now.isRegularFile()) {
-                        // should the work ever finish (a writer came), close what it opened: nobody waits now
-                        pending.thenAccept(SharedFiles::closeQuietly);
-                        throw new NotRegularFile(
-                                file,
-                                now != null && now.isOther()
-                                        ? "a FIFO"
-                                        : "something that did not open within " + FALLBACK_OPEN_MILLIS / 1000 + " s");
-                    }
-                }
-            }
-        } catch (InterruptedException e) {
-            pending.thenAccept(SharedFiles::closeQuietly);
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while opening " + file);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IOException(e.getCause());
         }
     }
 
@@ -272,8 +144,8 @@ public final class SharedFiles {
                 return readUpTo(ch, max);
             }
         }
-        return onHelper(file, () -> {
-            try (FileChannel ch = openChecked(file, false, false)) {
+        return FallbackOpen.onHelper(file, () -> {
+            try (FileChannel ch = FallbackOpen.openChecked(file, false, false)) {
                 return readUpTo(ch, max);
             }
         });
@@ -297,16 +169,6 @@ public final class SharedFiles {
             }
         }
         return java.util.Arrays.copyOf(buf.array(), buf.position());
-    }
-
-    private static void closeQuietly(Object o) {
-        if (o instanceof FileChannel ch) {
-            try {
-                ch.close();
-            } catch (IOException e) {
-                // read-only: nothing was lost
-            }
-        }
     }
 
     private static String kind(Path open, BasicFileAttributes a) {

@@ -44,6 +44,21 @@ public final class Descriptors {
         inherited = fds;
     }
 
+    /** The inherited descriptors, ascending (none known: empty). */
+    public static int[] inherited() {
+        Set<Integer> keep = inherited;
+        if (keep == null) {
+            return new int[0];
+        }
+        int[] fds = new int[keep.size()];
+        int i = 0;
+        for (int fd : keep) {
+            fds[i++] = fd;
+        }
+        java.util.Arrays.sort(fds);
+        return fds;
+    }
+
     /** Descriptors ≥ 3 open now that the task did not inherit. */
     public static List<Integer> notInherited() {
         Set<Integer> keep = inherited;

@@ -3,6 +3,8 @@ package dev.muster.exec;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.core.NativeLibrary;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,12 +13,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** Replaces muster with the program: true execve on Java 22+, a supervised child on Java 17–21. */
+/**
+ * Replaces muster with the program: a true execve through libmuster.so (JNI, any Java 17+) where the library is
+ * present, else through the FFM API on Java 22+, else a supervised child (docs/exec.md).
+ */
 public final class Exec {
     private Exec() {}
 
     public static boolean nativeExec() {
-        return ffmAvailable() && !"child".equals(System.getenv("MUSTER_EXEC"));
+        if ("child".equals(System.getenv("MUSTER_EXEC"))) {
+            return false;
+        }
+        return NativeLibrary.load() || ffmAvailable();
     }
 
     /**
@@ -32,11 +40,25 @@ public final class Exec {
         }
     }
 
-    /** Builds everything exec needs without calling it (dry runs train the start-up archive through here). */
+    /** The task's original signal mask and whether to warn about the open-files limit, found by {@link #prepare}. */
+    private static volatile Prepared prepared;
+
+    private record Prepared(long sigmask, boolean fdLimitRaised) {}
+
+    /**
+     * Does, while the task waits, everything exec needs that the release cannot change: reads the original signal
+     * mask and the JVM's flags, removes the perf-data file, and runs the whole exec call path once with a failing
+     * execve of "" (no side effect), so that the release finds it loaded, linked and run. Dry runs train the
+     * start-up archive through here.
+     */
     public static void prepare() {
         if (nativeExec()) {
-            NativeExec.prepare();
-            originalSigmask();
+            int errno = execve("", List.of(""), List.of(), true, -1);
+            if (errno != 2) {
+                Log.debug("the trial execve of \"\" failed with errno " + errno + ", not ENOENT");
+            }
+            removePerfDataFile();
+            prepared = new Prepared(originalSigmask(), fdLimitRaised());
             Descriptors.notInherited();
         }
     }
@@ -51,22 +73,57 @@ public final class Exec {
      * the child has ended, before muster exits with its code or dies by its signal.
      */
     public static int replace(Path program, List<String> argv, Map<String, String> env, Runnable afterChild) {
-        warnIfFdLimitRaised();
         if (!nativeExec()) {
+            if (fdLimitRaised()) {
+                warnFdLimit();
+            }
             return ChildExec.run(program.toString(), argv, env, afterChild);
+        }
+        Prepared p = prepared;
+        if (p == null) {
+            prepare();
+            p = prepared;
+        }
+        if (p.fdLimitRaised()) {
+            warnFdLimit();
         }
         List<String> envp = new ArrayList<>(env.size());
         for (Map.Entry<String, String> e : env.entrySet()) {
             envp.add(e.getKey() + "=" + e.getValue());
         }
-        removePerfDataFile();
-        long mask = originalSigmask();
-        List<Integer> cloexec = Descriptors.notInherited();
+        Log.debug("exec through " + (NativeLibrary.loaded() ? "libmuster.so (JNI)" : "the FFM API"));
         System.out.flush();
         System.err.flush();
-        int errno = NativeExec.execve(program.toString(), argv, envp, cloexec, mask);
+        int errno = execve(program.toString(), argv, envp, false, p.sigmask());
         int code = errno == 2 ? ExitCodes.NOT_FOUND : ExitCodes.NOT_EXECUTABLE;
         throw new MusterException(code, "cannot exec " + program + ": " + strerror(errno));
+    }
+
+    /**
+     * execve through libmuster.so, else the FFM API; a {@code trial} marks no descriptor close-on-exec. Every
+     * descriptor but the inherited ones is marked: libmuster.so lists them itself (close_range), the FFM path
+     * reads /proc/self/fd here.
+     */
+    private static int execve(String path, List<String> argv, List<String> envp, boolean trial, long mask) {
+        if (!NativeLibrary.loaded()) {
+            return NativeExec.execve(path, argv, envp, trial ? List.of() : Descriptors.notInherited(), mask);
+        }
+        ByteArrayOutputStream block = new ByteArrayOutputStream(8192);
+        cString(block, path);
+        // loops, not lambdas: a lambda on this path spins method-handle classes after the release
+        for (String a : argv) {
+            cString(block, a);
+        }
+        for (String e : envp) {
+            cString(block, e);
+        }
+        return NativeLibrary.execve(
+                block.toByteArray(), argv.size(), envp.size(), trial ? null : Descriptors.inherited(), mask);
+    }
+
+    private static void cString(ByteArrayOutputStream out, String s) {
+        out.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
     }
 
     private static String strerror(int errno) {
@@ -114,20 +171,53 @@ public final class Exec {
     }
 
     /** The JVM raises the open-files soft limit to the hard limit unless told not to; the program inherits it. */
-    static void warnIfFdLimitRaised() {
+    private static boolean fdLimitRaised() {
         String opts = System.getenv().getOrDefault("JAVA_TOOL_OPTIONS", "") + " "
                 + System.getenv().getOrDefault("JDK_JAVA_OPTIONS", "");
         if (opts.contains("-XX:-MaxFDLimit")) {
-            return;
+            return false;
         }
         try {
             String cmdline = new String(Files.readAllBytes(Path.of("/proc/self/cmdline")), StandardCharsets.UTF_8);
-            if (cmdline.contains("-XX:-MaxFDLimit")) {
-                return;
-            }
+            return !cmdline.contains("-XX:-MaxFDLimit");
         } catch (IOException e) {
-            return;
+            return false;
         }
+    }
+
+    /** Warns (as before an exec) when the JVM raised the open-files limit that the program would inherit. */
+    static void warnIfFdLimitRaised() {
+        if (fdLimitRaised()) {
+            warnFdLimit();
+        }
+    }
+
+    /**
+     * execve of the small waiter: as {@link #execve} for the program, but descriptor {@code keep} (the connection
+     * to rank 0) stays open; returns errno on failure.
+     */
+    static int execveKeeping(String path, List<String> argv, List<String> envp, int keep, long mask) {
+        if (!NativeLibrary.loaded()) {
+            List<Integer> cloexec = Descriptors.notInherited();
+            cloexec.remove(Integer.valueOf(keep));
+            return NativeExec.execve(path, argv, envp, cloexec, mask);
+        }
+        ByteArrayOutputStream block = new ByteArrayOutputStream(8192);
+        cString(block, path);
+        for (String a : argv) {
+            cString(block, a);
+        }
+        for (String e : envp) {
+            cString(block, e);
+        }
+        int[] inherited = Descriptors.inherited();
+        int[] kept = java.util.Arrays.copyOf(inherited, inherited.length + 1);
+        kept[inherited.length] = keep;
+        java.util.Arrays.sort(kept); // libmuster.so marks the gaps between kept descriptors, in order
+        return NativeLibrary.execve(block.toByteArray(), argv.size(), envp.size(), kept, mask);
+    }
+
+    private static void warnFdLimit() {
         Log.warn("the JVM raised the open-files limit, and the program inherits it; start muster through "
                 + "scripts/muster or pass -XX:-MaxFDLimit to java");
     }

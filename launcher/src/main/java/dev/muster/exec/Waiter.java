@@ -1,6 +1,7 @@
 package dev.muster.exec;
 
 import dev.muster.core.Log;
+import dev.muster.core.NativeLibrary;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -130,8 +131,6 @@ public final class Waiter {
         for (Map.Entry<String, String> e : env.entrySet()) {
             envp.add(e.getKey() + "=" + e.getValue());
         }
-        List<Integer> cloexec = Descriptors.notInherited();
-        cloexec.remove(Integer.valueOf(fd));
         if (!quiet.getAsBoolean()) {
             Log.debug("rank 0's outcome came during the hand-off: the JVM reads it");
             return;
@@ -143,10 +142,12 @@ public final class Waiter {
         // TERM, INT and HUP stay blocked across the exec, until the waiter has its handlers: a signal in between
         // is then not a silent death but the abort the waiter writes
         long blocked = Math.max(0, mask) | 1L << 14 | 1L << 1 | 1L;
-        long own = Exec.sigmask("/proc/thread-self/status");
-        int errno = NativeExec.execve(plan.waiter().toString(), argv, envp, cloexec, blocked);
-        if (own >= 0) {
-            NativeExec.sigmask(own);
+        int errno = Exec.execveKeeping(plan.waiter().toString(), argv, envp, fd, blocked);
+        if (!NativeLibrary.loaded()) {
+            long own = Exec.sigmask("/proc/thread-self/status");
+            if (own >= 0) {
+                NativeExec.sigmask(own & ~(1L << 14 | 1L << 1 | 1L));
+            }
         }
         Log.warn("cannot start the small waiter " + plan.waiter() + " (errno " + errno + "); waiting in the JVM "
                 + "(--no-waiter silences this)");

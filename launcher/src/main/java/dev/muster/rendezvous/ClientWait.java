@@ -112,18 +112,7 @@ public final class ClientWait {
                         + "s)");
                 nextProgress = now + PROGRESS_NANOS;
             }
-            long untilDeadline = Long.MAX_VALUE;
-            for (Request r : pending) {
-                untilDeadline = Math.min(untilDeadline, start + r.timeout().toNanos() - now);
-            }
-            // jitter, so that many clients started together do not poll the file server in lock-step
-            long pause = backoff.next();
-            try {
-                clock.sleep(Math.max(0, Math.min(pause, untilDeadline)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new MusterException(130, "interrupted while waiting for rendezvous " + describe(pending));
-            }
+            pause(pending, backoff, start, now);
             backoff.limit(clock.nanoTime() - start < FAST_PERIOD_NANOS ? FAST_MAX_INTERVAL_NANOS : MAX_INTERVAL_NANOS);
         }
         List<Record> resolved = new ArrayList<>();
@@ -133,6 +122,22 @@ public final class ClientWait {
             }
         }
         return new Result(resolved, missing);
+    }
+
+    /** Sleeps until the next look, never past the nearest deadline of {@code pending}. */
+    private void pause(List<Request> pending, Backoff backoff, long start, long now) {
+        long untilDeadline = Long.MAX_VALUE;
+        for (Request r : pending) {
+            untilDeadline = Math.min(untilDeadline, start + r.timeout().toNanos() - now);
+        }
+        // jitter, so that many clients started together do not poll the file server in lock-step
+        long pause = backoff.next();
+        try {
+            clock.sleep(Math.max(0, Math.min(pause, untilDeadline)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MusterException(130, "interrupted while waiting for rendezvous " + describe(pending));
+        }
     }
 
     /** One look at one name; null when it resolved (and is now in {@code found}), else why not yet. */

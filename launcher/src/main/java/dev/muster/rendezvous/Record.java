@@ -4,8 +4,6 @@ import dev.muster.core.MusterException;
 import dev.muster.core.SafeText;
 import dev.muster.json.Json;
 import dev.muster.json.JsonException;
-import dev.muster.json.JsonParser;
-import java.math.BigInteger;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -76,16 +74,7 @@ public record Record(
         if (ttlSeconds < 1) {
             throw MusterException.usage("rendezvous ttl must be at least 1 second");
         }
-        for (String[] v : new String[][] {
-            {"job id", jobId}, {"host", host}, {"protocol", protocol}, {"path", path}, {"service", service}
-        }) {
-            for (int i = 0; v[1] != null && i < v[1].length(); i++) {
-                if (SafeText.unsafe(v[1], i)) {
-                    // never part of a real endpoint; in a record it could only forge a client's output
-                    throw MusterException.usage("rendezvous " + v[0] + " must not contain control characters");
-                }
-            }
-        }
+        refuseControlCharacters(jobId, host, protocol, path, service);
         String p = path == null || path.isEmpty() ? null : path;
         if (p != null && !p.startsWith("/")) {
             throw MusterException.usage("rendezvous path must be empty or start with '/'");
@@ -106,6 +95,20 @@ public record Record(
                 ttlSeconds,
                 cacheDir,
                 metadata == null ? null : new TreeMap<>(metadata));
+    }
+
+    private static void refuseControlCharacters(
+            String jobId, String host, String protocol, String path, String service) {
+        for (String[] v : new String[][] {
+            {"job id", jobId}, {"host", host}, {"protocol", protocol}, {"path", path}, {"service", service}
+        }) {
+            for (int i = 0; v[1] != null && i < v[1].length(); i++) {
+                if (SafeText.unsafe(v[1], i)) {
+                    // never part of a real endpoint; in a record it could only forge a client's output
+                    throw MusterException.usage("rendezvous " + v[0] + " must not contain control characters");
+                }
+            }
+        }
     }
 
     /** Live iff {@code now - registered_at < ttl_seconds}; a registration from the future counts as live. */
@@ -182,149 +185,8 @@ public record Record(
         return Json.pretty(m);
     }
 
-    /** {@link #parse}, keeping the signature field. */
+    /** {@link #parse}, keeping the signature field ({@link RecordReader}). */
     public static Signed parseSigned(String text, String source) {
-        Object root;
-        try {
-            root = JsonParser.parse(text);
-        } catch (JsonException e) {
-            if (e.endOfInput()) {
-                throw e;
-            }
-            throw corrupt(source, "is not valid JSON: " + e.getMessage());
-        }
-        if (!(root instanceof Map<?, ?> m)) {
-            throw corrupt(source, "is not a JSON object");
-        }
-        long version = unsigned(m, "schema_version", source, 0xFFFF_FFFFL);
-        if (version != SCHEMA_VERSION) {
-            throw corrupt(
-                    source, "has schema_version " + version + ", but muster reads only version " + SCHEMA_VERSION);
-        }
-        SortedMap<String, String> metadata = new TreeMap<>();
-        Object md = m.get("metadata");
-        if (md != null) {
-            if (!(md instanceof Map<?, ?> mdMap)) {
-                throw corrupt(source, "field metadata must be an object of strings");
-            }
-            for (Map.Entry<?, ?> e : mdMap.entrySet()) {
-                if (!(e.getValue() instanceof String v)) {
-                    throw corrupt(
-                            source,
-                            "metadata value for key " + SafeText.quote((String) e.getKey()) + " must be a string");
-                }
-                metadata.put((String) e.getKey(), v);
-            }
-        }
-        Object signature = m.get(SIGNATURE_FIELD);
-        if (signature != null && !(signature instanceof String)) {
-            throw corrupt(source, "field " + SIGNATURE_FIELD + " must be a string, got " + describe(signature));
-        }
-        for (String field : PRINTED) {
-            if (m.get(field) instanceof String v) {
-                refuseUnsafe(v, field, source);
-            }
-        }
-        String name = string(m, "name", source);
-        try {
-            Names.validate(name);
-        } catch (MusterException e) {
-            // the command line's rules hold for names from files too: a name is a path component and a token
-            throw corrupt(
-                    source, "field name " + SafeText.quote(name) + " is not a valid name (" + e.getMessage() + ")");
-        }
-        return new Signed(
-                new Record(
-                        (int) version,
-                        name,
-                        string(m, "job_id", source),
-                        optionalString(m, "service", source),
-                        string(m, "host", source),
-                        (int) unsigned(m, "port", source, 65535),
-                        string(m, "protocol", source),
-                        optionalString(m, "path", source),
-                        string(m, "url", source),
-                        unsigned(m, "registered_at", source, Long.MAX_VALUE),
-                        unsigned(m, "ttl_seconds", source, Long.MAX_VALUE),
-                        string(m, "cache_dir", source),
-                        metadata),
-                (String) signature);
-    }
-
-    /**
-     * The fields that clients print, export and connect to. A control character there (a newline, an escape,
-     * a NUL, which no environment variable can even hold) is never part of a real endpoint; it can only forge an
-     * output line, a terminal sequence or a shell word, so a record holding one is refused as damaged. Metadata
-     * values are left as they are: muster never prints or exports them as text.
-     */
-    private static final String[] PRINTED = {"job_id", "service", "host", "protocol", "path", "url"};
-
-    private static void refuseUnsafe(String v, String field, String source) {
-        for (int i = 0; i < v.length(); i++) {
-            if (SafeText.unsafe(v, i)) {
-                throw corrupt(
-                        source,
-                        "field " + field + " holds the control character " + SafeText.quote(String.valueOf(v.charAt(i)))
-                                + " at position " + i);
-            }
-        }
-    }
-
-    private static String string(Map<?, ?> m, String field, String source) {
-        if (!m.containsKey(field)) {
-            throw corrupt(source, "lacks the field " + field);
-        }
-        if (!(m.get(field) instanceof String s)) {
-            throw corrupt(source, "field " + field + " must be a string, got " + describe(m.get(field)));
-        }
-        return s;
-    }
-
-    private static String optionalString(Map<?, ?> m, String field, String source) {
-        Object v = m.get(field);
-        if (v == null || v instanceof String) {
-            return (String) v;
-        }
-        throw corrupt(source, "field " + field + " must be a string or null, got " + describe(v));
-    }
-
-    private static long unsigned(Map<?, ?> m, String field, String source, long max) {
-        if (!m.containsKey(field)) {
-            throw corrupt(source, "lacks the field " + field);
-        }
-        Object v = m.get(field);
-        if (v instanceof Long n) {
-            if (n < 0) {
-                throw corrupt(source, "field " + field + " must not be negative, got " + n);
-            }
-            if (n > max) {
-                throw corrupt(source, "field " + field + " is " + n + ", above its maximum " + max);
-            }
-            return n;
-        }
-        if (v instanceof BigInteger big) {
-            throw corrupt(source, "field " + field + " is " + SafeText.field(big.toString(), 40) + ", out of range");
-        }
-        throw corrupt(source, "field " + field + " must be a whole number, got " + describe(v));
-    }
-
-    private static String describe(Object v) {
-        if (v == null) {
-            return "null";
-        }
-        if (v instanceof String s) {
-            return "the string " + SafeText.quote(s);
-        }
-        if (v instanceof Map) {
-            return "an object";
-        }
-        if (v instanceof java.util.List) {
-            return "an array";
-        }
-        return v.toString();
-    }
-
-    private static MusterException corrupt(String source, String problem) {
-        return MusterException.corrupt("rendezvous record " + source + " " + problem + "; remove it or register again");
+        return RecordReader.read(text, source);
     }
 }

@@ -24,8 +24,7 @@ public final class RosterFile {
 
     /** {@code $TMPDIR/muster-<uid>/roster}, made 0700. */
     static Path dir(Map<String, String> env) {
-        String tmp = env.getOrDefault("TMPDIR", "/tmp");
-        return Path.of(tmp.isEmpty() ? "/tmp" : tmp, "muster-" + Posix.uid(), "roster");
+        return dev.muster.barrier.Roster.nodeDir(env);
     }
 
     /** Writes the copy for {@code key}/{@code rank}, starts its remover, returns its path. */
@@ -36,7 +35,6 @@ public final class RosterFile {
         try {
             Files.createDirectories(
                     d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            sweepDead(d);
             Path tmp = d.resolve("." + file.getFileName() + ".tmp");
             Files.write(
                     tmp,
@@ -54,24 +52,39 @@ public final class RosterFile {
         return file;
     }
 
-    /** Removes the copies whose process is gone (the PID is the name's last part before .json). */
-    static void sweepDead(Path d) {
+    /**
+     * Removes this node's roster files whose process is gone (the PID is the name's last part before .json): the
+     * copies of killed tasks and the node files of the per-node fan-out. Run when a roster task starts and by
+     * {@code muster sweep}; returns what it removed (or, with {@code dryRun}, would remove).
+     */
+    public static java.util.List<Path> sweep(Map<String, String> env, boolean dryRun) {
+        return sweepDead(dir(env), dryRun);
+    }
+
+    static java.util.List<Path> sweepDead(Path d, boolean dryRun) {
+        java.util.List<Path> removed = new java.util.ArrayList<>();
+        if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+            return removed;
+        }
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*.json")) {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
                 String[] parts = n.substring(0, n.length() - 5).split("\\.");
                 try {
                     long pid = Long.parseLong(parts[parts.length - 1]);
-                    if (!Files.exists(Path.of("/proc", Long.toString(pid)))) {
-                        Files.deleteIfExists(p);
+                    if (!Files.exists(Path.of("/proc", Long.toString(pid))) && (dryRun || Files.deleteIfExists(p))) {
+                        removed.add(p);
                     }
                 } catch (NumberFormatException e) {
                     // not ours
+                } catch (IOException e) {
+                    Log.debug("sweeping " + p + ": " + e);
                 }
             }
         } catch (IOException e) {
             Log.debug("sweeping " + d + ": " + e);
         }
+        return removed;
     }
 
     private static void startRemover(Path file, long pid) {

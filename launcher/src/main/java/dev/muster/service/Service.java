@@ -139,17 +139,7 @@ public final class Service {
      */
     public static Service start(
             String command, Map<String, String> env, long taskPid, Duration grace, String logPrefix, Clock clock) {
-        Path dir;
-        try {
-            // private (0700) and on this node: the state of one service of one task
-            dir = Files.createTempDirectory("muster-service-");
-        } catch (IOException e) {
-            throw new MusterException(
-                    ExitCodes.INTERNAL,
-                    "cannot create a state directory for --start '" + command
-                            + "' under " + System.getProperty("java.io.tmpdir") + ": " + e.getMessage()
-                            + "; set TMPDIR to a writable directory");
-        }
+        Path dir = stateDir(command);
         String setsid = setsid(env);
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "\"$@\" &", "sh"));
         if (setsid != null) {
@@ -200,6 +190,19 @@ public final class Service {
             Thread.currentThread().interrupt();
         }
         return new Service(command, dir, readPid(command, dir, clock), clock);
+    }
+
+    /** A private (0700) directory on this node: the state of one service of one task. */
+    private static Path stateDir(String command) {
+        try {
+            return Files.createTempDirectory("muster-service-");
+        } catch (IOException e) {
+            throw new MusterException(
+                    ExitCodes.INTERNAL,
+                    "cannot create a state directory for --start '" + command
+                            + "' under " + System.getProperty("java.io.tmpdir") + ": " + e.getMessage()
+                            + "; set TMPDIR to a writable directory");
+        }
     }
 
     /** The supervisor writes the PID at once; a loaded node may take a moment to schedule it. */

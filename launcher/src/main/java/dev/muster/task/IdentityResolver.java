@@ -1,10 +1,7 @@
 package dev.muster.task;
 
 import dev.muster.core.MusterException;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -15,12 +12,11 @@ import java.util.function.Function;
  * ({@code MUSTER_LOCAL_JOB}, {@code TORCHELASTIC_RUN_ID}).
  */
 public final class IdentityResolver {
-    private final Map<String, String> env;
+    private final IdentityVars env;
     private final Function<String, String> hostname;
-    private final Map<String, String> sources = new LinkedHashMap<>();
 
     private IdentityResolver(Map<String, String> env, Function<String, String> hostname) {
-        this.env = env;
+        this.env = new IdentityVars(env);
         this.hostname = hostname;
     }
 
@@ -42,69 +38,30 @@ public final class IdentityResolver {
         return new IdentityResolver(env, hostname).resolve();
     }
 
-    /** An MPI-style launcher: its variable names for rank, size, local rank and its own job id. */
-    private record Mpi(String name, String rank, String size, String localRank, String localSize, String jobId) {}
-
-    private static final List<Mpi> MPI = List.of(
-            new Mpi(
-                    "openmpi",
-                    "OMPI_COMM_WORLD_RANK",
-                    "OMPI_COMM_WORLD_SIZE",
-                    "OMPI_COMM_WORLD_LOCAL_RANK",
-                    "OMPI_COMM_WORLD_LOCAL_SIZE",
-                    "OMPI_MCA_ess_base_jobid"),
-            new Mpi("mpich", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", null),
-            new Mpi(
-                    "mvapich2",
-                    "MV2_COMM_WORLD_RANK",
-                    "MV2_COMM_WORLD_SIZE",
-                    "MV2_COMM_WORLD_LOCAL_RANK",
-                    "MV2_COMM_WORLD_LOCAL_SIZE",
-                    null),
-            new Mpi("pals", "PALS_RANKID", "PALS_SIZE", "PALS_LOCAL_RANKID", "PALS_LOCAL_SIZE", null),
-            new Mpi("flux", "FLUX_TASK_RANK", "FLUX_JOB_SIZE", "FLUX_TASK_LOCAL_ID", null, "FLUX_JOB_ID"));
-
     private TaskIdentity resolve() {
-        if (has("TORCHELASTIC_RUN_ID")) {
+        if (env.has("TORCHELASTIC_RUN_ID")) {
             return withLauncher(
                     "torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "TORCHELASTIC_RUN_ID");
         }
-        List<Mpi> present = new ArrayList<>();
-        for (Mpi m : MPI) {
-            if (has(m.rank)) {
-                present.add(m);
-            }
+        MpiLaunchers.Mpi m = MpiLaunchers.present(env);
+        if (m != null) {
+            return withLauncher(m.name(), m.rank(), m.size(), m.localRank(), m.localSize(), m.jobId());
         }
-        if (present.size() > 1) {
-            // Two MPI launchers' variables: fine when they agree (a wrapper that sets both), unclear otherwise.
-            Mpi first = present.get(0);
-            for (Mpi other : present.subList(1, present.size())) {
-                if (!env.get(first.rank).equals(env.get(other.rank))) {
-                    throw MusterException.identity("launchers cannot be told apart: " + first.rank + "="
-                            + env.get(first.rank) + " but " + other.rank + "=" + env.get(other.rank)
-                            + "; unset the variables of the launcher that did not start this task");
-                }
-            }
-        }
-        if (!present.isEmpty()) {
-            Mpi m = present.get(0);
-            return withLauncher(m.name, m.rank, m.size, m.localRank, m.localSize, m.jobId);
-        }
-        if (has("PMIX_RANK") && has("PMIX_NAMESPACE")) {
+        if (env.has("PMIX_RANK") && env.has("PMIX_NAMESPACE")) {
             // PMIx direct launch (srun --mpi=pmix): the rank is PMIx's, the size and local rank Slurm's
             return withLauncher(
                     "pmix",
                     "PMIX_RANK",
-                    firstPresent("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"),
+                    env.firstPresent("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"),
                     "SLURM_LOCALID",
                     null,
                     "PMIX_NAMESPACE");
         }
-        if (has("MUSTER_LOCAL_JOB")) {
+        if (env.has("MUSTER_LOCAL_JOB")) {
             return local();
         }
-        if (has("SLURM_JOB_ID")) {
-            if (!has("SLURM_STEP_ID") && !has("SLURM_STEPID")) {
+        if (env.has("SLURM_JOB_ID")) {
+            if (!env.has("SLURM_STEP_ID") && !env.has("SLURM_STEPID")) {
                 return single("slurm-batch");
             }
             return slurmStep();
@@ -113,15 +70,15 @@ public final class IdentityResolver {
     }
 
     private TaskIdentity slurmStep() {
-        int rank = number("rank", "SLURM_PROCID");
-        String sizeVar = firstPresent("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS");
-        int size = number("size", sizeVar);
-        int localRank = optionalNumber("local rank", "SLURM_LOCALID", 0);
+        int rank = env.number("rank", "SLURM_PROCID");
+        String sizeVar = env.firstPresent("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS");
+        int size = env.number("size", sizeVar);
+        int localRank = env.optionalNumber("local rank", "SLURM_LOCALID", 0);
         checkRank(rank, size, "SLURM_PROCID", sizeVar);
-        String step = firstValue("step", "SLURM_STEP_ID", "SLURM_STEPID");
-        int restart = optionalNumber("restart", "SLURM_RESTART_COUNT", 0);
+        String step = env.firstValue("step", "SLURM_STEP_ID", "SLURM_STEPID");
+        int restart = env.optionalNumber("restart", "SLURM_RESTART_COUNT", 0);
         String cluster = cluster();
-        String job = value("job", "SLURM_JOB_ID");
+        String job = env.value("job", "SLURM_JOB_ID");
         StringBuilder key =
                 new StringBuilder(cluster).append('.').append(job).append('.').append(step);
         if (restart > 0) {
@@ -132,7 +89,7 @@ public final class IdentityResolver {
         String srun = env.get("SLURM_SRUN_COMM_PORT");
         if (srun != null && !srun.isEmpty()) {
             key.append(".p").append(srun);
-            sources.put("launch", "SLURM_SRUN_COMM_PORT");
+            env.source("launch", "SLURM_SRUN_COMM_PORT");
         }
         return new TaskIdentity(
                 "slurm",
@@ -146,7 +103,7 @@ public final class IdentityResolver {
                 restart,
                 cluster,
                 sanitize(key.toString()),
-                sources);
+                env.sources());
     }
 
     private TaskIdentity withLauncher(
@@ -156,24 +113,24 @@ public final class IdentityResolver {
             String localRankVar,
             String localSizeVar,
             String jobIdVar) {
-        int rank = number("rank", rankVar);
-        if (sizeVar == null || !has(sizeVar)) {
+        int rank = env.number("rank", rankVar);
+        if (sizeVar == null || !env.has(sizeVar)) {
             throw MusterException.identity(launcher + " set " + rankVar + " but no task count"
                     + (sizeVar == null ? "" : " (" + sizeVar + ")") + "; run it under a launcher that sets one");
         }
-        int size = number("size", sizeVar);
+        int size = env.number("size", sizeVar);
         checkRank(rank, size, rankVar, sizeVar);
-        int localRank = localRankVar != null && has(localRankVar)
-                ? number("local rank", localRankVar)
-                : optionalNumber("local rank", "SLURM_LOCALID", 0);
-        int localSize = localSizeVar != null && has(localSizeVar) ? number("local size", localSizeVar) : 0;
-        String inner = jobIdVar != null && has(jobIdVar) ? value("launch", jobIdVar) : null;
-        if (inner == null && launcher.equals("openmpi") && has("PMIX_NAMESPACE")) {
-            inner = value("launch", "PMIX_NAMESPACE");
+        int localRank = localRankVar != null && env.has(localRankVar)
+                ? env.number("local rank", localRankVar)
+                : env.optionalNumber("local rank", "SLURM_LOCALID", 0);
+        int localSize = localSizeVar != null && env.has(localSizeVar) ? env.number("local size", localSizeVar) : 0;
+        String inner = jobIdVar != null && env.has(jobIdVar) ? env.value("launch", jobIdVar) : null;
+        if (inner == null && launcher.equals("openmpi") && env.has("PMIX_NAMESPACE")) {
+            inner = env.value("launch", "PMIX_NAMESPACE");
         }
         String cluster = cluster();
-        String job = has("SLURM_JOB_ID") ? value("job", "SLURM_JOB_ID") : inner;
-        String step = has("SLURM_STEP_ID") ? env.get("SLURM_STEP_ID") : null;
+        String job = env.has("SLURM_JOB_ID") ? env.value("job", "SLURM_JOB_ID") : inner;
+        String step = env.has("SLURM_STEP_ID") ? env.get("SLURM_STEP_ID") : null;
         if (inner == null && job == null) {
             throw MusterException.identity(launcher + " set " + rankVar + " but no job id this task shares with its"
                     + " peers" + (jobIdVar == null ? "" : " (" + jobIdVar + ")")
@@ -193,22 +150,22 @@ public final class IdentityResolver {
                 node(),
                 job == null ? inner : job,
                 step,
-                optionalNumber("restart", "SLURM_RESTART_COUNT", 0),
+                env.optionalNumber("restart", "SLURM_RESTART_COUNT", 0),
                 cluster,
                 sanitize(key),
-                sources);
+                env.sources());
     }
 
     private TaskIdentity local() {
-        String job = value("job", "MUSTER_LOCAL_JOB");
-        int rank = number("rank", "MUSTER_RANK");
-        int size = number("size", "MUSTER_SIZE");
+        String job = env.value("job", "MUSTER_LOCAL_JOB");
+        int rank = env.number("rank", "MUSTER_RANK");
+        int size = env.number("size", "MUSTER_SIZE");
         checkRank(rank, size, "MUSTER_RANK", "MUSTER_SIZE");
-        int localRank = optionalNumber("local rank", "MUSTER_LOCAL_RANK", 0);
-        int localSize = optionalNumber("local size", "MUSTER_LOCAL_SIZE", 0);
-        String node = has("MUSTER_NODE") ? value("node", "MUSTER_NODE") : hostname.apply("");
-        if (!has("MUSTER_NODE")) {
-            sources.put("node", "hostname");
+        int localRank = env.optionalNumber("local rank", "MUSTER_LOCAL_RANK", 0);
+        int localSize = env.optionalNumber("local size", "MUSTER_LOCAL_SIZE", 0);
+        String node = env.has("MUSTER_NODE") ? env.value("node", "MUSTER_NODE") : hostname.apply("");
+        if (!env.has("MUSTER_NODE")) {
+            env.source("node", "hostname");
         }
         return new TaskIdentity(
                 "local",
@@ -222,13 +179,13 @@ public final class IdentityResolver {
                 0,
                 "local",
                 sanitize("local." + job),
-                sources);
+                env.sources());
     }
 
     /** The batch script or a process outside any launcher: one task, no barrier. */
     private TaskIdentity single(String launcher) {
-        String job = has("SLURM_JOB_ID") ? value("job", "SLURM_JOB_ID") : null;
-        String cluster = has("SLURM_JOB_ID") ? cluster() : "local";
+        String job = env.has("SLURM_JOB_ID") ? env.value("job", "SLURM_JOB_ID") : null;
+        String cluster = env.has("SLURM_JOB_ID") ? cluster() : "local";
         return new TaskIdentity(
                 launcher,
                 0,
@@ -238,31 +195,31 @@ public final class IdentityResolver {
                 node(),
                 job,
                 null,
-                optionalNumber("restart", "SLURM_RESTART_COUNT", 0),
+                env.optionalNumber("restart", "SLURM_RESTART_COUNT", 0),
                 cluster,
                 sanitize(cluster + '.' + (job == null ? "nojob" : job) + ".batch"),
-                sources);
+                env.sources());
     }
 
     private String cluster() {
-        if (has("SLURM_CLUSTER_NAME")) {
-            return value("cluster", "SLURM_CLUSTER_NAME");
+        if (env.has("SLURM_CLUSTER_NAME")) {
+            return env.value("cluster", "SLURM_CLUSTER_NAME");
         }
-        sources.put("cluster", "default");
+        env.source("cluster", "default");
         return "cluster";
     }
 
     private String node() {
-        if (has("SLURMD_NODENAME")) {
-            return value("node", "SLURMD_NODENAME");
+        if (env.has("SLURMD_NODENAME")) {
+            return env.value("node", "SLURMD_NODENAME");
         }
-        sources.put("node", "hostname");
+        env.source("node", "hostname");
         return hostname.apply("");
     }
 
     /** Tasks of this step on this node, from {@code SLURM_STEP_TASKS_PER_NODE} ("2(x3),1") and the node index. */
     private int slurmLocalSize() {
-        String spec = firstPresent("SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE");
+        String spec = env.firstPresent("SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE");
         String nodeId = env.get("SLURM_NODEID");
         if (spec == null || nodeId == null) {
             return 0;
@@ -271,7 +228,7 @@ public final class IdentityResolver {
             int index = Integer.parseInt(nodeId.trim());
             for (int count : SlurmLists.expandCounts(env.get(spec))) {
                 if (index-- == 0) {
-                    sources.put("local size", spec);
+                    env.source("local size", spec);
                     return count;
                 }
             }
@@ -289,54 +246,6 @@ public final class IdentityResolver {
             throw MusterException.identity(rankVar + "=" + rank + " is not below " + sizeVar + "=" + size
                     + "; the launcher's variables contradict each other");
         }
-    }
-
-    private boolean has(String var) {
-        String v = env.get(var);
-        return v != null && !v.isEmpty();
-    }
-
-    private String firstPresent(String... vars) {
-        for (String v : vars) {
-            if (has(v)) {
-                return v;
-            }
-        }
-        return vars[vars.length - 1];
-    }
-
-    private String firstValue(String field, String... vars) {
-        return value(field, firstPresent(vars));
-    }
-
-    private String value(String field, String var) {
-        String v = env.get(var);
-        if (v == null || v.isEmpty()) {
-            throw MusterException.identity(var + " is not set; it is needed for the task's " + field);
-        }
-        sources.put(field, var);
-        return v.trim();
-    }
-
-    private int number(String field, String var) {
-        String v = value(field, var);
-        try {
-            int n = Integer.parseInt(v);
-            if (n < 0) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw MusterException.identity(
-                    var + "='" + v + "' is not a non-negative integer; it gives the task's " + field);
-        }
-    }
-
-    private int optionalNumber(String field, String var, int fallback) {
-        if (!has(var)) {
-            return fallback;
-        }
-        return number(field, var);
     }
 
     /** Key characters safe for one path component on any file system. */

@@ -170,7 +170,7 @@ class FileBarrierTest {
     private Future<Outcome> waitAsRank1(boolean byOpen) {
         FileBarrier waiter = task(1, 2, FAST);
         if (byOpen) {
-            waiter.pollByOpenOnly();
+            waiter.polls().byOpenOnly();
         }
         waiter.arrive();
         ExecutorService pool = Executors.newSingleThreadExecutor();
@@ -203,7 +203,7 @@ class FileBarrierTest {
         ManualClock clock = new ManualClock();
         FileBarrier waiter = new FileBarrier(root, "k", 1, 2, "h", FAST, clock, new Random(1), r -> "n" + r);
         waiter.prepare();
-        waiter.pollByOpenOnly();
+        waiter.polls().byOpenOnly();
         waiter.arrive();
         Path outcome = root.resolve("k/outcome").toRealPath();
         List<Integer> heldBetweenPolls = new ArrayList<>();

@@ -21,7 +21,8 @@ final class Ranks {
             long arrivedNanos,
             long doneNanos,
             String via,
-            byte[] roster) {
+            byte[] roster,
+            String rosterFrom) {
         int code() {
             return failure == null ? 0 : failure.status();
         }
@@ -36,6 +37,20 @@ final class Ranks {
     volatile TcpBarrier leader;
     /** Each rank's card, when set (the roster tests); null: no card, as the plain barrier. */
     volatile java.util.function.IntFunction<Card> cards;
+    /** Where the participants' log lines and events go (the soak's --trace); null: nowhere. */
+    volatile SoakTrace trace;
+    /** When each rank arrived (System.nanoTime), as it happens; {@link #NOT_YET} before. */
+    final java.util.concurrent.atomic.AtomicLongArray arrivals;
+    /** Each rank's thread's run-queue wait (schedstat, ns) at its arrival and at its return; -1 unknown. */
+    final java.util.concurrent.atomic.AtomicLongArray waitAtArrival;
+
+    final java.util.concurrent.atomic.AtomicLongArray waitAtReturn;
+    /** Each rank's thread's id in the kernel once it arrived (0: unknown), so that others can read its schedstat. */
+    final java.util.concurrent.atomic.AtomicIntegerArray tids;
+
+    static final long NOT_YET = Long.MIN_VALUE;
+    /** Ranks that run without a node roster directory (as a follower that predates the per-node fan-out). */
+    volatile java.util.function.IntPredicate withoutNodeDir = r -> false;
 
     Ranks(Path root, String key, int size, Transport.Mode mode, Duration timeout) {
         this(root, key, size, mode, timeout, Duration.ofMillis(20));
@@ -47,6 +62,15 @@ final class Ranks {
         this.size = size;
         this.mode = mode;
         this.settings = new BarrierSettings(timeout, pollMax, pollMax.dividedBy(4), Duration.ofSeconds(60));
+        this.arrivals = new java.util.concurrent.atomic.AtomicLongArray(size);
+        this.waitAtArrival = new java.util.concurrent.atomic.AtomicLongArray(size);
+        this.waitAtReturn = new java.util.concurrent.atomic.AtomicLongArray(size);
+        this.tids = new java.util.concurrent.atomic.AtomicIntegerArray(size);
+        for (int r = 0; r < size; r++) {
+            arrivals.set(r, NOT_YET);
+            waitAtArrival.set(r, -1);
+            waitAtReturn.set(r, -1);
+        }
         this.pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(null, r, "rank", 256 * 1024);
             t.setDaemon(true);
@@ -67,13 +91,43 @@ final class Ranks {
     }
 
     Result run(int rank, Map<String, String> data) {
+        SoakTrace.bind(trace);
+        try {
+            SoakTrace.event("rank " + rank + " starts (" + mode + ")");
+            Result r = runBound(rank, data);
+            long[] sched = SoakTrace.schedstat();
+            waitAtReturn.set(rank, sched == null ? -1 : sched[1]);
+            SoakTrace.event("rank " + rank + " returns code " + r.code() + " via " + r.via()
+                    + (r.failure() == null ? "" : ": " + r.failure().getMessage()));
+            return r;
+        } finally {
+            SoakTrace.bind(null);
+        }
+    }
+
+    /** Marks {@code rank} as arrived now; returns the time. */
+    long arrivedNow(int rank) {
+        long[] sched = SoakTrace.schedstat();
+        waitAtArrival.set(rank, sched == null ? -1 : sched[1]);
+        tids.set(rank, SoakTrace.tid());
+        long now = System.nanoTime();
+        arrivals.set(rank, now);
+        SoakTrace.event("rank " + rank + " arrives");
+        return now;
+    }
+
+    private Result runBound(int rank, Map<String, String> data) {
         FileBarrier fb = barrier(rank);
         Card c = cards == null ? null : cards.apply(rank);
         if (c != null) {
-            fb.card(c);
+            fb.stepRoster().card(c);
+            if (!withoutNodeDir.test(rank)) {
+                fb.stepRoster()
+                        .nodeRosterDir(root.resolve("node-rosters")); // one directory for all "nodes": the names differ
+            }
         }
         fb.prepare();
-        long arrived = System.nanoTime();
+        long arrived = arrivedNow(rank);
         if (mode == Transport.Mode.TCP && rank != 0) {
             fb.markArrived(); // as StepSync does: the arrival file follows the TCP hello
         } else {
@@ -94,9 +148,16 @@ final class Ranks {
             long done = System.nanoTime();
             // rank 0 keeps the roster; the others its digest, so that 4,096 copies do not fill the test's heap
             return new Result(
-                    rank, o, null, arrived, done, fb.via(), roster == null || rank == 0 ? roster : digest(roster));
+                    rank,
+                    o,
+                    null,
+                    arrived,
+                    done,
+                    fb.via(),
+                    roster == null || rank == 0 ? roster : digest(roster),
+                    fb.stepRoster().rosterFrom());
         } catch (MusterException e) {
-            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null);
+            return new Result(rank, null, e, arrived, System.nanoTime(), fb.via(), null, null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

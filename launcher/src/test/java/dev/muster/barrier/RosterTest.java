@@ -37,26 +37,32 @@ class RosterTest {
     @TempDir
     Path root;
 
+    /** Rank r's card, 16 tasks per node (node0 holds ranks 0 to 15). */
     static Card card(int r) {
+        return card(r, 16);
+    }
+
+    static Card card(int r, int perNode) {
         return new Card(
                 r,
-                "node" + (r / 2),
+                "node" + (r / perNode),
                 1000 + r,
-                r % 2,
+                r % perNode,
                 "10.0." + (r / 256) + "." + (r % 256),
                 "fab0",
                 Map.of("http", 8000 + r),
                 Map.of("role", r == 0 ? "head" : "worker", "weird", "a=b\nc\\d"));
     }
 
-    @ParameterizedTest(name = "{0} participants, {1}")
-    @CsvSource({"8, TCP", "8, FILE", "1024, TCP", "4096, TCP"})
+    @ParameterizedTest(name = "{0} participants, {1}, {2} per node")
+    @CsvSource({"8, TCP, 2", "8, FILE, 2", "1024, TCP, 16", "4096, TCP, 16", "1024, TCP, 1"})
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void roster_ofInProcessParticipants_reachesEveryRankInRankOrder(int n, Transport.Mode mode) throws IOException {
+    void roster_ofInProcessParticipants_reachesEveryRankInRankOrder(int n, Transport.Mode mode, int perNode)
+            throws IOException {
         long need = mode == Transport.Mode.TCP ? 4L * n + 1024 : n + 1024;
         Assumptions.assumeTrue(BarrierScaleTest.openFilesSoftLimit() >= need, "open-files soft limit too low for " + n);
         Ranks r = new Ranks(root, "roster-" + n, n, mode, Duration.ofSeconds(100), Duration.ofMillis(50));
-        r.cards = RosterTest::card;
+        r.cards = i -> card(i, perNode);
         try {
             List<CompletableFuture<Ranks.Result>> fs = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -75,24 +81,54 @@ class RosterTest {
                     assertArrayEquals(digest, res.roster(), "rank " + res.rank() + "'s roster differs from rank 0's");
                 }
             }
-            checkRoster(first, n);
+            checkRoster(first, n, perNode);
             Map<String, String> env = Roster.env(first);
-            assertTrue(env.get("MUSTER_HOSTS").startsWith("node0,node0,node1,node1,"), env.get("MUSTER_HOSTS"));
+            assertTrue(
+                    env.get("MUSTER_HOSTS").startsWith("node0,".repeat(perNode) + "node1,"), env.get("MUSTER_HOSTS"));
             assertEquals("10.0.0.0", env.get("MUSTER_ROSTER_ADDR0"));
             Ranks.Result zero = fs.get(0).join();
             String via = zero.outcome().data().get(Roster.VIA);
-            assertEquals(mode == Transport.Mode.FILE ? "file" : Roster.streams(n, first.length) ? "tcp" : "file", via);
-            if (mode == Transport.Mode.TCP && via.equals("file")) {
-                // above the budget rank 0 sends the outcome alone: far below N copies of the roster
-                assertTrue(r.sentBytes() < (long) n * 1024, "rank 0 sent " + r.sentBytes() + " bytes");
+            int nodes = (n + perNode - 1) / perNode;
+            String expected = mode == Transport.Mode.FILE ? "file" : RosterRelay.via(true, n, first.length, nodes - 1);
+            assertEquals(expected, via);
+            if (mode == Transport.Mode.TCP && !via.equals("tcp")) {
+                // rank 0 sends the roster to one task per other node at most, the outcome alone to the rest
+                long copies = via.equals("node") ? nodes - 1 : 0;
+                assertTrue(
+                        r.sentBytes() < copies * (first.length + 1024) + (long) n * 1024,
+                        "rank 0 sent " + r.sentBytes() + " bytes");
+            }
+            if (via.equals("node")) {
+                checkPerNode(fs, perNode);
             }
         } finally {
             r.close();
         }
     }
 
+    /** Per node: its lowest rank got the roster on its stream, every other one from the node's file. */
+    private void checkPerNode(List<CompletableFuture<Ranks.Result>> fs, int perNode) throws IOException {
+        // a leader released over TCP has the roster from its stream; the others of a node take the node's file,
+        // or the step's where none came within RosterRelay.NODE_WAIT_NANOS (a leader counted by its arrival file
+        // before it connected learns the release from the outcome file; on a loaded machine a leader is late)
+        for (CompletableFuture<Ranks.Result> f : fs) {
+            Ranks.Result res = f.join();
+            String from = res.rosterFrom();
+            if (res.rank() == 0) {
+                assertEquals("built", from);
+            } else if (res.rank() % perNode == 0 && "tcp".equals(res.via())) {
+                assertEquals("stream", from, "rank " + res.rank() + ", a node leader released over TCP");
+            } else {
+                assertTrue(from.equals("node") || from.equals("shared"), "rank " + res.rank() + ": " + from);
+            }
+        }
+        try (var files = Files.list(root.resolve("node-rosters"))) {
+            assertEquals(fs.size() / perNode, files.count(), "one roster file per node");
+        }
+    }
+
     @SuppressWarnings("unchecked")
-    private static void checkRoster(byte[] json, int n) {
+    private static void checkRoster(byte[] json, int n, int perNode) {
         Map<String, Object> doc = (Map<String, Object>) JsonParser.parse(new String(json, StandardCharsets.UTF_8));
         assertEquals(1L, doc.get("version"));
         assertEquals((long) n, doc.get("size"));
@@ -100,13 +136,45 @@ class RosterTest {
         assertEquals(n, ranks.size());
         for (int i = 0; i < n; i++) {
             Map<String, Object> e = (Map<String, Object>) ranks.get(i);
-            Card c = card(i);
+            Card c = card(i, perNode);
             assertEquals((long) i, e.get("rank"));
             assertEquals(c.node(), e.get("node"));
             assertEquals(c.address(), e.get("address"));
             assertEquals(c.pid(), e.get("pid"));
             assertEquals((long) (8000 + i), ((Map<String, Object>) e.get("ports")).get("http"));
             assertEquals(c.values(), e.get("values"));
+        }
+    }
+
+    /**
+     * A task without a node roster directory, as one of a version that predates the per-node fan-out (it reads
+     * the step's roster file whenever the roster does not follow its outcome), still gets the roster; so do the
+     * tasks of a node whose leader writes no node file (after a wait, from the step's file).
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void perNodeFanOut_tasksWithoutNodeFiles_readTheStepsFile() {
+        int n = 128;
+        Ranks r = new Ranks(root, "compat", n, Transport.Mode.TCP, Duration.ofSeconds(50), Duration.ofMillis(50));
+        r.cards = RosterTest::card;
+        r.withoutNodeDir = rank -> rank == 3 || rank == 16;
+        try {
+            List<CompletableFuture<Ranks.Result>> fs = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                fs.add(r.start(i, Map.of(Release.MASTER_ADDR, "10.0.0.1", Roster.WANTED, "1")));
+            }
+            byte[] digest = Ranks.digest(fs.get(0).join().roster());
+            assertEquals(RosterRelay.NODE, fs.get(0).join().outcome().data().get(Roster.VIA));
+            for (CompletableFuture<Ranks.Result> f : fs) {
+                Ranks.Result res = f.join();
+                assertEquals(0, res.code(), () -> "rank " + res.rank() + ": " + res.failure());
+                if (res.rank() > 0) {
+                    assertArrayEquals(digest, res.roster(), "rank " + res.rank() + "'s roster differs");
+                }
+            }
+            assertEquals("shared", fs.get(3).join().rosterFrom());
+        } finally {
+            r.close();
         }
     }
 

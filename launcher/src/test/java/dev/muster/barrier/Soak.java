@@ -38,7 +38,12 @@ public final class Soak {
         TERM_LATE
     }
 
-    record Verdict(boolean real, Fault fault, int early, int hung, int wrong, long millis, String why) {}
+    /** @param starved participants past their deadline and slack whose thread was held off the CPU, not hung */
+    record Verdict(boolean real, Fault fault, int early, int hung, int wrong, long millis, String why, int starved) {
+        Verdict(boolean real, Fault fault, int early, int hung, int wrong, long millis, String why) {
+            this(real, fault, early, hung, wrong, millis, why, 0);
+        }
+    }
 
     private Soak() {}
 
@@ -50,11 +55,16 @@ public final class Soak {
                 muster.addAll(Arrays.asList(args).subList(i + 1, args.length));
                 break;
             }
-            opt.put(args[i], args[++i]);
+            opt.put(args[i], args[i].equals("--trace") ? "on" : args[++i]);
         }
         int count = Integer.parseInt(opt.getOrDefault("--count", "10000"));
         int real = Integer.parseInt(opt.getOrDefault("--real", Integer.toString(Math.max(count / 5, 0))));
         long seed = Long.parseLong(opt.getOrDefault("--seed", Long.toString(System.nanoTime())));
+        if (opt.containsKey("--trace")) {
+            SoakInProcess.trace = true;
+            SoakTrace.install();
+        }
+        SoakTrace.Stalls.start();
         Path work = Path.of(opt.get("--work"));
         Path fullRoot = opt.containsKey("--full-dir") ? Path.of(opt.get("--full-dir")) : null;
         int jobs = Integer.parseInt(opt.getOrDefault("--jobs", "16"));
@@ -67,10 +77,10 @@ public final class Soak {
         for (Path p : List.of(work, realRoot, ipRoot)) {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
         }
-        // in-process steps get muster local's key form with a pid that has ended, so that sweep may remove them
-        Process gone = new ProcessBuilder("true").start();
-        gone.waitFor();
-        String keyPrefix = "local." + gone.pid() + "-";
+        // in-process steps get muster local's key form with a pid no process can have (Linux pids stay below
+        // PID_MAX_LIMIT, 2^22), so that sweep may remove them: a pid that has merely ended is reused within
+        // minutes on a busy machine (pid_max is often 32768), and sweep keeps the step of a live pid
+        String keyPrefix = "local." + (1 << 22) + "-";
 
         System.err.println("soak: seed=" + seed + " count=" + count + " real=" + real + " work=" + work);
         List<Verdict> verdicts = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -121,7 +131,7 @@ public final class Soak {
                     if (isReal) {
                         realRan.incrementAndGet();
                     }
-                    if (v.early() + v.hung() + v.wrong() > 0) {
+                    if (v.early() + v.hung() + v.wrong() + v.starved() > 0) {
                         System.err.println("soak: barrier " + n + " (" + (isReal ? "real" : "in-process") + ", "
                                 + v.fault() + ", n=" + size + "):" + v.why());
                     }
@@ -162,7 +172,12 @@ public final class Soak {
     private static int sweep(List<String> muster, Path root) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(muster);
         cmd.addAll(List.of("sweep", "--sync-dir", root.toString(), "--quiet"));
-        int rc = new ProcessBuilder(cmd).inheritIO().start().waitFor();
+        // what it removed is of no interest here (stdout carries the counters); what it left is counted below
+        int rc = new ProcessBuilder(cmd)
+                .inheritIO()
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start()
+                .waitFor();
         int left = 0;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
             for (Path p : ds) {
@@ -186,11 +201,13 @@ public final class Soak {
         int early = 0;
         int hung = 0;
         int wrong = 0;
+        int starved = 0;
         Map<String, long[]> perCase = new java.util.TreeMap<>(); // count, total ms, max ms
         for (Verdict v : verdicts) {
             early += v.early();
             hung += v.hung();
             wrong += v.wrong();
+            starved += v.starved();
             String kind = (v.real() ? "real_" : "inprocess_") + v.fault().name().toLowerCase(java.util.Locale.ROOT);
             long[] c = perCase.computeIfAbsent(kind, k -> new long[3]);
             c[0]++;
@@ -206,6 +223,7 @@ public final class Soak {
         System.out.println("early_releases=" + early);
         System.out.println("hung=" + hung);
         System.out.println("wrong_code=" + wrong);
+        System.out.println("starved=" + starved);
         System.out.println("leftovers=" + leftovers);
         for (Map.Entry<String, long[]> e : perCase.entrySet()) {
             String name = e.getKey();

@@ -54,4 +54,46 @@ class SweepTest {
         assertEquals(List.of(oldLive), r.removed());
         assertTrue(Files.isDirectory(oldLive));
     }
+
+    /** A link in the root is reported and kept; a link inside a step is removed as a link, its target kept. */
+    @Test
+    void links_areNeverFollowed(@TempDir Path outside) throws Exception {
+        Instant now = Instant.parse("2026-01-02T12:00:00Z");
+        Path precious = Files.writeString(outside.resolve("precious"), "keep");
+        Path linkInRoot = Files.createSymbolicLink(root.resolve("c.9.0"), outside);
+        Path dead = step("c.3.0", Duration.ofMinutes(1), now);
+        Files.createSymbolicLink(dead.resolve("arrival/0/link"), outside);
+        Path file = Files.writeString(root.resolve("c.8.0"), "not a step");
+        Sweep.Result r = Sweep.sweep(root, name -> false, Duration.ofHours(24), now, false);
+        assertEquals(List.of(dead), r.removed());
+        assertEquals(java.util.Set.of(linkInRoot, file), java.util.Set.copyOf(r.kept()));
+        assertTrue(Files.isSymbolicLink(linkInRoot));
+        assertEquals("keep", Files.readString(precious), "the target of neither link was touched");
+        assertFalse(Files.exists(dead, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    }
+
+    /** Exactly --max-age old is not older than it; a root that does not exist has nothing to sweep. */
+    @Test
+    void maxAge_isExclusive_andAMissingRootIsEmpty() throws Exception {
+        Instant now = Instant.parse("2026-01-02T12:00:00Z");
+        Path exactly = step("c.1.0", Duration.ofHours(24), now);
+        Sweep.Result r = Sweep.sweep(root, name -> true, Duration.ofHours(24), now, false);
+        assertEquals(List.of(exactly), r.kept());
+        assertEquals(List.of(), r.removed());
+        Sweep.Result none = Sweep.sweep(root.resolve("none"), name -> false, Duration.ZERO, now, false);
+        assertEquals(List.of(), none.removed());
+        assertEquals(List.of(), none.kept());
+    }
+
+    /** A leftover of an interrupted clean-up goes even under --dry-run's report, and is kept by --dry-run. */
+    @Test
+    void dryRun_reportsLeftoversAndDeadSteps_removesNothing() throws Exception {
+        Instant now = Instant.parse("2026-01-02T12:00:00Z");
+        Path leftover = step("c.4.0.gone.123", Duration.ofMinutes(1), now);
+        Path dead = step("c.3.0", Duration.ofMinutes(1), now);
+        Sweep.Result r = Sweep.sweep(root, name -> !name.equals("c.3.0"), Duration.ofHours(24), now, true);
+        assertEquals(java.util.Set.of(leftover, dead), java.util.Set.copyOf(r.removed()));
+        assertTrue(Files.isDirectory(leftover));
+        assertTrue(Files.isDirectory(dead));
+    }
 }

@@ -55,7 +55,7 @@ class TcpBarrierTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             dead = s.getLocalPort();
         }
-        zero.publishEndpoint(TcpEndpoint.listening("127.0.0.1", dead, new byte[16]));
+        zero.polls().publishEndpoint(TcpEndpoint.listening("127.0.0.1", dead, new byte[16]));
     }
 
     private static List<Ranks.Result> join(List<CompletableFuture<Ranks.Result>> fs) {
@@ -95,7 +95,7 @@ class TcpBarrierTest {
         Path ep = root.resolve("step").resolve("endpoint");
         await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(ep) && Files.size(ep) > 0);
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(ep)));
-        TcpEndpoint e = r.barrier(1).readEndpoint();
+        TcpEndpoint e = r.barrier(1).polls().endpoint();
         assertTrue(e.listening());
         assertEquals(16, e.token().length);
         CompletableFuture<Ranks.Result> one = r.start(1);
@@ -114,7 +114,7 @@ class TcpBarrierTest {
         FileBarrier two = r.barrier(2);
         two.prepare();
         two.arrive();
-        TcpClient.Attempt a = TcpClient.connect(two.readEndpoint(), 2, 5000);
+        TcpClient.Attempt a = TcpClient.connect(two.polls().endpoint(), 2, 5000);
         assertEquals(TcpClient.State.CONNECTED, a.state(), a.problem());
         await().atMost(Duration.ofSeconds(10)).until(() -> r.connected() == 2);
         long closed = System.nanoTime();
@@ -137,7 +137,7 @@ class TcpBarrierTest {
         zero.arrive();
         byte[] token = new byte[16];
         TcpServer server = TcpServer.open(InetAddress.getLoopbackAddress(), 3, token);
-        zero.publishEndpoint(TcpEndpoint.listening("127.0.0.1", server.port(), token));
+        zero.polls().publishEndpoint(TcpEndpoint.listening("127.0.0.1", server.port(), token));
         List<CompletableFuture<Ranks.Result>> fs = List.of(r.start(1), r.start(2));
         await().atMost(Duration.ofSeconds(10)).until(() -> {
             server.poll(10_000_000L, System.nanoTime());
@@ -160,7 +160,7 @@ class TcpBarrierTest {
             fs.add(r.start(i));
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> r.connected() == 2);
-        TcpEndpoint ep = r.barrier(3).readEndpoint();
+        TcpEndpoint ep = r.barrier(3).polls().endpoint();
         List<Socket> silent = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
             Socket s = new Socket(InetAddress.getLoopbackAddress(), ep.port());
@@ -224,7 +224,7 @@ class TcpBarrierTest {
         ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
         try {
             listener.setSoTimeout(10_000);
-            zero.publishEndpoint(TcpEndpoint.listening("127.0.0.1", listener.getLocalPort(), new byte[16]));
+            zero.polls().publishEndpoint(TcpEndpoint.listening("127.0.0.1", listener.getLocalPort(), new byte[16]));
             CompletableFuture<Ranks.Result> peer = tcp.start(1);
             java.net.Socket connecting = listener.accept();
             zero.decide(Outcome.release(0, Map.of("master_addr", "n1")));
@@ -255,7 +255,7 @@ class TcpBarrierTest {
                         Outcome o = new TcpBarrier(
                                         fb, () -> InetAddress.getByName("192.0.2.1"), "--bind-address 192.0.2.1")
                                 .await(Map.of());
-                        return new Ranks.Result(0, o, null, 0, 0, fb.via(), null);
+                        return new Ranks.Result(0, o, null, 0, 0, fb.via(), null, null);
                     } catch (InterruptedException e) {
                         throw new IllegalStateException(e);
                     }
@@ -266,7 +266,7 @@ class TcpBarrierTest {
             assertEquals(0, res.code(), () -> "rank " + res.rank() + ": " + res.failure());
             assertEquals("file", res.via());
         }
-        assertTrue(!r.barrier(1).readEndpoint().listening());
+        assertTrue(!r.barrier(1).polls().endpoint().listening());
     }
 
     @Test
@@ -296,15 +296,21 @@ class TcpBarrierTest {
         }
     }
 
+    /**
+     * A connected task whose deadline comes first claims its timeout (FileBarrier#ownTimeout): rank 0 learns it
+     * from the outcome file and ends with it, instead of waiting on until its own deadline and then, had the
+     * missing task come meanwhile, releasing a step whose rank 1 had already failed.
+     */
     @Test
-    void connectedRankTimesOutFirst_othersKeepWaitingUntilTheirOwnDeadline() {
-        // rank 0 waits 2 s, rank 1 only 0.5 s, rank 2 never comes
-        Ranks r = ranks(3, Duration.ofSeconds(2));
+    void connectedRankTimesOutFirst_itsTimeoutEndsTheStepForEveryone() {
+        // rank 0 would wait 20 s, rank 1 only 0.5 s, rank 2 never comes
+        Ranks r = ranks(3, Duration.ofSeconds(20));
         Ranks quick = new Ranks(root, "step", 3, Transport.Mode.TCP, Duration.ofMillis(500));
         try {
             long start = System.nanoTime();
             CompletableFuture<Ranks.Result> zero = r.start(0);
-            await().atMost(Duration.ofSeconds(10)).until(() -> r.barrier(1).readEndpoint() != null);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> r.barrier(1).polls().endpoint() != null);
             Ranks.Result one = quick.start(1).join();
             assertEquals(ExitCodes.TIMEOUT, one.code(), () -> "rank 1: " + one.failure());
             // its deadline came before its arrival file was due: it still counts itself as arrived
@@ -312,13 +318,12 @@ class TcpBarrierTest {
                     one.failure().getMessage().contains("missing rank 2"),
                     one.failure().getMessage());
             Ranks.Result z = zero.join();
-            // an ordering, not a wall-clock bound: rank 0 learned of its own timeout after rank 1 timed out
-            assertTrue(z.doneNanos() >= one.doneNanos(), "rank 0 still waited after rank 1's deadline");
+            assertTrue(z.doneNanos() >= one.doneNanos(), "rank 0 ended before rank 1's deadline");
             assertEquals(ExitCodes.TIMEOUT, z.code(), () -> "rank 0: " + z.failure());
             assertTrue(
                     z.failure().getMessage().contains("missing rank 2"),
                     z.failure().getMessage());
-            assertTrue(z.doneNanos() - start >= 2_000_000_000L, "rank 0 waited its own 2 s");
+            assertTrue(z.doneNanos() - start < 15_000_000_000L, "rank 0 waited for its own deadline after all");
         } finally {
             quick.close();
         }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Fields;
 import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,9 +25,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * What the program inherits from its task through muster (DESIGN §6). Java 22+ execs for real: the task's PID,
- * its inherited descriptors and its limits are the program's. Java 17 runs the program as a child: the limits,
- * exit codes and signals still look the same to srun, and a signal sent to muster reaches the program once.
+ * What the program inherits from its task through muster (DESIGN §6). Java 22+, and Java 17 with libmuster.so,
+ * exec for real: the task's PID, its inherited descriptors and its limits are the program's. Java 17 without the
+ * library (here: MUSTER_EXEC=child) runs the program as a child: the limits, exit codes and signals still look
+ * the same to srun, and a signal sent to muster reaches the program once.
  */
 class ExecFidelityIT {
     @RegisterExtension
@@ -64,14 +66,9 @@ class ExecFidelityIT {
      * hard one (the JVM would raise it), records both, then execs {@code next...}.
      */
     private Path task(String next) throws Exception {
-        return task("", next);
-    }
-
-    /** {@link #task(String)}, running {@code first} (shell lines) before anything else. */
-    private Path task(String first, String next) throws Exception {
         return cluster.script(
                 "task.sh",
-                first
+                ""
                         + "exec 7</etc/hostname\n"
                         + "ulimit -Sn 1000\n"
                         + "fd7=closed; [ -e /proc/$$/fd/7 ] && fd7=open\n"
@@ -84,28 +81,15 @@ class ExecFidelityIT {
 
     /** The probe under {@code muster run} on 2 nodes, 4 tasks; every rank's program must have run. */
     private ProbeRun underMuster(Jdk jdk, Map<String, String> env, Path probe) throws Exception {
-        return underMuster(jdk, env, probe, "", "");
-    }
-
-    /**
-     * With {@code options} for muster run, {@code first} run by each task before the rest, and {@code srun}'s own
-     * options first.
-     */
-    private ProbeRun underMuster(
-            Jdk jdk, Map<String, String> env, Path probe, String options, String first, String... srun)
-            throws Exception {
-        List<String> args = new java.util.ArrayList<>(List.of(srun));
-        args.addAll(List.of(
+        Run.Result r = cluster.srun(
+                Duration.ofSeconds(40),
+                env,
                 "-N",
                 "2",
                 "-n",
                 "4",
-                task(
-                                first,
-                                Cluster.musterShell(jdk) + " run --sync-dir " + cluster.sync() + " " + options + " -- "
-                                        + probe)
-                        .toString()));
-        Run.Result r = cluster.srun(Duration.ofSeconds(40), env, args.toArray(String[]::new));
+                task(Cluster.musterShell(jdk) + " run --sync-dir " + cluster.sync() + " -- " + probe)
+                        .toString());
         assertEquals(0, r.exit(), r.describe());
         ProbeRun run = new ProbeRun(byRank(r.out(), "task "), byRank(r.out(), "probe "));
         assertEquals(List.of("0", "1", "2", "3"), List.copyOf(run.programs().keySet()), r.describe());
@@ -120,44 +104,54 @@ class ExecFidelityIT {
         return m;
     }
 
-    /**
-     * In the small waiter's case the JVM execs the waiter, which execs the program: the PID, the inherited
-     * descriptor and the limit must come through both, and neither the JVM's descriptors nor the waiter's
-     * connection to rank 0 may reach the program.
-     */
-    @ParameterizedTest
-    @EnumSource(Waiters.class)
+    @Test
     @Timeout(60)
-    void exec_onJava25_keepsTaskPidDescriptorsAndOpenFilesLimit(Waiters w) throws Exception {
-        w.require();
+    void exec_onJava25_keepsTaskPidDescriptorsAndOpenFilesLimit() throws Exception {
+        assertTrueExec(Jdk.J25);
+    }
+
+    /** libmuster.so (JNI) gives Java 17 the same true exec as Java 25's (docs/exec.md). */
+    @Test
+    @Timeout(60)
+    void exec_onJava17WithLibrary_keepsTaskPidDescriptorsAndOpenFilesLimit() throws Exception {
+        Path lib = Cluster.root().resolve("target/native/linux-" + arch() + "/libmuster.so");
+        if (!Files.isRegularFile(lib)) {
+            Slurm.unavailable("no " + lib + " (scripts/build-native builds it when cc exists)");
+        }
+        assertTrueExec(Jdk.J17);
+    }
+
+    private static String arch() {
+        String a = System.getProperty("os.arch");
+        return "amd64".equals(a) ? "x86_64" : a;
+    }
+
+    /**
+     * The environment of a task on {@code jdk}; on Java 17 with {@code MUSTER_EXEC=child}: the tests of Java 17
+     * here are those of the supervised child, which a task without libmuster.so takes.
+     */
+    private static Map<String, String> env(Jdk jdk) {
+        Map<String, String> env = new java.util.HashMap<>(Cluster.env(jdk));
+        if (jdk == Jdk.J17) {
+            env.put("MUSTER_EXEC", "child");
+        }
+        return env;
+    }
+
+    private void assertTrueExec(Jdk jdk) throws Exception {
         Path probe = probe();
-        // stderr into files (the same for both runs, so that descriptor 2 is the same): muster's verbose lines
-        // say which way each task waited
-        String err = cluster.dir().resolve("err.%t").toString();
         Run.Result bare = cluster.srun(
                 Duration.ofSeconds(30),
                 Map.of("FDS_OUT", cluster.dir().resolve("fds.bare").toString()),
-                "--error",
-                err,
                 "-N",
                 "2",
                 "-n",
                 "4",
                 task(probe.toString()).toString());
         assertEquals(0, bare.exit(), bare.describe());
-        Map<String, String> env = new java.util.HashMap<>(Cluster.env(Jdk.J25));
+        Map<String, String> env = new java.util.HashMap<>(Cluster.env(jdk));
         env.put("FDS_OUT", cluster.dir().resolve("fds.muster").toString());
-        // in the waiter's case rank 3 comes once rank 1 or 2 handed its wait over: a task that is accepted by rank
-        // 0 only as the last one arrives learns the release with rank 0's ok and has nothing left to hand over
-        String first = w == Waiters.JVM
-                ? ""
-                : "if [ $SLURM_PROCID = 3 ]; then i=0; until cat " + cluster.dir() + "/err.1 " + cluster.dir()
-                        + "/err.2 2>/dev/null | grep -q '" + Waiters.HANDED + "' || [ $i -gt 400 ]; do sleep 0.05;"
-                        + " i=$((i+1)); done; fi\n";
-        ProbeRun run = underMuster(Jdk.J25, env, probe, "-v " + w.option, first, "--error", err);
-        String errs = Run.read(cluster.dir().resolve("err.1"))
-                + Run.read(cluster.dir().resolve("err.2"));
-        assertTrue(w.tookIt(errs), "ranks 1 and 2 waited as " + w + ": " + errs);
+        ProbeRun run = underMuster(jdk, env, probe);
         Map<String, Map<String, String>> tasks = run.tasks();
         Map<String, Map<String, String>> programs = run.programs();
         for (String rank : programs.keySet()) {
@@ -183,7 +177,7 @@ class ExecFidelityIT {
     @Timeout(60)
     void childExec_onJava17_keepsOpenFilesLimitAndRunsAsMustersChild() throws Exception {
         Path probe = probe();
-        ProbeRun run = underMuster(Jdk.J17, Cluster.env(Jdk.J17), probe);
+        ProbeRun run = underMuster(Jdk.J17, env(Jdk.J17), probe);
         Map<String, Map<String, String>> tasks = run.tasks();
         Map<String, Map<String, String>> programs = run.programs();
         for (String rank : programs.keySet()) {
@@ -216,8 +210,8 @@ class ExecFidelityIT {
                         + "i=0; while [ ! -s " + d
                         + "/usr1-early.log ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done\n"
                         + "echo \"early count=$(grep -c got " + d + "/usr1-early.log)\"");
-        Run.Result r = cluster.srun(
-                Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "1", program.toString()));
+        Run.Result r =
+                cluster.srun(Duration.ofSeconds(40), env(Jdk.J17), withMuster(Jdk.J17, "-n", "1", program.toString()));
         assertEquals(0, r.exit(), r.describe());
         assertTrue(r.out().contains("early count=1"), r.describe());
     }
@@ -228,8 +222,7 @@ class ExecFidelityIT {
     void exitCodes_lookToSrunAsForTheBareProgram(Jdk jdk) throws Exception {
         Path program = cluster.script("exits.sh", "case $SLURM_PROCID in 1) exit 3;; 2) exit 5;; esac\nexit 0");
         Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "3", program.toString());
-        Run.Result r =
-                cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "3", program.toString()));
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), env(jdk), withMuster(jdk, "-n", "3", program.toString()));
         assertEquals(5, bare.exit(), bare.describe());
         assertEquals(bare.exit(), r.exit(), r.describe());
         assertEquals(srunLines(bare.err()), srunLines(r.err()), "what srun reports\n" + r.describe());
@@ -252,8 +245,7 @@ class ExecFidelityIT {
         Path program =
                 cluster.script("dies.sh", "if [ $SLURM_PROCID = 1 ]; then kill -" + signal + " $$; fi\n" + "exit 0");
         Run.Result bare = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", program.toString());
-        Run.Result r =
-                cluster.srun(Duration.ofSeconds(40), Cluster.env(jdk), withMuster(jdk, "-n", "2", program.toString()));
+        Run.Result r = cluster.srun(Duration.ofSeconds(40), env(jdk), withMuster(jdk, "-n", "2", program.toString()));
         assertEquals(128 + signalNumber(signal), bare.exit(), bare.describe());
         assertEquals(bare.exit(), r.exit(), r.describe());
         if (!(jdk == Jdk.J17 && signal.equals("SEGV"))) {
@@ -273,8 +265,8 @@ class ExecFidelityIT {
         Path exits = cluster.script("exits137.sh", "if [ $SLURM_PROCID = 1 ]; then exit 137; fi\nexit 0");
         Run.Result bareKilled = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", killed.toString());
         Run.Result bareExits = cluster.srun(Duration.ofSeconds(30), Map.of(), "-n", "2", exits.toString());
-        Run.Result r = cluster.srun(
-                Duration.ofSeconds(40), Cluster.env(Jdk.J17), withMuster(Jdk.J17, "-n", "2", exits.toString()));
+        Run.Result r =
+                cluster.srun(Duration.ofSeconds(40), env(Jdk.J17), withMuster(Jdk.J17, "-n", "2", exits.toString()));
         assertEquals(137, r.exit(), r.describe());
         // the test means something only if srun tells the two apart
         assertTrue(
@@ -299,7 +291,7 @@ class ExecFidelityIT {
         List<String> cmd = new java.util.ArrayList<>(List.of("srun", "--job-name", cluster.jobName(), "-n", "1"));
         cmd.addAll(Cluster.muster(jdk));
         cmd.addAll(List.of("run", "--sync-dir", cluster.sync().toString(), "--", program.toString()));
-        Process srun = cluster.start(Cluster.env(jdk), cmd, "srun");
+        Process srun = cluster.start(env(jdk), cmd, "srun");
         Awaitility.await()
                 .atMost(Duration.ofSeconds(20))
                 .until(() -> Run.read(d.resolve("ready")).endsWith("\n"));

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A {@code --start} service as real processes: its first process's exit code, a stop on request, and a stop when
@@ -37,6 +38,30 @@ class ServiceTest {
         try {
             assertEquals("read x < /dev/null; exit 3", s.command());
             Await.until("the command exits", Duration.ofSeconds(50), () -> s.exitCode() == 3);
+        } finally {
+            s.requestStop();
+            assertTrue(s.awaitStopped(Duration.ofSeconds(50)));
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void theService_seesOnlyTheGivenEnvironmentAndItsMarker_inASessionOfItsOwn(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("env");
+        Map<String, String> env = Map.of("PATH", "/usr/bin:/bin", "ONLY", "x", "OUT", out.toString());
+        Service s = Service.start(
+                "echo \"$ONLY:$HOME:${MUSTER_SERVICE_ID:+marked}\" > \"$OUT\"; exec sleep 300",
+                env,
+                Posix.pid(),
+                Duration.ofSeconds(1),
+                "",
+                Clock.SYSTEM);
+        try {
+            Await.until("the service wrote its environment", Duration.ofSeconds(50), () -> Files.size(out) > 0);
+            assertEquals("x::marked\n", Files.readString(out));
+            String stat = Files.readString(Path.of("/proc/" + s.pid() + "/stat"), StandardCharsets.US_ASCII);
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            assertEquals(Long.toString(s.pid()), f[3], "setsid: the service leads a session of its own");
         } finally {
             s.requestStop();
             assertTrue(s.awaitStopped(Duration.ofSeconds(50)));

@@ -177,4 +177,34 @@ class StartUpTest {
             missing.stop();
         }
     }
+
+    @Test
+    @Timeout(60)
+    void serviceExitingZero_isADaemonThatForked_notAFailure() {
+        List<String> passed = new ArrayList<>();
+        StartUp s = new StartUp(
+                List.of("exit 0"),
+                List.of(new Probe() {
+                    @Override
+                    public String attempt(Duration timeout) {
+                        // passes only once the service's first process has been seen exiting 0 for a while
+                        passed.add("try");
+                        return passed.size() < 20 ? "not yet" : null;
+                    }
+
+                    @Override
+                    public String spec() {
+                        return "tcp:9";
+                    }
+                }),
+                Duration.ofSeconds(50),
+                Clock.SYSTEM);
+        s.start(Map.of("PATH", "/usr/bin:/bin"), Posix.pid());
+        try {
+            s.awaitReady(() -> false);
+            assertEquals(20, passed.size());
+        } finally {
+            s.stop();
+        }
+    }
 }
