@@ -63,6 +63,15 @@ public final class NativeExec {
         }
     }
 
+    /** Sets the calling thread's signal mask (after an execve that failed with a mask of its own). */
+    static void sigmask(long mask) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment set = arena.allocate(KERNEL_SIGSET_BYTES);
+            set.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, mask);
+            Syscall.call(arena, SYS_RT_SIGPROCMASK, SIG_SETMASK, set.address(), 0, KERNEL_SIGSET_BYTES, 0);
+        }
+    }
+
     private static MemorySegment strings(Arena arena, List<String> values) {
         MemorySegment array = arena.allocate(ValueLayout.ADDRESS, values.size() + 1L);
         for (int i = 0; i < values.size(); i++) {

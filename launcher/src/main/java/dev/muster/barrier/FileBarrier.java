@@ -40,6 +40,10 @@ public final class FileBarrier implements Barrier {
     private String via = "file";
     private boolean arrivalWritten;
     private final StepRoster roster;
+    /** Who may take the rest of a TCP wait over (docs/barrier.md, "The small waiter"), or null. */
+    private Handover.Taker taker;
+    /** The trace line's fields before {@code arrive_us=}, or null without a trace. */
+    private String traceHead;
 
     public FileBarrier(
             Path root,
@@ -218,6 +222,29 @@ public final class FileBarrier implements Barrier {
     /** This task's card and the step's roster: the card to send, the roster's node file and its origin. */
     StepRoster stepRoster() {
         return roster;
+    }
+
+    /** Lets {@code t} take a connected task's wait over; {@code head}: the trace line's first fields, or null. */
+    void handOver(Handover.Taker t, String head) {
+        taker = t;
+        traceHead = head;
+    }
+
+    Handover.Taker taker() {
+        return taker;
+    }
+
+    /** The trace line up to {@code release_us=}, or null without a trace. */
+    String traceLine() {
+        return traceHead == null ? null : traceHead + " arrive_us=" + micros(arrivedAt);
+    }
+
+    static long micros(Instant t) {
+        return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
+    }
+
+    Path departureFile() {
+        return files.departure(rank);
     }
 
     /** This task's deadline on the {@link Clock}'s nanosecond scale. */

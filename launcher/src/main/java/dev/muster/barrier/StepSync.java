@@ -138,6 +138,54 @@ public final class StepSync {
         return TcpEndpoint.bindAddress(transport.bindAddress(), id.launcher(), id.node(), env);
     }
 
+    /**
+     * Lets {@code taker} take the rest of the wait over once this task is connected to rank 0 over TCP (a small
+     * waiter: docs/barrier.md, "The small waiter"). Only for a process that execs after the release.
+     */
+    public void handOver(Handover.Taker taker) {
+        files.handOver(taker, trace == null ? null : traceHead());
+    }
+
+    /**
+     * Ends a wait that a small waiter held, in the JVM it started again, exactly as the in-JVM wait would have
+     * ended: {@code kind} says what the waiter saw, {@code detail} the rest. Returns never: it throws the step's
+     * failure, or dies by the signal.
+     */
+    public void resume(String kind, String detail) {
+        files.markArrived(); // no deadline is counted any more: only what the failure says needs it
+        switch (kind) {
+            case "signal" -> stopped(detail);
+            case "outcome" -> {
+                byte[] b = detail.getBytes(StandardCharsets.UTF_8);
+                Outcome o = Outcome.decode(b, b.length, "the TCP release");
+                if (o == null) {
+                    throw dev.muster.core.MusterException.internal("the waiter handed back no outcome", null);
+                }
+                files.finish(o);
+            }
+            case "closed" -> {
+                Outcome o = files.readOutcome();
+                if (o == null) {
+                    o = files.decide(Outcome.abort(
+                            0,
+                            0,
+                            "its connection closed before the release (" + detail
+                                    + "): rank 0 was killed, or its node failed"));
+                }
+                files.finish(o);
+            }
+            case "deadline" -> {
+                long silent = Long.parseLong(detail);
+                if (silent > TcpHello.SILENT_NANOS) {
+                    Log.error(files.unresponsiveLeader(silent));
+                }
+                files.finish(files.ownTimeout());
+            }
+            default -> {}
+        }
+        throw dev.muster.core.MusterException.internal("the waiter handed back '" + kind + "'", null);
+    }
+
     public void abort(int code, String reason) {
         barrier.abort(code, reason);
     }
@@ -258,12 +306,17 @@ public final class StepSync {
         }
     }
 
+    /** The trace line's fields before {@code arrive_us=}. */
+    private String traceHead() {
+        return "rank=" + id.rank() + " size=" + id.size() + " node=" + id.node() + " pid="
+                + dev.muster.core.Posix.pid();
+    }
+
     private void writeTrace() {
         if (trace == null) {
             return;
         }
-        String line = "rank=" + id.rank() + " size=" + id.size() + " node=" + id.node() + " pid="
-                + dev.muster.core.Posix.pid() + " arrive_us=" + micros(files.arrivedAt()) + " release_us="
+        String line = traceHead() + " arrive_us=" + micros(files.arrivedAt()) + " release_us="
                 + micros(files.releasedAt()) + " via=" + files.via() + "\n";
         try {
             Files.write(
@@ -278,6 +331,6 @@ public final class StepSync {
     }
 
     private static long micros(java.time.Instant t) {
-        return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
+        return FileBarrier.micros(t);
     }
 }

@@ -255,6 +255,56 @@ final class TcpClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether bytes other than rank 0's heartbeats were read past its {@code ok}: the read that took the {@code ok}
+     * may have taken the start of the outcome with it, when this task completed the barrier.
+     */
+    boolean holdsMore() {
+        for (int i = 0; i < buf.position(); i++) {
+            if (buf.get(i) != TcpHello.BEAT[0]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether rank 0 has sent nothing but heartbeats since {@code ok}, reading what has come without waiting: the
+     * last check before the wait is handed over, so that a release that came meanwhile is read here, at once,
+     * rather than after the hand-off. What is read stays for {@link #await}.
+     */
+    boolean quiet() {
+        try {
+            while (buf.hasRemaining()) {
+                int n = ch.read(buf);
+                if (n <= 0) {
+                    break;
+                }
+                heardAt = System.nanoTime();
+            }
+        } catch (IOException e) {
+            return false; // the JVM reports it, as without a hand-off
+        }
+        return !holdsMore();
+    }
+
+    /** When rank 0 last sent anything ({@link System#nanoTime}). */
+    long heardAt() {
+        return heardAt;
+    }
+
+    /** The connection's ports, this node's then rank 0's, or null when the channel cannot tell. */
+    int[] ports() {
+        try {
+            return new int[] {
+                ((InetSocketAddress) ch.getLocalAddress()).getPort(),
+                ((InetSocketAddress) ch.getRemoteAddress()).getPort()
+            };
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** Nanoseconds since rank 0 last sent anything on this connection. */
     long silentNanos() {
         return System.nanoTime() - heardAt;

@@ -41,6 +41,8 @@ final class RunCommand implements Command {
                                 and NCCL_SOCKET_IFNAME
               --torchrun-env    also export RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
               --dry-run         print the export lines and the command instead of running it
+              --no-waiter       wait for the release in the JVM, not in the small waiter that takes the
+                                last wait over where it is installed (docs/barrier.md)
 
             Services that must be up before the peers connect (sshd, a daemon):
               --start 'CMD'     run CMD (/bin/sh -c) in the background before arriving; repeatable. It gets

@@ -11,6 +11,8 @@ final class RunFlags implements FlagReader {
     boolean noBarrier;
     boolean dryRun;
     boolean torchrun;
+    /** Wait in the JVM even where the small waiter is there (docs/barrier.md, "The small waiter"). */
+    boolean noWaiter;
     /** The step roster (docs/roster.md): asked for by --roster, or implied by --publish, --port, --address. */
     boolean roster;
 
@@ -61,6 +63,10 @@ final class RunFlags implements FlagReader {
             case "--address" -> {
                 address = a.value(flag);
                 roster = true;
+            }
+            case "--no-waiter" -> {
+                a.noValue(flag);
+                noWaiter = true;
             }
             case "--torchrun-env" -> {
                 a.noValue(flag);

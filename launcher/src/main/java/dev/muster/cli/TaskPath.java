@@ -10,6 +10,7 @@ import dev.muster.core.Log;
 import dev.muster.core.MusterException;
 import dev.muster.exec.CommandLookup;
 import dev.muster.exec.Exec;
+import dev.muster.exec.Waiter;
 import dev.muster.service.StartUp;
 import dev.muster.task.IdentityResolver;
 import dev.muster.task.TaskIdentity;
@@ -145,6 +146,10 @@ final class TaskPath {
         Options o = f.barrier;
         StepSync sync = new StepSync(
                 id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(), o.transport, o.trace, env);
+        if (env.containsKey(Waiter.RESUME)) {
+            // started again by the small waiter, to end the wait as it would have ended here
+            sync.resume(env.get(Waiter.RESUME), env.getOrDefault(Waiter.DETAIL, ""));
+        }
         sync.prepare();
         if (!program.ok()) {
             sync.abort(program.code(), program.problem());
@@ -174,6 +179,12 @@ final class TaskPath {
             sync.abort(e.status(), e.getMessage());
             stopServices();
             throw e;
+        }
+        if (program.ok()) {
+            WaiterOffer offer = WaiterOffer.of(f, id, env, key, program.path(), registers, startUp != null, prepare);
+            if (offer != null) {
+                sync.handOver(offer);
+            }
         }
         try {
             Outcome released = sync.await(data);

@@ -141,10 +141,13 @@ public final class Exec {
      * block SIGQUIT, and execve would pass that on.
      */
     static long originalSigmask() {
-        long pid = dev.muster.core.Posix.pid();
+        return sigmask("/proc/self/task/" + dev.muster.core.Posix.pid() + "/status");
+    }
+
+    /** The blocked signals a thread's status file lists, or -1. */
+    static long sigmask(String status) {
         try {
-            for (String line :
-                    Files.readAllLines(Path.of("/proc/self/task/" + pid + "/status"), StandardCharsets.US_ASCII)) {
+            for (String line : Files.readAllLines(Path.of(status), StandardCharsets.US_ASCII)) {
                 if (line.startsWith("SigBlk:")) {
                     return Long.parseUnsignedLong(line.substring(7).trim(), 16);
                 }
@@ -156,7 +159,7 @@ public final class Exec {
     }
 
     /** Without -XX:-UsePerfData the JVM leaves /tmp/hsperfdata_<user>/<pid>, deleted only on a JVM exit. */
-    private static void removePerfDataFile() {
+    static void removePerfDataFile() {
         try {
             Files.deleteIfExists(Path.of(
                     System.getProperty("java.io.tmpdir"),
@@ -180,6 +183,38 @@ public final class Exec {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /** Warns (as before an exec) when the JVM raised the open-files limit that the program would inherit. */
+    static void warnIfFdLimitRaised() {
+        if (fdLimitRaised()) {
+            warnFdLimit();
+        }
+    }
+
+    /**
+     * execve of the small waiter: as {@link #execve} for the program, but descriptor {@code keep} (the connection
+     * to rank 0) stays open; returns errno on failure.
+     */
+    static int execveKeeping(String path, List<String> argv, List<String> envp, int keep, long mask) {
+        if (!NativeLibrary.loaded()) {
+            List<Integer> cloexec = Descriptors.notInherited();
+            cloexec.remove(Integer.valueOf(keep));
+            return NativeExec.execve(path, argv, envp, cloexec, mask);
+        }
+        ByteArrayOutputStream block = new ByteArrayOutputStream(8192);
+        cString(block, path);
+        for (String a : argv) {
+            cString(block, a);
+        }
+        for (String e : envp) {
+            cString(block, e);
+        }
+        int[] inherited = Descriptors.inherited();
+        int[] kept = java.util.Arrays.copyOf(inherited, inherited.length + 1);
+        kept[inherited.length] = keep;
+        java.util.Arrays.sort(kept); // libmuster.so marks the gaps between kept descriptors, in order
+        return NativeLibrary.execve(block.toByteArray(), argv.size(), envp.size(), kept, mask);
     }
 
     private static void warnFdLimit() {

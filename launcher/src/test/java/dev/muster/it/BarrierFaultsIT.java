@@ -24,6 +24,8 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A step barrier where something goes wrong, under a real srun: every failure is bounded, and every task says
@@ -134,10 +136,12 @@ class BarrierFaultsIT {
         }
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(Waiters.class)
     @Timeout(60)
-    void rankThatNeverStartsMuster_othersTimeOutAtTheirTimeoutNamingIt() throws Exception {
-        Path task = wrapper("if [ $r = 3 ]; then sleep 6; exit 0; fi", "--timeout 3", "true");
+    void rankThatNeverStartsMuster_othersTimeOutAtTheirTimeoutNamingIt(Waiters w) throws Exception {
+        w.require();
+        Path task = wrapper("if [ $r = 3 ]; then sleep 6; exit 0; fi", "--timeout 3 -v " + w.option, "true");
         Run.Result r = srun("-N", "4", "--ntasks-per-node=1", task.toString());
 
         assertEquals(75, r.exit(), r.describe() + diagnosis());
@@ -166,19 +170,32 @@ class BarrierFaultsIT {
                     "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }
+        // rank 0 is the one that cannot wait in the waiter; the others may have timed out before rank 0 listened
+        assertTrue(
+                w == Waiters.JVM
+                        ? !err(1).contains(Waiters.HANDED) && !err(2).contains(Waiters.HANDED)
+                        : err(1).contains(Waiters.HANDED) || err(2).contains(Waiters.HANDED),
+                "ranks 1 and 2 waited as " + w + "\n" + diagnosis());
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(Waiters.class)
     @Timeout(60)
-    void commandNotFound_othersExitOnTheAbortWith127NamingTheRank() throws Exception {
-        // rank 2 comes 2 s late, so that the others are already waiting when it aborts
+    void commandNotFound_othersExitOnTheAbortWith127NamingTheRank(Waiters w) throws Exception {
+        w.require();
+        // rank 2 comes once the others are waiting (connected to rank 0, or handed over to the waiter), 2 s late
+        // at most, so that they are already waiting when it aborts
         Path d = cluster.dir();
+        String waiting = w == Waiters.JVM ? "connected to rank 0" : Waiters.HANDED;
         Path task = cluster.script(
                 "task.sh",
                 ""
                         + "r=$SLURM_PROCID; cmd=true\n"
-                        + "if [ $r = 2 ]; then sleep 2; cmd=" + d + "/no-such-program; fi\n"
-                        + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 30 -- $cmd\n"
+                        + "if [ $r = 2 ]; then i=0; until [ $(cat " + d + "/err.1 " + d + "/err.3 2>/dev/null"
+                        + " | grep -c '" + waiting + "') -ge 2 ] || [ $i -gt 400 ]; do sleep 0.05; i=$((i+1)); done\n"
+                        + "  cmd=" + d + "/no-such-program; fi\n"
+                        + Cluster.musterShell(JDK) + " run --sync-dir " + cluster.sync() + " --timeout 30 -v "
+                        + w.option + " -- $cmd\n"
                         + "rc=$?\n"
                         + "echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + d + "/ends\n"
                         + "exit $rc");
@@ -202,6 +219,9 @@ class BarrierFaultsIT {
                     "rank " + rank + " exited " + after + " after the abort marker; its timeout is 30 s");
             assertTrue(err(rank).contains("rank 2 aborted the barrier"), "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
+            if (rank > 0) {
+                assertTrue(w.tookIt(err(rank)), "rank " + rank + " waited as " + w + ": " + err(rank));
+            }
         }
     }
 
@@ -390,10 +410,13 @@ class BarrierFaultsIT {
         }
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(Waiters.class)
     @Timeout(60)
-    void termToOneWaitingTask_othersExitOnTheAbortWith143NamingIt() throws Exception {
-        Path task = wrapper("if [ $r = 3 ]; then " + holdUntil("go") + "; exit 0; fi", "--timeout 30", "true");
+    void termToOneWaitingTask_othersExitOnTheAbortWith143NamingIt(Waiters w) throws Exception {
+        w.require();
+        Path task = wrapper(
+                "if [ $r = 3 ]; then " + holdUntil("go") + "; exit 0; fi", "--timeout 30 -v " + w.option, "true");
         Process srun = cluster.start(
                 Cluster.env(JDK),
                 List.of(
@@ -415,7 +438,9 @@ class BarrierFaultsIT {
                 .until(() -> !stepDirs().isEmpty()
                         && Files.exists(stepDir().resolve("arrival/0/0"))
                         && Files.exists(stepDir().resolve("arrival/0/1"))
-                        && Files.exists(stepDir().resolve("arrival/1/2")));
+                        && Files.exists(stepDir().resolve("arrival/1/2"))
+                        // the waiter's case: the signal must reach the waiter, not the JVM before it
+                        && (w == Waiters.JVM || err(1).contains(Waiters.HANDED)));
         String pid = Fields.fields(Run.read(stepDir().resolve("arrival/0/1"))).get("pid");
         Instant killedAt = Instant.now();
         Run.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-TERM", pid));
@@ -440,5 +465,9 @@ class BarrierFaultsIT {
             assertTrue(err(rank).contains("rank 1"), "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }
+        assertTrue(
+                err(1).contains("error: stopped by SIGTERM while waiting for the barrier"),
+                "rank 1 says why it ends: " + err(1));
+        assertTrue(w.tookIt(err(1)), "rank 1 waited as " + w + ": " + err(1));
     }
 }

@@ -22,6 +22,8 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * README promises that need no Slurm, checked on the shipped jar in real processes ({@code muster local}, and
@@ -170,16 +172,22 @@ class ReadmePromisesIT {
      * INT and HUP while waiting: the signalled task exits 128 + n after writing its abort marker, and its waiting
      * peer exits with the same code, naming it.
      */
-    @Test
+    @ParameterizedTest
+    @EnumSource(Waiters.class)
     @Timeout(120)
-    void intAndHup_whileWaiting_exit128PlusN_andThePeerFollows() throws Exception {
+    void intAndHup_whileWaiting_exit128PlusN_andThePeerFollows(Waiters w) throws Exception {
+        w.require();
         for (String[] sig : new String[][] {{"INT", "2"}, {"HUP", "1"}}) {
             String job = "1-" + Long.toHexString(System.nanoTime());
             Process[] tasks = new Process[2];
             for (int rank = 0; rank < 2; rank++) {
                 List<String> cmd = new ArrayList<>(Cluster.muster(JDK));
                 cmd.addAll(List.of(
-                        "run", "--timeout", "600", "--sync-dir", cluster.sync().toString(), "--", "echo", "ran"));
+                        "run", "--timeout", "600", "--sync-dir", cluster.sync().toString(), "-v"));
+                if (!w.option.isEmpty()) {
+                    cmd.add(w.option);
+                }
+                cmd.addAll(List.of("--", "echo", "ran"));
                 Map<String, String> env = new HashMap<>(Cluster.env(JDK));
                 env.putAll(Map.of("MUSTER_LOCAL_JOB", job, "MUSTER_RANK", Integer.toString(rank), "MUSTER_SIZE", "3"));
                 tasks[rank] = cluster.start(env, cmd, sig[0] + "." + rank);
@@ -188,7 +196,12 @@ class ReadmePromisesIT {
             Awaitility.await("ranks 0 and 1 waiting")
                     .atMost(Duration.ofSeconds(60))
                     .pollInterval(Duration.ofMillis(100))
-                    .until(() -> arrived(cluster.sync(), 0) && arrived(cluster.sync(), 1));
+                    .until(() -> arrived(cluster.sync(), 0)
+                            && arrived(cluster.sync(), 1)
+                            // the waiter's case: the signal must reach the waiter, not the JVM before it
+                            && (w == Waiters.JVM
+                                    || Run.read(cluster.dir().resolve(sig[0] + ".1.err"))
+                                            .contains(Waiters.HANDED)));
             Process killed = tasks[1];
             Run.Result kill = cluster.run(
                     Duration.ofSeconds(10), Map.of(), List.of("kill", "-" + sig[0], Long.toString(killed.pid())));
@@ -203,6 +216,8 @@ class ReadmePromisesIT {
             assertEquals(code, killed.exitValue(), sig[0] + " to rank 1: " + err1);
             assertEquals(code, tasks[0].exitValue(), sig[0] + ": rank 0 follows: " + err0);
             assertTrue(err0.contains("rank 1"), err0);
+            assertTrue(err1.contains("error: stopped by SIG" + sig[0] + " while waiting for the barrier"), err1);
+            assertTrue(w.tookIt(err1), sig[0] + ": rank 1 waited as " + w + ": " + err1);
             assertFalse(Run.read(cluster.dir().resolve(sig[0] + ".0.out")).contains("ran"), "nobody ran");
             // the aborted step's files stay for diagnosis: clear them, so that the next round's arrivals are its own
             try (var left = Files.list(cluster.sync())) {

@@ -76,6 +76,18 @@ final class SlurmSteps {
                 + "/err.$r";
     }
 
+    /**
+     * A task's wait the way {@code w} asks: {@code muster barrier} in the JVM as {@link #barrier}, or {@code muster
+     * run ... -- true}, whose wait the small waiter takes over once connected.
+     */
+    String wait(Waiters w, String options) {
+        if (w == Waiters.JVM) {
+            return barrier(options);
+        }
+        return JVM + " run --sync-dir " + sync + " --trace " + dir.resolve("trace") + " " + options + " -- true 2>> "
+                + dir + "/err.$r";
+    }
+
     /** Appends "end rank= rc= ns=" after the command before it. */
     String end() {
         return "rc=$?; echo \"end rank=$r rc=$rc ns=$(date +%s%N)\" >> " + dir + "/ends; exit $rc";

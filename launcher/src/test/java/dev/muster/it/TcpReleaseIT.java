@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The TCP release path under a real srun on the local 4-node Slurm. */
@@ -68,22 +69,27 @@ class TcpReleaseIT {
         assertAllReleased(s, n, "tcp");
     }
 
-    @Test
+    /** In the small waiter's case, the task is killed while the waiter (same PID) holds its wait. */
+    @ParameterizedTest
+    @EnumSource(Waiters.class)
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void taskKilledAfterConnecting_everyOtherTaskFailsFast_namingIt() throws Exception {
+    void taskKilledAfterConnecting_everyOtherTaskFailsFast_namingIt(Waiters w) throws Exception {
+        w.require();
         SlurmSteps s = new SlurmSteps(tmp);
+        String connected = w == Waiters.JVM ? "connected to rank 0" : Waiters.HANDED;
         Path task = s.script(
                 "task.sh",
                 ""
                         + "if [ $r = 5 ]; then\n"
-                        + "  " + s.barrier("-v") + " &\n"
+                        + "  " + s.wait(w, "-v") + " &\n"
                         + "  pid=$!; i=0\n"
-                        + "  until grep -q 'connected to rank 0' $D/err.5 2>/dev/null || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                        + "  until grep -q '" + connected
+                        + "' $D/err.5 2>/dev/null || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
                         + "  date +%s%N > $D/killed; kill -9 $pid; wait; exit 0\n"
                         + "fi\n"
                         // rank 7 never arrives: only the lost connection can end the others' wait
                         + "if [ $r = 7 ]; then i=0; until [ -e $D/killed ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done; exit 0; fi\n"
-                        + s.barrier("--timeout 90") + "\n" + s.end());
+                        + s.wait(w, "-v --timeout 90") + "\n" + s.end());
         s.run(4, 8, task, Duration.ofSeconds(110));
         long killed = Long.parseLong(s.read("killed").trim());
         List<Map<String, String>> ends = s.records("ends", "end ");
@@ -98,7 +104,11 @@ class TcpReleaseIT {
                     "rank " + r + " failed " + after / 1e6 + " ms after the kill; its timeout is 90 s");
             assertTrue(
                     s.read("err." + r).contains("rank 5"), () -> "rank " + r + " names rank 5: " + s.read("err." + r));
+            if (r != 0) {
+                assertTrue(w.tookIt(s.read("err." + r)), () -> "rank " + r + " waited as " + w + ": " + s.errs());
+            }
         }
+        assertTrue(s.read("err.5").contains(connected), s::errs);
     }
 
     /**
@@ -106,10 +116,13 @@ class TcpReleaseIT {
      * close and aborts naming rank 0 (76), long before its 90 s timeout (rank 7 never arrives, so nothing else can
      * end the wait).
      */
-    @Test
+    @ParameterizedTest
+    @EnumSource(Waiters.class)
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void rank0KilledAfterTheOthersConnected_everyOtherTaskFailsNamingRank0() throws Exception {
+    void rank0KilledAfterTheOthersConnected_everyOtherTaskFailsNamingRank0(Waiters w) throws Exception {
+        w.require();
         SlurmSteps s = new SlurmSteps(tmp);
+        String connected = w == Waiters.JVM ? "connected to rank 0" : Waiters.HANDED;
         Path task = s.script(
                 "task.sh",
                 ""
@@ -118,11 +131,12 @@ class TcpReleaseIT {
                         + "  pid=$!; i=0\n"
                         // ranks 1..6 connected (their verbose logs say so)
                         + "  until [ $(cat $D/err.1 $D/err.2 $D/err.3 $D/err.4 $D/err.5 $D/err.6 2>/dev/null"
-                        + " | grep -c 'connected to rank 0') -ge 6 ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                        + " | grep -c '" + connected
+                        + "') -ge 6 ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
                         + "  date +%s%N > $D/killed; kill -9 $pid; wait; exit 0\n"
                         + "fi\n"
                         + "if [ $r = 7 ]; then i=0; until [ -e $D/killed ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done; exit 0; fi\n"
-                        + s.barrier("-v --timeout 90") + "\n" + s.end());
+                        + s.wait(w, "-v --timeout 90") + "\n" + s.end());
         s.run(4, 8, task, Duration.ofSeconds(110));
         long killed = Long.parseLong(s.read("killed").trim());
         List<Map<String, String>> ends = s.records("ends", "end ");
@@ -139,6 +153,7 @@ class TcpReleaseIT {
                     "rank " + r + " failed " + after / 1e6 + " ms after the kill; its timeout is 90 s");
             assertTrue(
                     s.read("err." + r).contains("rank 0"), () -> "rank " + r + " names rank 0: " + s.read("err." + r));
+            assertTrue(w.tookIt(s.read("err." + r)), () -> "rank " + r + " waited as " + w + ": " + s.errs());
         }
     }
 

@@ -1,0 +1,36 @@
+package dev.muster.barrier;
+
+import java.nio.file.Path;
+
+/**
+ * What a task connected to rank 0 over TCP hands to a small waiter that waits in its place (docs/barrier.md, "The
+ * small waiter"): the connection (by its ports, to find its descriptor), the deadline and the progress schedule
+ * on {@link System#nanoTime}'s scale (CLOCK_MONOTONIC on Linux, so the waiter continues them), and the files it
+ * writes after the release.
+ *
+ * @param localPort     the connection's port on this node
+ * @param remotePort    rank 0's port
+ * @param deadlineNanos this task's deadline
+ * @param heardNanos    when rank 0 last sent anything
+ * @param progressNanos when the next progress line is due; then every {@code everyNanos}
+ * @param departure     the departure file, made after the release
+ * @param traceLine     the trace line up to {@code release_us=} (without it), or null without --trace
+ * @param quiet         true while rank 0 has sent nothing but heartbeats: asked right before the exec, which
+ *     does not happen otherwise (the release is then read in the JVM at once)
+ */
+public record Handover(
+        int localPort,
+        int remotePort,
+        long deadlineNanos,
+        long heardNanos,
+        long progressNanos,
+        long everyNanos,
+        Path departure,
+        String traceLine,
+        java.util.function.BooleanSupplier quiet) {
+
+    /** Takes the wait over; returns only when it cannot (the task then waits in its JVM). */
+    public interface Taker {
+        void take(Handover h);
+    }
+}

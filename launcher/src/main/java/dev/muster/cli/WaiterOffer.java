@@ -1,0 +1,85 @@
+package dev.muster.cli;
+
+import dev.muster.barrier.Handover;
+import dev.muster.barrier.Outcome;
+import dev.muster.barrier.Release;
+import dev.muster.exec.Waiter;
+import dev.muster.task.TaskIdentity;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code run}'s offer of its last wait to the small waiter (docs/barrier.md, "The small waiter"): everything the
+ * program's environment holds that is known before the release, and which release keys become which variables.
+ */
+final class WaiterOffer implements Handover.Taker {
+    private final Waiter.Plan plan;
+    private final Thread prepare;
+
+    private WaiterOffer(Waiter.Plan plan, Thread prepare) {
+        this.plan = plan;
+        this.prepare = prepare;
+    }
+
+    /**
+     * The offer, or null when this task waits in its JVM: rank 0 (it sends the release), {@code --no-waiter},
+     * no waiter found, no true exec (Java 17-21), or what the waiter does not do: a roster, --start services, a
+     * rendezvous registration (their work follows the release in the JVM).
+     */
+    static WaiterOffer of(
+            RunFlags f,
+            TaskIdentity id,
+            Map<String, String> env,
+            String key,
+            Path program,
+            boolean registers,
+            boolean services,
+            Thread prepare) {
+        if (id.rank() == 0
+                || f.noWaiter
+                || f.dryRun
+                || f.roster
+                || services
+                || registers
+                || !dev.muster.exec.Exec.nativeExec()) {
+            return null;
+        }
+        Path waiter = Waiter.find(env);
+        if (waiter == null) {
+            return null;
+        }
+        // the variables as the in-JVM path sets them for a release without data; the release's own follow
+        Map<String, String> exports = RunCommand.exports(id, Outcome.release(0, Map.of()), key, f.torchrun);
+        List<String> keys = new ArrayList<>();
+        keys.add(Release.MASTER_ADDR + "=MUSTER_MASTER_ADDR");
+        if (f.torchrun) {
+            keys.add(Release.MASTER_ADDR + "=MASTER_ADDR");
+            keys.add(Release.MASTER_PORT + "=MASTER_PORT");
+        }
+        return new WaiterOffer(
+                new Waiter.Plan(waiter, program, List.copyOf(f.command), env, exports, keys, f.barrier.trace), prepare);
+    }
+
+    @Override
+    public void take(Handover h) {
+        try {
+            prepare.join(); // the native exec handles
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        Waiter.exec(
+                plan,
+                h.localPort(),
+                h.remotePort(),
+                h.deadlineNanos(),
+                h.heardNanos(),
+                h.progressNanos(),
+                h.everyNanos(),
+                h.departure(),
+                h.traceLine(),
+                h.quiet());
+    }
+}

@@ -1,0 +1,199 @@
+package dev.muster.exec;
+
+import dev.muster.core.Log;
+import dev.muster.core.NativeLibrary;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The small waiter ({@code native/muster-wait.c}): once a task is connected to rank 0 over TCP, muster execs it
+ * (same PID) with the connection as an inherited descriptor, so that the JVM's teardown happens while waiting
+ * rather than between the release and the program. The JVM works out everything beforehand and hands it over
+ * in {@code MUSTER_WAIT_*} variables (the environment, unlike the command line, is private to the user):
+ * docs/barrier.md, "The small waiter".
+ */
+public final class Waiter {
+    /** Set by the waiter when it starts the JVM again to end the task (see {@code resume} in the C source). */
+    public static final String RESUME = "MUSTER_WAIT_RESUME";
+
+    public static final String DETAIL = "MUSTER_WAIT_DETAIL";
+    /** A path overrides where the waiter is looked for; {@code 0} turns it off, as {@code --no-waiter}. */
+    public static final String OVERRIDE = "MUSTER_WAITER";
+
+    static final String NAME = "muster-wait";
+
+    private Waiter() {}
+
+    /**
+     * The waiter's path: {@code $MUSTER_WAITER}, else beside the jar in {@code native/linux-<arch>/} (the
+     * installed {@code lib/}), else the source tree's {@code target/native/linux-<arch>/}; null when none is an
+     * executable file, or {@code MUSTER_WAITER=0}.
+     */
+    public static Path find(Map<String, String> env) {
+        String o = env.get(OVERRIDE);
+        if ("0".equals(o)) {
+            return null;
+        }
+        if (o != null && !o.isEmpty()) {
+            Path p = Path.of(o);
+            return Files.isRegularFile(p) && Files.isExecutable(p) ? p : null;
+        }
+        String cp = System.getProperty("java.class.path", "");
+        if (cp.isEmpty() || cp.contains(java.io.File.pathSeparator)) {
+            return null;
+        }
+        Path jarDir = Path.of(cp).toAbsolutePath().getParent();
+        if (jarDir == null) {
+            return null;
+        }
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        String dir = "linux-" + (arch.equals("amd64") ? "x86_64" : arch);
+        for (Path p : new Path[] {
+            jarDir.resolve("native").resolve(dir).resolve(NAME),
+            jarDir.resolve("../../target/native").resolve(dir).resolve(NAME).normalize()
+        }) {
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** What the waiter needs besides the connection: see {@link #exec}. */
+    public record Plan(
+            Path waiter,
+            Path program,
+            List<String> argv,
+            Map<String, String> env,
+            Map<String, String> exports,
+            List<String> releaseKeys,
+            Path trace) {}
+
+    /**
+     * Execs the waiter; returns only when it cannot (then the task waits in its JVM).
+     *
+     * @param plan the program, its argv, the task's own environment, the variables known before the release
+     *     ({@code exports}) and the release keys that become variables ({@code releaseKeys}: key → variable)
+     */
+    public static void exec(
+            Plan plan,
+            int localPort,
+            int remotePort,
+            long deadlineNanos,
+            long heardNanos,
+            long progressNanos,
+            long everyNanos,
+            Path departure,
+            String traceLine,
+            java.util.function.BooleanSupplier quiet) {
+        Exec.warnIfFdLimitRaised(); // the program inherits the limit through the waiter as well
+        int fd = Sockets.fdOf(localPort, remotePort);
+        List<String> jvm = jvmCommand();
+        if (fd < 3 || jvm == null) {
+            Log.debug("the small waiter cannot take over (connection descriptor " + fd + "): waiting in the JVM");
+            return;
+        }
+        Map<String, String> env = new TreeMap<>(plan.env());
+        env.put("MUSTER_WAIT_FD", Integer.toString(fd));
+        env.put("MUSTER_WAIT_DEADLINE", Long.toString(deadlineNanos));
+        env.put("MUSTER_WAIT_HEARD", Long.toString(heardNanos));
+        env.put("MUSTER_WAIT_PROGRESS", Long.toString(progressNanos));
+        env.put("MUSTER_WAIT_EVERY", Long.toString(everyNanos));
+        env.put("MUSTER_WAIT_PREFIX", Log.prefix());
+        if (Log.level() == Log.Level.QUIET) {
+            env.put("MUSTER_WAIT_QUIET", "1");
+        }
+        if (Log.verbose()) {
+            env.put("MUSTER_WAIT_DEBUG", "1");
+        }
+        env.put("MUSTER_WAIT_SET", lines(plan.exports()));
+        env.put("MUSTER_WAIT_MAP", String.join("\n", plan.releaseKeys()));
+        env.put("MUSTER_WAIT_DEPARTURE", departure.toString());
+        if (plan.trace() != null && traceLine != null) {
+            env.put("MUSTER_WAIT_TRACE", plan.trace().toAbsolutePath().toString());
+            env.put("MUSTER_WAIT_TRACE_LINE", traceLine);
+        }
+        env.put("MUSTER_WAIT_JVM", escapedLines(jvm));
+        long mask = Exec.originalSigmask();
+        env.put("MUSTER_WAIT_SIGMASK", Long.toString(Math.max(0, mask)));
+        List<String> argv = new ArrayList<>();
+        argv.add(NAME);
+        argv.add(plan.program().toString());
+        argv.addAll(plan.argv());
+        List<String> envp = new ArrayList<>(env.size());
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            envp.add(e.getKey() + "=" + e.getValue());
+        }
+        if (!quiet.getAsBoolean()) {
+            Log.debug("rank 0's outcome came during the hand-off: the JVM reads it");
+            return;
+        }
+        Log.debug("handing the wait to " + plan.waiter() + " (connection on descriptor " + fd + ")");
+        Exec.removePerfDataFile();
+        System.out.flush();
+        System.err.flush();
+        // TERM, INT and HUP stay blocked across the exec, until the waiter has its handlers: a signal in between
+        // is then not a silent death but the abort the waiter writes
+        long blocked = Math.max(0, mask) | 1L << 14 | 1L << 1 | 1L;
+        int errno = Exec.execveKeeping(plan.waiter().toString(), argv, envp, fd, blocked);
+        if (!NativeLibrary.loaded()) {
+            long own = Exec.sigmask("/proc/thread-self/status");
+            if (own >= 0) {
+                NativeExec.sigmask(own & ~(1L << 14 | 1L << 1 | 1L));
+            }
+        }
+        Log.warn("cannot start the small waiter " + plan.waiter() + " (errno " + errno + "); waiting in the JVM "
+                + "(--no-waiter silences this)");
+    }
+
+    /** {@code KEY=VALUE} lines, values escaped as the release escapes them (Outcome). */
+    private static String lines(Map<String, String> m) {
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<String, String> e : m.entrySet()) {
+            b.append(e.getKey()).append('=').append(escape(e.getValue())).append('\n');
+        }
+        return b.toString();
+    }
+
+    private static String escapedLines(List<String> values) {
+        StringBuilder b = new StringBuilder();
+        for (String v : values) {
+            b.append(escape(v)).append('\n');
+        }
+        return b.toString();
+    }
+
+    static String escape(String s) {
+        return s.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\e");
+    }
+
+    /** This JVM's command line (its executable, then its arguments), to start it again; null if unknown. */
+    static List<String> jvmCommand() {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc/self/cmdline"));
+            List<String> out = new ArrayList<>();
+            out.add(Path.of("/proc/self/exe").toRealPath().toString());
+            int start = 0;
+            boolean first = true;
+            for (int i = 0; i < raw.length; i++) {
+                if (raw[i] == 0) {
+                    if (!first) {
+                        out.add(new String(raw, start, i - start, StandardCharsets.UTF_8));
+                    }
+                    first = false;
+                    start = i + 1;
+                }
+            }
+            return out.size() > 1 ? out : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+}

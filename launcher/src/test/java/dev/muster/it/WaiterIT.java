@@ -1,0 +1,211 @@
+package dev.muster.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The small waiter ({@code native/muster-wait.c}) on its own, against this test in rank 0's place: a real
+ * waiter process holding a real TCP connection (opened by bash's {@code /dev/tcp} on descriptor 5, as muster run
+ * hands it over), but the hand-off variables written here rather than by muster, so that what the waiter does
+ * with each can be checked exactly. The whole path through muster is in the fault tests (Waiters).
+ */
+class WaiterIT {
+    @TempDir
+    Path tmp;
+
+    /**
+     * The waiter, started by bash with the connection to {@code port} on descriptor 5 and {@code vars}; {@code
+     * program}: its path, then its argv (argv[0] first), as muster run passes them.
+     */
+    private Process start(int port, Map<String, String> vars, String... program) throws Exception {
+        Waiters.WAITER.require();
+        List<String> cmd = new ArrayList<>(List.of(
+                "bash",
+                "-c",
+                "exec 5<>/dev/tcp/127.0.0.1/" + port + " && exec \"$@\"",
+                "bash",
+                Waiters.binary().toString()));
+        cmd.addAll(List.of(program));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("MUSTER_WAIT_FD", "5");
+        pb.environment().put("MUSTER_WAIT_PREFIX", "muster[3] ");
+        pb.environment().putAll(vars);
+        pb.redirectOutput(tmp.resolve("out").toFile())
+                .redirectError(tmp.resolve("err").toFile());
+        return pb.start();
+    }
+
+    private Map<String, String> vars(long deadlineNanos) {
+        Map<String, String> v = new HashMap<>();
+        v.put("MUSTER_WAIT_DEADLINE", Long.toString(deadlineNanos));
+        v.put("MUSTER_WAIT_HEARD", Long.toString(System.nanoTime()));
+        v.put("MUSTER_WAIT_DEPARTURE", tmp.resolve("departure").toString());
+        v.put("MUSTER_WAIT_TRACE", tmp.resolve("trace").toString());
+        v.put("MUSTER_WAIT_TRACE_LINE", "rank=3 size=4 node=n1 pid=1 arrive_us=5");
+        // what resumes the JVM in muster: here a shell that says what it was told
+        v.put("MUSTER_WAIT_JVM", "/bin/sh\n-c\necho \"resumed $MUSTER_WAIT_RESUME $MUSTER_WAIT_DETAIL\"\n");
+        return v;
+    }
+
+    /** Whether process {@code pid} is the waiter and has a handler for SIGTERM (bit 15 - 1 of SigCgt). */
+    private static boolean catchesTerm(long pid) {
+        try {
+            if (!Files.readSymbolicLink(Path.of("/proc/" + pid + "/exe"))
+                    .equals(Waiters.binary().toRealPath())) {
+                return false;
+            }
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("SigCgt:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << 14)) != 0;
+                }
+            }
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    private String read(String name) throws Exception {
+        Path p = tmp.resolve(name);
+        return Files.exists(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
+    }
+
+    @Test
+    @Timeout(30)
+    void release_appliesItsValuesAndTheKnownOnes_thenExecsTheProgramWithNothingOfItsOwn() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Map<String, String> v = vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20));
+            v.put("MUSTER_WAIT_SET", "MUSTER_RANK=3\nMUSTER_MASTER_ADDR=n9\nEQ=a\\eb\\nc\\\\d\n");
+            v.put("MUSTER_WAIT_MAP", "master_addr=MUSTER_MASTER_ADDR\nmaster_addr=MASTER_ADDR");
+            v.put("KEPT", "from the task");
+            Process p = start(
+                    server.getLocalPort(),
+                    v,
+                    "/bin/sh",
+                    "sh",
+                    "-c",
+                    "echo pid=$$; env; echo fds:; exec ls /proc/self/fd");
+            try (Socket s = server.accept()) {
+                OutputStream out = s.getOutputStream();
+                out.write("\n\n".getBytes(StandardCharsets.US_ASCII)); // rank 0's heartbeats
+                out.flush();
+                out.write(("muster-outcome 1\nkind=release\nrank=0\ncode=0\nreason=\nmissing=\n"
+                                + "d.master_addr=n1\nd.env.URL=http://h:1/x?a\\eb\nd.env.MULTI=one\\ntwo\nend\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the program ran and ended");
+            }
+            String out = read("out");
+            assertEquals(0, p.exitValue(), out + read("err"));
+            assertTrue(out.contains("pid=" + p.pid() + "\n"), "the program keeps the PID: " + out);
+            // 0 1 2, and 3: the descriptor of ls's own listing; not 5, the connection
+            assertTrue(
+                    out.endsWith("\nfds:\n0\n1\n2\n3\n"), "no descriptor of the waiter's reaches the program: " + out);
+            assertTrue(out.contains("\nMUSTER_MASTER_ADDR=n1\n"), out);
+            assertTrue(out.contains("\nMASTER_ADDR=n1\n"), out);
+            assertTrue(out.contains("\nMUSTER_RANK=3\n"), out);
+            assertTrue(out.contains("\nEQ=a=b\nc\\d\n"), "escapes as the release's: " + out);
+            assertTrue(out.contains("\nURL=http://h:1/x?a=b\n"), out);
+            assertTrue(out.contains("\nMULTI=one\ntwo\n"), out);
+            assertTrue(out.contains("\nKEPT=from the task\n"), out);
+            assertFalse(out.contains("MUSTER_WAIT_"), "the hand-off variables are gone: " + out);
+            assertTrue(Files.exists(tmp.resolve("departure")), "the departure file is made");
+            String trace = read("trace");
+            assertTrue(trace.matches("rank=3 size=4 node=n1 pid=1 arrive_us=5 release_us=\\d{16} via=tcp\n"), trace);
+            assertEquals("", read("err"));
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void rankZeroSilentPastTheDeadline_saysByeAndHandsTheEndBack() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            long start = System.nanoTime();
+            Process p = start(
+                    server.getLocalPort(), vars(start + TimeUnit.MILLISECONDS.toNanos(1500)), "/bin/true", "true");
+            try (Socket s = server.accept()) {
+                // rank 0 says nothing and keeps the connection open, as a frozen task or a node cut off does
+                InputStream in = s.getInputStream();
+                byte[] bye = in.readNBytes(4);
+                assertEquals("bye\n", new String(bye, StandardCharsets.US_ASCII));
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            }
+            long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(took >= 1400, "not before its deadline: " + took + " ms");
+            String out = read("out");
+            assertTrue(out.matches("resumed deadline \\d+\n"), out);
+            long silent = Long.parseLong(out.trim().split(" ")[2]);
+            assertTrue(silent >= TimeUnit.MILLISECONDS.toNanos(1400), "silent for the whole wait: " + silent);
+            assertFalse(Files.exists(tmp.resolve("departure")), "no departure without a release");
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void abortFromRankZero_orItsConnectionClosing_isHandedBackAsIs() throws Exception {
+        String abort = "muster-outcome 1\nkind=abort\nrank=2\ncode=127\nreason=command not found\nmissing=\nend\n";
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Process p = start(
+                    server.getLocalPort(), vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20)), "/bin/true", "true");
+            try (Socket s = server.accept()) {
+                s.getOutputStream().write(("\n" + abort).getBytes(StandardCharsets.US_ASCII));
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            }
+            assertEquals("resumed outcome " + abort + "\n", read("out"));
+        }
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Process p = start(
+                    server.getLocalPort(), vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20)), "/bin/true", "true");
+            try (Socket s = server.accept()) {
+                s.getOutputStream().write("\nmuster-outc".getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+            }
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            // as the JVM words it (TcpClient): the bytes after rank 0's heartbeats
+            assertEquals("resumed closed connection closed after 11 bytes of the outcome\n", read("out"));
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void termWhileWaiting_isHandedBackWithTheConnectionStillOpen() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Map<String, String> v = vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20));
+            // the resumed "JVM" proves the connection is still open by writing into it
+            v.put("MUSTER_WAIT_JVM", "/bin/sh\n-c\necho \"resumed $MUSTER_WAIT_RESUME $MUSTER_WAIT_DETAIL\" >&5\n");
+            Process p = start(server.getLocalPort(), v, "/bin/true", "true");
+            try (Socket s = server.accept()) {
+                s.getOutputStream().write('\n');
+                s.getOutputStream().flush();
+                // the waiter runs and catches TERM (before that, bash would die of it)
+                Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> catchesTerm(p.pid()));
+                new ProcessBuilder("kill", "-TERM", Long.toString(p.pid()))
+                        .start()
+                        .waitFor();
+                String got = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertEquals("resumed signal TERM\n", got);
+            }
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        }
+    }
+}
