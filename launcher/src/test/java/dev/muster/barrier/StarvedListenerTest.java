@@ -73,8 +73,8 @@ class StarvedListenerTest {
         assertEquals(Outcome.Kind.RELEASE, oneSaw.get(10, TimeUnit.SECONDS).kind());
 
         starved.countDown(); // the listener opens and publishes after the release: it is closed, not left behind
-        await().atMost(Duration.ofSeconds(10)).until(() -> zeroFiles.readEndpoint() != null);
-        TcpEndpoint ep = zeroFiles.readEndpoint();
+        await().atMost(Duration.ofSeconds(10)).until(() -> zeroFiles.polls().endpoint() != null);
+        TcpEndpoint ep = zeroFiles.polls().endpoint();
         await().atMost(Duration.ofSeconds(10)).until(() -> refused(ep));
     }
 
