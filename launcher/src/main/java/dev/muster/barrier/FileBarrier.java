@@ -40,10 +40,8 @@ public final class FileBarrier implements Barrier {
     private String via = "file";
     private boolean arrivalWritten;
     private final StepRoster roster;
-    /** Who may take the rest of a TCP wait over (docs/barrier.md, "The small waiter"), or null. */
-    private Handover.Taker taker;
-    /** The trace line's fields before {@code arrive_us=}, or null without a trace. */
-    private String traceHead;
+    /** The small waiter's side of this task (docs/barrier.md, "The small waiter"). */
+    private final WaiterHandOff handOff = new WaiterHandOff(this);
 
     public FileBarrier(
             Path root,
@@ -117,42 +115,7 @@ public final class FileBarrier implements Barrier {
 
     @Override
     public Outcome await(Map<String, String> releaseData) throws InterruptedException {
-        long deadline = deadlineNanos();
-        Backoff backoff = Backoff.polls((rank == 0 ? settings.leaderPoll() : settings.pollMax()).toNanos(), random);
-        long nextProgress = arrivedNanos + settings.progress().toNanos() / 2;
-        BitSet arrived = new BitSet(size);
-        while (true) {
-            Outcome o = readOutcome();
-            if (o != null) {
-                return finish(o);
-            }
-            long now = clock.nanoTime();
-            if (rank == 0) {
-                listArrivals(arrived); // arrival files never go away while the step waits: only new ones matter
-                if (arrived.cardinality() == size) {
-                    return finish(decide(Outcome.release(0, roster.withRoster(releaseData, null, false, false))));
-                }
-                if (now >= deadline) {
-                    return finish(decide(Outcome.timeout(0, missing(arrived))));
-                }
-                if (now >= nextProgress) {
-                    Log.info(arrived.cardinality() + "/" + size + " arrived, waiting for "
-                            + FailureReport.ranks(missing(arrived)) + " (" + FailureReport.secondsLeft(deadline, now)
-                            + " s left)");
-                    nextProgress = now + settings.progress().toNanos();
-                }
-            } else {
-                if (now >= deadline) {
-                    return finish(ownTimeout());
-                }
-                if (now >= nextProgress) {
-                    Log.info("waiting for the release from rank 0 (" + FailureReport.secondsLeft(deadline, now)
-                            + " s left)");
-                    nextProgress = now + settings.progress().toNanos() * 3;
-                }
-            }
-            clock.sleep(backoff.next(deadline - now));
-        }
+        return FileWait.await(this, releaseData);
     }
 
     /**
@@ -224,23 +187,8 @@ public final class FileBarrier implements Barrier {
         return roster;
     }
 
-    /** Lets {@code t} take a connected task's wait over; {@code head}: the trace line's first fields, or null. */
-    void handOver(Handover.Taker t, String head) {
-        taker = t;
-        traceHead = head;
-    }
-
-    Handover.Taker taker() {
-        return taker;
-    }
-
-    /** The trace line up to {@code release_us=}, or null without a trace. */
-    String traceLine() {
-        return traceHead == null ? null : traceHead + " arrive_us=" + micros(arrivedAt);
-    }
-
-    static long micros(Instant t) {
-        return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
+    WaiterHandOff handOff() {
+        return handOff;
     }
 
     Path departureFile() {

@@ -67,6 +67,21 @@ public record Outcome(Kind kind, int rank, int code, String reason, List<Integer
         return b.append(END).toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /** Where the {@code end} line ends in the first {@code length} bytes of {@code a}, or -1 while it has not come. */
+    static int endIn(byte[] a, int length) {
+        byte[] end = ("\n" + END).getBytes(StandardCharsets.US_ASCII);
+        outer:
+        for (int i = 0; i + end.length <= length; i++) {
+            for (int j = 0; j < end.length; j++) {
+                if (a[i + j] != end[j]) {
+                    continue outer;
+                }
+            }
+            return i + end.length;
+        }
+        return -1;
+    }
+
     /** The outcome in {@code bytes}, or null when they are not (yet) a complete outcome. */
     public static Outcome decode(byte[] bytes, int length, String file) {
         String s = new String(bytes, 0, length, StandardCharsets.UTF_8);

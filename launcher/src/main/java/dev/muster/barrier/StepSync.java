@@ -4,12 +4,8 @@ import dev.muster.core.Clock;
 import dev.muster.core.Log;
 import dev.muster.exec.Signals;
 import dev.muster.task.TaskIdentity;
-import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -143,7 +139,7 @@ public final class StepSync {
      * waiter: docs/barrier.md, "The small waiter"). Only for a process that execs after the release.
      */
     public void handOver(Handover.Taker taker) {
-        files.handOver(taker, trace == null ? null : traceHead());
+        files.handOff().offer(taker, trace == null ? null : StepTrace.head(id));
     }
 
     /**
@@ -153,37 +149,10 @@ public final class StepSync {
      */
     public void resume(String kind, String detail) {
         files.markArrived(); // no deadline is counted any more: only what the failure says needs it
-        switch (kind) {
-            case "signal" -> stopped(detail);
-            case "outcome" -> {
-                byte[] b = detail.getBytes(StandardCharsets.UTF_8);
-                Outcome o = Outcome.decode(b, b.length, "the TCP release");
-                if (o == null) {
-                    throw dev.muster.core.MusterException.internal("the waiter handed back no outcome", null);
-                }
-                files.finish(o);
-            }
-            case "closed" -> {
-                Outcome o = files.readOutcome();
-                if (o == null) {
-                    o = files.decide(Outcome.abort(
-                            0,
-                            0,
-                            "its connection closed before the release (" + detail
-                                    + "): rank 0 was killed, or its node failed"));
-                }
-                files.finish(o);
-            }
-            case "deadline" -> {
-                long silent = Long.parseLong(detail);
-                if (silent > TcpHello.SILENT_NANOS) {
-                    Log.error(files.unresponsiveLeader(silent));
-                }
-                files.finish(files.ownTimeout());
-            }
-            default -> {}
+        if (kind.equals("signal")) {
+            stopped(detail);
         }
-        throw dev.muster.core.MusterException.internal("the waiter handed back '" + kind + "'", null);
+        files.handOff().resume(kind, detail);
     }
 
     public void abort(int code, String reason) {
@@ -237,7 +206,7 @@ public final class StepSync {
             Cleanup.inProcess(files.dir(), id.size(), java.time.Duration.ZERO);
         }
         Log.debug("released (" + files.via() + ")");
-        writeTrace();
+        StepTrace.write(trace, id, files);
         if (id.rank() == 0 && livesOn && barrier.cleanedUp()) {
             cleanUpInProcess();
         }
@@ -304,33 +273,5 @@ public final class StepSync {
                 return;
             }
         }
-    }
-
-    /** The trace line's fields before {@code arrive_us=}. */
-    private String traceHead() {
-        return "rank=" + id.rank() + " size=" + id.size() + " node=" + id.node() + " pid="
-                + dev.muster.core.Posix.pid();
-    }
-
-    private void writeTrace() {
-        if (trace == null) {
-            return;
-        }
-        String line = traceHead() + " arrive_us=" + micros(files.arrivedAt()) + " release_us="
-                + micros(files.releasedAt()) + " via=" + files.via() + "\n";
-        try {
-            Files.write(
-                    trace,
-                    line.getBytes(StandardCharsets.UTF_8),
-                    StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND,
-                    StandardOpenOption.WRITE);
-        } catch (IOException e) {
-            Log.warn("cannot write trace file " + trace + ": " + e.getMessage());
-        }
-    }
-
-    private static long micros(java.time.Instant t) {
-        return FileBarrier.micros(t);
     }
 }

@@ -111,7 +111,7 @@ final class TcpBarrier implements Barrier {
     @Override
     public void prepare() {
         if (fb.rank() != 0) {
-            Thread warm = new Thread(TcpClient::warmUp, "muster-tcp-warm-up");
+            Thread warm = new Thread(TcpWarmUp::client, "muster-tcp-warm-up");
             warm.setDaemon(true);
             warm.start();
         }

@@ -8,10 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HexFormat;
-import java.util.Map;
 
 /**
  * A non-zero rank's side of the TCP release path: connect, hello, wait for {@code ok}, then wait in one select
@@ -40,26 +37,6 @@ final class TcpClient implements AutoCloseable {
     private TcpClient(SocketChannel ch, Selector selector) {
         this.ch = ch;
         this.selector = selector;
-    }
-
-    /**
-     * Loads and links the classes of {@link #connect} (channels, selector, address parsing) off the critical
-     * path: a cold JVM otherwise spends tens of milliseconds there right after the task arrives.
-     */
-    static void warmUp() {
-        try (SocketChannel ch = SocketChannel.open();
-                Selector sel = Selector.open()) {
-            ch.configureBlocking(false);
-            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            ch.register(sel, SelectionKey.OP_CONNECT).cancel();
-            sel.selectNow();
-            InetAddress.getByName("127.0.0.1");
-            HexFormat.of().formatHex(new byte[1]);
-            byte[] sample = Outcome.release(0, Map.of("k", "v")).encode();
-            Outcome.decode(sample, sample.length, "");
-        } catch (IOException | RuntimeException e) {
-            // only a missed optimisation
-        }
     }
 
     /** Result of {@link #connect}: a client when {@code state} is CONNECTED, else why not. */
@@ -97,16 +74,7 @@ final class TcpClient implements AutoCloseable {
                 k.cancel();
                 sel.selectNow(); // flushes the cancelled key before the channel registers again
             }
-            String line = card == null
-                    ? TcpHello.HELLO + rank + " " + HexFormat.of().formatHex(ep.token()) + "\n"
-                    : TcpHello.HELLO_CARD + rank + " " + HexFormat.of().formatHex(ep.token()) + " " + card.length
-                            + "\n";
-            byte[] l = line.getBytes(StandardCharsets.US_ASCII);
-            byte[] all = card == null ? l : java.util.Arrays.copyOf(l, l.length + card.length);
-            if (card != null) {
-                System.arraycopy(card, 0, all, l.length, card.length);
-            }
-            ByteBuffer hello = ByteBuffer.wrap(all);
+            ByteBuffer hello = ByteBuffer.wrap(TcpHello.of(rank, ep.token(), card));
             ch.write(hello); // at most ~4.2 KB into an empty socket buffer
             if (hello.hasRemaining()) {
                 close(ch, sel);
@@ -157,7 +125,7 @@ final class TcpClient implements AutoCloseable {
             if (beats > 0) {
                 consume(beats);
             }
-            int end = outcomeEnd();
+            int end = Outcome.endIn(buf.array(), buf.position());
             Outcome o = end < 0 ? null : Outcome.decode(buf.array(), end, "the TCP release");
             if (o != null) {
                 String via = o.data().get(Roster.VIA);
@@ -196,22 +164,6 @@ final class TcpClient implements AutoCloseable {
     /** The roster streamed after the release, or null. */
     byte[] roster() {
         return roster;
-    }
-
-    /** Where the outcome's {@code end} line ends in the buffer, or -1 while it has not come. */
-    private int outcomeEnd() {
-        byte[] a = buf.array();
-        byte[] end = ("\n" + Outcome.END).getBytes(StandardCharsets.US_ASCII);
-        outer:
-        for (int i = 0; i + end.length <= buf.position(); i++) {
-            for (int j = 0; j < end.length; j++) {
-                if (a[i + j] != end[j]) {
-                    continue outer;
-                }
-            }
-            return i + end.length;
-        }
-        return -1;
     }
 
     /** Reads until {@code want} bytes are buffered: 1 when done, 0 at the deadline, -1 at end of stream. */
@@ -293,16 +245,9 @@ final class TcpClient implements AutoCloseable {
         return heardAt;
     }
 
-    /** The connection's ports, this node's then rank 0's, or null when the channel cannot tell. */
-    int[] ports() {
-        try {
-            return new int[] {
-                ((InetSocketAddress) ch.getLocalAddress()).getPort(),
-                ((InetSocketAddress) ch.getRemoteAddress()).getPort()
-            };
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
+    /** The connection, for the small waiter to find it by its ports ({@link WaiterHandOff#ports}). */
+    SocketChannel channel() {
+        return ch;
     }
 
     /** Nanoseconds since rank 0 last sent anything on this connection. */

@@ -209,31 +209,6 @@ final class TcpFollower {
                         || problem.contains("unreachable"));
     }
 
-    /**
-     * Lets a small waiter take the rest of the wait over, when the task has one (docs/barrier.md, "The small
-     * waiter"); returns only when it has not. The arrival file is written first: the waiter writes no step file
-     * but the departure.
-     */
-    private void handOver(TcpClient c, long nextProgress) {
-        Handover.Taker taker = fb.taker();
-        // what was read already would be lost to the waiter: then the outcome is here, or nearly, anyway
-        int[] ports = taker == null || c.holdsMore() ? null : c.ports();
-        if (ports == null) {
-            return;
-        }
-        fb.writeArrival();
-        taker.take(new Handover(
-                ports[0],
-                ports[1],
-                deadline,
-                c.heardAt(),
-                nextProgress,
-                fb.settings().progress().toNanos() * 3,
-                fb.departureFile(),
-                fb.traceLine(),
-                c::quiet));
-    }
-
     /** Connected: waits for the outcome over TCP alone, up to this task's deadline. */
     private Outcome awaitRelease(TcpClient client) throws InterruptedException {
         try (TcpClient c = client) {
@@ -242,7 +217,7 @@ final class TcpFollower {
             // barrier, the release follows within milliseconds, and a file created then competes with the file
             // system work of every task it has just released (their execs); it is written after the release.
             long writeArrivalAt = fb.clock().nanoTime() + ARRIVAL_FILE_DELAY_NANOS;
-            handOver(c, nextProgress);
+            fb.handOff().handOver(c, deadline, nextProgress);
             while (true) {
                 long now = fb.clock().nanoTime();
                 if (writeArrivalAt > 0 && now >= writeArrivalAt) {

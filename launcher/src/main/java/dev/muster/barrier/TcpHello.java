@@ -47,6 +47,19 @@ final class TcpHello {
     private boolean bye;
     private byte[] card;
 
+    /** The hello a peer sends: version 1, or version 2 with {@code card} after the line when it is not null. */
+    static byte[] of(int rank, byte[] token, byte[] card) {
+        String line = card == null
+                ? HELLO + rank + " " + HexFormat.of().formatHex(token) + "\n"
+                : HELLO_CARD + rank + " " + HexFormat.of().formatHex(token) + " " + card.length + "\n";
+        byte[] l = line.getBytes(StandardCharsets.US_ASCII);
+        byte[] all = card == null ? l : java.util.Arrays.copyOf(l, l.length + card.length);
+        if (card != null) {
+            System.arraycopy(card, 0, all, l.length, card.length);
+        }
+        return all;
+    }
+
     TcpHello(long since) {
         this.since = since;
     }

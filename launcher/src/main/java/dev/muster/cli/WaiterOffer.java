@@ -4,6 +4,7 @@ import dev.muster.barrier.Handover;
 import dev.muster.barrier.Outcome;
 import dev.muster.barrier.Release;
 import dev.muster.exec.Waiter;
+import dev.muster.exec.WaiterPlan;
 import dev.muster.task.TaskIdentity;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,10 +16,10 @@ import java.util.Map;
  * program's environment holds that is known before the release, and which release keys become which variables.
  */
 final class WaiterOffer implements Handover.Taker {
-    private final Waiter.Plan plan;
+    private final WaiterPlan plan;
     private final Thread prepare;
 
-    private WaiterOffer(Waiter.Plan plan, Thread prepare) {
+    private WaiterOffer(WaiterPlan plan, Thread prepare) {
         this.plan = plan;
         this.prepare = prepare;
     }
@@ -59,7 +60,7 @@ final class WaiterOffer implements Handover.Taker {
             keys.add(Release.MASTER_PORT + "=MASTER_PORT");
         }
         return new WaiterOffer(
-                new Waiter.Plan(waiter, program, List.copyOf(f.command), env, exports, keys, f.barrier.trace), prepare);
+                new WaiterPlan(waiter, program, List.copyOf(f.command), env, exports, keys, f.barrier.trace), prepare);
     }
 
     @Override

@@ -66,16 +66,6 @@ public final class Waiter {
         return null;
     }
 
-    /** What the waiter needs besides the connection: see {@link #exec}. */
-    public record Plan(
-            Path waiter,
-            Path program,
-            List<String> argv,
-            Map<String, String> env,
-            Map<String, String> exports,
-            List<String> releaseKeys,
-            Path trace) {}
-
     /**
      * Execs the waiter; returns only when it cannot (then the task waits in its JVM).
      *
@@ -83,7 +73,7 @@ public final class Waiter {
      *     ({@code exports}) and the release keys that become variables ({@code releaseKeys}: key → variable)
      */
     public static void exec(
-            Plan plan,
+            WaiterPlan plan,
             int localPort,
             int remotePort,
             long deadlineNanos,
@@ -100,27 +90,8 @@ public final class Waiter {
             Log.debug("the small waiter cannot take over (connection descriptor " + fd + "): waiting in the JVM");
             return;
         }
-        Map<String, String> env = new TreeMap<>(plan.env());
-        env.put("MUSTER_WAIT_FD", Integer.toString(fd));
-        env.put("MUSTER_WAIT_DEADLINE", Long.toString(deadlineNanos));
-        env.put("MUSTER_WAIT_HEARD", Long.toString(heardNanos));
-        env.put("MUSTER_WAIT_PROGRESS", Long.toString(progressNanos));
-        env.put("MUSTER_WAIT_EVERY", Long.toString(everyNanos));
-        env.put("MUSTER_WAIT_PREFIX", Log.prefix());
-        if (Log.level() == Log.Level.QUIET) {
-            env.put("MUSTER_WAIT_QUIET", "1");
-        }
-        if (Log.verbose()) {
-            env.put("MUSTER_WAIT_DEBUG", "1");
-        }
-        env.put("MUSTER_WAIT_SET", lines(plan.exports()));
-        env.put("MUSTER_WAIT_MAP", String.join("\n", plan.releaseKeys()));
-        env.put("MUSTER_WAIT_DEPARTURE", departure.toString());
-        if (plan.trace() != null && traceLine != null) {
-            env.put("MUSTER_WAIT_TRACE", plan.trace().toAbsolutePath().toString());
-            env.put("MUSTER_WAIT_TRACE_LINE", traceLine);
-        }
-        env.put("MUSTER_WAIT_JVM", escapedLines(jvm));
+        Map<String, String> env =
+                environment(plan, fd, jvm, deadlineNanos, heardNanos, progressNanos, everyNanos, departure, traceLine);
         long mask = Exec.originalSigmask();
         env.put("MUSTER_WAIT_SIGMASK", Long.toString(Math.max(0, mask)));
         List<String> argv = new ArrayList<>();
@@ -151,6 +122,41 @@ public final class Waiter {
         }
         Log.warn("cannot start the small waiter " + plan.waiter() + " (errno " + errno + "); waiting in the JVM "
                 + "(--no-waiter silences this)");
+    }
+
+    /** The task's environment and the {@code MUSTER_WAIT_*} variables the waiter reads (see the C source). */
+    private static Map<String, String> environment(
+            WaiterPlan plan,
+            int fd,
+            List<String> jvm,
+            long deadlineNanos,
+            long heardNanos,
+            long progressNanos,
+            long everyNanos,
+            Path departure,
+            String traceLine) {
+        Map<String, String> env = new TreeMap<>(plan.env());
+        env.put("MUSTER_WAIT_FD", Integer.toString(fd));
+        env.put("MUSTER_WAIT_DEADLINE", Long.toString(deadlineNanos));
+        env.put("MUSTER_WAIT_HEARD", Long.toString(heardNanos));
+        env.put("MUSTER_WAIT_PROGRESS", Long.toString(progressNanos));
+        env.put("MUSTER_WAIT_EVERY", Long.toString(everyNanos));
+        env.put("MUSTER_WAIT_PREFIX", Log.prefix());
+        if (Log.level() == Log.Level.QUIET) {
+            env.put("MUSTER_WAIT_QUIET", "1");
+        }
+        if (Log.verbose()) {
+            env.put("MUSTER_WAIT_DEBUG", "1");
+        }
+        env.put("MUSTER_WAIT_SET", lines(plan.exports()));
+        env.put("MUSTER_WAIT_MAP", String.join("\n", plan.releaseKeys()));
+        env.put("MUSTER_WAIT_DEPARTURE", departure.toString());
+        if (plan.trace() != null && traceLine != null) {
+            env.put("MUSTER_WAIT_TRACE", plan.trace().toAbsolutePath().toString());
+            env.put("MUSTER_WAIT_TRACE_LINE", traceLine);
+        }
+        env.put("MUSTER_WAIT_JVM", escapedLines(jvm));
+        return env;
     }
 
     /** {@code KEY=VALUE} lines, values escaped as the release escapes them (Outcome). */

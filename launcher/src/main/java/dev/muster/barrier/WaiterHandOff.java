@@ -1,0 +1,105 @@
+package dev.muster.barrier;
+
+import dev.muster.core.Log;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A task's side of the small waiter (docs/barrier.md, "The small waiter"): who may take the rest of a TCP wait
+ * over, what it is handed once the task is connected to rank 0, and how the JVM the waiter starts again ends the
+ * wait exactly as the in-JVM wait would have ended.
+ */
+final class WaiterHandOff {
+    private final FileBarrier fb;
+    /** Who may take the rest of a TCP wait over, or null. */
+    private Handover.Taker taker;
+    /** The trace line's fields before {@code arrive_us=}, or null without a trace. */
+    private String traceHead;
+
+    WaiterHandOff(FileBarrier fb) {
+        this.fb = fb;
+    }
+
+    /** Lets {@code t} take a connected task's wait over; {@code head}: the trace line's first fields, or null. */
+    void offer(Handover.Taker t, String head) {
+        taker = t;
+        traceHead = head;
+    }
+
+    /** The trace line up to {@code release_us=}, or null without a trace. */
+    String traceLine() {
+        return traceHead == null ? null : traceHead + " arrive_us=" + StepTrace.micros(fb.arrivedAt());
+    }
+
+    /**
+     * Lets a small waiter take the rest of the wait over, when the task has one; returns only when it has not. The
+     * arrival file is written first: the waiter writes no step file but the departure.
+     */
+    void handOver(TcpClient c, long deadline, long nextProgress) {
+        // what was read already would be lost to the waiter: then the outcome is here, or nearly, anyway
+        int[] ports = taker == null || c.holdsMore() ? null : ports(c.channel());
+        if (ports == null) {
+            return;
+        }
+        fb.writeArrival();
+        taker.take(new Handover(
+                ports[0],
+                ports[1],
+                deadline,
+                c.heardAt(),
+                nextProgress,
+                fb.settings().progress().toNanos() * 3,
+                fb.departureFile(),
+                traceLine(),
+                c::quiet));
+    }
+
+    /**
+     * Ends a wait that a small waiter held, in the JVM it started again, for every {@code kind} but a signal
+     * ({@link StepSync#resume} handles that first): throws the step's failure, or the internal error of a kind
+     * the waiter does not hand back.
+     */
+    void resume(String kind, String detail) {
+        switch (kind) {
+            case "outcome" -> {
+                byte[] b = detail.getBytes(StandardCharsets.UTF_8);
+                Outcome o = Outcome.decode(b, b.length, "the TCP release");
+                if (o == null) {
+                    throw dev.muster.core.MusterException.internal("the waiter handed back no outcome", null);
+                }
+                fb.finish(o);
+            }
+            case "closed" -> {
+                Outcome o = fb.readOutcome();
+                if (o == null) {
+                    o = fb.decide(Outcome.abort(
+                            0,
+                            0,
+                            "its connection closed before the release (" + detail
+                                    + "): rank 0 was killed, or its node failed"));
+                }
+                fb.finish(o);
+            }
+            case "deadline" -> {
+                long silent = Long.parseLong(detail);
+                if (silent > TcpHello.SILENT_NANOS) {
+                    Log.error(fb.unresponsiveLeader(silent));
+                }
+                fb.finish(fb.ownTimeout());
+            }
+            default -> {}
+        }
+        throw dev.muster.core.MusterException.internal("the waiter handed back '" + kind + "'", null);
+    }
+
+    /** The connection's ports, this node's then rank 0's, or null when the channel cannot tell. */
+    static int[] ports(java.nio.channels.SocketChannel ch) {
+        try {
+            return new int[] {
+                ((java.net.InetSocketAddress) ch.getLocalAddress()).getPort(),
+                ((java.net.InetSocketAddress) ch.getRemoteAddress()).getPort()
+            };
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
+}
