@@ -149,6 +149,11 @@ public interface JobStatus {
         private record Answer(int code, String out) {}
 
         private static Answer call(String... cmd) {
+            if (Thread.currentThread().isInterrupted()) {
+                // a caller being stopped gets no answer, whether or not the tool would finish before waitFor
+                // looked at the interrupt (a tool that has already exited does not make waitFor throw)
+                return null;
+            }
             try {
                 Process p = new ProcessBuilder(cmd)
                         .redirectErrorStream(true)

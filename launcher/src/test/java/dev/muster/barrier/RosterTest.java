@@ -160,7 +160,14 @@ class RosterTest {
         r.withoutNodeDir = rank -> rank == 3 || rank == 16;
         try {
             List<CompletableFuture<Ranks.Result>> fs = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
+            fs.add(r.start(0, Map.of(Release.MASTER_ADDR, "10.0.0.1", Roster.WANTED, "1")));
+            // rank 0 listening first: the relay is rank 0's choice over TCP, which a loaded machine could otherwise
+            // pre-empt by starting the others before rank 0's listener is up (rank 0 then waits by files)
+            dev.muster.testing.Await.until(
+                    "rank 0 published its endpoint",
+                    Duration.ofSeconds(60),
+                    () -> r.barrier(1).polls().endpoint() != null);
+            for (int i = 1; i < n; i++) {
                 fs.add(r.start(i, Map.of(Release.MASTER_ADDR, "10.0.0.1", Roster.WANTED, "1")));
             }
             byte[] digest = Ranks.digest(fs.get(0).join().roster());
