@@ -6,11 +6,8 @@ import dev.muster.core.MusterException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.IntFunction;
@@ -103,14 +100,7 @@ final class RosterFiles {
         Path file = files.dir.resolve(ROSTER);
         Path tmp = files.dir.resolve("." + ROSTER + "." + dev.muster.core.Posix.pid() + ".tmp");
         try {
-            Files.write(
-                    tmp,
-                    json,
-                    StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            dev.muster.core.SharedFiles.writeReplacing(tmp, file, json);
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write the roster file in " + files.dir + ": " + e);
         }

@@ -6,10 +6,7 @@ import dev.muster.core.Posix;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.BitSet;
 import java.util.HashSet;
@@ -136,14 +133,7 @@ final class RosterRelay {
         try {
             Files.createDirectories(
                     nodeDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            Files.write(
-                    tmp,
-                    json,
-                    StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            dev.muster.core.SharedFiles.writeReplacing(tmp, file, json);
             return file;
         } catch (IOException e) {
             Log.debug("cannot write the node's roster file " + file + ": " + e);

@@ -31,6 +31,25 @@ public final class SharedFiles {
 
     private SharedFiles() {}
 
+    /**
+     * Writes {@code bytes} to {@code tmp} (never through a link) and renames it over {@code target}, so that a
+     * reader sees the old file or the whole new one, never part of it.
+     */
+    public static void writeReplacing(Path tmp, Path target, byte[] bytes) throws IOException {
+        Files.write(
+                tmp,
+                bytes,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.move(
+                tmp,
+                target,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     /** The path names something other than a regular file: a link, FIFO, socket, device or directory. */
     public static final class NotRegularFile extends FileSystemException {
         private static final long serialVersionUID = 1L;

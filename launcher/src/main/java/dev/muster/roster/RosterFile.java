@@ -8,8 +8,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 
@@ -36,14 +34,7 @@ public final class RosterFile {
             Files.createDirectories(
                     d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             Path tmp = d.resolve("." + file.getFileName() + ".tmp");
-            Files.write(
-                    tmp,
-                    json,
-                    StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            dev.muster.core.SharedFiles.writeReplacing(tmp, file, json);
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write the roster file in " + d + ": " + e
                     + "; set TMPDIR to a writable node-local directory");
