@@ -154,19 +154,30 @@ final class FallbackOpen {
 
     /** When the helper thread began its open, and which kernel thread it is, to tell stuck from starved. */
     static final class Helper {
+        /**
+         * The helper's kernel thread id, read once per pool thread (they are reused): /proc/thread-self names
+         * "<pid>/task/<tid>"; null without /proc, where the time alone decides.
+         */
+        private static final ThreadLocal<String> OWN_TID = new ThreadLocal<>() {
+            // a class, not a lambda: this is the agent's path, where each lambda costs a cold JVM a millisecond
+            @Override
+            protected String initialValue() {
+                try {
+                    return Files.readSymbolicLink(Path.of("/proc/thread-self"))
+                            .getFileName()
+                            .toString();
+                } catch (IOException | UnsupportedOperationException e) {
+                    return null;
+                }
+            }
+        };
+
         private volatile long began;
         private volatile boolean started;
         private volatile String tid;
 
         void begin() {
-            try {
-                // /proc/thread-self names "<pid>/task/<tid>": the helper's kernel thread, whose state others read
-                tid = Files.readSymbolicLink(Path.of("/proc/thread-self"))
-                        .getFileName()
-                        .toString();
-            } catch (IOException | UnsupportedOperationException e) {
-                tid = null; // no /proc: the time alone decides
-            }
+            tid = OWN_TID.get();
             began = System.nanoTime();
             started = true;
         }
