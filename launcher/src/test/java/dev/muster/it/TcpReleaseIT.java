@@ -83,8 +83,11 @@ class TcpReleaseIT {
                         + "if [ $r = 5 ]; then\n"
                         + "  " + s.wait(w, "-v") + " &\n"
                         + "  pid=$!; i=0\n"
-                        + "  until grep -q '" + connected
-                        + "' $D/err.5 2>/dev/null || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                        // ranks 1..6 connected (or handed over) first: a kill before another rank's hand-off
+                        // is read by that rank's JVM during the hand-off, as it must be, and it then never hands over
+                        + "  until [ $(cat $D/err.1 $D/err.2 $D/err.3 $D/err.4 $D/err.5 $D/err.6 2>/dev/null"
+                        + " | grep -c '" + connected
+                        + "') -ge 6 ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
                         + "  date +%s%N > $D/killed; kill -9 $pid; wait; exit 0\n"
                         + "fi\n"
                         // rank 7 never arrives: only the lost connection can end the others' wait
