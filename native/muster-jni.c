@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -146,6 +149,53 @@ out:
 	free(ptrs);
 	free(fds);
 	return rc;
+}
+
+/* The port of descriptor fd's own (peer 0) or remote (peer 1) address when it is a TCP socket, else -1. */
+static int tcp_port(int fd, int peer) {
+	struct sockaddr_storage a;
+	socklen_t n = sizeof a;
+	if ((peer ? getpeername(fd, (struct sockaddr *)&a, &n) : getsockname(fd, (struct sockaddr *)&a, &n)) != 0) {
+		return -1;
+	}
+	if (a.ss_family == AF_INET) {
+		return ntohs(((struct sockaddr_in *)&a)->sin_port);
+	}
+	if (a.ss_family == AF_INET6) {
+		return ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+	}
+	return -1;
+}
+
+/*
+ * The descriptor of this process's TCP connection from port local to port remote, or -1: each descriptor in
+ * /proc/self/fd is asked for its addresses (microseconds, where /proc/self/net/tcp walks every bucket of the
+ * host's connection table).
+ */
+JNIEXPORT jint JNICALL Java_dev_muster_core_NativeLibrary_socketFd(JNIEnv *env, jclass cls, jint local, jint remote) {
+	(void)env;
+	(void)cls;
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL) {
+		return -1;
+	}
+	int found = -1;
+	struct dirent *e;
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		int type = 0;
+		socklen_t tl = sizeof type;
+		if (end == e->d_name || *end != '\0' || fd < 3 || fd == dirfd(d) ||
+		    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM) {
+			continue;
+		}
+		if (tcp_port((int)fd, 0) == local && tcp_port((int)fd, 1) == remote) {
+			found = (int)fd;
+		}
+	}
+	closedir(d);
+	return found;
 }
 
 /* A NUL-terminated copy of a Java byte array (the caller frees it), or NULL when out of memory. */

@@ -131,6 +131,13 @@ public final class NativeLibrary {
      */
     public static native int execve(byte[] block, int argc, int envc, int[] keep, long sigmask);
 
+    /**
+     * The descriptor of this process's TCP connection from local port {@code local} to remote port
+     * {@code remote}, or -1: each open descriptor is asked for its addresses. Absent from libraries built before
+     * it (then {@link UnsatisfiedLinkError}).
+     */
+    public static native int socketFd(int local, int remote);
+
     /** {@code NonBlockingOpen.open}'s call: a descriptor, or minus the errno. */
     static native int open(byte[] path, boolean write, boolean create);
 
