@@ -39,6 +39,9 @@ public final class FileBarrier implements Barrier {
     private Instant releasedAt;
     private String via = "file";
     private boolean arrivalWritten;
+    /** The arrival file's content, made when the task arrives ({@link #markArrived}). */
+    private byte[] arrivalInfo;
+
     private final StepRoster roster;
     /** The small waiter's side of this task (docs/barrier.md, "The small waiter"). */
     private final WaiterHandOff handOff = new WaiterHandOff(this);
@@ -97,6 +100,14 @@ public final class FileBarrier implements Barrier {
     void markArrived() {
         arrivedNanos = clock.nanoTime();
         arrivedAt = Instant.now();
+        // the file's content now, not when it is written: on the TCP path that is right after rank 0's ok, when
+        // the last task to arrive has the release within milliseconds, and a cold JVM pays for Instant.toString
+        arrivalInfo = arrivalInfo();
+    }
+
+    private byte[] arrivalInfo() {
+        return RosterFiles.arrival(
+                "host=" + node + " pid=" + Posix.pid() + " time=" + arrivedAt + "\n", roster.cardBytes());
     }
 
     /** Writes this task's arrival file once (diagnostics, the file fallback, and timeout lists). */
@@ -105,9 +116,8 @@ public final class FileBarrier implements Barrier {
             return;
         }
         arrivalWritten = true;
-        String info = "host=" + node + " pid=" + Posix.pid() + " time=" + arrivedAt + "\n";
         try {
-            files.writeArrival(rank, RosterFiles.arrival(info, roster.cardBytes()));
+            files.writeArrival(rank, arrivalInfo != null ? arrivalInfo : arrivalInfo());
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write arrival file in " + files.arrivalDir + ": " + e);
         }

@@ -15,8 +15,9 @@ import java.nio.file.Path;
  * @param progressNanos when the next progress line is due; then every {@code everyNanos}
  * @param departure     the departure file, made after the release
  * @param traceLine     the trace line up to {@code release_us=} (without it), or null without --trace
- * @param quiet         true while rank 0 has sent nothing but heartbeats: asked right before the exec, which
- *     does not happen otherwise (the release is then read in the JVM at once)
+ * @param quiet         true while this JVM holds nothing rank 0 sent past its ok but heartbeats: asked right
+ *     before the exec, which does not happen otherwise. It reads nothing: a release already in the socket is
+ *     the waiter's to read, at once
  */
 public record Handover(
         int localPort,

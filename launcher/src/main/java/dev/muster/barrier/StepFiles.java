@@ -105,12 +105,15 @@ final class StepFiles {
         }
     }
 
+    /** 0700, made once: parsing the permissions costs a cold JVM on the hand-off's path (WaiterHandOff). */
+    private static final java.nio.file.attribute.FileAttribute<?> PRIVATE_DIR =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+
     /** Writes {@code rank}'s arrival file, making its group directory if nobody has yet. */
     void writeArrival(int rank, byte[] info) throws IOException {
         Path group = arrivalDir.resolve(Integer.toString(rank / width));
         try {
-            Files.createDirectory(
-                    group, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectory(group, PRIVATE_DIR);
         } catch (FileAlreadyExistsException e) {
             // rank 0 or another task of the group made it
         }

@@ -172,8 +172,10 @@ public final class StepSync {
             Signals.handle(sig, stop);
         }
         barrier.arrive();
-        if (transport.mode() == Transport.Mode.TCP) {
-            TcpWarmUp.releaseInBackground(); // while this task waits, not after the last arrival
+        if (transport.mode() == Transport.Mode.TCP && !files.handOff().offered()) {
+            // while this task waits, not after the last arrival; a task that hands its wait to the small waiter
+            // runs none of it, and on the last task to arrive the thread would compete with the hand-off
+            TcpWarmUp.releaseInBackground();
         }
         Thread cleanup = null;
         if (id.rank() == 0 && !livesOn && !lastDepartureCleans && barrier.cleanedUp()) {

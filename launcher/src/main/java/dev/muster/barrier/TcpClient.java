@@ -100,7 +100,15 @@ final class TcpClient implements AutoCloseable {
      * @throws IOException when the listener answers something else: it is not muster's
      */
     int awaitOk(long timeoutMillis) throws IOException {
-        int got = fill(TcpHello.OK.length, System.nanoTime() + timeoutMillis * 1_000_000L);
+        // The ok alone: what follows it (beats, the outcome when this task completed the barrier) stays in the
+        // socket, where the small waiter reads it if the wait is handed over (WaiterHandOff), else the JVM.
+        buf.limit(TcpHello.OK.length);
+        int got;
+        try {
+            got = fill(TcpHello.OK.length, System.nanoTime() + timeoutMillis * 1_000_000L);
+        } finally {
+            buf.limit(buf.capacity());
+        }
         if (got <= 0) {
             return got;
         }
@@ -221,22 +229,12 @@ final class TcpClient implements AutoCloseable {
     }
 
     /**
-     * Whether rank 0 has sent nothing but heartbeats since {@code ok}, reading what has come without waiting: the
-     * last check before the wait is handed over, so that a release that came meanwhile is read here, at once,
-     * rather than after the hand-off. What is read stays for {@link #await}.
+     * Whether this JVM holds nothing of rank 0's but heartbeats: the last check before the wait is handed over.
+     * It reads nothing from the socket: whatever came meanwhile (the release, an abort, the end of the stream) is
+     * the small waiter's to read, and the release is then read at once by a process that needs no JVM teardown
+     * after it (docs/barrier.md, "The small waiter").
      */
     boolean quiet() {
-        try {
-            while (buf.hasRemaining()) {
-                int n = ch.read(buf);
-                if (n <= 0) {
-                    break;
-                }
-                heardAt = System.nanoTime();
-            }
-        } catch (IOException e) {
-            return false; // the JVM reports it, as without a hand-off
-        }
         return !holdsMore();
     }
 

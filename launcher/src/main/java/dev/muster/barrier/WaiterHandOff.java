@@ -25,6 +25,11 @@ final class WaiterHandOff {
         traceHead = head;
     }
 
+    /** Whether a small waiter may take this task's wait over once it is connected. */
+    boolean offered() {
+        return taker != null;
+    }
+
     /** The trace line up to {@code release_us=}, or null without a trace. */
     String traceLine() {
         return traceHead == null ? null : traceHead + " arrive_us=" + StepTrace.micros(fb.arrivedAt());
@@ -35,7 +40,7 @@ final class WaiterHandOff {
      * arrival file is written first: the waiter writes no step file but the departure.
      */
     void handOver(TcpClient c, long deadline, long nextProgress) {
-        // what was read already would be lost to the waiter: then the outcome is here, or nearly, anyway
+        // what was read already would be lost to the waiter (TcpClient#awaitOk reads no further than the ok)
         int[] ports = taker == null || c.holdsMore() ? null : ports(c.channel());
         if (ports == null) {
             return;

@@ -17,11 +17,12 @@ import java.util.Map;
  */
 final class WaiterOffer implements Handover.Taker {
     private final WaiterPlan plan;
-    private final Thread prepare;
+    /** The waiter's environment but for what the connection decides ({@link Waiter#environment}). */
+    private final Map<String, String> prepared;
 
-    private WaiterOffer(WaiterPlan plan, Thread prepare) {
+    private WaiterOffer(WaiterPlan plan, Map<String, String> prepared) {
         this.plan = plan;
-        this.prepare = prepare;
+        this.prepared = prepared;
     }
 
     /**
@@ -59,20 +60,24 @@ final class WaiterOffer implements Handover.Taker {
             keys.add(Release.MASTER_ADDR + "=MASTER_ADDR");
             keys.add(Release.MASTER_PORT + "=MASTER_PORT");
         }
-        return new WaiterOffer(
-                new WaiterPlan(waiter, program, List.copyOf(f.command), env, exports, keys, f.barrier.trace), prepare);
-    }
-
-    @Override
-    public void take(Handover h) {
+        WaiterPlan plan = new WaiterPlan(waiter, program, List.copyOf(f.command), env, exports, keys, f.barrier.trace);
+        // Before the hello, not after rank 0's ok: for the last task to arrive the release follows the ok within
+        // milliseconds, and what is left to do then (docs/performance.md, stage 4) is the exec of the waiter.
         try {
             prepare.join(); // the native exec handles
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return;
+            return null;
         }
+        Map<String, String> prepared = Waiter.environment(plan);
+        return prepared == null ? null : new WaiterOffer(plan, prepared);
+    }
+
+    @Override
+    public void take(Handover h) {
         Waiter.exec(
                 plan,
+                prepared,
                 h.localPort(),
                 h.remotePort(),
                 h.deadlineNanos(),

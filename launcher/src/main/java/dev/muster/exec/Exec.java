@@ -187,7 +187,8 @@ public final class Exec {
 
     /** Warns (as before an exec) when the JVM raised the open-files limit that the program would inherit. */
     static void warnIfFdLimitRaised() {
-        if (fdLimitRaised()) {
+        Prepared p = prepared;
+        if (p != null ? p.fdLimitRaised() : fdLimitRaised()) {
             warnFdLimit();
         }
     }

@@ -67,13 +67,44 @@ public final class Waiter {
     }
 
     /**
+     * What the waiter's exec needs that is known before the task connects: the task's environment with the
+     * {@code MUSTER_WAIT_*} variables that do not depend on the connection, or null when this JVM's command line
+     * (for the waiter to start it again) cannot be read. Worked out before the hello, so that the hand-off after
+     * rank 0's {@code ok} is only the exec: for the last task to arrive, the release follows within milliseconds.
+     */
+    public static Map<String, String> environment(WaiterPlan plan) {
+        List<String> jvm = jvmCommand();
+        if (jvm == null) {
+            return null;
+        }
+        Map<String, String> env = new TreeMap<>(plan.env());
+        env.put("MUSTER_WAIT_PREFIX", Log.prefix());
+        if (Log.level() == Log.Level.QUIET) {
+            env.put("MUSTER_WAIT_QUIET", "1");
+        }
+        if (Log.verbose()) {
+            env.put("MUSTER_WAIT_DEBUG", "1");
+        }
+        env.put("MUSTER_WAIT_SET", lines(plan.exports()));
+        env.put("MUSTER_WAIT_MAP", String.join("\n", plan.releaseKeys()));
+        if (plan.trace() != null) {
+            env.put("MUSTER_WAIT_TRACE", plan.trace().toAbsolutePath().toString());
+        }
+        env.put("MUSTER_WAIT_JVM", escapedLines(jvm));
+        env.put("MUSTER_WAIT_SIGMASK", Long.toString(Math.max(0, Exec.originalSigmask())));
+        return env;
+    }
+
+    /**
      * Execs the waiter; returns only when it cannot (then the task waits in its JVM).
      *
      * @param plan the program, its argv, the task's own environment, the variables known before the release
      *     ({@code exports}) and the release keys that become variables ({@code releaseKeys}: key → variable)
+     * @param prepared {@link #environment(WaiterPlan)}'s result for {@code plan}
      */
     public static void exec(
             WaiterPlan plan,
+            Map<String, String> prepared,
             int localPort,
             int remotePort,
             long deadlineNanos,
@@ -85,15 +116,22 @@ public final class Waiter {
             java.util.function.BooleanSupplier quiet) {
         Exec.warnIfFdLimitRaised(); // the program inherits the limit through the waiter as well
         int fd = Sockets.fdOf(localPort, remotePort);
-        List<String> jvm = jvmCommand();
-        if (fd < 3 || jvm == null) {
+        if (fd < 3 || prepared == null) {
             Log.debug("the small waiter cannot take over (connection descriptor " + fd + "): waiting in the JVM");
             return;
         }
-        Map<String, String> env =
-                environment(plan, fd, jvm, deadlineNanos, heardNanos, progressNanos, everyNanos, departure, traceLine);
-        long mask = Exec.originalSigmask();
-        env.put("MUSTER_WAIT_SIGMASK", Long.toString(Math.max(0, mask)));
+        Map<String, String> env = new TreeMap<>(prepared);
+        env.put("MUSTER_WAIT_FD", Integer.toString(fd));
+        env.put("MUSTER_WAIT_DEADLINE", Long.toString(deadlineNanos));
+        env.put("MUSTER_WAIT_HEARD", Long.toString(heardNanos));
+        env.put("MUSTER_WAIT_PROGRESS", Long.toString(progressNanos));
+        env.put("MUSTER_WAIT_EVERY", Long.toString(everyNanos));
+        env.put("MUSTER_WAIT_DEPARTURE", departure.toString());
+        if (traceLine != null && env.containsKey("MUSTER_WAIT_TRACE")) {
+            env.put("MUSTER_WAIT_TRACE_LINE", traceLine);
+        } else {
+            env.remove("MUSTER_WAIT_TRACE");
+        }
         List<String> argv = new ArrayList<>();
         argv.add(NAME);
         argv.add(plan.program().toString());
@@ -103,7 +141,7 @@ public final class Waiter {
             envp.add(e.getKey() + "=" + e.getValue());
         }
         if (!quiet.getAsBoolean()) {
-            Log.debug("rank 0's outcome came during the hand-off: the JVM reads it");
+            Log.debug("rank 0's outcome was read with its ok: the JVM ends the wait");
             return;
         }
         Log.debug("handing the wait to " + plan.waiter() + " (connection on descriptor " + fd + ")");
@@ -112,7 +150,7 @@ public final class Waiter {
         System.err.flush();
         // TERM, INT and HUP stay blocked across the exec, until the waiter has its handlers: a signal in between
         // is then not a silent death but the abort the waiter writes
-        long blocked = Math.max(0, mask) | 1L << 14 | 1L << 1 | 1L;
+        long blocked = Long.parseLong(env.get("MUSTER_WAIT_SIGMASK")) | 1L << 14 | 1L << 1 | 1L;
         int errno = Exec.execveKeeping(plan.waiter().toString(), argv, envp, fd, blocked);
         if (!NativeLibrary.loaded()) {
             long own = Exec.sigmask("/proc/thread-self/status");
@@ -122,41 +160,6 @@ public final class Waiter {
         }
         Log.warn("cannot start the small waiter " + plan.waiter() + " (errno " + errno + "); waiting in the JVM "
                 + "(--no-waiter silences this)");
-    }
-
-    /** The task's environment and the {@code MUSTER_WAIT_*} variables the waiter reads (see the C source). */
-    private static Map<String, String> environment(
-            WaiterPlan plan,
-            int fd,
-            List<String> jvm,
-            long deadlineNanos,
-            long heardNanos,
-            long progressNanos,
-            long everyNanos,
-            Path departure,
-            String traceLine) {
-        Map<String, String> env = new TreeMap<>(plan.env());
-        env.put("MUSTER_WAIT_FD", Integer.toString(fd));
-        env.put("MUSTER_WAIT_DEADLINE", Long.toString(deadlineNanos));
-        env.put("MUSTER_WAIT_HEARD", Long.toString(heardNanos));
-        env.put("MUSTER_WAIT_PROGRESS", Long.toString(progressNanos));
-        env.put("MUSTER_WAIT_EVERY", Long.toString(everyNanos));
-        env.put("MUSTER_WAIT_PREFIX", Log.prefix());
-        if (Log.level() == Log.Level.QUIET) {
-            env.put("MUSTER_WAIT_QUIET", "1");
-        }
-        if (Log.verbose()) {
-            env.put("MUSTER_WAIT_DEBUG", "1");
-        }
-        env.put("MUSTER_WAIT_SET", lines(plan.exports()));
-        env.put("MUSTER_WAIT_MAP", String.join("\n", plan.releaseKeys()));
-        env.put("MUSTER_WAIT_DEPARTURE", departure.toString());
-        if (plan.trace() != null && traceLine != null) {
-            env.put("MUSTER_WAIT_TRACE", plan.trace().toAbsolutePath().toString());
-            env.put("MUSTER_WAIT_TRACE_LINE", traceLine);
-        }
-        env.put("MUSTER_WAIT_JVM", escapedLines(jvm));
-        return env;
     }
 
     /** {@code KEY=VALUE} lines, values escaped as the release escapes them (Outcome). */

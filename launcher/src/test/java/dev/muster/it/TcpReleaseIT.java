@@ -69,6 +69,45 @@ class TcpReleaseIT {
         assertAllReleased(s, n, "tcp");
     }
 
+    /**
+     * The last task to arrive hands its wait to the small waiter too, although rank 0's release follows its ok
+     * within milliseconds: the ok is read alone and the release left in the socket for the waiter, which starts the
+     * program at once, where the JVM would run its own release path and then its teardown (docs/barrier.md, "The
+     * small waiter"). Before, the JVM read the release with the ok or during the hand-off and kept the wait.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void lastTaskToArrive_handsItsWaitOver_andItsWaiterReadsTheReleaseBehindTheOk() throws Exception {
+        Waiters.WAITER.require();
+        SlurmSteps s = new SlurmSteps(tmp);
+        String run = SlurmSteps.JVM + " run --sync-dir " + s.sync + " --trace " + tmp.resolve("trace")
+                + " -v -- sh -c 'echo \"rank=$MUSTER_RANK addr=$MUSTER_MASTER_ADDR\"' 2>> " + tmp + "/err.$r";
+        Path task = s.script(
+                "task.sh",
+                ""
+                        // rank 3 arrives last, once ranks 1 and 2 wait in their waiters
+                        + "if [ $r = 3 ]; then i=0\n"
+                        + "  until [ $(cat $D/err.1 $D/err.2 2>/dev/null | grep -c '" + Waiters.HANDED
+                        + "') -ge 2 ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                        + "fi\n"
+                        + run);
+        int rc = s.run(4, 4, task, Duration.ofSeconds(100));
+        assertEquals(0, rc, s::errs);
+        assertAllReleased(s, 4, "tcp");
+        for (int r = 1; r < 4; r++) {
+            int rank = r;
+            assertTrue(
+                    Waiters.WAITER.tookIt(s.read("err." + r)),
+                    () -> "rank " + rank + " handed its wait to the waiter: " + s.errs());
+        }
+        // the same release values through the waiter (ranks 1-3) as through rank 0's JVM
+        String addr = s.read("out.0").replaceFirst("(?s)^rank=0 addr=(\\S+)\n$", "$1");
+        assertTrue(!addr.isEmpty() && !addr.startsWith("rank="), () -> "rank 0's program: " + s.read("out.0"));
+        for (int r = 1; r < 4; r++) {
+            assertEquals("rank=" + r + " addr=" + addr + "\n", s.read("out." + r), s::errs);
+        }
+    }
+
     /** In the small waiter's case, the task is killed while the waiter (same PID) holds its wait. */
     @ParameterizedTest
     @EnumSource(Waiters.class)
