@@ -102,11 +102,7 @@ public final class FileBarrier implements Barrier {
         arrivedAt = Instant.now();
         // the file's content now, not when it is written: on the TCP path that is right after rank 0's ok, when
         // the last task to arrive has the release within milliseconds, and a cold JVM pays for Instant.toString
-        arrivalInfo = arrivalInfo();
-    }
-
-    private byte[] arrivalInfo() {
-        return RosterFiles.arrival(
+        arrivalInfo = RosterFiles.arrival(
                 "host=" + node + " pid=" + Posix.pid() + " time=" + arrivedAt + "\n", roster.cardBytes());
     }
 
@@ -117,7 +113,7 @@ public final class FileBarrier implements Barrier {
         }
         arrivalWritten = true;
         try {
-            files.writeArrival(rank, arrivalInfo != null ? arrivalInfo : arrivalInfo());
+            files.writeArrival(rank, arrivalInfo);
         } catch (IOException e) {
             throw MusterException.unusableDir("cannot write arrival file in " + files.arrivalDir + ": " + e);
         }

@@ -172,10 +172,8 @@ public final class StepSync {
             Signals.handle(sig, stop);
         }
         barrier.arrive();
-        if (transport.mode() == Transport.Mode.TCP && !files.handOff().offered()) {
-            // while this task waits, not after the last arrival; a task that hands its wait to the small waiter
-            // runs none of it, and on the last task to arrive the thread would compete with the hand-off
-            TcpWarmUp.releaseInBackground();
+        if (transport.mode() == Transport.Mode.TCP && !files.handOff().offered()) { // (a waiter runs none of it)
+            TcpWarmUp.releaseInBackground(); // while this task waits, not after the last arrival
         }
         Thread cleanup = null;
         if (id.rank() == 0 && !livesOn && !lastDepartureCleans && barrier.cleanedUp()) {
