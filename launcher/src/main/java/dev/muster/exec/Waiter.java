@@ -71,27 +71,17 @@ public final class Waiter {
      *
      * @param plan the program, its argv, the task's own environment, the variables known before the release
      *     ({@code exports}) and the release keys that become variables ({@code releaseKeys}: key → variable)
+     * @param h the connection, the deadline and the progress schedule, and the files written after the release
      */
-    public static void exec(
-            WaiterPlan plan,
-            int localPort,
-            int remotePort,
-            long deadlineNanos,
-            long heardNanos,
-            long progressNanos,
-            long everyNanos,
-            Path departure,
-            String traceLine,
-            java.util.function.BooleanSupplier quiet) {
+    public static void exec(WaiterPlan plan, Handover h) {
         Exec.warnIfFdLimitRaised(); // the program inherits the limit through the waiter as well
-        int fd = Sockets.fdOf(localPort, remotePort);
+        int fd = Sockets.fdOf(h.localPort(), h.remotePort());
         List<String> jvm = jvmCommand();
         if (fd < 3 || jvm == null) {
             Log.debug("the small waiter cannot take over (connection descriptor " + fd + "): waiting in the JVM");
             return;
         }
-        Map<String, String> env =
-                environment(plan, fd, jvm, deadlineNanos, heardNanos, progressNanos, everyNanos, departure, traceLine);
+        Map<String, String> env = environment(plan, fd, jvm, h);
         long mask = Exec.originalSigmask();
         env.put("MUSTER_WAIT_SIGMASK", Long.toString(Math.max(0, mask)));
         List<String> argv = new ArrayList<>();
@@ -102,7 +92,7 @@ public final class Waiter {
         for (Map.Entry<String, String> e : env.entrySet()) {
             envp.add(e.getKey() + "=" + e.getValue());
         }
-        if (!quiet.getAsBoolean()) {
+        if (!h.quiet().getAsBoolean()) {
             Log.debug("rank 0's outcome came during the hand-off: the JVM reads it");
             return;
         }
@@ -125,22 +115,13 @@ public final class Waiter {
     }
 
     /** The task's environment and the {@code MUSTER_WAIT_*} variables the waiter reads (see the C source). */
-    private static Map<String, String> environment(
-            WaiterPlan plan,
-            int fd,
-            List<String> jvm,
-            long deadlineNanos,
-            long heardNanos,
-            long progressNanos,
-            long everyNanos,
-            Path departure,
-            String traceLine) {
+    private static Map<String, String> environment(WaiterPlan plan, int fd, List<String> jvm, Handover h) {
         Map<String, String> env = new TreeMap<>(plan.env());
         env.put("MUSTER_WAIT_FD", Integer.toString(fd));
-        env.put("MUSTER_WAIT_DEADLINE", Long.toString(deadlineNanos));
-        env.put("MUSTER_WAIT_HEARD", Long.toString(heardNanos));
-        env.put("MUSTER_WAIT_PROGRESS", Long.toString(progressNanos));
-        env.put("MUSTER_WAIT_EVERY", Long.toString(everyNanos));
+        env.put("MUSTER_WAIT_DEADLINE", Long.toString(h.deadlineNanos()));
+        env.put("MUSTER_WAIT_HEARD", Long.toString(h.heardNanos()));
+        env.put("MUSTER_WAIT_PROGRESS", Long.toString(h.progressNanos()));
+        env.put("MUSTER_WAIT_EVERY", Long.toString(h.everyNanos()));
         env.put("MUSTER_WAIT_PREFIX", Log.prefix());
         if (Log.level() == Log.Level.QUIET) {
             env.put("MUSTER_WAIT_QUIET", "1");
@@ -150,10 +131,10 @@ public final class Waiter {
         }
         env.put("MUSTER_WAIT_SET", lines(plan.exports()));
         env.put("MUSTER_WAIT_MAP", String.join("\n", plan.releaseKeys()));
-        env.put("MUSTER_WAIT_DEPARTURE", departure.toString());
-        if (plan.trace() != null && traceLine != null) {
+        env.put("MUSTER_WAIT_DEPARTURE", h.departure().toString());
+        if (plan.trace() != null && h.traceLine() != null) {
             env.put("MUSTER_WAIT_TRACE", plan.trace().toAbsolutePath().toString());
-            env.put("MUSTER_WAIT_TRACE_LINE", traceLine);
+            env.put("MUSTER_WAIT_TRACE_LINE", h.traceLine());
         }
         env.put("MUSTER_WAIT_JVM", escapedLines(jvm));
         return env;
