@@ -26,11 +26,7 @@ class AgentBindIT {
         int base = PeerMesh.freeBasePort(3);
         List<Jvm> tasks = new ArrayList<>();
         for (int r = 0; r < 3; r++) {
-            tasks.add(new Jvm(java)
-                    .env("MUSTER_LOCAL_JOB", job)
-                    .env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "3")
-                    .env("MUSTER_SYNC_DIR", sync.toString())
+            tasks.add(Jvm.task(java, job, r, 3, sync)
                     .env("PEERS_DELAY_RANK", "2")
                     .env("PEERS_DELAY_MS", "1500")
                     .agent("arrive=bind,await=Peers#connectAll,roster=true")

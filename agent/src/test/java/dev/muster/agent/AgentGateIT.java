@@ -18,11 +18,7 @@ class AgentGateIT {
 
     /** A task of a simulated two-task step (what {@code muster local} sets), with a private sync directory. */
     private static Jvm task(String java, String job, int rank, Path sync) {
-        return new Jvm(java)
-                .env("MUSTER_LOCAL_JOB", job)
-                .env("MUSTER_RANK", Integer.toString(rank))
-                .env("MUSTER_SIZE", "2")
-                .env("MUSTER_SYNC_DIR", sync.toString());
+        return Jvm.task(java, job, rank, 2, sync);
     }
 
     private static Path privateDir() throws Exception {
@@ -70,20 +66,12 @@ class AgentGateIT {
     void peerKilledAfterConnecting_exits76_namingIt() throws Exception {
         Path sync = privateDir();
         String job = "peer-" + UUID.randomUUID();
-        Jvm zero = new Jvm(Jvm.JAVA25)
-                .env("MUSTER_LOCAL_JOB", job)
-                .env("MUSTER_RANK", "0")
-                .env("MUSTER_SIZE", "3")
-                .env("MUSTER_SYNC_DIR", sync.toString())
+        Jvm zero = Jvm.task(Jvm.JAVA25, job, 0, 3, sync)
                 .agent("timeout=600s")
                 .main(HELLO)
                 .start();
         Jvm.awaitFile(sync, "endpoint", 60, zero); // rank 0 listens and has published where
-        Jvm one = new Jvm(Jvm.JAVA25)
-                .env("MUSTER_LOCAL_JOB", job)
-                .env("MUSTER_RANK", "1")
-                .env("MUSTER_SIZE", "3")
-                .env("MUSTER_SYNC_DIR", sync.toString())
+        Jvm one = Jvm.task(Jvm.JAVA25, job, 1, 3, sync)
                 .agent("timeout=600s")
                 .main(HELLO)
                 .start();

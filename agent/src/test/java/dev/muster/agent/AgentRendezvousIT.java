@@ -34,11 +34,7 @@ class AgentRendezvousIT {
         String job = "client-" + UUID.randomUUID();
         Jvm[] clients = new Jvm[2];
         for (int r = 0; r < 2; r++) {
-            clients[r] = new Jvm(Jvm.JAVA17)
-                    .env("MUSTER_LOCAL_JOB", job)
-                    .env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "2")
-                    .env("MUSTER_SYNC_DIR", sync.toString())
+            clients[r] = Jvm.task(Jvm.JAVA17, job, r, 2, sync)
                     .agent("rendezvous=" + name + ",cache-dir=" + cache)
                     .main(
                             "dev.muster.agent.apps.Hello",
@@ -70,20 +66,12 @@ class AgentRendezvousIT {
         Path latest = cache.resolve("rendezvous").resolve(name).resolve("latest.json");
         Path sync = Files.createTempDirectory("muster-agent-it");
         String job = "own-" + UUID.randomUUID();
-        Jvm server = new Jvm(Jvm.JAVA25)
-                .env("MUSTER_LOCAL_JOB", job)
-                .env("MUSTER_RANK", "0")
-                .env("MUSTER_SIZE", "2")
-                .env("MUSTER_SYNC_DIR", sync.toString())
+        Jvm server = Jvm.task(Jvm.JAVA25, job, 0, 2, sync)
                 .agent("register=" + name + ",port=auto,cache-dir=" + cache + ",ttl-seconds=30,protocol=tcp,"
                         + "verbose=true")
                 .main("dev.muster.agent.apps.Server")
                 .start();
-        Jvm other = new Jvm(Jvm.JAVA25)
-                .env("MUSTER_LOCAL_JOB", job)
-                .env("MUSTER_RANK", "1")
-                .env("MUSTER_SIZE", "2")
-                .env("MUSTER_SYNC_DIR", sync.toString())
+        Jvm other = Jvm.task(Jvm.JAVA25, job, 1, 2, sync)
                 .agent("")
                 .main("dev.muster.agent.apps.Hello")
                 .start();
@@ -123,11 +111,7 @@ class AgentRendezvousIT {
         String job = "none-" + UUID.randomUUID();
         Jvm[] tasks = new Jvm[2];
         for (int r = 1; r >= 0; r--) { // rank 1 first, so that it is surely waiting when rank 0 aborts
-            tasks[r] = new Jvm(Jvm.JAVA25)
-                    .env("MUSTER_LOCAL_JOB", job)
-                    .env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "2")
-                    .env("MUSTER_SYNC_DIR", sync.toString())
+            tasks[r] = Jvm.task(Jvm.JAVA25, job, r, 2, sync)
                     .agent("rendezvous=nobody-here,cache-dir=" + cache + ",timeout=600s")
                     .main("dev.muster.agent.apps.Hello")
                     .start();

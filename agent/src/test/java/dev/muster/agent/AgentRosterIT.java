@@ -22,12 +22,7 @@ class AgentRosterIT {
         String job = "roster-" + UUID.randomUUID();
         Jvm[] t = new Jvm[3];
         for (int r = 0; r < 3; r++) {
-            Jvm j = new Jvm(Jvm.JAVA25)
-                    .env("MUSTER_LOCAL_JOB", job)
-                    .env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "3")
-                    .env("MUSTER_SYNC_DIR", sync.toString())
-                    .env("MUSTER_NODE", "node" + r);
+            Jvm j = Jvm.task(Jvm.JAVA25, job, r, 3, sync).env("MUSTER_NODE", "node" + r);
             if (r == 2) {
                 j.arg("-Dhz.network.join.tcp-ip.members=given-by-user");
             }
@@ -86,11 +81,7 @@ class AgentRosterIT {
         String job = "members-" + UUID.randomUUID();
         Jvm[] t = new Jvm[3];
         for (int r = 0; r < 3; r++) {
-            t[r] = new Jvm(Jvm.JAVA25)
-                    .env("MUSTER_LOCAL_JOB", job)
-                    .env("MUSTER_RANK", Integer.toString(r))
-                    .env("MUSTER_SIZE", "3")
-                    .env("MUSTER_SYNC_DIR", sync.toString())
+            t[r] = Jvm.task(Jvm.JAVA25, job, r, 3, sync)
                     .env("MUSTER_NODE", "node" + r)
                     .agent("roster=true,arrive=bind,await=dev.muster.agent.apps.BoundMember#ready")
                     .main("dev.muster.agent.apps.BoundMember")

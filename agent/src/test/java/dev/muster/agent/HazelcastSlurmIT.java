@@ -17,7 +17,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -41,22 +40,11 @@ import org.junit.jupiter.api.Test;
  * (ports 5701-5703), where a member of the other step would listen (docs/roster.md#the-agent).
  */
 class HazelcastSlurmIT {
-    private static final String SLURM_CONF = "/tmp/local-slurm/etc/slurm.conf";
     private static final Pattern LINE = Pattern.compile("(?m)^cluster of (\\d+) local ([0-9.]+):(\\d+)$");
 
     @BeforeAll
     static void slurm() throws Exception {
-        boolean up;
-        try {
-            Process p = command(List.of("scontrol", "ping")).start();
-            up = p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (java.io.IOException e) {
-            up = false;
-        }
-        if (!up && "1".equals(System.getenv("MUSTER_REQUIRE_SLURM"))) {
-            fail("scontrol ping failed and MUSTER_REQUIRE_SLURM=1: start the local Slurm (scripts/local-slurm)");
-        }
-        Assumptions.assumeTrue(up, "no Slurm controller answers scontrol ping");
+        LocalSlurm.require();
     }
 
     @Test
@@ -125,7 +113,7 @@ class HazelcastSlurmIT {
                 "dev.muster.agent.apps.HazelcastMember",
                 "8",
                 Integer.toString(waitSeconds)));
-        ProcessBuilder pb = command(cmd).redirectError(err.toFile());
+        ProcessBuilder pb = LocalSlurm.command(cmd).redirectError(err.toFile());
         pb.environment().put("MUSTER_SYNC_DIR", sync.toString());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -145,18 +133,6 @@ class HazelcastSlurmIT {
                     .toAbsolutePath()
                     .toString();
         }
-    }
-
-    private static ProcessBuilder command(List<String> cmd) {
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        if (System.getenv("SLURM_CONF") == null && Files.exists(Path.of(SLURM_CONF))) {
-            pb.environment().put("SLURM_CONF", SLURM_CONF);
-        }
-        // a new step, not part of whatever step or muster task runs the build
-        pb.environment()
-                .keySet()
-                .removeIf(k -> k.startsWith("MUSTER_") || k.startsWith("SLURM_") && !k.equals("SLURM_CONF"));
-        return pb;
     }
 
     private record Result(int code, String out, String err) {

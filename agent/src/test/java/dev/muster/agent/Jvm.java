@@ -27,6 +27,15 @@ final class Jvm {
         return System.getProperty("muster.test.classes", "target/test-classes");
     }
 
+    /** A task of a simulated step of {@code size} tasks (what {@code muster local} sets), synced in {@code sync}. */
+    static Jvm task(String java, String job, int rank, int size, Path sync) {
+        return new Jvm(java)
+                .env("MUSTER_LOCAL_JOB", job)
+                .env("MUSTER_RANK", Integer.toString(rank))
+                .env("MUSTER_SIZE", Integer.toString(size))
+                .env("MUSTER_SYNC_DIR", sync.toString());
+    }
+
     private final String java;
     private final List<String> args = new ArrayList<>();
     private final Map<String, String> env = new HashMap<>();

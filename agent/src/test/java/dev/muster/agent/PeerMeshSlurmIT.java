@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -21,35 +20,12 @@ import org.junit.jupiter.api.Test;
  * find their peers in the roster ({@code muster.hosts}) and connect, 20 runs out of 20.
  */
 class PeerMeshSlurmIT {
-    private static final String SLURM_CONF = "/tmp/local-slurm/etc/slurm.conf";
     private static final int TASKS = 16;
     private static final int RUNS = 20;
 
     @BeforeAll
     static void slurm() throws Exception {
-        boolean up;
-        try {
-            Process p = command(List.of("scontrol", "ping")).start();
-            up = p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (java.io.IOException e) {
-            up = false;
-        }
-        if (!up && "1".equals(System.getenv("MUSTER_REQUIRE_SLURM"))) {
-            fail("scontrol ping failed and MUSTER_REQUIRE_SLURM=1: start the local Slurm (scripts/local-slurm)");
-        }
-        Assumptions.assumeTrue(up, "no Slurm controller answers scontrol ping");
-    }
-
-    private static ProcessBuilder command(List<String> cmd) {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        if (System.getenv("SLURM_CONF") == null && Files.exists(Path.of(SLURM_CONF))) {
-            pb.environment().put("SLURM_CONF", SLURM_CONF);
-        }
-        // a new step, not part of whatever step or muster task runs the build
-        pb.environment()
-                .keySet()
-                .removeIf(k -> k.startsWith("MUSTER_") || k.startsWith("SLURM_") && !k.equals("SLURM_CONF"));
-        return pb;
+        LocalSlurm.require();
     }
 
     /** One srun of the mesh; returns srun's code and the output of all tasks. */
@@ -65,7 +41,7 @@ class PeerMeshSlurmIT {
             cmd.add("-javaagent:" + Jvm.agentJar().toAbsolutePath() + "=" + agentOptions);
         }
         cmd.addAll(List.of("-cp", classes.toString(), "Peers", Integer.toString(base)));
-        ProcessBuilder pb = command(cmd);
+        ProcessBuilder pb = LocalSlurm.command(cmd).redirectErrorStream(true);
         pb.environment().put("MUSTER_SYNC_DIR", sync.toString());
         pb.environment().put("PEERS_DELAY_RANK", "5");
         pb.environment().put("PEERS_DELAY_MS", "2000");

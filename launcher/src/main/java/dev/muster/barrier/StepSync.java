@@ -2,6 +2,7 @@ package dev.muster.barrier;
 
 import dev.muster.core.Clock;
 import dev.muster.core.Log;
+import dev.muster.exec.Handover;
 import dev.muster.exec.Signals;
 import dev.muster.task.TaskIdentity;
 import java.net.InetAddress;

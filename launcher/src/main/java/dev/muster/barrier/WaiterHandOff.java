@@ -1,6 +1,7 @@
 package dev.muster.barrier;
 
 import dev.muster.core.Log;
+import dev.muster.exec.Handover;
 import java.nio.charset.StandardCharsets;
 
 /**

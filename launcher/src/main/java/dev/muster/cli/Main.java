@@ -29,8 +29,8 @@ public final class Main {
         // Before anything opens a file: the descriptors this task inherited (PMI's, a test's) must stay open
         // across exec, the JVM's own must not (DESIGN §6).
         Descriptors.noteInherited();
-        // libmuster.so (exec, the non-blocking open, statx), before anything asks which of them to use
-        NativeLibrary.load();
+        // libmuster.so (exec, the non-blocking open, statx) may be loaded, on first use: not by --version and the like
+        NativeLibrary.allow();
         originalArgs = List.of(args);
         int status;
         try {

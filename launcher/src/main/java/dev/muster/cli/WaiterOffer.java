@@ -1,8 +1,8 @@
 package dev.muster.cli;
 
-import dev.muster.barrier.Handover;
 import dev.muster.barrier.Outcome;
 import dev.muster.barrier.Release;
+import dev.muster.exec.Handover;
 import dev.muster.exec.Waiter;
 import dev.muster.exec.WaiterPlan;
 import dev.muster.task.TaskIdentity;
@@ -75,17 +75,6 @@ final class WaiterOffer implements Handover.Taker {
 
     @Override
     public void take(Handover h) {
-        Waiter.exec(
-                plan,
-                prepared,
-                h.localPort(),
-                h.remotePort(),
-                h.deadlineNanos(),
-                h.heardNanos(),
-                h.progressNanos(),
-                h.everyNanos(),
-                h.departure(),
-                h.traceLine(),
-                h.quiet());
+        Waiter.exec(plan, prepared, h);
     }
 }

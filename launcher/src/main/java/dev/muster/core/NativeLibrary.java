@@ -11,8 +11,10 @@ import java.nio.file.Path;
  * ({@code launcher/target/muster.jar}). Missing, of another ABI or refused, muster uses its fallbacks.
  * {@code MUSTER_NATIVE=0} turns it off.
  *
- * <p>Only the launcher loads it ({@link #load}): an application that loaded the agent gets no library it did not
- * ask for, and on Java 24+ no native-access warning.
+ * <p>Only the launcher loads it (its {@code main} calls {@link #allow}): an application that loaded the agent gets
+ * no library it did not ask for, and on Java 24+ no native-access warning. The launcher loads it on first use
+ * ({@link #loaded}), so a command that neither execs nor opens a shared file ({@code --version}, {@code rendezvous},
+ * {@code sweep}) does not pay for the lookup, the ELF check and the load in a cold JVM.
  */
 public final class NativeLibrary {
     /** native/muster-jni.c's MUSTER_NATIVE_ABI. */
@@ -21,34 +23,44 @@ public final class NativeLibrary {
     private static final int PT_GNU_STACK = 0x6474e551;
     private static final int PF_X = 1;
 
-    private static volatile boolean loaded;
-    private static boolean tried;
+    private static volatile boolean allowed;
 
     private NativeLibrary() {}
 
-    /** Loads the library once, if present and allowed; returns whether it is loaded. */
-    public static synchronized boolean load() {
-        if (!tried) {
-            tried = true;
-            Path lib = find();
-            if (lib != null && nonExecutableStack(lib) && nativeAccessEnabled()) {
-                try {
-                    System.load(lib.toString());
-                    loaded = abi() == ABI;
-                    if (!loaded) {
-                        Log.debug(lib + " is of another version of muster: not used");
-                    }
-                } catch (UnsatisfiedLinkError | SecurityException e) {
-                    Log.debug("cannot load " + lib + ": " + e);
-                }
-            }
-        }
-        return loaded;
+    /** Lets this JVM load the library on its first use; only the launcher's {@code main} calls it. */
+    public static void allow() {
+        allowed = true;
     }
 
-    /** Whether {@link #load} loaded the library. */
+    /**
+     * Whether the library is loaded: the first call after {@link #allow} loads it, if present and allowed, and
+     * every later call returns the same answer. Always false in a JVM that never called {@link #allow}.
+     */
     public static boolean loaded() {
-        return loaded;
+        return allowed && Holder.LOADED;
+    }
+
+    /** Initialised by the first {@link #loaded} after {@link #allow}: class initialisation runs {@link #load} once. */
+    private static final class Holder {
+        static final boolean LOADED = load();
+    }
+
+    private static boolean load() {
+        Path lib = find();
+        if (lib == null || !nonExecutableStack(lib) || !nativeAccessEnabled()) {
+            return false;
+        }
+        try {
+            System.load(lib.toString());
+            boolean ours = abi() == ABI;
+            if (!ours) {
+                Log.debug(lib + " is of another version of muster: not used");
+            }
+            return ours;
+        } catch (UnsatisfiedLinkError | SecurityException e) {
+            Log.debug("cannot load " + lib + ": " + e);
+            return false;
+        }
     }
 
     private static Path find() {

@@ -24,7 +24,7 @@ public final class Exec {
         if ("child".equals(System.getenv("MUSTER_EXEC"))) {
             return false;
         }
-        return NativeLibrary.load() || ffmAvailable();
+        return NativeLibrary.loaded() || ffmAvailable();
     }
 
     /**

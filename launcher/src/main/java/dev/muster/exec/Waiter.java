@@ -101,34 +101,24 @@ public final class Waiter {
      * @param plan the program, its argv, the task's own environment, the variables known before the release
      *     ({@code exports}) and the release keys that become variables ({@code releaseKeys}: key → variable)
      * @param prepared {@link #environment(WaiterPlan)}'s result for {@code plan}
+     * @param h the connection, the deadline and the progress schedule, and the files written after the release
      */
-    public static void exec(
-            WaiterPlan plan,
-            Map<String, String> prepared,
-            int localPort,
-            int remotePort,
-            long deadlineNanos,
-            long heardNanos,
-            long progressNanos,
-            long everyNanos,
-            Path departure,
-            String traceLine,
-            java.util.function.BooleanSupplier quiet) {
+    public static void exec(WaiterPlan plan, Map<String, String> prepared, Handover h) {
         Exec.warnIfFdLimitRaised(); // the program inherits the limit through the waiter as well
-        int fd = Sockets.fdOf(localPort, remotePort);
+        int fd = Sockets.fdOf(h.localPort(), h.remotePort());
         if (fd < 3 || prepared == null) {
             Log.debug("the small waiter cannot take over (connection descriptor " + fd + "): waiting in the JVM");
             return;
         }
         Map<String, String> env = new TreeMap<>(prepared);
         env.put("MUSTER_WAIT_FD", Integer.toString(fd));
-        env.put("MUSTER_WAIT_DEADLINE", Long.toString(deadlineNanos));
-        env.put("MUSTER_WAIT_HEARD", Long.toString(heardNanos));
-        env.put("MUSTER_WAIT_PROGRESS", Long.toString(progressNanos));
-        env.put("MUSTER_WAIT_EVERY", Long.toString(everyNanos));
-        env.put("MUSTER_WAIT_DEPARTURE", departure.toString());
-        if (traceLine != null && env.containsKey("MUSTER_WAIT_TRACE")) {
-            env.put("MUSTER_WAIT_TRACE_LINE", traceLine);
+        env.put("MUSTER_WAIT_DEADLINE", Long.toString(h.deadlineNanos()));
+        env.put("MUSTER_WAIT_HEARD", Long.toString(h.heardNanos()));
+        env.put("MUSTER_WAIT_PROGRESS", Long.toString(h.progressNanos()));
+        env.put("MUSTER_WAIT_EVERY", Long.toString(h.everyNanos()));
+        env.put("MUSTER_WAIT_DEPARTURE", h.departure().toString());
+        if (h.traceLine() != null && env.containsKey("MUSTER_WAIT_TRACE")) {
+            env.put("MUSTER_WAIT_TRACE_LINE", h.traceLine());
         } else {
             env.remove("MUSTER_WAIT_TRACE");
         }
@@ -140,7 +130,7 @@ public final class Waiter {
         for (Map.Entry<String, String> e : env.entrySet()) {
             envp.add(e.getKey() + "=" + e.getValue());
         }
-        if (!quiet.getAsBoolean()) {
+        if (!h.quiet().getAsBoolean()) {
             Log.debug("rank 0's outcome was read with its ok: the JVM ends the wait");
             return;
         }

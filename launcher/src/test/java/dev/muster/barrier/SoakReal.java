@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One soak step of real processes: {@code muster local -n N} (its tasks are JVMs running the normal {@code run}
  * path, then exec'ing a shell that stamps its start), with one fault injected from outside by signals and files.
- * A task is found as the local process's N-th child, so it can be killed or stopped within a millisecond of its
- * start, long before its JVM can arrive.
+ * A task is found as the local process's child with its rank in its environment, so it can be killed or stopped
+ * within a millisecond of its start, long before its JVM can arrive.
  */
 final class SoakReal {
     static final int TIMEOUT_S = 30;
@@ -60,67 +60,74 @@ final class SoakReal {
         int other = (victim + 1 + random.nextInt(size - 1)) % size;
         Set<Integer> expected = Set.of(0);
         boolean programsMayRun = true;
-        switch (fault) {
-            case NONE -> {}
-            case FULL_DIR -> {
-                expected = Set.of(77);
-                programsMayRun = false;
-            }
-            case SLOW -> {
-                ProcessHandle t = task(local, victim);
-                signal(t, "STOP");
-                Thread.sleep(200 + random.nextInt(1300));
-                signal(t, "CONT");
-            }
-            case KILL_BEFORE -> {
-                // stopped first, so that whether it had arrived is known for certain before the kill
-                ProcessHandle t = task(local, victim);
-                signal(t, "STOP");
-                boolean arrived = mayHaveArrived(local, root, victim, t);
-                signal(t, "KILL");
-                if (arrived) {
-                    fault = Soak.Fault.KILL_AFTER; // the machine was slower than the kill: counted as what it was
-                    expected = Set.of(137, 0);
-                } else {
-                    expected = Set.of(137); // its own code; the others time out (75) without running the program
+        try {
+            switch (fault) {
+                case NONE -> {}
+                case FULL_DIR -> {
+                    expected = Set.of(77);
                     programsMayRun = false;
                 }
-            }
-            case KILL_AFTER -> {
-                ProcessHandle t = task(local, victim);
-                awaitArrival(local, root, victim);
-                signal(t, "KILL");
-                expected = Set.of(137, 0); // 0: the program had already run and ended when the signal came
-            }
-            case TERM_WAITING -> {
-                ProcessHandle held = task(local, other);
-                signal(held, "STOP"); // cannot arrive: no release can come before the TERM
-                boolean heldArrived = mayHaveArrived(local, root, other, held);
-                ProcessHandle t = task(local, victim);
-                awaitArrival(local, root, victim);
-                signal(t, "TERM");
-                Thread.sleep(random.nextInt(200));
-                signal(held, "CONT");
-                if (heldArrived) {
-                    fault = Soak.Fault.TERM_LATE; // released before the TERM could come: it hits the program
-                    expected = Set.of(143, 0);
-                } else {
-                    expected = Set.of(143);
-                    programsMayRun = false;
+                case SLOW -> {
+                    ProcessHandle t = task(local, victim);
+                    signal(t, "STOP");
+                    Thread.sleep(200 + random.nextInt(1300));
+                    signal(t, "CONT");
                 }
-            }
-            case FOREIGN_FILE -> {
-                Path dir = stepDir(local, root);
-                try {
-                    SoakInProcess.dropForeignFiles(dir, size, random);
-                    new ProcessBuilder("mkfifo", dir.resolve("fifo").toString())
-                            .start()
-                            .waitFor();
-                } catch (java.nio.file.NoSuchFileException e) {
-                    fault = Soak.Fault.NONE; // the step was over and cleaned up before the files came
+                case KILL_BEFORE -> {
+                    // stopped first, so that whether it had arrived is known for certain before the kill
+                    ProcessHandle t = task(local, victim);
+                    signal(t, "STOP");
+                    boolean arrived = mayHaveArrived(local, root, victim, t);
+                    signal(t, "KILL");
+                    if (arrived) {
+                        fault = Soak.Fault.KILL_AFTER; // the machine was slower than the kill: counted as what it was
+                        expected = Set.of(137, 0);
+                    } else {
+                        expected = Set.of(137); // its own code; the others time out (75) without running the program
+                        programsMayRun = false;
+                    }
                 }
+                case KILL_AFTER -> {
+                    ProcessHandle t = task(local, victim);
+                    awaitArrival(local, root, victim);
+                    signal(t, "KILL");
+                    expected = Set.of(137, 0); // 0: the program had already run and ended when the signal came
+                }
+                case TERM_WAITING -> {
+                    ProcessHandle held = task(local, other);
+                    signal(held, "STOP"); // cannot arrive: no release can come before the TERM
+                    boolean heldArrived = mayHaveArrived(local, root, other, held);
+                    ProcessHandle t = task(local, victim);
+                    awaitArrival(local, root, victim);
+                    signal(t, "TERM");
+                    Thread.sleep(random.nextInt(200));
+                    signal(held, "CONT");
+                    if (heldArrived) {
+                        fault = Soak.Fault.TERM_LATE; // released before the TERM could come: it hits the program
+                        expected = Set.of(143, 0);
+                    } else {
+                        expected = Set.of(143);
+                        programsMayRun = false;
+                    }
+                }
+                case FOREIGN_FILE -> {
+                    Path dir = stepDir(local, root);
+                    try {
+                        SoakInProcess.dropForeignFiles(dir, size, random);
+                        new ProcessBuilder("mkfifo", dir.resolve("fifo").toString())
+                                .start()
+                                .waitFor();
+                    } catch (java.nio.file.NoSuchFileException e) {
+                        fault = Soak.Fault.NONE; // the step was over and cleaned up before the files came
+                    }
+                }
+                case STALE_DIR -> throw new IllegalArgumentException("muster local keys are new each time");
             }
-            case STALE_DIR -> throw new IllegalArgumentException("muster local keys are new each time");
+        } catch (Exception | Error e) {
+            // the step cannot be judged: leave no task of it behind (a stopped one would stay stopped for good)
+            local.descendants().forEach(ProcessHandle::destroyForcibly);
+            local.destroyForcibly();
+            throw e;
         }
         boolean done = local.waitFor(TIMEOUT_S + HUNG_MARGIN_S, TimeUnit.SECONDS);
         long ms = (System.nanoTime() - t0) / 1_000_000;
@@ -163,21 +170,43 @@ final class SoakReal {
         return new Soak.Verdict(true, fault, early, 0, wrong, ms, why.toString());
     }
 
-    /** Task {@code rank} of {@code local}: its rank-th child, found as soon as it runs the JVM. */
+    /**
+     * Task {@code rank} of {@code local}: the child that muster local started with {@code MUSTER_RANK=rank}, found
+     * as soon as it runs the JVM. Not "the rank-th child by pid": pids wrap (pid_max is 32768 here, and a soak
+     * starts thousands of JVMs), and before its exec into the JVM {@code local} is scripts/muster, a shell whose own
+     * children (its {@code stat} of the start-up archive) are not tasks. Taking that {@code stat} for a task and
+     * stopping it held the shell, and so the whole step, for good.
+     */
     private static ProcessHandle task(Process local, int rank) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
-            List<ProcessHandle> kids = local.children()
-                    .sorted((a, b) -> Long.compare(a.pid(), b.pid()))
-                    .toList();
             // only once it has exec'd the JVM: a child stopped or killed while still Java's spawn helper would
             // hold muster local's ProcessBuilder.start(), which waits for the exec, and so every later task
-            if (kids.size() > rank && isTask(kids.get(rank))) {
-                return kids.get(rank);
+            java.util.Optional<ProcessHandle> t =
+                    local.children().filter(p -> isTask(p) && hasRank(p, rank)).findFirst();
+            if (t.isPresent()) {
+                return t.get();
             }
             Thread.sleep(0, 200_000);
         }
         throw new IllegalStateException("muster local did not start task " + rank + " within 60 s");
+    }
+
+    /** Whether {@code p}'s environment (as exec'd) is muster local's for task {@code rank}. */
+    private static boolean hasRank(ProcessHandle p, int rank) {
+        byte[] env;
+        try {
+            env = Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "environ"));
+        } catch (IOException e) {
+            return false; // gone
+        }
+        boolean job = false;
+        boolean mine = false;
+        for (String v : new String(env, StandardCharsets.UTF_8).split("\0")) {
+            job |= v.startsWith("MUSTER_LOCAL_JOB=");
+            mine |= v.equals("MUSTER_RANK=" + rank);
+        }
+        return job && mine;
     }
 
     /**

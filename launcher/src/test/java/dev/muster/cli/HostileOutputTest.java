@@ -4,74 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.muster.core.Caller;
-import dev.muster.core.Clock;
-import dev.muster.core.Log;
-import dev.muster.core.MusterException;
 import dev.muster.json.Json;
 import dev.muster.rendezvous.Record;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The rendezvous commands against records written by someone who can write the cache directory: what reaches
  * stdout and stderr (issue: forged names, forged lines, terminal escapes, unbounded error lines), and signed
  * records refused with the documented codes.
  */
-class HostileOutputTest {
-    @TempDir
-    Path tmp;
-
-    private final Map<String, String> env = new HashMap<>();
-    private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
-    private String out;
-    private String err;
-
-    @BeforeEach
-    void captureLog() {
-        Log.to(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restoreLog() {
-        Log.to(System.err);
-        Log.level(Log.Level.NORMAL);
-    }
-
-    private int run(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        errBytes.reset();
-        int status;
-        try (PrintStream ps = new PrintStream(o, true, StandardCharsets.UTF_8)) {
-            try {
-                status = new RendezvousCommand()
-                        .run(List.of(args), new Context(env, ps, System.err, Clock.SYSTEM, Caller::self));
-            } catch (MusterException e) {
-                Log.error(e.getMessage());
-                status = e.status();
-            }
-        }
-        out = o.toString(StandardCharsets.UTF_8);
-        err = errBytes.toString(StandardCharsets.UTF_8);
-        return status;
-    }
-
-    private String cache() {
-        return tmp.resolve("cache").toString();
-    }
-
+class HostileOutputTest extends RendezvousCommandFixture {
     private String record(String name, String host) {
         return Record.create(
                         name,

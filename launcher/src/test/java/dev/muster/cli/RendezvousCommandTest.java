@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.muster.core.Caller;
 import dev.muster.core.Clock;
-import dev.muster.core.Log;
-import dev.muster.core.MusterException;
 import dev.muster.rendezvous.Conformance;
 import dev.muster.testing.Await;
 import dev.muster.testing.ManualClock;
@@ -20,64 +18,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class RendezvousCommandTest {
-    @TempDir
-    Path tmp;
-
-    private final Map<String, String> env = new HashMap<>();
-    private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
-    private String out;
-    private String err;
-
-    @BeforeEach
-    void captureLog() {
-        Log.to(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restoreLog() {
-        Log.to(System.err);
-        Log.level(Log.Level.NORMAL);
-    }
-
-    /** Runs the command as Main would: errors become one line on stderr and the status. */
-    private int run(Clock clock, String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        errBytes.reset();
-        int status;
-        try (PrintStream ps = new PrintStream(o, true, StandardCharsets.UTF_8)) {
-            try {
-                status = new RendezvousCommand()
-                        .run(List.of(args), new Context(env, ps, System.err, clock, Caller::self));
-            } catch (MusterException e) {
-                Log.error(e.getMessage());
-                status = e.status();
-            }
-        }
-        out = o.toString(StandardCharsets.UTF_8);
-        err = errBytes.toString(StandardCharsets.UTF_8);
-        return status;
-    }
-
-    private int run(String... args) {
-        return run(Clock.SYSTEM, args);
-    }
-
+class RendezvousCommandTest extends RendezvousCommandFixture {
     private static Clock at(long seconds) {
         return ManualClock.atEpochSeconds(seconds);
-    }
-
-    private String cache() {
-        return tmp.resolve("cache").toString();
     }
 
     @Test

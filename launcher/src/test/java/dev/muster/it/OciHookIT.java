@@ -251,10 +251,7 @@ class OciHookIT {
                 home, home.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
         Path passwd = base.resolve("passwd");
         Files.writeString(passwd, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");
-        // the jar where nobody can read it (the build tree may be private to root)
-        Path jar = base.resolve("muster.jar");
-        Files.copy(Cluster.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
-        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        Path jar = readableJar(base);
 
         Map<String, Object> hook = OciBundles.exampleHooksD();
         assertFalse(hook.containsKey("args"), "the seed's hook takes no arguments");
@@ -307,9 +304,7 @@ class OciHookIT {
         Files.setPosixFilePermissions(sync, PosixFilePermissions.fromString("rwx------"));
         Files.setOwner(
                 sync, sync.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
-        Path jar = base.resolve("muster.jar");
-        Files.copy(Cluster.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
-        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        Path jar = readableJar(base);
         bundles = OciBundles.in(cluster.dir());
         bundles.hooks(
                 Cluster.root().resolve("scripts/muster").toString(),
@@ -343,9 +338,7 @@ class OciHookIT {
         Path root = base.resolve("roots");
         Files.createDirectory(root);
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
-        Path jar = base.resolve("muster.jar");
-        Files.copy(Cluster.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
-        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        Path jar = readableJar(base);
         bundles = OciBundles.in(cluster.dir());
         bundles.hooks(
                 Cluster.root().resolve("scripts/muster").toString(),
@@ -360,6 +353,14 @@ class OciHookIT {
         }
         assertTrue(bundles.starts().isEmpty(), all);
         assertTrue(list(root).isEmpty(), "nothing created in a directory that is not the user's\n" + all);
+    }
+
+    /** A copy of the jar in {@code base}, where nobody can read it (the build tree may be private to root). */
+    private static Path readableJar(Path base) throws Exception {
+        Path jar = base.resolve("muster.jar");
+        Files.copy(Cluster.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        return jar;
     }
 
     private static void assertOwnedByNobody(Path top, String context) throws Exception {

@@ -1,6 +1,7 @@
-package dev.muster.barrier;
+package dev.muster.exec;
 
 import java.nio.file.Path;
+import java.util.function.BooleanSupplier;
 
 /**
  * What a task connected to rank 0 over TCP hands to a small waiter that waits in its place (docs/barrier.md, "The
@@ -28,7 +29,7 @@ public record Handover(
         long everyNanos,
         Path departure,
         String traceLine,
-        java.util.function.BooleanSupplier quiet) {
+        BooleanSupplier quiet) {
 
     /** Takes the wait over; returns only when it cannot (the task then waits in its JVM). */
     public interface Taker {
