@@ -27,7 +27,7 @@
 #endif
 
 /* Bumped whenever a signature below changes: the Java side refuses a library of another ABI. */
-#define MUSTER_NATIVE_ABI 3
+#define MUSTER_NATIVE_ABI 4
 
 JNIEXPORT jint JNICALL Java_dev_muster_core_NativeLibrary_abi(JNIEnv *env, jclass cls) {
 	(void)env;
@@ -249,4 +249,82 @@ JNIEXPORT jint JNICALL Java_dev_muster_core_NativeLibrary_statx(JNIEnv *env, jcl
 	int e = rc == 0 ? 0 : errno;
 	free(p);
 	return e;
+}
+
+/*
+ * The hand-off to the small waiter (docs/barrier.md, "Signals"): from catchSignals on, TERM, INT and HUP no longer
+ * reach HotSpot, whose handler would only queue them for a Java thread that the exec of the waiter destroys; each
+ * is written as one byte into a pipe whose read end the waiter inherits and reads as a signal of its own.
+ */
+#define MAX_CAUGHT 8
+static int sig_pipe[2] = {-1, -1};
+static int caught_sigs[MAX_CAUGHT];
+static struct sigaction old_actions[MAX_CAUGHT];
+static int ncaught;
+
+static void to_pipe(int sig) {
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	ssize_t ignored = write(sig_pipe[1], &b, 1);
+	(void)ignored;
+	errno = saved;
+}
+
+/*
+ * Installs to_pipe for each of signals (HotSpot's handlers are kept for restoreSignals) and returns the pipe's
+ * read end, not close-on-exec (the waiter inherits it; nothing forks on this path, and the JDK's process
+ * launching closes every descriptor above 2 in the child anyway), or minus the errno. Once per process.
+ */
+JNIEXPORT jint JNICALL Java_dev_muster_core_NativeLibrary_catchSignals(JNIEnv *env, jclass cls, jintArray signals) {
+	(void)cls;
+	jsize n = (*env)->GetArrayLength(env, signals);
+	if (sig_pipe[0] >= 0 || n > MAX_CAUGHT) {
+		return -EINVAL;
+	}
+	jint sigs[MAX_CAUGHT];
+	(*env)->GetIntArrayRegion(env, signals, 0, n, sigs);
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		return -errno;
+	}
+	int flags = fcntl(sig_pipe[0], F_GETFD);
+	fcntl(sig_pipe[0], F_SETFD, flags & ~FD_CLOEXEC);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = to_pipe;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	for (jsize i = 0; i < n; i++) {
+		if (sigaction(sigs[i], &sa, &old_actions[ncaught]) == 0) {
+			caught_sigs[ncaught++] = sigs[i];
+		}
+	}
+	return sig_pipe[0];
+}
+
+/*
+ * Puts HotSpot's handlers back, closes the pipe and returns the signals caught in between, one a byte, for the
+ * caller to raise again.
+ */
+JNIEXPORT jbyteArray JNICALL Java_dev_muster_core_NativeLibrary_restoreSignals(JNIEnv *env, jclass cls) {
+	(void)cls;
+	for (int i = 0; i < ncaught; i++) {
+		sigaction(caught_sigs[i], &old_actions[i], NULL);
+	}
+	ncaught = 0;
+	unsigned char got[64];
+	ssize_t n = sig_pipe[0] >= 0 ? read(sig_pipe[0], got, sizeof got) : 0;
+	if (n < 0) {
+		n = 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (sig_pipe[i] >= 0) {
+			close(sig_pipe[i]);
+			sig_pipe[i] = -1;
+		}
+	}
+	jbyteArray out = (*env)->NewByteArray(env, (jsize)n);
+	if (out != NULL && n > 0) {
+		(*env)->SetByteArrayRegion(env, out, 0, (jsize)n, (const jbyte *)got);
+	}
+	return out;
 }

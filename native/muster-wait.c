@@ -236,6 +236,20 @@ int main(int argc, char **argv) {
     sigaddset(&unblock, SIGINT);
     sigaddset(&unblock, SIGHUP);
     sigprocmask(SIG_UNBLOCK, &unblock, NULL); /* muster run blocked them across its exec of this program */
+    /* TERM, INT and HUP that came during the hand-off: muster run caught them into this pipe rather than let its
+       JVM queue them for a thread that its exec of this program ended (docs/barrier.md, "Signals") */
+    int sigfd = (int)env_ll("MUSTER_WAIT_SIGFD", -1);
+    if (sigfd >= 3) {
+        unsigned char early[16];
+        ssize_t got = read(sigfd, early, sizeof early);
+        for (ssize_t i = 0; i < got; i++) {
+            if (early[i] == SIGTERM || early[i] == SIGINT || early[i] == SIGHUP) {
+                on_signal(early[i]);
+            }
+        }
+        close(sigfd);
+        unsetenv("MUSTER_WAIT_SIGFD");
+    }
 
     long long deadline = env_ll("MUSTER_WAIT_DEADLINE", 0);
     long long heard = env_ll("MUSTER_WAIT_HEARD", now_ns(CLOCK_MONOTONIC));

@@ -44,4 +44,9 @@ public final class SunSignals implements Signals.Backend {
     public void reset(String name) {
         sun.misc.Signal.handle(new sun.misc.Signal(name), sun.misc.SignalHandler.SIG_DFL);
     }
+
+    @Override
+    public void raise(String name) {
+        sun.misc.Signal.raise(new sun.misc.Signal(name));
+    }
 }

@@ -140,7 +140,13 @@ public final class StepSync {
      * waiter: docs/barrier.md, "The small waiter"). Only for a process that execs after the release.
      */
     public void handOver(Handover.Taker taker) {
-        files.handOff().offer(taker, trace == null ? null : StepTrace.head(id));
+        files.handOff()
+                .offer(taker, trace == null ? null : StepTrace.head(id), new java.util.function.BooleanSupplier() {
+                    @Override
+                    public boolean getAsBoolean() {
+                        return stopping;
+                    }
+                });
     }
 
     /**

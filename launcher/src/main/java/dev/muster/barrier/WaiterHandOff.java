@@ -15,15 +15,21 @@ final class WaiterHandOff {
     private Handover.Taker taker;
     /** The trace line's fields before {@code arrive_us=}, or null without a trace. */
     private String traceHead;
+    /** True once the task's signal handler has begun. */
+    private java.util.function.BooleanSupplier stopping;
 
     WaiterHandOff(FileBarrier fb) {
         this.fb = fb;
     }
 
-    /** Lets {@code t} take a connected task's wait over; {@code head}: the trace line's first fields, or null. */
-    void offer(Handover.Taker t, String head) {
+    /**
+     * Lets {@code t} take a connected task's wait over; {@code head}: the trace line's first fields, or null;
+     * {@code stopping}: true once the task's TERM/INT/HUP handler has begun.
+     */
+    void offer(Handover.Taker t, String head, java.util.function.BooleanSupplier stopping) {
         taker = t;
         traceHead = head;
+        this.stopping = stopping;
     }
 
     /** Whether a small waiter may take this task's wait over once it is connected. */
@@ -56,7 +62,8 @@ final class WaiterHandOff {
                 fb.settings().progress().toNanos() * 3,
                 fb.departureFile(),
                 traceLine(),
-                c::quiet));
+                c::quiet,
+                stopping));
     }
 
     /**

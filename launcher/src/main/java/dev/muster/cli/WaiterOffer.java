@@ -27,7 +27,7 @@ final class WaiterOffer implements Handover.Taker {
 
     /**
      * The offer, or null when this task waits in its JVM: rank 0 (it sends the release), {@code --no-waiter},
-     * no waiter found, no true exec (Java 17-21), or what the waiter does not do: a roster, --start services, a
+     * no waiter found, no libmuster.so (a signal during the hand-off could be lost without it), or what the waiter does not do: a roster, --start services, a
      * rendezvous registration (their work follows the release in the JVM).
      */
     static WaiterOffer of(
@@ -50,6 +50,11 @@ final class WaiterOffer implements Handover.Taker {
         }
         Path waiter = Waiter.find(env);
         if (waiter == null) {
+            return null;
+        }
+        if (!dev.muster.core.NativeLibrary.loaded()) {
+            dev.muster.core.Log.debug("no libmuster.so to keep a signal across the exec of the small waiter: waiting "
+                    + "in the JVM (docs/barrier.md, \"Signals\")");
             return null;
         }
         // the variables as the in-JVM path sets them for a release without data; the release's own follow

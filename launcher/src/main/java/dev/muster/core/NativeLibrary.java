@@ -18,7 +18,7 @@ import java.nio.file.Path;
  */
 public final class NativeLibrary {
     /** native/muster-jni.c's MUSTER_NATIVE_ABI. */
-    private static final int ABI = 3;
+    private static final int ABI = 4;
 
     private static final int PT_GNU_STACK = 0x6474e551;
     private static final int PF_X = 1;
@@ -163,4 +163,13 @@ public final class NativeLibrary {
         byte[] b = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         return java.util.Arrays.copyOf(b, b.length + 1);
     }
+
+    /**
+     * Takes {@code signals} from HotSpot: each is written as one byte into a new pipe, whose read end (not
+     * close-on-exec) is returned, or minus the errno. Once per process; {@link #restoreSignals} undoes it.
+     */
+    public static native int catchSignals(int[] signals);
+
+    /** Gives the signals {@link #catchSignals} took back to HotSpot; returns those caught in between, one a byte. */
+    public static native byte[] restoreSignals();
 }

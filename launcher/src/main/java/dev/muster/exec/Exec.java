@@ -194,13 +194,15 @@ public final class Exec {
     }
 
     /**
-     * execve of the small waiter: as {@link #execve} for the program, but descriptor {@code keep} (the connection
-     * to rank 0) stays open; returns errno on failure.
+     * execve of the small waiter: as {@link #execve} for the program, but descriptors {@code keep} (the connection
+     * to rank 0, the pipe of signals caught during the hand-off) stay open; returns errno on failure.
      */
-    static int execveKeeping(String path, List<String> argv, List<String> envp, int keep, long mask) {
+    static int execveKeeping(String path, List<String> argv, List<String> envp, int[] keep, long mask) {
         if (!NativeLibrary.loaded()) {
             List<Integer> cloexec = Descriptors.notInherited();
-            cloexec.remove(Integer.valueOf(keep));
+            for (int k : keep) {
+                cloexec.remove(Integer.valueOf(k));
+            }
             return NativeExec.execve(path, argv, envp, cloexec, mask);
         }
         ByteArrayOutputStream block = new ByteArrayOutputStream(8192);
@@ -212,8 +214,8 @@ public final class Exec {
             cString(block, e);
         }
         int[] inherited = Descriptors.inherited();
-        int[] kept = java.util.Arrays.copyOf(inherited, inherited.length + 1);
-        kept[inherited.length] = keep;
+        int[] kept = java.util.Arrays.copyOf(inherited, inherited.length + keep.length);
+        System.arraycopy(keep, 0, kept, inherited.length, keep.length);
         java.util.Arrays.sort(kept); // libmuster.so marks the gaps between kept descriptors, in order
         return NativeLibrary.execve(block.toByteArray(), argv.size(), envp.size(), kept, mask);
     }

@@ -19,6 +19,8 @@ import java.util.function.BooleanSupplier;
  * @param quiet         true while this JVM holds nothing rank 0 sent past its ok but heartbeats: asked right
  *     before the exec, which does not happen otherwise. It reads nothing: a release already in the socket is
  *     the waiter's to read, at once
+ * @param stopping      true once this task's TERM/INT/HUP handler has begun: the JVM then ends the task, not a
+ *     waiter (docs/barrier.md, "Signals")
  */
 public record Handover(
         int localPort,
@@ -29,7 +31,8 @@ public record Handover(
         long everyNanos,
         Path departure,
         String traceLine,
-        BooleanSupplier quiet) {
+        BooleanSupplier quiet,
+        BooleanSupplier stopping) {
 
     /** Takes the wait over; returns only when it cannot (the task then waits in its JVM). */
     public interface Taker {

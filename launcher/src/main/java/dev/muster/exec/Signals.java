@@ -86,6 +86,9 @@ public final class Signals {
 
         /** Gives signal {@code name} its default disposition. */
         void reset(String name);
+
+        /** Raises signal {@code name} in this thread; it must have a Java handler. */
+        void raise(String name);
     }
 
     private static volatile Backend sun;
@@ -178,5 +181,42 @@ public final class Signals {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Raises {@code name} with a handler of its own and waits up to {@code millis} for that handler to run, then
+     * gives the signal its previous handler back; false when the handler did not run in time. HotSpot dispatches
+     * the signals it has queued one at a time, lowest number first: once the handler of {@code name} ran, the
+     * handler of every lower signal queued before the raise has been started.
+     */
+    public static boolean roundTrip(String name, long millis) {
+        java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
+        Object previous;
+        try {
+            previous = sun().handle(name, new Consumer<String>() {
+                @Override
+                public void accept(String s) {
+                    ran.countDown();
+                }
+            });
+            sun().raise(name);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false;
+        }
+        boolean done;
+        try {
+            done = ran.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            done = false;
+        }
+        try {
+            if (previous != null) {
+                sun().restore(name, previous);
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // the handler left in place only counts down a latch nobody waits for
+        }
+        return done;
     }
 }

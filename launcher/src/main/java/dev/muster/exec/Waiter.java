@@ -134,20 +134,23 @@ public final class Waiter {
             Log.debug("rank 0's outcome was read with its ok: the JVM ends the wait");
             return;
         }
+        if (!NativeLibrary.loaded()) { // WaiterOffer offers no hand-off then: no way to keep a signal (SignalGate)
+            return;
+        }
+        int sigfd = SignalGate.close(h.stopping());
+        if (sigfd < 0) {
+            return;
+        }
+        envp.add("MUSTER_WAIT_SIGFD=" + sigfd);
         Log.debug("handing the wait to " + plan.waiter() + " (connection on descriptor " + fd + ")");
         Exec.removePerfDataFile();
         System.out.flush();
         System.err.flush();
-        // TERM, INT and HUP stay blocked across the exec, until the waiter has its handlers: a signal in between
-        // is then not a silent death but the abort the waiter writes
+        // TERM, INT and HUP stay blocked across the exec, until the waiter has its handlers and has read what the
+        // pipe holds: a signal in between is then not a silent death but the abort the waiter writes
         long blocked = Long.parseLong(env.get("MUSTER_WAIT_SIGMASK")) | 1L << 14 | 1L << 1 | 1L;
-        int errno = Exec.execveKeeping(plan.waiter().toString(), argv, envp, fd, blocked);
-        if (!NativeLibrary.loaded()) {
-            long own = Exec.sigmask("/proc/thread-self/status");
-            if (own >= 0) {
-                NativeExec.sigmask(own & ~(1L << 14 | 1L << 1 | 1L));
-            }
-        }
+        int errno = Exec.execveKeeping(plan.waiter().toString(), argv, envp, new int[] {fd, sigfd}, blocked);
+        SignalGate.open(true);
         Log.warn("cannot start the small waiter " + plan.waiter() + " (errno " + errno + "); waiting in the JVM "
                 + "(--no-waiter silences this)");
     }

@@ -177,7 +177,7 @@ final class SoakReal {
      * children (its {@code stat} of the start-up archive) are not tasks. Taking that {@code stat} for a task and
      * stopping it held the shell, and so the whole step, for good.
      */
-    private static ProcessHandle task(Process local, int rank) throws InterruptedException {
+    static ProcessHandle task(Process local, int rank) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             // only once it has exec'd the JVM: a child stopped or killed while still Java's spawn helper would
@@ -224,7 +224,7 @@ final class SoakReal {
     }
 
     /** The step directory of {@code local}: its key is {@code local.<pid>-<id>}. */
-    private static Path stepDir(Process local, Path root) throws InterruptedException, IOException {
+    static Path stepDir(Process local, Path root) throws InterruptedException, IOException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, "local." + local.pid() + "-*")) {
@@ -237,7 +237,7 @@ final class SoakReal {
         throw new IllegalStateException("no step directory for muster local " + local.pid() + " within 60 s");
     }
 
-    private static void awaitArrival(Process local, Path root, int rank) throws InterruptedException, IOException {
+    static void awaitArrival(Process local, Path root, int rank) throws InterruptedException, IOException {
         Path dir = stepDir(local, root).resolve("arrival");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
         while (System.nanoTime() < deadline && local.isAlive() && !arrived(dir, rank)) {
@@ -250,7 +250,7 @@ final class SoakReal {
      * a socket. On the TCP path a task says hello to rank 0 before it writes its file, and a JVM of muster opens
      * no socket for anything else; so a task without any of these has certainly not arrived.
      */
-    private static boolean mayHaveArrived(Process local, Path root, int rank, ProcessHandle task) throws IOException {
+    static boolean mayHaveArrived(Process local, Path root, int rank, ProcessHandle task) throws IOException {
         if (!task.isAlive()
                 || !task.info().command().map(c -> c.endsWith("/java")).orElse(false)) {
             return true; // gone, or already the program: it arrived and was released (its step may be swept)
@@ -284,7 +284,7 @@ final class SoakReal {
         return false;
     }
 
-    private static boolean arrived(Path dir, int rank) {
+    static boolean arrived(Path dir, int rank) {
         try (DirectoryStream<Path> groups = Files.newDirectoryStream(dir)) {
             for (Path g : groups) {
                 if (Files.exists(g.resolve(Integer.toString(rank)))) {

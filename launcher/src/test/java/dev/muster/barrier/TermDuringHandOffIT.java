@@ -1,0 +1,149 @@
+package dev.muster.barrier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.muster.it.Cluster;
+import dev.muster.it.Cluster.Jdk;
+import dev.muster.testing.Slurm;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A task stopped by TERM the moment it has arrived on the TCP path, while its JVM hands the wait to the small
+ * waiter (docs/barrier.md, "Signals"): real {@code muster local} steps of three tasks, one of which is held
+ * SIGSTOPped before it can arrive, so that no release can come before the TERM. Every round must end as the
+ * documentation promises: the abort written, muster local's exit 143, no program run. The signal lands at a
+ * different point of the hand-off each round (before the exec, across it, in the waiter); before the hand-off
+ * caught it into a pipe, one round in about ten lost it and ran every program ({@code scripts/soak}'s
+ * TERM_WAITING steps). {@code -Dmuster.termRounds=N} runs more rounds.
+ */
+class TermDuringHandOffIT {
+    private static final int SIZE = 3;
+    private static final int HELD = 1;
+    private static final int VICTIM = 2;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    @Timeout(150)
+    void termRightAfterTheArrival_abortsTheStep_andNoProgramRuns() throws Exception {
+        String arch = System.getProperty("os.arch");
+        Path waiter = Cluster.root()
+                .resolve("target/native/linux-" + ("amd64".equals(arch) ? "x86_64" : arch) + "/muster-wait");
+        if (!Files.isExecutable(waiter)) {
+            Slurm.unavailable(waiter + " is missing: run scripts/build-native (needs cc)");
+        }
+        int rounds = Integer.getInteger("muster.termRounds", 24);
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < rounds; i++) {
+            String failure = round(i);
+            if (failure != null) {
+                failures.add("round " + i + ": " + failure);
+            }
+        }
+        assertEquals(List.of(), failures, failures.size() + " of " + rounds + " rounds lost the TERM");
+    }
+
+    /** One step; null when it ended as promised, else what went wrong. */
+    private String round(int i) throws Exception {
+        Path root = Files.createDirectory(tmp.resolve("sync" + i));
+        Path ran = tmp.resolve("ran" + i);
+        Path err = tmp.resolve("err" + i);
+        List<String> cmd = new ArrayList<>(Cluster.muster(Jdk.J25));
+        cmd.addAll(List.of(
+                "local",
+                "-n",
+                Integer.toString(SIZE),
+                "--sync-dir",
+                root.toString(),
+                "--timeout",
+                "45s",
+                "--quiet",
+                "--",
+                "sh",
+                "-c",
+                "echo \"rank=$MUSTER_RANK\" >>\"$1\"",
+                "sh",
+                ran.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(err.toFile());
+        pb.environment().putAll(Cluster.env(Jdk.J25));
+        Process local = pb.start();
+        try {
+            ProcessHandle held = SoakReal.task(local, HELD);
+            kill(held, "STOP"); // cannot arrive: no release can come before the TERM
+            assertTrue(
+                    !SoakReal.mayHaveArrived(local, root, HELD, held),
+                    "task " + HELD + " was held before it could arrive");
+            ProcessHandle victim = SoakReal.task(local, VICTIM);
+            awaitArrival(local, root, victim);
+            victim.destroy(); // SIGTERM straight away: a kill(1) would start a millisecond or more later
+            try {
+                // the abort written, and the task dead of the signal, before the held task can arrive; a task that
+                // lost the TERM waits on for the release, which comes once the held task goes on
+                victim.onExit().get(15, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // judged by the step's end below
+            }
+            kill(held, "CONT");
+            assertTrue(local.waitFor(60, TimeUnit.SECONDS), "muster local ended");
+        } finally {
+            local.descendants().forEach(ProcessHandle::destroyForcibly);
+            local.destroyForcibly();
+        }
+        String programs = Files.exists(ran) ? Files.readString(ran, StandardCharsets.UTF_8) : "";
+        if (local.exitValue() == 143 && programs.isEmpty()) {
+            return null;
+        }
+        return "exit " + local.exitValue() + ", programs run: [" + programs.replace('\n', ' ') + "], stderr: "
+                + Files.readString(err, StandardCharsets.UTF_8).replace('\n', '|');
+    }
+
+    /**
+     * Returns as soon as {@code task}'s arrival file exists: it is polled without pause (a sleep of a millisecond
+     * would mostly miss the hand-off, which follows the file within about one), but only from the task's hello on
+     * (it connects to rank 0 just before it writes the file), so that the spinning lasts milliseconds.
+     */
+    private static void awaitArrival(Process local, Path root, ProcessHandle task) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline && task.isAlive() && !holdsSocket(task)) {
+            Thread.sleep(1);
+        }
+        Path arrival = SoakReal.stepDir(local, root).resolve("arrival");
+        while (System.nanoTime() < deadline && task.isAlive() && !SoakReal.arrived(arrival, VICTIM)) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private static boolean holdsSocket(ProcessHandle task) {
+        try (java.nio.file.DirectoryStream<Path> fds =
+                Files.newDirectoryStream(Path.of("/proc", Long.toString(task.pid()), "fd"))) {
+            for (Path fd : fds) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().startsWith("socket:")) {
+                        return true;
+                    }
+                } catch (java.io.IOException e) {
+                    // closed meanwhile
+                }
+            }
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    private static void kill(ProcessHandle p, String sig) throws Exception {
+        new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).start().waitFor();
+    }
+}
