@@ -252,9 +252,10 @@ JNIEXPORT jint JNICALL Java_dev_muster_core_NativeLibrary_statx(JNIEnv *env, jcl
 }
 
 /*
- * The hand-off to the small waiter (docs/barrier.md, "Signals"): from catchSignals on, TERM, INT and HUP no longer
- * reach HotSpot, whose handler would only queue them for a Java thread that the exec of the waiter destroys; each
- * is written as one byte into a pipe whose read end the waiter inherits and reads as a signal of its own.
+ * The hand-off to the small waiter (docs/barrier.md, "The small waiter": signals during the hand-off): from
+ * catchSignals on, TERM, INT and HUP no longer reach HotSpot, whose handler would only queue them for a Java thread
+ * that the exec of the waiter ends; each is written as one byte into a pipe whose read end the waiter inherits and
+ * reads as a signal of its own.
  */
 #define MAX_CAUGHT 8
 static int sig_pipe[2] = {-1, -1};

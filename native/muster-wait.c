@@ -237,7 +237,8 @@ int main(int argc, char **argv) {
     sigaddset(&unblock, SIGHUP);
     sigprocmask(SIG_UNBLOCK, &unblock, NULL); /* muster run blocked them across its exec of this program */
     /* TERM, INT and HUP that came during the hand-off: muster run caught them into this pipe rather than let its
-       JVM queue them for a thread that its exec of this program ended (docs/barrier.md, "Signals") */
+       JVM queue them for a thread that its exec of this program ended (docs/barrier.md, "The small waiter":
+       signals during the hand-off) */
     int sigfd = (int)env_ll("MUSTER_WAIT_SIGFD", -1);
     if (sigfd >= 3) {
         unsigned char early[16];
@@ -245,6 +246,9 @@ int main(int argc, char **argv) {
         for (ssize_t i = 0; i < got; i++) {
             if (early[i] == SIGTERM || early[i] == SIGINT || early[i] == SIGHUP) {
                 on_signal(early[i]);
+                if (getenv("MUSTER_WAIT_DEBUG")) {
+                    say("", "a signal came during the hand-off");
+                }
             }
         }
         close(sigfd);

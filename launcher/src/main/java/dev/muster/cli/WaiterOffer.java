@@ -54,7 +54,7 @@ final class WaiterOffer implements Handover.Taker {
         }
         if (!dev.muster.core.NativeLibrary.loaded()) {
             dev.muster.core.Log.debug("no libmuster.so to keep a signal across the exec of the small waiter: waiting "
-                    + "in the JVM (docs/barrier.md, \"Signals\")");
+                    + "in the JVM (docs/barrier.md, \"The small waiter\")");
             return null;
         }
         // the variables as the in-JVM path sets them for a release without data; the release's own follow

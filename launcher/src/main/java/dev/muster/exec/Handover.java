@@ -20,7 +20,7 @@ import java.util.function.BooleanSupplier;
  *     before the exec, which does not happen otherwise. It reads nothing: a release already in the socket is
  *     the waiter's to read, at once
  * @param stopping      true once this task's TERM/INT/HUP handler has begun: the JVM then ends the task, not a
- *     waiter (docs/barrier.md, "Signals")
+ *     waiter (docs/barrier.md, "The small waiter": signals during the hand-off)
  */
 public record Handover(
         int localPort,

@@ -5,12 +5,12 @@ import dev.muster.core.NativeLibrary;
 import java.util.function.BooleanSupplier;
 
 /**
- * TERM, INT and HUP across the exec of the small waiter (docs/barrier.md, "Signals"). HotSpot's handler only
- * queues a signal for its Signal Dispatcher thread, which starts a Java handler thread: the exec of the waiter
- * ends them all, and a signal still on that way would be lost (the task would run its program as if never
- * stopped). So before the exec libmuster.so takes the three signals from HotSpot into a pipe the waiter inherits
- * and reads as its own, and what HotSpot took before that is flushed through its queue: the exec goes ahead only
- * when no handler of them has begun.
+ * TERM, INT and HUP across the exec of the small waiter (docs/barrier.md, "The small waiter": signals during the
+ * hand-off). HotSpot's handler only queues a signal for its Signal Dispatcher thread, which starts a Java handler
+ * thread: the exec of the waiter ends them all, and a signal still on that way would be lost (the task would run
+ * its program as if never stopped). So before the exec libmuster.so takes the three signals from HotSpot into a
+ * pipe the waiter inherits and reads as its own, and what HotSpot took before that is flushed through its queue:
+ * the exec goes ahead only when no handler of them has begun.
  */
 final class SignalGate {
     private static final int[] CAUGHT = {15, 2, 1}; // TERM, INT, HUP

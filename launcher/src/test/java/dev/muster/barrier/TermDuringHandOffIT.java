@@ -18,12 +18,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A task stopped by TERM the moment it has arrived on the TCP path, while its JVM hands the wait to the small
- * waiter (docs/barrier.md, "Signals"): real {@code muster local} steps of three tasks, one of which is held
- * SIGSTOPped before it can arrive, so that no release can come before the TERM. Every round must end as the
- * documentation promises: the abort written, muster local's exit 143, no program run. The signal lands at a
- * different point of the hand-off each round (before the exec, across it, in the waiter); before the hand-off
- * caught it into a pipe, one round in about ten lost it and ran every program ({@code scripts/soak}'s
- * TERM_WAITING steps). {@code -Dmuster.termRounds=N} runs more rounds.
+ * waiter (docs/barrier.md, "The small waiter": signals during the hand-off): real {@code muster local} steps of
+ * three tasks, one of which is held SIGSTOPped before it can arrive, so that no release can come before the TERM.
+ * Every round must end as the documentation promises: the abort written, muster local's exit 143, no program run.
+ * The signal lands at a different point of the hand-off each round (before the exec, across it, in the waiter);
+ * before the hand-off caught it into a pipe, about one round in seven lost it and ran every program (as
+ * {@code scripts/soak}'s TERM_WAITING steps did). {@code -Dmuster.termRounds=N} runs more rounds.
  */
 class TermDuringHandOffIT {
     private static final int SIZE = 3;
@@ -44,17 +44,26 @@ class TermDuringHandOffIT {
         }
         int rounds = Integer.getInteger("muster.termRounds", 24);
         List<String> failures = new ArrayList<>();
+        int[] ways = new int[4];
         for (int i = 0; i < rounds; i++) {
-            String failure = round(i);
+            String failure = round(i, ways);
             if (failure != null) {
                 failures.add("round " + i + ": " + failure);
             }
         }
+        System.out.printf(
+                "TERM in %d rounds: %d before the hand-off, %d queued in the JVM at the hand-off (no exec), %d across"
+                        + " the exec (the pipe), %d in the waiter%n",
+                rounds, ways[0], ways[1], ways[2], ways[3]);
         assertEquals(List.of(), failures, failures.size() + " of " + rounds + " rounds lost the TERM");
     }
 
-    /** One step; null when it ended as promised, else what went wrong. */
-    private String round(int i) throws Exception {
+    /**
+     * One step; null when it ended as promised, else what went wrong. Counts in {@code ways} where the TERM was
+     * taken (by the victim's --verbose lines): in the JVM before the hand-off, in the JVM at the hand-off (the exec
+     * declined), through the pipe, by the waiter itself.
+     */
+    private String round(int i, int[] ways) throws Exception {
         Path root = Files.createDirectory(tmp.resolve("sync" + i));
         Path ran = tmp.resolve("ran" + i);
         Path err = tmp.resolve("err" + i);
@@ -67,7 +76,7 @@ class TermDuringHandOffIT {
                 root.toString(),
                 "--timeout",
                 "45s",
-                "--quiet",
+                "--verbose", // which way each TERM took, counted below
                 "--",
                 "sh",
                 "-c",
@@ -101,12 +110,21 @@ class TermDuringHandOffIT {
             local.descendants().forEach(ProcessHandle::destroyForcibly);
             local.destroyForcibly();
         }
+        String log = Files.readString(err, StandardCharsets.UTF_8);
+        String v = "muster[" + VICTIM + "] ";
+        if (log.contains(v + "stopped by a signal during the hand-off")) {
+            ways[1]++;
+        } else if (!log.contains(v + "handing the wait")) {
+            ways[0]++;
+        } else {
+            ways[log.contains(v + "a signal came during the hand-off") ? 2 : 3]++;
+        }
         String programs = Files.exists(ran) ? Files.readString(ran, StandardCharsets.UTF_8) : "";
         if (local.exitValue() == 143 && programs.isEmpty()) {
             return null;
         }
         return "exit " + local.exitValue() + ", programs run: [" + programs.replace('\n', ' ') + "], stderr: "
-                + Files.readString(err, StandardCharsets.UTF_8).replace('\n', '|');
+                + log.replace('\n', '|');
     }
 
     /**
