@@ -44,7 +44,8 @@ final class WaiterHandOff {
 
     /**
      * Lets a small waiter take the rest of the wait over, when the task has one; returns only when it has not. The
-     * arrival file is written first: the waiter writes no step file but the departure.
+     * arrival file is written first: the waiter writes no step file but the departure. TERM, INT and HUP are
+     * taken from the JVM before it ({@link Handover.Taker#prepare}), and given back if the task waits in its JVM.
      */
     void handOver(TcpClient c, long deadline, long nextProgress) {
         // what was read already would be lost to the waiter (TcpClient#awaitOk reads no further than the ok)
@@ -52,18 +53,23 @@ final class WaiterHandOff {
         if (ports == null) {
             return;
         }
-        fb.writeArrival();
-        taker.take(new Handover(
-                ports[0],
-                ports[1],
-                deadline,
-                c.heardAt(),
-                nextProgress,
-                fb.settings().progress().toNanos() * 3,
-                fb.departureFile(),
-                traceLine(),
-                c::quiet,
-                stopping));
+        taker.prepare();
+        try {
+            fb.writeArrival();
+            taker.take(new Handover(
+                    ports[0],
+                    ports[1],
+                    deadline,
+                    c.heardAt(),
+                    nextProgress,
+                    fb.settings().progress().toNanos() * 3,
+                    fb.departureFile(),
+                    traceLine(),
+                    c::quiet,
+                    stopping));
+        } finally {
+            taker.cancel(); // the task waits in its JVM: TERM, INT and HUP back to it
+        }
     }
 
     /**

@@ -79,6 +79,16 @@ final class WaiterOffer implements Handover.Taker {
     }
 
     @Override
+    public void prepare() {
+        dev.muster.exec.SignalGate.close();
+    }
+
+    @Override
+    public void cancel() {
+        dev.muster.exec.SignalGate.open(true);
+    }
+
+    @Override
     public void take(Handover h) {
         Waiter.exec(plan, prepared, h);
     }

@@ -36,6 +36,15 @@ public record Handover(
 
     /** Takes the wait over; returns only when it cannot (the task then waits in its JVM). */
     public interface Taker {
+        /**
+         * Called before the arrival file is written when {@link #take} follows: what can overlap that write (the
+         * signals taken from the JVM, {@link SignalGate#close}).
+         */
+        default void prepare() {}
+
+        /** Undoes {@link #prepare} when {@link #take} returned or was never called (a no-op after an undo). */
+        default void cancel() {}
+
         void take(Handover h);
     }
 }

@@ -11,29 +11,55 @@ import java.util.function.BooleanSupplier;
  * its program as if never stopped). So before the exec libmuster.so takes the three signals from HotSpot into a
  * pipe the waiter inherits and reads as its own, and what HotSpot took before that is flushed through its queue:
  * the exec goes ahead only when no handler of them has begun.
+ *
+ * <p>{@link #close} comes before the arrival file is written and {@link #admit} right before the exec, so that
+ * HotSpot's queue is flushed while the file is written rather than on the way to the exec (for the last task to
+ * arrive, the release follows within milliseconds and waits for the exec). Every path that does not exec calls
+ * {@link #open}. One hand-off per process: the state is static.
  */
-final class SignalGate {
+public final class SignalGate {
     private static final int[] CAUGHT = {15, 2, 1}; // TERM, INT, HUP
-    /** Higher than the three: its handler runs only after theirs were started (Signals#roundTrip). */
+    /** Higher than the three: its handler runs only after theirs were started (Signals#mark). */
     private static final String MARKER = "WINCH";
 
     private static final long MARKER_MILLIS = 2000;
 
+    /** The pipe's read end while the three are taken from HotSpot, else -1. */
+    private static int fd = -1;
+
+    private static Signals.Marker marker;
+
     private SignalGate() {}
 
     /**
-     * Takes TERM, INT and HUP from HotSpot; returns the pipe's read end when the exec may go ahead, else -1 with
-     * the signals given back to HotSpot (this task's handler has begun, or the flush could not be confirmed).
+     * Takes TERM, INT and HUP from HotSpot and raises the marker; nothing without libmuster.so (then {@link #admit}
+     * says no).
+     */
+    public static void close() {
+        if (fd >= 0 || !NativeLibrary.loaded()) {
+            return;
+        }
+        int r = NativeLibrary.catchSignals(CAUGHT);
+        if (r < 0) {
+            Log.debug("cannot take TERM, INT and HUP for the small waiter (errno " + -r + "): waiting in the JVM");
+            return;
+        }
+        fd = r;
+        marker = Signals.mark(MARKER);
+    }
+
+    /**
+     * After {@link #close}: the pipe's read end when the exec may go ahead, else -1 with the signals given back to
+     * HotSpot (not closed, this task's handler has begun, or HotSpot's queue could not be seen flushed).
      *
      * @param stopping true once this task's own handler of the three has begun
      */
-    static int close(BooleanSupplier stopping) {
-        int fd = NativeLibrary.catchSignals(CAUGHT);
+    static int admit(BooleanSupplier stopping) {
         if (fd < 0) {
-            Log.debug("cannot take TERM, INT and HUP for the small waiter (errno " + -fd + "): waiting in the JVM");
             return -1;
         }
-        boolean flushed = Signals.roundTrip(MARKER, MARKER_MILLIS);
+        boolean flushed = marker != null && marker.await(MARKER_MILLIS);
+        marker = null;
         boolean begun = stopping.getAsBoolean() || handlerStarted();
         if (flushed && !begun) {
             return fd;
@@ -48,10 +74,18 @@ final class SignalGate {
     }
 
     /**
-     * Gives TERM, INT and HUP back to HotSpot and, when {@code raise}, sends this process those that came in
-     * between: to the process, not this thread, which a failed exec may leave with them blocked.
+     * Gives TERM, INT and HUP back to HotSpot, if taken, and, when {@code raise}, sends this process those that
+     * came in between: to the process, not this thread, which a failed exec may leave with them blocked.
      */
-    static void open(boolean raise) {
+    public static void open(boolean raise) {
+        if (fd < 0) {
+            return;
+        }
+        fd = -1;
+        if (marker != null) {
+            marker.await(0); // its previous handler back
+            marker = null;
+        }
         byte[] caught = NativeLibrary.restoreSignals();
         for (int i = 0; raise && caught != null && i < caught.length; i++) {
             String name = Signals.name(caught[i]);

@@ -184,39 +184,59 @@ public final class Signals {
     }
 
     /**
-     * Raises {@code name} with a handler of its own and waits up to {@code millis} for that handler to run, then
-     * gives the signal its previous handler back; false when the handler did not run in time. HotSpot dispatches
-     * the signals it has queued one at a time, lowest number first: once the handler of {@code name} ran, the
-     * handler of every lower signal queued before the raise has been started.
+     * Raises {@code name} with a handler of its own, to be awaited later ({@link Marker#await}); null when the JVM
+     * refuses. HotSpot dispatches the signals it has queued one at a time, lowest number first: once the handler
+     * of {@code name} ran, the handler of every lower signal queued before the raise has been started.
      */
-    public static boolean roundTrip(String name, long millis) {
+    public static Marker mark(String name) {
         java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
-        Object previous;
         try {
-            previous = sun().handle(name, new Consumer<String>() {
+            Object previous = sun().handle(name, new Consumer<String>() {
                 @Override
                 public void accept(String s) {
                     ran.countDown();
                 }
             });
+            Marker m = new Marker(name, previous, ran);
             sun().raise(name);
+            return m;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            return false;
+            return null;
         }
-        boolean done;
-        try {
-            done = ran.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            done = false;
+    }
+
+    /** A signal raised by {@link #mark}. */
+    public static final class Marker {
+        private final String name;
+        private final Object previous;
+        private final java.util.concurrent.CountDownLatch ran;
+
+        private Marker(String name, Object previous, java.util.concurrent.CountDownLatch ran) {
+            this.name = name;
+            this.previous = previous;
+            this.ran = ran;
         }
-        try {
-            if (previous != null) {
-                sun().restore(name, previous);
+
+        /**
+         * Waits up to {@code millis} for the handler, then gives the signal its previous handler back; false when
+         * the handler did not run in time.
+         */
+        public boolean await(long millis) {
+            boolean done;
+            try {
+                done = ran.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                done = false;
             }
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            // the handler left in place only counts down a latch nobody waits for
+            try {
+                if (previous != null) {
+                    sun().restore(name, previous);
+                }
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                // the handler left in place only counts down a latch nobody waits for
+            }
+            return done;
         }
-        return done;
     }
 }

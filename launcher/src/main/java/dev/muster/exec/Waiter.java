@@ -1,7 +1,6 @@
 package dev.muster.exec;
 
 import dev.muster.core.Log;
-import dev.muster.core.NativeLibrary;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -107,6 +106,7 @@ public final class Waiter {
         Exec.warnIfFdLimitRaised(); // the program inherits the limit through the waiter as well
         int fd = Sockets.fdOf(h.localPort(), h.remotePort());
         if (fd < 3 || prepared == null) {
+            SignalGate.open(true);
             Log.debug("the small waiter cannot take over (connection descriptor " + fd + "): waiting in the JVM");
             return;
         }
@@ -131,13 +131,12 @@ public final class Waiter {
             envp.add(e.getKey() + "=" + e.getValue());
         }
         if (!h.quiet().getAsBoolean()) {
+            SignalGate.open(true);
             Log.debug("rank 0's outcome was read with its ok: the JVM ends the wait");
             return;
         }
-        if (!NativeLibrary.loaded()) { // WaiterOffer offers no hand-off then: no way to keep a signal (SignalGate)
-            return;
-        }
-        int sigfd = SignalGate.close(h.stopping());
+        // -1 also without libmuster.so (WaiterOffer offers no hand-off then): no way to keep a signal
+        int sigfd = SignalGate.admit(h.stopping());
         if (sigfd < 0) {
             return;
         }
