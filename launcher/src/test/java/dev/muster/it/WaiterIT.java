@@ -208,4 +208,46 @@ class WaiterIT {
             assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         }
     }
+
+    /**
+     * A TERM that muster run caught into its pipe during the hand-off (MUSTER_WAIT_SIGFD) is the waiter's own: it
+     * hands the signal back at once, before any outcome, and the pipe reaches nothing it execs. A newline follows
+     * the TERM's byte (the here-string's): 10 is no signal the waiter stands for, and is passed over.
+     */
+    @Test
+    @Timeout(30)
+    void signalCaughtDuringTheHandOff_isHandedBackAsTheWaitersOwn_andItsPipeGoesNoFurther() throws Exception {
+        Waiters.WAITER.require();
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Map<String, String> v = vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20));
+            v.put("MUSTER_WAIT_SIGFD", "7");
+            v.put(
+                    "MUSTER_WAIT_JVM",
+                    "/bin/sh\n-c\necho \"resumed $MUSTER_WAIT_RESUME $MUSTER_WAIT_DETAIL"
+                            + " [$MUSTER_WAIT_SIGFD]\"; echo $(ls /proc/self/fd)\n");
+            ProcessBuilder pb = new ProcessBuilder(
+                    "bash",
+                    "-c",
+                    "exec 5<>/dev/tcp/127.0.0.1/" + server.getLocalPort() + " && exec 7<<<$'\\017' && exec \"$@\"",
+                    "bash",
+                    Waiters.binary().toString(),
+                    "/bin/true",
+                    "true");
+            pb.environment().put("MUSTER_WAIT_FD", "5");
+            pb.environment().put("MUSTER_WAIT_PREFIX", "muster[3] ");
+            pb.environment().putAll(v);
+            pb.redirectOutput(tmp.resolve("out").toFile())
+                    .redirectError(tmp.resolve("err").toFile());
+            Process p = pb.start();
+            try (Socket s = server.accept()) {
+                // rank 0 says nothing: only the pipe can end this wait before the deadline
+                assertTrue(p.waitFor(10, TimeUnit.SECONDS), "handed back at once");
+                assertTrue(s.isConnected());
+            }
+            String[] out = read("out").split("\n");
+            assertEquals("resumed signal TERM []", out[0], read("out") + read("err"));
+            assertFalse(List.of(out[1].split(" ")).contains("7"), "the pipe is closed: " + out[1]);
+            assertEquals("", read("err"));
+        }
+    }
 }
