@@ -186,6 +186,36 @@ class NativeExecIT {
         }
     }
 
+    /**
+     * Without libmuster.so no task hands its wait to the small waiter: a signal during the hand-off could not be
+     * kept from HotSpot (docs/barrier.md, "The small waiter"). With it, the same step hands over; both are released.
+     */
+    @org.junit.jupiter.api.Test
+    @Timeout(90)
+    void withoutLibrary_theSmallWaiterIsNotOffered() throws Exception {
+        requireLibrary();
+        Waiters.WAITER.require();
+        for (boolean native_ : new boolean[] {true, false}) {
+            Map<String, String> env = new java.util.HashMap<>(Cluster.env(Jdk.J25));
+            if (!native_) {
+                env.put("MUSTER_NATIVE", "0");
+            }
+            Path sync = Files.createTempDirectory(cluster.dir(), "sync");
+            List<String> cmd = new ArrayList<>(Cluster.muster(Jdk.J25));
+            cmd.addAll(List.of(
+                    "local", "-n", "2", "--sync-dir", sync.toString(), "--verbose", "--", "sh", "-c", "echo ran"));
+            Run.Result r = Run.exec(TIMEOUT, env, false, cluster.dir(), cmd);
+            String what = (native_ ? "with" : "without") + " libmuster.so: " + r.describe();
+            assertEquals(0, r.exit(), what);
+            assertEquals("ran\nran\n", r.out(), what);
+            assertEquals(native_, r.err().contains("muster[1] " + Waiters.HANDED), what);
+            assertEquals(
+                    !native_,
+                    r.err().contains("muster[1] no libmuster.so to keep a signal across the exec of the small waiter"),
+                    what);
+        }
+    }
+
     /** The library as scripts/build-native leaves it in the source tree. */
     private static void requireLibrary() {
         Path lib = Cluster.root().resolve("target/native/linux-" + arch() + "/libmuster.so");
