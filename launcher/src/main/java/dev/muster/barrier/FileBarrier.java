@@ -197,8 +197,8 @@ public final class FileBarrier implements Barrier {
         return handOff;
     }
 
-    Path departureFile() {
-        return files.departure(rank);
+    StepFiles files() {
+        return files;
     }
 
     /** This task's deadline on the {@link Clock}'s nanosecond scale. */

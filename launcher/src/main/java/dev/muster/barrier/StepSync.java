@@ -261,12 +261,19 @@ public final class StepSync {
         stopping = true;
         int n = Signals.number(sig);
         try {
-            barrier.abort(128 + n, "rank " + id.rank() + " was stopped by SIG" + sig + " while waiting");
+            Outcome o = stoppedAbort(id.rank(), sig);
+            barrier.abort(o.code(), o.reason());
         } catch (RuntimeException e) {
             // dying anyway; the others time out instead
         }
         Log.error("stopped by SIG" + sig + " while waiting for the barrier");
         Signals.dieBy(n);
+    }
+
+    /** The abort of a task stopped by {@code sig} while waiting (also claimed by a small waiter: WaiterHandOff). */
+    static Outcome stoppedAbort(int rank, String sig) {
+        return Outcome.abort(
+                rank, 128 + Signals.number(sig), "rank " + rank + " was stopped by SIG" + sig + " while waiting");
     }
 
     /** Gives the signal handler time to end the process; returns only if it has not after 10 s. */

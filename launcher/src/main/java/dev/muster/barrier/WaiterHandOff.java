@@ -3,6 +3,8 @@ package dev.muster.barrier;
 import dev.muster.core.Log;
 import dev.muster.exec.Handover;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A task's side of the small waiter (docs/barrier.md, "The small waiter"): who may take the rest of a TCP wait
@@ -63,13 +65,34 @@ final class WaiterHandOff {
                     c.heardAt(),
                     nextProgress,
                     fb.settings().progress().toNanos() * 3,
-                    fb.departureFile(),
+                    fb.files().departure(fb.rank()),
                     traceLine(),
                     c::quiet,
-                    stopping));
+                    stopping,
+                    abortClaim()));
         } finally {
             taker.cancel(); // the task waits in its JVM: TERM, INT and HUP back to it
         }
+    }
+
+    /**
+     * What the waiter needs to claim this task's abort for a signal itself, before it starts the JVM again: that
+     * start takes 0.1-0.3 s, in which rank 0 could count the last arrival and release the step without this task
+     * (docs/barrier.md, "The small waiter"). The claim's files, and the abort's bytes for each signal, exactly as
+     * {@link StepSync}'s handler would claim them; the JVM started again then finds its own abort decided.
+     */
+    Map<String, String> abortClaim() {
+        StepFiles files = fb.files();
+        Map<String, String> env = new TreeMap<>();
+        env.put("MUSTER_WAIT_CLAIM", files.claim().toString());
+        String temp = files.claimTemp(fb.rank(), dev.muster.core.Posix.pid(), 0).toString();
+        env.put("MUSTER_WAIT_CLAIM_TEMP", temp.substring(0, temp.length() - 1)); // the waiter adds its own nonce
+        env.put("MUSTER_WAIT_OUTCOME", files.outcomeFile.toString());
+        for (String sig : dev.muster.exec.Signals.CAUGHT) {
+            byte[] b = StepSync.stoppedAbort(fb.rank(), sig).encode();
+            env.put("MUSTER_WAIT_ABORT_" + sig, new String(b, StandardCharsets.UTF_8));
+        }
+        return env;
     }
 
     /**

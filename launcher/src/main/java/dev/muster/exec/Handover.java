@@ -1,6 +1,7 @@
 package dev.muster.exec;
 
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -21,6 +22,8 @@ import java.util.function.BooleanSupplier;
  *     the waiter's to read, at once
  * @param stopping      true once this task's TERM/INT/HUP handler has begun: the JVM then ends the task, not a
  *     waiter (docs/barrier.md, "The small waiter": signals during the hand-off)
+ * @param abortClaim    {@code MUSTER_WAIT_*} variables with which the waiter claims this task's abort for a signal
+ *     before it starts the JVM again (WaiterHandOff#abortClaim)
  */
 public record Handover(
         int localPort,
@@ -32,7 +35,8 @@ public record Handover(
         Path departure,
         String traceLine,
         BooleanSupplier quiet,
-        BooleanSupplier stopping) {
+        BooleanSupplier stopping,
+        Map<String, String> abortClaim) {
 
     /** Takes the wait over; returns only when it cannot (the task then waits in its JVM). */
     public interface Taker {

@@ -117,6 +117,7 @@ public final class Waiter {
         env.put("MUSTER_WAIT_PROGRESS", Long.toString(h.progressNanos()));
         env.put("MUSTER_WAIT_EVERY", Long.toString(h.everyNanos()));
         env.put("MUSTER_WAIT_DEPARTURE", h.departure().toString());
+        env.putAll(h.abortClaim());
         if (h.traceLine() != null && env.containsKey("MUSTER_WAIT_TRACE")) {
             env.put("MUSTER_WAIT_TRACE_LINE", h.traceLine());
         } else {

@@ -22,6 +22,8 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The small waiter ({@code native/muster-wait.c}) on its own, against this test in rank 0's place: a real
@@ -206,6 +208,48 @@ class WaiterIT {
                 assertEquals("resumed signal TERM\n", got);
             }
             assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        }
+    }
+
+    /**
+     * A TERM while waiting: the waiter claims the task's abort (the claim link, then the pre-created outcome file
+     * filled) before it starts the JVM again, whose start would otherwise leave rank 0 0.1-0.3 s to release the step
+     * without this task; with the claim already taken (rank 0 released first) it writes nothing. The "JVM" here
+     * prints what it finds on disk when it starts.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    @Timeout(30)
+    void termWhileWaiting_claimsTheAbortBeforeTheJvmStartsAgain_unlessTheClaimIsTaken(boolean taken) throws Exception {
+        Path step = Files.createDirectories(tmp.resolve("step"));
+        Path outcome = Files.createFile(step.resolve("outcome"));
+        Path claim = step.resolve("claim");
+        if (taken) {
+            Files.writeString(claim, "");
+        }
+        String abort = "muster-outcome 1\nkind=abort\nrank=3\ncode=143\nreason=rank 3 was stopped by SIGTERM while "
+                + "waiting\nmissing=\nend\n";
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Map<String, String> v = vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20));
+            v.put("MUSTER_WAIT_CLAIM", claim.toString());
+            v.put("MUSTER_WAIT_CLAIM_TEMP", step.resolve(".claim.3.1.").toString());
+            v.put("MUSTER_WAIT_OUTCOME", outcome.toString());
+            v.put("MUSTER_WAIT_ABORT_TERM", abort);
+            v.put(
+                    "MUSTER_WAIT_JVM",
+                    "/bin/sh\n-c\necho \"resumed $MUSTER_WAIT_RESUME\"; cat " + outcome + "; ls -A " + step + "\n");
+            Process p = start(server.getLocalPort(), v, "/bin/true", "true");
+            try (Socket s = server.accept()) {
+                Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> catchesTerm(p.pid()));
+                new ProcessBuilder("kill", "-TERM", Long.toString(p.pid()))
+                        .start()
+                        .waitFor();
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+                assertTrue(s.isConnected());
+            }
+            String want = "resumed signal\n" + (taken ? "" : abort) + "claim\noutcome\n"; // no temp file left
+            assertEquals(want, read("out"), read("err"));
+            assertEquals(taken ? "" : abort, Files.readString(claim, StandardCharsets.UTF_8), "the claim's content");
         }
     }
 
