@@ -137,7 +137,12 @@ final class StepFiles {
     }
 
     Path claimTemp(int rank, long pid, long nonce) {
-        return dir.resolve(CLAIM_TEMP + rank + "." + pid + "." + Long.toHexString(nonce));
+        return Path.of(claimTempPrefix(rank, pid) + Long.toHexString(nonce));
+    }
+
+    /** {@link #claimTemp} but for the nonce (the small waiter adds its own). */
+    String claimTempPrefix(int rank, long pid) {
+        return dir.resolve(CLAIM_TEMP + rank + "." + pid + ".").toString();
     }
 
     /** Where {@code stepDir} is renamed before it is deleted, so a straggler never reads a half-deleted tree. */

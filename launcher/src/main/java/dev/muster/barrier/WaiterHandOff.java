@@ -19,6 +19,8 @@ final class WaiterHandOff {
     private String traceHead;
     /** True once the task's signal handler has begun. */
     private java.util.function.BooleanSupplier stopping;
+    /** {@link #abortClaim()}, worked out when the hand-off is offered. */
+    private Map<String, String> abortClaim;
 
     WaiterHandOff(FileBarrier fb) {
         this.fb = fb;
@@ -32,6 +34,7 @@ final class WaiterHandOff {
         taker = t;
         traceHead = head;
         this.stopping = stopping;
+        this.abortClaim = t == null ? null : abortClaim(); // before the arrival, not between the ok and the exec
     }
 
     /** Whether a small waiter may take this task's wait over once it is connected. */
@@ -69,7 +72,7 @@ final class WaiterHandOff {
                     traceLine(),
                     c::quiet,
                     stopping,
-                    abortClaim()));
+                    abortClaim));
         } finally {
             taker.cancel(); // the task waits in its JVM: TERM, INT and HUP back to it
         }
@@ -85,8 +88,7 @@ final class WaiterHandOff {
         StepFiles files = fb.files();
         Map<String, String> env = new TreeMap<>();
         env.put("MUSTER_WAIT_CLAIM", files.claim().toString());
-        String temp = files.claimTemp(fb.rank(), dev.muster.core.Posix.pid(), 0).toString();
-        env.put("MUSTER_WAIT_CLAIM_TEMP", temp.substring(0, temp.length() - 1)); // the waiter adds its own nonce
+        env.put("MUSTER_WAIT_CLAIM_TEMP", files.claimTempPrefix(fb.rank(), dev.muster.core.Posix.pid()));
         env.put("MUSTER_WAIT_OUTCOME", files.outcomeFile.toString());
         for (String sig : dev.muster.exec.Signals.CAUGHT) {
             byte[] b = StepSync.stoppedAbort(fb.rank(), sig).encode();

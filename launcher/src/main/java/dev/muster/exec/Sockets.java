@@ -21,14 +21,10 @@ final class Sockets {
      * and this runs between rank 0's ok and the hand-off, where the release may follow within milliseconds.
      */
     static int fdOf(int local, int remote) {
-        if (dev.muster.core.NativeLibrary.loaded()) {
-            try {
-                int fd = dev.muster.core.NativeLibrary.socketFd(local, remote);
-                if (fd >= 3) {
-                    return fd;
-                }
-            } catch (UnsatisfiedLinkError e) {
-                // a libmuster.so built before this call: the kernel's tables below
+        if (dev.muster.core.NativeLibrary.loaded()) { // its ABI check guarantees socketFd
+            int fd = dev.muster.core.NativeLibrary.socketFd(local, remote);
+            if (fd >= 3) {
+                return fd;
             }
         }
         return fromTables(local, remote);
