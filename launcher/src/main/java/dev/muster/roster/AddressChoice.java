@@ -9,6 +9,8 @@ import java.net.InterfaceAddress;
 import java.net.NetworkInterface;
 import java.net.ServerSocket;
 import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -55,22 +57,52 @@ public record AddressChoice(String address, String iface) {
         }
         for (NetworkInterface ni : all) {
             if (ni.getName().equals(spec)) {
-                InetAddress best = null;
-                for (InterfaceAddress ia : ni.getInterfaceAddresses()) {
-                    InetAddress a = ia.getAddress();
-                    if (best == null || (a instanceof Inet4Address && !(best instanceof Inet4Address))) {
-                        best = a; // IPv4 first: what Gloo and most JVM clusters expect
-                    }
-                }
-                if (best == null) {
-                    throw MusterException.usage("--address " + spec + ": the interface has no address; this node "
-                            + "has " + describe(all));
-                }
-                return new AddressChoice(best.getHostAddress(), spec);
+                return new AddressChoice(usableAddress(ni, all), spec);
             }
+        }
+        if (kernelHasInterface(spec)) {
+            // Java lists only interfaces that have an address: this one exists but has none
+            throw MusterException.usage(
+                    "--address " + spec + ": the interface has no address; this node has " + describe(all));
         }
         throw MusterException.usage(
                 "--address " + spec + ": no such interface, CIDR, route or node; this node has " + describe(all));
+    }
+
+    /**
+     * The interface's address a peer on another node can use: IPv4 first (what Gloo and most JVM clusters expect),
+     * never a link-local one (fe80::, 169.254/16), which means nothing without this node's scope.
+     */
+    private static String usableAddress(NetworkInterface ni, List<NetworkInterface> all) {
+        InetAddress best = null;
+        for (InterfaceAddress ia : ni.getInterfaceAddresses()) {
+            InetAddress a = ia.getAddress();
+            if (!a.isLinkLocalAddress()
+                    && (best == null || (a instanceof Inet4Address && !(best instanceof Inet4Address)))) {
+                best = a;
+            }
+        }
+        if (best == null) {
+            String what = ni.getInterfaceAddresses().isEmpty()
+                    ? "has no address"
+                    : "has only a link-local address, which a peer on another node cannot use";
+            throw MusterException.usage(
+                    "--address " + ni.getName() + ": the interface " + what + "; this node has " + describe(all));
+        }
+        return best.getHostAddress();
+    }
+
+    /**
+     * Whether this task's network namespace has an interface of that name, with or without an address: the
+     * interface table of {@code /proc/self/net/dev} ({@code /sys/class/net} shows the namespace /sys was mounted
+     * in, which need not be ours).
+     */
+    private static boolean kernelHasInterface(String name) {
+        try (java.util.stream.Stream<String> lines = Files.lines(Path.of("/proc/self/net/dev"))) {
+            return lines.map(String::trim).anyMatch(l -> l.startsWith(name + ":"));
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return false;
+        }
     }
 
     /**
@@ -126,10 +158,11 @@ public record AddressChoice(String address, String iface) {
 
     private static List<NetworkInterface> interfaces() {
         try {
-            List<NetworkInterface> l = new ArrayList<>(Collections.list(NetworkInterface.getNetworkInterfaces()));
-            return l;
+            return new ArrayList<>(Collections.list(NetworkInterface.getNetworkInterfaces()));
         } catch (SocketException e) {
-            throw MusterException.usage("--address: cannot list this node's interfaces: " + e.getMessage());
+            // what Java says of a node none of whose interfaces has an address (a network namespace of its own)
+            dev.muster.core.Log.debug("listing the interfaces: " + e.getMessage());
+            return List.of();
         }
     }
 
@@ -149,6 +182,9 @@ public record AddressChoice(String address, String iface) {
                 as.add(ia.getAddress().getHostAddress() + "/" + ia.getNetworkPrefixLength());
             }
             m.put(ni.getName(), as);
+        }
+        if (m.isEmpty()) {
+            return "no interface with an address";
         }
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, List<String>> e : m.entrySet()) {

@@ -3,8 +3,10 @@ package dev.muster.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.muster.core.Caller;
 import dev.muster.it.Cluster.Jdk;
 import dev.muster.testing.Run;
+import dev.muster.testing.Slurm;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +50,43 @@ class RosterBadInputIT {
         assertEquals(2, lines.size(), "one line per task\n" + r.describe());
         for (String l : lines) {
             assertTrue(l.startsWith("muster[") && l.contains(named), l);
+        }
+    }
+
+    /**
+     * {@code --address} naming an interface that exists but has no address a peer could use, in a private network
+     * namespace of its own ({@code unshare -n}, root) holding a veth pair: down, the pair has no address at all (and
+     * Java does not list it); up, each end has only its IPv6 link-local address, which must not be advertised.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(
+            delimiter = '|',
+            value = {"down|the interface has no address", "up|the interface has only a link-local address"})
+    @Timeout(40)
+    void addressOfAnInterfaceWithNoUsableAddress_oneLinePerTask_exit2_atOnce(String state, String named)
+            throws Exception {
+        if (Caller.self().uid() != 0) {
+            Slurm.unavailable("needs root to make a network namespace (unshare -n)");
+        }
+        String setUp = "ip link add mv0 type veth peer name mv1 || exit 99\n"
+                + ("up".equals(state)
+                        ? "ip link set mv1 up && ip link set mv0 up || exit 99\n"
+                                // the kernel adds the link-local address once the link has a carrier
+                                + "i=0; until ip -o -6 addr show dev mv0 | grep -q fe80; do\n"
+                                + "  i=$((i+1)); [ $i -lt 100 ] || exit 98; sleep 0.1\n"
+                                + "done\n"
+                        : "")
+                + "exec \"$@\"\n";
+        List<String> cmd = new ArrayList<>(List.of("unshare", "-n", "sh", "-c", setUp, "sh"));
+        cmd.addAll(Cluster.muster(Jdk.J25));
+        cmd.addAll(List.of("local", "-n", "2", "--timeout", "60", "--address", "mv0", "--", "true"));
+        Run.Result r = cluster.run(Duration.ofSeconds(35), Cluster.env(Jdk.J25), cmd);
+        assertEquals(2, r.exit(), r.describe());
+        assertTrue(r.took().toSeconds() < 30, "ended at once, not at the timeout\n" + r.describe());
+        List<String> lines = r.errLines();
+        assertEquals(2, lines.size(), "one line per task\n" + r.describe());
+        for (String l : lines) {
+            assertTrue(l.startsWith("muster[") && l.contains("--address mv0: " + named), l);
         }
     }
 }
