@@ -161,7 +161,10 @@ final class LocalCommand implements Command, FlagReader {
 
     private int launch(int n, int nodes, List<String> runOptions, List<String> command, Path sync) throws IOException {
         List<String> jvm = JvmPrefix.of();
-        String job = dev.muster.core.Posix.pid() + "-" + Long.toHexString(System.nanoTime());
+        long pid = dev.muster.core.Posix.pid();
+        // the start time lets sweep tell this process from a later one given the same PID (StepLiveness)
+        String job = pid + "-" + Long.toHexString(System.nanoTime())
+                + dev.muster.core.Processes.startTicks(pid).map(t -> "-" + t).orElse("");
         String host = IdentityResolver.resolve(Map.of()).node();
         int perNode = (n + nodes - 1) / nodes;
         List<Process> tasks = new ArrayList<>();

@@ -242,15 +242,9 @@ public final class Service {
 
     /** Field 22 of /proc/PID/stat: the process's start time, which a reused PID does not share. */
     static String startTicks(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.US_ASCII);
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-            return f[19];
-        } catch (IOException | RuntimeException e) {
-            throw new MusterException(
-                    ExitCodes.INTERNAL,
-                    "cannot read the start time of process " + pid + ": " + e + "; --start needs /proc");
-        }
+        return dev.muster.core.Processes.startTicks(pid)
+                .orElseThrow(() -> new MusterException(
+                        ExitCodes.INTERNAL, "cannot read the start time of process " + pid + "; --start needs /proc"));
     }
 
     public String command() {

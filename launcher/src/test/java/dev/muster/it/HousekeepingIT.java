@@ -157,6 +157,50 @@ class HousekeepingIT {
         }
     }
 
+    /**
+     * A {@code muster local} key names its launcher by PID and start time, and sweep judges a local step by both.
+     * The soak found a finished run's directory kept after sweep because its PID had been given to a later process
+     * (pid_max 32768 wraps within minutes on a busy node).
+     */
+    @Test
+    @Timeout(60)
+    void sweep_removesALocalStepWhosePidNowNamesAnotherProcess() throws Exception {
+        // the key as muster local makes it: the program's parent is the launcher
+        List<String> cmd = new ArrayList<>(Cluster.muster(JDK));
+        cmd.addAll(List.of(
+                "local",
+                "-n",
+                "1",
+                "--",
+                "sh",
+                "-c",
+                "echo \"$MUSTER_LOCAL_JOB $PPID $(cut -d' ' -f22 /proc/$PPID/stat)\""));
+        Run.Result r = cluster.run(Duration.ofSeconds(40), Cluster.env(JDK), cmd);
+        assertEquals(0, r.exit(), r.describe());
+        String[] seen = r.out().trim().split(" ");
+        assertTrue(
+                seen.length == 3 && seen[0].matches(seen[1] + "-[0-9a-f]+-" + seen[2]),
+                "MUSTER_LOCAL_JOB is <launcher pid>-<hex>-<launcher start ticks>: " + r.out());
+
+        Path sync = cluster.sync();
+        long pid = ProcessHandle.current().pid(); // alive throughout, like a PID given to a later process
+        String ticks = Files.readString(Path.of("/proc/self/stat"))
+                .substring(Files.readString(Path.of("/proc/self/stat")).lastIndexOf(')') + 2)
+                .split(" ")[19];
+        String reused = "local." + pid + "-ab-" + (Long.parseLong(ticks) + 1) + ".0";
+        String live = "local." + pid + "-cd-" + ticks + ".0";
+        String old = "local." + pid + "-ef.0"; // a key without a start time, as before: judged by the PID alone
+        for (String key : List.of(reused, live, old)) {
+            Files.createDirectories(sync.resolve(key).resolve("arrival"));
+        }
+        Run.Result sweep = cluster.run(
+                Duration.ofSeconds(30), Cluster.env(JDK), withMuster("sweep", "--sync-dir", sync.toString()));
+        assertEquals(0, sweep.exit(), sweep.describe());
+        assertFalse(Files.exists(sync.resolve(reused)), "the step of a PID now another process's\n" + sweep.describe());
+        assertTrue(Files.isDirectory(sync.resolve(live)), "a live launcher's step\n" + sweep.describe());
+        assertTrue(Files.isDirectory(sync.resolve(old)), "a key without start time, live PID\n" + sweep.describe());
+    }
+
     @Test
     @Timeout(60)
     void sweep_followsNoSymbolicLink() throws Exception {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.muster.core.Posix;
+import dev.muster.core.Processes;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -37,5 +38,12 @@ class JobStatusTest {
         assertEquals(List.of("41", "42", "43_2"), asked);
         assertTrue(steps.mayRun("local." + Posix.pid() + "-ab12"), "this JVM runs");
         assertFalse(steps.mayRun("local." + Long.MAX_VALUE / 2 + "-ab12"), "no such process");
+        String ticks = Processes.startTicks(Posix.pid()).orElseThrow();
+        assertTrue(steps.mayRun("local." + Posix.pid() + "-ab12-" + ticks + ".0"), "this JVM, its start time");
+        // the soak found it: a muster local run long gone, its PID reused by a later process; sweep kept the step
+        assertFalse(
+                steps.mayRun("local." + Posix.pid() + "-ab12-" + (Long.parseLong(ticks) - 1) + ".0"),
+                "the same PID, started at another time: a later process, the step is gone");
+        assertFalse(steps.mayRun("local." + Long.MAX_VALUE / 2 + "-ab12-" + ticks), "no such process");
     }
 }
