@@ -145,8 +145,8 @@ public final class NativeLibrary {
 
     /**
      * The descriptor of this process's TCP connection from local port {@code local} to remote port
-     * {@code remote}, or -1: each open descriptor is asked for its addresses. Absent from libraries built before
-     * it (then {@link UnsatisfiedLinkError}).
+     * {@code remote}, or -1: each open descriptor is asked for its addresses. (A library built before it fails
+     * the ABI check and is never loaded.)
      */
     public static native int socketFd(int local, int remote);
 
