@@ -43,14 +43,7 @@ class RosterBadInputIT {
         List<String> cmd = new ArrayList<>(Cluster.muster(Jdk.J25));
         cmd.addAll(List.of(
                 "local", "-n", "2", "--timeout", "60", flag, value.replace("BIG", big.toString()), "--", "true"));
-        Run.Result r = cluster.run(Duration.ofSeconds(35), Cluster.env(Jdk.J25), cmd);
-        assertEquals(2, r.exit(), r.describe());
-        assertTrue(r.took().toSeconds() < 30, "ended at once, not at the timeout\n" + r.describe());
-        List<String> lines = r.errLines();
-        assertEquals(2, lines.size(), "one line per task\n" + r.describe());
-        for (String l : lines) {
-            assertTrue(l.startsWith("muster[") && l.contains(named), l);
-        }
+        endsAtOnceWithOneLinePerTask(cmd, named);
     }
 
     /**
@@ -80,13 +73,18 @@ class RosterBadInputIT {
         List<String> cmd = new ArrayList<>(List.of("unshare", "-n", "sh", "-c", setUp, "sh"));
         cmd.addAll(Cluster.muster(Jdk.J25));
         cmd.addAll(List.of("local", "-n", "2", "--timeout", "60", "--address", "mv0", "--", "true"));
+        endsAtOnceWithOneLinePerTask(cmd, "--address mv0: " + named);
+    }
+
+    /** Runs the two-task step: exit 2 well before its 60 s timeout, and one line per task that names the value. */
+    private void endsAtOnceWithOneLinePerTask(List<String> cmd, String named) {
         Run.Result r = cluster.run(Duration.ofSeconds(35), Cluster.env(Jdk.J25), cmd);
         assertEquals(2, r.exit(), r.describe());
         assertTrue(r.took().toSeconds() < 30, "ended at once, not at the timeout\n" + r.describe());
         List<String> lines = r.errLines();
         assertEquals(2, lines.size(), "one line per task\n" + r.describe());
         for (String l : lines) {
-            assertTrue(l.startsWith("muster[") && l.contains("--address mv0: " + named), l);
+            assertTrue(l.startsWith("muster[") && l.contains(named), l);
         }
     }
 }
