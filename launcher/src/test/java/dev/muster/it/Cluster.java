@@ -108,6 +108,7 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         marks.add(dir.toString());
         extraDirs.forEach(p -> marks.add(p.toString()));
         problems.addAll(Leftovers.kill(marks));
+        problems.addAll(Leftovers.awaitCleanups(marks));
         for (Path p : extraDirs) {
             TestFiles.deleteTree(p);
         }

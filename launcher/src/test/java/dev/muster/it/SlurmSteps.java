@@ -1,5 +1,6 @@
 package dev.muster.it;
 
+import dev.muster.testing.Leftovers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -127,6 +128,10 @@ final class SlurmSteps {
             p.waitFor(10, TimeUnit.SECONDS);
             Assertions.fail("srun did not end within " + bound + "; srun.log: " + read("srun.log"));
         }
+        // every task has ended; rank 0's detached clean-up helper may still be removing a released step, and the
+        // test's next step or JUnit's removal of the directory must not race it
+        List<String> problems = Leftovers.awaitCleanups(List.of(dir.toString()));
+        Assertions.assertTrue(problems.isEmpty(), () -> String.join("; ", problems));
         return p.exitValue();
     }
 

@@ -1,5 +1,6 @@
 package dev.muster.testing;
 
+import dev.muster.barrier.CleanupDue;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,6 +37,57 @@ public final class Leftovers {
         }
         ours(marks, false).forEach(ProcessHandle::destroyForcibly);
         return problems;
+    }
+
+    /**
+     * Waits, once every task of the test's steps has ended, for each clean-up helper that is bound to finish by
+     * itself ({@link CleanupDue}): a released step whose tasks all departed is removed by its helper, which renames
+     * and deletes the step directory while the caller would be deleting the same tree. A due helper still running
+     * after {@code HELPER_EXIT} is a problem (a released step's directory not removed), reported and killed.
+     * Helpers waiting, by design, for departures or an outcome that will not come are left to {@link #helpers}.
+     */
+    public static List<String> awaitCleanups(List<String> marks) {
+        List<String> problems = new ArrayList<>();
+        try {
+            Awaitility.await()
+                    .atMost(HELPER_EXIT)
+                    .pollInterval(Duration.ofMillis(50))
+                    .until(() -> due(marks).isEmpty());
+        } catch (ConditionTimeoutException e) {
+            for (ProcessHandle h : due(marks)) {
+                List<String> args = List.of(cmdline(h).split("\0"));
+                int at = args.indexOf("muster-cleanup");
+                String what =
+                        at >= 0 && at + 1 < args.size() ? "of " + args.get(at + 1) : "(" + String.join(" ", args) + ")";
+                problems.add("clean-up helper " + h.pid() + " " + what + " had not removed its released step "
+                        + HELPER_EXIT.toSeconds() + " s after every task departed");
+                h.destroyForcibly();
+            }
+        }
+        return problems;
+    }
+
+    private static List<ProcessHandle> due(List<String> marks) {
+        List<ProcessHandle> out = new ArrayList<>();
+        for (ProcessHandle h : ours(marks, false)) {
+            if (CleanupDue.removing(cmdline(h))) {
+                out.add(h);
+            }
+        }
+        for (ProcessHandle h : ours(marks, true)) {
+            List<String> args = List.of(cmdline(h).split("\0"));
+            int at = args.indexOf("muster-cleanup");
+            if (at >= 0 && at + 2 < args.size()) {
+                try {
+                    if (CleanupDue.due(Path.of(args.get(at + 1)), Integer.parseInt(args.get(at + 2)))) {
+                        out.add(h);
+                    }
+                } catch (RuntimeException e) {
+                    out.add(h); // not a helper's arguments: wait for it, and report it if it stays
+                }
+            }
+        }
+        return out;
     }
 
     /**
