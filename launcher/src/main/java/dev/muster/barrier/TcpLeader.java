@@ -118,6 +118,11 @@ final class TcpLeader {
         BitSet byFile = new BitSet(size);
         byFile.set(0);
         BitSet arrived = new BitSet(size);
+        // the hellos that waited in the backlog for rank 0's arrival are answered before any file is counted:
+        // a task whose hello went unanswered also writes its arrival file, and counted by it first, it was
+        // released by file, its connection reset, and its wait was not handed to the small waiter
+        server.poll(0, now);
+        connectedCount = server.connected().cardinality();
         while (true) {
             if (now >= nextFiles) {
                 Outcome o = fb.readOutcome();

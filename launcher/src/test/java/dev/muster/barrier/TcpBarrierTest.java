@@ -89,6 +89,34 @@ class TcpBarrierTest {
     }
 
     @Test
+    void helloWaitingInTheBacklog_whenRank0Arrives_isAnsweredFirst_andTheReleaseGoesOverTcp() throws Exception {
+        // As `muster run` does, rank 0 listens from prepare() on and arrives later; a task that connects meanwhile
+        // waits in the listener's backlog, unanswered, and after a round also writes its arrival file. Rank 0
+        // must answer that hello before it counts the files, or it releases the task by file and resets it.
+        Ranks r = ranks(2, Duration.ofSeconds(20));
+        FileBarrier zeroFiles = r.barrier(0);
+        TcpBarrier zero = new TcpBarrier(zeroFiles, InetAddress::getLoopbackAddress, "127.0.0.1");
+        zero.prepare();
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            TcpEndpoint ep = zeroFiles.polls().endpoint();
+            return ep != null && ep.listening();
+        });
+        // the endpoint is published before rank 1 starts, so its arrival file follows its hello
+        CompletableFuture<Ranks.Result> one = r.start(1);
+        Path arrivalOfOne = r.barrier(1).files().arrivalFile(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(arrivalOfOne));
+        assertEquals(0, zero.connectedCount(), "rank 0 has not arrived: nothing is answered yet");
+        zero.arrive();
+        Outcome o = zero.await(Map.of("master_addr", "10.0.0.1"));
+        assertEquals(Outcome.Kind.RELEASE, o.kind());
+        assertEquals("tcp", zeroFiles.via(), "rank 0 sent the release to the task whose hello waited");
+        Ranks.Result res = one.join();
+        assertEquals(0, res.code(), () -> "rank 1: " + res.failure());
+        assertEquals("tcp", res.via(), "rank 1 got the release over its connection, not by file");
+        assertEquals("10.0.0.1", res.outcome().data().get("master_addr"));
+    }
+
+    @Test
     void endpointFile_isPrivateAndComplete() throws IOException {
         Ranks r = ranks(2, Duration.ofSeconds(20));
         CompletableFuture<Ranks.Result> zero = r.start(0);
