@@ -214,6 +214,15 @@ public final class Cluster implements BeforeEachCallback, AfterEachCallback {
         return muster(jdk).stream().map(Cluster::quote).collect(Collectors.joining(" "));
     }
 
+    /**
+     * The identity of one task of a step started by hand, without Slurm or {@code muster local}: the variables
+     * {@code muster local} sets, so that a test can start, hold back or kill each task on its own.
+     */
+    public static Map<String, String> localTask(String job, int rank, int size) {
+        return Map.of(
+                "MUSTER_LOCAL_JOB", job, "MUSTER_RANK", Integer.toString(rank), "MUSTER_SIZE", Integer.toString(size));
+    }
+
     /** The environment every command of a test gets on top of this JVM's: the JDK choice for scripts/muster. */
     public static Map<String, String> env(Jdk jdk) {
         Map<String, String> env = new LinkedHashMap<>();

@@ -231,7 +231,7 @@ class NativeExecIT {
                         "-c",
                         "echo ran"));
                 Map<String, String> task = new java.util.HashMap<>(env);
-                task.putAll(Map.of("MUSTER_LOCAL_JOB", job, "MUSTER_RANK", Integer.toString(rank), "MUSTER_SIZE", "3"));
+                task.putAll(Cluster.localTask(job, rank, 3));
                 tasks[rank] = cluster.start(task, cmd, tag + "." + rank);
             }
             String err1 = "";

@@ -140,15 +140,8 @@ class ReadmePromisesIT {
     @Test
     @Timeout(90)
     void noBarrier_runsWithoutWaitingForThePeers() {
-        Map<String, String> env = Map.of(
-                "MUSTER_LOCAL_JOB",
-                "1-" + Long.toHexString(System.nanoTime()),
-                "MUSTER_RANK",
-                "1",
-                "MUSTER_SIZE",
-                "2",
-                "MUSTER_SYNC_DIR",
-                cluster.sync().toString());
+        Map<String, String> env = new HashMap<>(Cluster.localTask("1-" + Long.toHexString(System.nanoTime()), 1, 2));
+        env.put("MUSTER_SYNC_DIR", cluster.sync().toString());
         Run.Result r = muster(env, "run", "--no-barrier", "--timeout", "600", "--", "echo", "ran alone");
         assertEquals(0, r.exit(), r.describe());
         assertTrue(r.out().contains("ran alone"), r.describe());
@@ -189,7 +182,7 @@ class ReadmePromisesIT {
                 }
                 cmd.addAll(List.of("--", "echo", "ran"));
                 Map<String, String> env = new HashMap<>(Cluster.env(JDK));
-                env.putAll(Map.of("MUSTER_LOCAL_JOB", job, "MUSTER_RANK", Integer.toString(rank), "MUSTER_SIZE", "3"));
+                env.putAll(Cluster.localTask(job, rank, 3));
                 tasks[rank] = cluster.start(env, cmd, sig[0] + "." + rank);
             }
             // both wait (rank 2 never comes): their arrival files are there
