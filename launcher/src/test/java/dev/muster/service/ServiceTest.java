@@ -57,7 +57,10 @@ class ServiceTest {
                 "",
                 Clock.SYSTEM);
         try {
-            Await.until("the service wrote its environment", Duration.ofSeconds(50), () -> Files.size(out) > 0);
+            Await.until(
+                    "the service wrote its environment",
+                    Duration.ofSeconds(50),
+                    () -> Files.isRegularFile(out) && Files.size(out) > 0);
             assertEquals("x::marked\n", Files.readString(out));
             String stat = Files.readString(Path.of("/proc/" + s.pid() + "/stat"), StandardCharsets.US_ASCII);
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
