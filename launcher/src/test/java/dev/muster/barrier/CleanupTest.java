@@ -73,6 +73,27 @@ class CleanupTest {
         Await.until("the helper is gone", Duration.ofSeconds(50), () -> !helperRunsFor(dir));
     }
 
+    /**
+     * The integration tests' harness waits for a released step's helper before it deletes the test's directories
+     * (dev.muster.testing.Leftovers#awaitCleanups): when it returns, the step and its renamed copy are gone and no
+     * helper or its final rm is left, whatever the helper was doing when the wait began. Many steps, each with a
+     * deeper tree to delete, so that the wait often begins inside the rename or the removal.
+     */
+    @Test
+    @Timeout(60)
+    void harnessWait_returnsOnlyOnceEveryReleasedStepIsRemoved() throws IOException {
+        for (int i = 0; i < 20; i++) {
+            Path dir = step("k" + i, Outcome.release(0, Map.of()), 2);
+            for (int f = 0; f < 200; f++) {
+                Files.createFile(dir.resolve("arrival").resolve("x" + f));
+            }
+            Cleanup.start(dir, 2, Duration.ofSeconds(30));
+            java.util.List<String> problems = dev.muster.testing.Leftovers.awaitCleanups(List.of(root.toString()));
+            assertEquals(List.of(), problems);
+            assertEquals(List.of(), names(), "step " + i + ": nothing left once the wait returned");
+        }
+    }
+
     @Test
     @Timeout(60)
     void helper_leavesAnAbortedStepsFilesForDiagnosis() throws IOException {

@@ -7,8 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 
@@ -42,52 +45,66 @@ public final class Leftovers {
     /**
      * Waits, once every task of the test's steps has ended, for each clean-up helper that is bound to finish by
      * itself ({@link CleanupDue}): a released step whose tasks all departed is removed by its helper, which renames
-     * and deletes the step directory while the caller would be deleting the same tree. A due helper still running
-     * after {@code HELPER_EXIT} is a problem (a released step's directory not removed), reported and killed.
+     * and deletes the step directory while the caller would be deleting the same tree. Judged by the files, which
+     * change one way only (the step directory, then its renamed {@code .gone.} copy, then nothing), and by the
+     * helpers' command lines, which name the step directories: a helper's shell becomes its final {@code rm} by
+     * exec, and a scan during that exec may not see it, but the renamed copy is there until the {@code rm} ends.
+     * Not done within {@code HELPER_EXIT}: a problem (a released step's directory not removed), the helpers killed.
      * Helpers waiting, by design, for departures or an outcome that will not come are left to {@link #helpers}.
      */
     public static List<String> awaitCleanups(List<String> marks) {
-        List<String> problems = new ArrayList<>();
+        Map<Path, Integer> steps = new LinkedHashMap<>();
         try {
             Awaitility.await()
                     .atMost(HELPER_EXIT)
                     .pollInterval(Duration.ofMillis(50))
-                    .until(() -> due(marks).isEmpty());
+                    .until(() -> unsettled(marks, steps).isEmpty());
+            return List.of();
         } catch (ConditionTimeoutException e) {
-            for (ProcessHandle h : due(marks)) {
-                List<String> args = List.of(cmdline(h).split("\0"));
-                int at = args.indexOf("muster-cleanup");
-                String what =
-                        at >= 0 && at + 1 < args.size() ? "of " + args.get(at + 1) : "(" + String.join(" ", args) + ")";
-                problems.add("clean-up helper " + h.pid() + " " + what + " had not removed its released step "
-                        + HELPER_EXIT.toSeconds() + " s after every task departed");
-                h.destroyForcibly();
+            List<String> problems = new ArrayList<>();
+            for (Path p : unsettled(marks, steps)) {
+                problems.add("the clean-up helper had not removed " + p + " " + HELPER_EXIT.toSeconds()
+                        + " s after every task of its released step departed");
             }
+            ours(marks, true).forEach(ProcessHandle::destroyForcibly);
+            return problems;
         }
-        return problems;
     }
 
-    private static List<ProcessHandle> due(List<String> marks) {
-        List<ProcessHandle> out = new ArrayList<>();
-        for (ProcessHandle h : ours(marks, false)) {
-            if (CleanupDue.removing(cmdline(h))) {
-                out.add(h);
-            }
-        }
-        for (ProcessHandle h : ours(marks, true)) {
+    /**
+     * What is still to be removed: due step directories of the helpers seen so far ({@code steps}, added to by
+     * this scan), and renamed copies ({@code .gone.}) in the test's directories and their subdirectories.
+     */
+    private static List<Path> unsettled(List<String> marks, Map<Path, Integer> steps) {
+        ProcessHandle.allProcesses().forEach(h -> {
             List<String> args = List.of(cmdline(h).split("\0"));
             int at = args.indexOf("muster-cleanup");
-            if (at >= 0 && at + 2 < args.size()) {
+            if (at >= 0 && at + 2 < args.size() && marks.stream().anyMatch(args.get(at + 1)::startsWith)) {
                 try {
-                    if (CleanupDue.due(Path.of(args.get(at + 1)), Integer.parseInt(args.get(at + 2)))) {
-                        out.add(h);
-                    }
+                    steps.put(Path.of(args.get(at + 1)), Integer.parseInt(args.get(at + 2)));
                 } catch (RuntimeException e) {
-                    out.add(h); // not a helper's arguments: wait for it, and report it if it stays
+                    // not a helper's arguments
                 }
             }
+        });
+        List<Path> left = new ArrayList<>();
+        for (Map.Entry<Path, Integer> s : steps.entrySet()) {
+            if (Files.isDirectory(s.getKey()) && CleanupDue.due(s.getKey(), s.getValue())) {
+                left.add(s.getKey());
+            }
         }
-        return out;
+        for (String m : marks) {
+            if (!Files.isDirectory(Path.of(m))) {
+                continue;
+            }
+            try (Stream<Path> walk = Files.walk(Path.of(m), 2)) {
+                walk.filter(p -> CleanupDue.renamedAway(p.getFileName().toString()))
+                        .forEach(left::add);
+            } catch (IOException | java.io.UncheckedIOException e) {
+                left.add(Path.of(m)); // something vanished under the walk: a removal is going on; look again
+            }
+        }
+        return left;
     }
 
     /**
