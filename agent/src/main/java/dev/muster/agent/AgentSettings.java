@@ -38,7 +38,8 @@ public record AgentSettings(
         long ttlSeconds,
         String cacheDir,
         boolean roster,
-        List<String> clusters) {
+        List<String> clusters,
+        String trace) {
 
     /** Every key the agent knows, in the order the README lists them. */
     public static final List<String> KEYS = List.of(
@@ -60,7 +61,8 @@ public record AgentSettings(
             "ttl-seconds",
             "cache-dir",
             "roster",
-            "cluster");
+            "cluster",
+            "trace");
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(600);
     static final Duration DEFAULT_POLL_MAX = Duration.ofMillis(100);
@@ -131,6 +133,7 @@ public record AgentSettings(
         String cacheDir = notEmpty(s, "cache-dir", "is empty; give the rendezvous cache directory");
         List<String> clusters = clusters(s, arrive >= 0);
         boolean roster = s.bool("roster", false) || !clusters.isEmpty();
+        String trace = notEmpty(s, "trace", "is empty; give the file to append this task's times to");
         return new AgentSettings(
                 enabled,
                 timeout,
@@ -152,7 +155,8 @@ public record AgentSettings(
                 ttl,
                 cacheDir,
                 roster,
-                List.copyOf(clusters));
+                List.copyOf(clusters),
+                trace);
     }
 
     /** {@code onfailure}: exit (the default) or continue. */

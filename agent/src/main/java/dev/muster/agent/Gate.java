@@ -65,7 +65,7 @@ final class Gate {
                             StepSync.key(id, settings.name()),
                             SyncRoot.resolve(settings.syncDir(), env).prepare(),
                             BarrierSettings.of(settings.timeout(), settings.pollMax()),
-                            null,
+                            settings.trace() == null ? null : java.nio.file.Path.of(settings.trace()),
                             env)
                     .livesOn();
             sync.prepare();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,46 @@ class AgentGateIT {
         assertTrue(first.mainStarted() >= lateStart, () -> "rank 0's main ran before rank 1 started: " + first);
         assertEquals("", first.err(), first::toString);
         assertEquals("", second.err(), second::toString);
+    }
+
+    /**
+     * {@code trace=FILE} (MUSTER_TRACE), as {@code muster run --trace}: one line per task with its arrival and
+     * release times, the release after the last arrival, and main started after the release.
+     */
+    @Test
+    void trace_recordsEachTasksArrivalAndRelease_beforeMain() throws Exception {
+        Path sync = privateDir();
+        Path trace = sync.resolve("trace");
+        String job = "trace-" + UUID.randomUUID();
+        Jvm first = task(Jvm.JAVA25, job, 0, sync)
+                .agent("trace=" + trace)
+                .main(HELLO)
+                .start();
+        Jvm.awaitArrival(sync, 0, 60, first);
+        Jvm second = task(Jvm.JAVA25, job, 1, sync)
+                .env("MUSTER_TRACE", trace.toString())
+                .agent("")
+                .main(HELLO)
+                .start();
+        assertEquals(0, first.await(60), first::toString);
+        assertEquals(0, second.await(60), second::toString);
+        List<String> lines = Files.readAllLines(trace);
+        assertEquals(2, lines.size(), () -> "one line per task: " + lines);
+        long lastArrival = 0;
+        long lastRelease = 0;
+        for (int rank = 0; rank < 2; rank++) {
+            String prefix = "rank=" + rank + " ";
+            String line =
+                    lines.stream().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                            "rank=\\d+ size=2 .*arrive_us=(\\d{16}) release_us=(\\d{16}) via=(tcp|file)")
+                    .matcher(line);
+            assertTrue(m.matches(), line);
+            lastArrival = Math.max(lastArrival, Long.parseLong(m.group(1)));
+            lastRelease = Math.max(lastRelease, Long.parseLong(m.group(2)));
+        }
+        assertTrue(lastRelease >= lastArrival, "released after the last arrival: " + lines);
+        assertTrue(first.mainStarted() * 1000 >= lastRelease - 1000, "main after the release: " + lines + " " + first);
     }
 
     /** SIGTERM while main waits at the gate: 143 (128 + 15) and one line; main never runs. */
