@@ -201,6 +201,44 @@ class InstallIT {
                 moved.resolve("lib/muster-agent.jar").toString(), agent.out().trim());
     }
 
+    /**
+     * The native files for both usual architectures (scripts/build-native builds the other one with Debian's cross
+     * compiler): each an ELF of its machine, and the two libmuster.so export the same JNI functions, the ones
+     * muster binds. The aarch64 waiter itself runs under qemu in WaiterIT; no aarch64 JVM runs here to load the
+     * aarch64 library.
+     */
+    @Test
+    void tarball_shipsTheNativeFilesOfBothUsualArchitectures() throws IOException {
+        Path tree = unpack(cluster.dir().resolve("native"));
+        Map<String, Integer> machines = Map.of("x86_64", 62, "aarch64", 183); // ELF e_machine: EM_X86_64, EM_AARCH64
+        Map<String, TreeSet<String>> exported = new LinkedHashMap<>();
+        for (Map.Entry<String, Integer> m : machines.entrySet()) {
+            Path dir = tree.resolve("lib/native/linux-" + m.getKey());
+            if (!Files.isDirectory(dir)) {
+                Slurm.unavailable("the tarball has no " + dir.getFileName() + " native files: scripts/build-native"
+                        + " needs cc, and gcc-aarch64-linux-gnu on x86_64 (gcc-x86-64-linux-gnu on aarch64)");
+            }
+            for (String f : List.of("libmuster.so", "muster-wait")) {
+                byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(dir.resolve(f)), 20);
+                assertTrue(
+                        head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F', f + " is an ELF file");
+                int machine = (head[18] & 0xff) | (head[19] & 0xff) << 8;
+                assertEquals((int) m.getValue(), machine, dir.getFileName() + "/" + f + "'s machine");
+                assertTrue(Files.isExecutable(dir.resolve(f)), f + " is executable");
+            }
+            Run.Result syms =
+                    Dist.ok(SHORT, Map.of(), false, dir, List.of("readelf", "--dyn-syms", "--wide", "libmuster.so"));
+            TreeSet<String> jni = new TreeSet<>();
+            Matcher j = Pattern.compile(" (Java_dev_muster_\\w+)").matcher(syms.out());
+            while (j.find()) {
+                jni.add(j.group(1));
+            }
+            assertFalse(jni.isEmpty(), "libmuster.so exports JNI functions: " + syms.out());
+            exported.put(m.getKey(), jni);
+        }
+        assertEquals(exported.get("x86_64"), exported.get("aarch64"), "both builds export the same JNI functions");
+    }
+
     @Test
     void installed_muster_usesThePinnedJava_unlessTold() {
         Path muster = prefix.resolve("bin/muster");

@@ -40,13 +40,46 @@ class WaiterIT {
      * program}: its path, then its argv (argv[0] first), as muster run passes them.
      */
     private Process start(int port, Map<String, String> vars, String... program) throws Exception {
-        Waiters.WAITER.require();
-        List<String> cmd = new ArrayList<>(List.of(
-                "bash",
-                "-c",
-                "exec 5<>/dev/tcp/127.0.0.1/" + port + " && exec \"$@\"",
-                "bash",
-                Waiters.binary().toString()));
+        return start(Build.HOST, port, vars, program);
+    }
+
+    /**
+     * The waiter as {@code scripts/build-native} builds it for each usual architecture (x86_64 and aarch64): for
+     * this machine's, and for the other one with Debian's cross compiler, run here by qemu's user-mode emulator,
+     * which passes the descriptors, the environment, the signals and the final {@code execve} of a native program
+     * through to this kernel. No machine of the other architecture runs here; the emulator stands in for one.
+     */
+    enum Build {
+        HOST,
+        CROSS;
+
+        /** The other usual architecture than this machine's. */
+        static String crossArch() {
+            return "aarch64".equals(System.getProperty("os.arch")) ? "x86_64" : "aarch64";
+        }
+
+        /** The words that start this build of the waiter. */
+        List<String> command() {
+            if (this == HOST) {
+                Waiters.WAITER.require();
+                return List.of(Waiters.binary().toString());
+            }
+            String arch = crossArch();
+            Path bin = Cluster.root().resolve("target/native/linux-" + arch + "/muster-wait");
+            Path sysroot = Path.of("/usr/" + arch + "-linux-gnu");
+            Path qemu = Path.of("/usr/bin/qemu-" + arch);
+            if (!Files.isExecutable(bin) || !Files.isExecutable(qemu) || !Files.isDirectory(sysroot)) {
+                dev.muster.testing.Slurm.unavailable("the " + arch + " waiter needs " + bin + " (scripts/build-native"
+                        + " with gcc-" + arch.replace('_', '-') + "-linux-gnu installed) and " + qemu + " (qemu-user)");
+            }
+            return List.of(qemu.toString(), "-L", sysroot.toString(), bin.toString());
+        }
+    }
+
+    private Process start(Build build, int port, Map<String, String> vars, String... program) throws Exception {
+        List<String> cmd = new ArrayList<>(
+                List.of("bash", "-c", "exec 5<>/dev/tcp/127.0.0.1/" + port + " && exec \"$@\"", "bash"));
+        cmd.addAll(build.command());
         cmd.addAll(List.of(program));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("MUSTER_WAIT_FD", "5");
@@ -92,15 +125,17 @@ class WaiterIT {
         return Files.exists(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
     }
 
-    @Test
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Build.class)
     @Timeout(30)
-    void release_appliesItsValuesAndTheKnownOnes_thenExecsTheProgramWithNothingOfItsOwn() throws Exception {
+    void release_appliesItsValuesAndTheKnownOnes_thenExecsTheProgramWithNothingOfItsOwn(Build build) throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Map<String, String> v = vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20));
             v.put("MUSTER_WAIT_SET", "MUSTER_RANK=3\nMUSTER_MASTER_ADDR=n9\nEQ=a\\eb\\nc\\\\d\n");
             v.put("MUSTER_WAIT_MAP", "master_addr=MUSTER_MASTER_ADDR\nmaster_addr=MASTER_ADDR");
             v.put("KEPT", "from the task");
             Process p = start(
+                    build,
                     server.getLocalPort(),
                     v,
                     "/bin/sh",
@@ -138,13 +173,18 @@ class WaiterIT {
         }
     }
 
-    @Test
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Build.class)
     @Timeout(30)
-    void rankZeroSilentPastTheDeadline_saysByeAndHandsTheEndBack() throws Exception {
+    void rankZeroSilentPastTheDeadline_saysByeAndHandsTheEndBack(Build build) throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             long start = System.nanoTime();
             Process p = start(
-                    server.getLocalPort(), vars(start + TimeUnit.MILLISECONDS.toNanos(1500)), "/bin/true", "true");
+                    build,
+                    server.getLocalPort(),
+                    vars(start + TimeUnit.MILLISECONDS.toNanos(1500)),
+                    "/bin/true",
+                    "true");
             try (Socket s = server.accept()) {
                 // rank 0 says nothing and keeps the connection open, as a frozen task or a node cut off does
                 InputStream in = s.getInputStream();
@@ -162,13 +202,18 @@ class WaiterIT {
         }
     }
 
-    @Test
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Build.class)
     @Timeout(30)
-    void abortFromRankZero_orItsConnectionClosing_isHandedBackAsIs() throws Exception {
+    void abortFromRankZero_orItsConnectionClosing_isHandedBackAsIs(Build build) throws Exception {
         String abort = "muster-outcome 1\nkind=abort\nrank=2\ncode=127\nreason=command not found\nmissing=\nend\n";
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Process p = start(
-                    server.getLocalPort(), vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20)), "/bin/true", "true");
+                    build,
+                    server.getLocalPort(),
+                    vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20)),
+                    "/bin/true",
+                    "true");
             try (Socket s = server.accept()) {
                 s.getOutputStream().write(("\n" + abort).getBytes(StandardCharsets.US_ASCII));
                 assertTrue(p.waitFor(20, TimeUnit.SECONDS));
@@ -177,7 +222,11 @@ class WaiterIT {
         }
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Process p = start(
-                    server.getLocalPort(), vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20)), "/bin/true", "true");
+                    build,
+                    server.getLocalPort(),
+                    vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20)),
+                    "/bin/true",
+                    "true");
             try (Socket s = server.accept()) {
                 s.getOutputStream().write("\nmuster-outc".getBytes(StandardCharsets.US_ASCII));
                 s.getOutputStream().flush();
