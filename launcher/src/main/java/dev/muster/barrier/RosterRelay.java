@@ -125,11 +125,15 @@ final class RosterRelay {
     /**
      * Writes this node's roster file (temp file + rename, so that nobody reads part of it), named with this
      * process's PID so that the roster files' sweep removes it once the process is gone. Failure only costs the
-     * other tasks of the node a read of the shared file.
+     * other tasks of the node a read of the shared file. The temp file is this writer's alone: tasks that share
+     * a PID (in containers of their own, each with its own PID namespace, or threads as ranks) write at once, and
+     * with one temp name a writer's truncation left another's renamed file with zeros where its start was.
      */
     static Path write(Path nodeDir, String prefix, byte[] json) {
         Path file = nodeDir.resolve(prefix + Posix.pid() + ".json");
-        Path tmp = nodeDir.resolve("." + file.getFileName() + ".tmp");
+        Path tmp = nodeDir.resolve("." + file.getFileName() + "."
+                + Long.toHexString(
+                        java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
             Files.createDirectories(
                     nodeDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
