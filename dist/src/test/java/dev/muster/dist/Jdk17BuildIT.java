@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.muster.it.Cluster;
+import dev.muster.testing.Slurm;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -46,13 +47,43 @@ class Jdk17BuildIT {
         env.put("PATH", JDK17.resolve("bin") + ":/usr/bin:/bin");
         env.put("HOME", System.getProperty("user.home"));
         env.put("MAVEN_OPTS", "-Xmx512m");
+        // no unit test may skip in the copy either: the shared conformance fixtures are named, and a test that
+        // would skip for a missing tool or limit fails instead, as in the main build under CI
+        env.put("MUSTER_REQUIRE_SLURM", "1");
+        Path conformance = dev.muster.rendezvous.Conformance.sharedDir();
+        if (conformance == null) {
+            Slurm.unavailable("the shared conformance fixtures (shared/conformance/hpc-compose beside the checkout)");
+        }
         // package runs the unit tests first; a failing one fails the build
         Dist.ok(
                 Duration.ofMinutes(7),
                 env,
                 true,
                 src,
-                List.of("mvn", "-B", "-o", "-q", "-Dstyle.color=never", "package", "-pl", "launcher,agent"));
+                List.of(
+                        "mvn",
+                        "-B",
+                        "-o",
+                        "-q",
+                        "-Dstyle.color=never",
+                        "-Dmuster.conformance=" + conformance,
+                        "package",
+                        "-pl",
+                        "launcher,agent"));
+        for (String module : List.of("launcher", "agent")) {
+            try (Stream<Path> reports = Files.list(src.resolve(module).resolve("target/surefire-reports"))) {
+                for (Path r : (Iterable<Path>) reports::iterator) {
+                    String name = r.getFileName().toString();
+                    if (name.startsWith("TEST-") && name.endsWith(".xml")) {
+                        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                                        "<testsuite [^>]*skipped=\"(\\d+)\"")
+                                .matcher(Files.readString(r));
+                        assertTrue(m.find(), "no testsuite line in " + r);
+                        assertEquals("0", m.group(1), "a unit test skipped under JDK 17: " + name);
+                    }
+                }
+            }
+        }
 
         Path jar = src.resolve("launcher/target/muster.jar");
         try (JarFile j = new JarFile(jar.toFile())) {
