@@ -247,8 +247,10 @@ final class SoakReal {
 
     /**
      * Whether a stopped task may have arrived: it is no longer muster's JVM, its arrival file exists, or it holds
-     * a socket. On the TCP path a task says hello to rank 0 before it writes its file, and a JVM of muster opens
-     * no socket for anything else; so a task without any of these has certainly not arrived.
+     * a TCP socket the kernel has in its table (connecting or connected). On the TCP path a task says hello to rank
+     * 0 before it writes its file, and the only other socket of a waiting task's JVM is the warm-up's, which is
+     * never connected (it was counted as an arrival until a loaded CI run stopped a task right there); so a task
+     * without any of these has certainly not arrived.
      */
     static boolean mayHaveArrived(Process local, Path root, int rank, ProcessHandle task) throws IOException {
         if (!task.isAlive()
@@ -258,14 +260,30 @@ final class SoakReal {
         if (arrived(local, root, rank)) {
             return true;
         }
+        // a TCP socket in the kernel's table (connecting or connected to rank 0) may have said hello; a socket that
+        // is in no table is the warm-up's (TcpWarmUp.client opens a channel it never connects, while the task
+        // prepares), and the task stopped there has not arrived
+        java.util.Set<String> sockets = new java.util.HashSet<>();
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc", Long.toString(task.pid()), "fd"))) {
             for (Path fd : fds) {
                 try {
-                    if (Files.readSymbolicLink(fd).toString().startsWith("socket:")) {
-                        return true;
+                    String link = Files.readSymbolicLink(fd).toString();
+                    if (link.startsWith("socket:[")) {
+                        sockets.add(link.substring(8, link.length() - 1));
                     }
                 } catch (IOException e) {
                     // closed meanwhile
+                }
+            }
+            if (sockets.isEmpty()) {
+                return false;
+            }
+            for (String table : new String[] {"tcp", "tcp6"}) {
+                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(task.pid()), "net", table))) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length > 9 && sockets.contains(f[9])) {
+                        return true;
+                    }
                 }
             }
         } catch (IOException e) {
