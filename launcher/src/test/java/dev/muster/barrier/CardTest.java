@@ -42,6 +42,21 @@ class CardTest {
     }
 
     @Test
+    void check_acceptsAValueOfExactlyMaxValueBytes_andRefusesOneMore_orABadName() {
+        String max = "\u00e9".repeat(Card.MAX_VALUE / 2); // two UTF-8 bytes each
+        new Card(0, "n", 1, 0, "", "", Map.of(), Map.of("v", max)).check();
+        MusterException e = assertThrows(
+                MusterException.class, () -> new Card(0, "n", 1, 0, "", "", Map.of(), Map.of("v", max + "x")).check());
+        assertEquals(ExitCodes.USAGE, e.status());
+        assertTrue(
+                e.getMessage().startsWith("--publish v: the value has 1025 bytes, more than the 1024 a card allows"),
+                e.getMessage());
+        MusterException bad = assertThrows(
+                MusterException.class, () -> new Card(0, "n", 1, 0, "", "", Map.of(), Map.of("", "x")).check());
+        assertTrue(bad.getMessage().startsWith("--publish '': "), bad.getMessage());
+    }
+
+    @Test
     void check_refusesABadPortName() {
         Card c = new Card(0, "n", 1, 0, "", "", Map.of("bad port", 80), Map.of());
         MusterException e = assertThrows(MusterException.class, c::check);

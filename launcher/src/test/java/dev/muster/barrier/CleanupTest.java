@@ -98,6 +98,17 @@ class CleanupTest {
     }
 
     @Test
+    void helper_startedWhileInterrupted_keepsTheInterrupt() {
+        Thread.currentThread().interrupt();
+        try {
+            Cleanup.start(root.resolve("none"), 2, Duration.ofSeconds(1)); // no step directory: the loop ends at once
+            assertTrue(Thread.currentThread().isInterrupted());
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
     @Timeout(60)
     void helper_removesAReleasedStep_afterTheLastDeparture() throws IOException {
         Path dir = step("k", Outcome.release(0, Map.of()), 1);

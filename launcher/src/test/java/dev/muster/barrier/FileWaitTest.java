@@ -77,7 +77,7 @@ class FileWaitTest {
     }
 
     @Test
-    void otherRank_timesOutExactlyAtItsDeadline_andPollsUpToPollMax() {
+    void otherRank_timesOutExactlyAtItsDeadline_andPollsUpToPollMax() throws IOException {
         FileBarrier waiter = task(1, 2, S);
         waiter.arrive();
         long deadline = waiter.deadlineNanos();
@@ -86,6 +86,7 @@ class FileWaitTest {
         assertEquals(deadline, clock.nanoTime(), "timed out at the deadline, not a pause later");
         long longest = Collections.max(clock.sleeps());
         assertTrue(longest > 10 * MS && longest <= 100 * MS, "pauses: " + clock.sleeps());
+        assertEquals(0, Descriptors.under(root.toRealPath()), "its own timeout written: nothing is polled any more");
     }
 
     @Test

@@ -172,6 +172,29 @@ class PolledFileTest {
     }
 
     @Test
+    void unreadableForNow_isNotYet_andReadOnceReadable() throws IOException {
+        // open() fails with ENOTDIR while a plain file stands where the step directory belongs (a sweep racing a
+        // re-creation): the poll goes on, the deadline decides
+        Path plain = Files.writeString(root.resolve("plain"), "");
+        Path file = plain.resolve(StepFiles.OUTCOME);
+        for (boolean byOpen : new boolean[] {false, true}) {
+            PolledFile.Policy policy = new PolledFile.Policy(plain);
+            if (byOpen) {
+                policy.byOpenOnly();
+            }
+            PolledFile p = new PolledFile(file, clock, policy);
+            assertNull(p.outcome());
+            Files.delete(plain);
+            Files.createDirectory(plain);
+            Files.write(file, release("readable"));
+            assertEquals("readable", p.outcome().data().get("k"), byOpen ? "by open" : "held");
+            Files.delete(file);
+            Files.delete(plain);
+            Files.writeString(plain, "");
+        }
+    }
+
+    @Test
     void directorySwappedInUnderTheName_isCorrupt_andNothingStaysOpen() throws IOException {
         PolledFile p = outcomePoll(false);
         assertNull(p.outcome());

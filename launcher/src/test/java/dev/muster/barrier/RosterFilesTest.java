@@ -54,9 +54,19 @@ class RosterFilesTest {
                 files, Map.of(Roster.WANTED, "1", "x", "y"), own, hellos, tcp, allConnected, clock, json, new BitSet());
     }
 
+    /** What rank 0 warned of while it gathered the cards. */
+    private String warnings = "";
+
     private String rank1InRoster() {
         byte[][] json = new byte[1][];
-        gather(null, false, false, json);
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        dev.muster.core.Log.to(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            gather(null, false, false, json);
+        } finally {
+            dev.muster.core.Log.to(System.err);
+        }
+        warnings = err.toString(StandardCharsets.UTF_8);
         String s = new String(json[0], StandardCharsets.UTF_8);
         return s.substring(s.indexOf("{\"rank\":1"));
     }
@@ -105,6 +115,10 @@ class RosterFilesTest {
         String r1 = rank1InRoster();
         assertTrue(r1.startsWith("{\"rank\":1,\"node\":\"h1\",\"pid\":0,"), r1);
         assertEquals(0, clock.elapsedMillis());
+        assertTrue(
+                warnings.contains("rank 1's card in " + files.arrivalFile(1) + " is malformed (bad port p): the roster "
+                        + "names only its node"),
+                warnings);
     }
 
     @Test
@@ -129,6 +143,10 @@ class RosterFilesTest {
         String r1 = rank1InRoster();
         assertTrue(r1.startsWith("{\"rank\":1,\"node\":\"\",\"pid\":0,"), r1);
         assertEquals(RosterFiles.INCOMPLETE_NANOS / 1_000_000, clock.elapsedMillis());
+        assertTrue(
+                warnings.contains("rank 1's arrival file " + files.arrivalFile(1) + " stayed incomplete: the roster "
+                        + "names only its rank"),
+                warnings);
     }
 
     /** A clock whose first sleep is interrupted. */
