@@ -121,6 +121,16 @@ class FileWaitTest {
     }
 
     @Test
+    void ownTimeout_afterTheOutcomeIsDecided_takesIt() {
+        FileBarrier waiter = task(1, 2, S);
+        waiter.arrive();
+        task(0, 2, S).decide(Outcome.release(0, Map.of("k", "first")));
+        Outcome o = waiter.ownTimeout();
+        assertEquals(Outcome.Kind.RELEASE, o.kind());
+        assertEquals("first", o.data().get("k"));
+    }
+
+    @Test
     void otherRank_reportsItsWait_atHalfTheProgressInterval_thenEveryThreeIntervals() {
         BarrierSettings s = new BarrierSettings(
                 Duration.ofSeconds(70), Duration.ofSeconds(1), Duration.ofMillis(250), Duration.ofSeconds(10));
