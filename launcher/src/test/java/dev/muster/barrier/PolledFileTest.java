@@ -158,6 +158,20 @@ class PolledFileTest {
         }
     }
 
+    /**
+     * A bug: a poll of a held descriptor called an outcome of exactly {@link StepFiles#MAX_OUTCOME} bytes "larger
+     * than" the limit (its buffer was full, and it never looked for the end of the file), while a poll by open()
+     * read it; the limit is the largest outcome muster reads.
+     */
+    @Test
+    void heldOutcomeOfExactlyTheLimit_isRead_asByOpen() throws IOException {
+        PolledFile p = outcomePoll(false);
+        assertNull(p.outcome());
+        assertEquals(1, Descriptors.under(dir), "held");
+        StepFiles.fill(files.outcomeFile, releaseOf(StepFiles.MAX_OUTCOME));
+        assertEquals(Outcome.Kind.RELEASE, p.outcome().kind());
+    }
+
     @Test
     void missingFile_isNotYet_andFoundWhenItComes() throws IOException {
         Files.delete(files.outcomeFile);
