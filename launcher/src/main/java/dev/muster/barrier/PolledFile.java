@@ -195,6 +195,9 @@ final class PolledFile {
             }
             if (!buf.hasRemaining()) {
                 if (buf.capacity() >= StepFiles.MAX_OUTCOME) {
+                    if (ch.read(ByteBuffer.allocate(1), buf.position()) < 0) {
+                        break; // exactly the limit, which is allowed (as SharedFiles.readRegular reads it)
+                    }
                     throw MusterException.corrupt("step file " + file + " is larger than " + StepFiles.MAX_OUTCOME
                             + " bytes; remove " + file.getParent());
                 }

@@ -63,6 +63,53 @@ class CleanupTest {
 
     @Test
     @Timeout(60)
+    void inProcess_waitsForTheLastDeparture_withinItsBound_thenRemovesTheStep() throws Exception {
+        Path dir = step("k", Outcome.release(0, Map.of()), 1);
+        Thread t = new Thread(() -> Cleanup.inProcess(dir, 2, Duration.ofSeconds(30)));
+        t.start();
+        Await.until(
+                "the clean-up waits between looks",
+                Duration.ofSeconds(50),
+                () -> t.getState() == Thread.State.TIMED_WAITING || !t.isAlive());
+        assertTrue(t.isAlive(), "gave up long before its bound");
+        assertEquals(List.of("k"), names(), "one task has not departed");
+        Files.createFile(dir.resolve(StepFiles.DEPARTURE).resolve("1"));
+        t.join();
+        assertEquals(List.of(), names());
+    }
+
+    @Test
+    void inProcess_interrupted_leavesTheStep_andKeepsTheInterrupt() throws IOException {
+        Path dir = step("k", Outcome.release(0, Map.of()), 1);
+        Thread.currentThread().interrupt();
+        try {
+            Cleanup.inProcess(dir, 2, Duration.ofSeconds(30));
+            assertTrue(Thread.currentThread().isInterrupted());
+        } finally {
+            Thread.interrupted();
+        }
+        assertEquals(List.of("k"), names());
+    }
+
+    @Test
+    void inProcess_ofAStepAlreadyGone_returnsQuietly() throws IOException {
+        Cleanup.inProcess(root.resolve("gone"), 2, Duration.ofSeconds(30));
+        assertEquals(List.of(), names());
+    }
+
+    @Test
+    void helper_startedWhileInterrupted_keepsTheInterrupt() {
+        Thread.currentThread().interrupt();
+        try {
+            Cleanup.start(root.resolve("none"), 2, Duration.ofSeconds(1)); // no step directory: the loop ends at once
+            assertTrue(Thread.currentThread().isInterrupted());
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
+    @Timeout(60)
     void helper_removesAReleasedStep_afterTheLastDeparture() throws IOException {
         Path dir = step("k", Outcome.release(0, Map.of()), 1);
         Cleanup.start(dir, 2, Duration.ofSeconds(30));
