@@ -1,5 +1,6 @@
 package dev.muster.barrier;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -16,11 +17,16 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -99,6 +105,7 @@ class TcpClientTest {
         try (ScriptedRank0 zero = new ScriptedRank0();
                 Link l = link(zero)) {
             assertEquals(0, l.task().awaitOk(20), "rank 0 has not answered");
+            assertEquals(0, l.task().awaitOk(1), "less than a millisecond left at the first select: no wait");
             ScriptedRank0.send(l.zero(), "o");
             assertEquals(0, l.task().awaitOk(20), "half an ok is no ok");
             ScriptedRank0.send(l.zero(), "k\n");
@@ -137,7 +144,7 @@ class TcpClientTest {
             assertNull(c.await(20), "beats alone: no outcome yet");
             assertTrue(c.quiet(), "only beats were read");
             byte[] release = ScriptedRank0.release();
-            int half = release.length / 2;
+            int half = 5; // "muste": no newline in it, nothing a beat could be taken for
             ScriptedRank0.send(l.zero(), concat(TcpHello.BEAT, Arrays.copyOf(release, half)));
             assertNull(c.await(20), "half an outcome is none");
             assertTrue(c.holdsMore(), "the start of the outcome is held");
@@ -155,8 +162,13 @@ class TcpClientTest {
     void await_nothing_returnsNullOnlyOnceItsTimeoutHasPassed() throws Exception {
         try (ScriptedRank0 zero = new ScriptedRank0();
                 Link l = link(zero)) {
+            ScriptedRank0.send(l.zero(), "ok\n");
+            assertEquals(1, l.task().awaitOk(10_000));
+            long heard = l.task().heardAt();
+            assertNull(l.task().await(1), "less than a millisecond left at the first select: no wait");
             long start = System.nanoTime();
             assertNull(l.task().await(100));
+            assertEquals(heard, l.task().heardAt(), "reads that found nothing are no sign of life");
             // the selects count whole milliseconds: the last one left out may be up to 1 ms short
             assertTrue(System.nanoTime() - start >= 99_000_000L, "returned before its timeout");
         }
@@ -333,5 +345,41 @@ class TcpClientTest {
             }
         }
         throw new IllegalStateException("the listener's backlog never filled");
+    }
+
+    /** Whether {@code t} is blocked in a selector's select, waiting for rank 0. */
+    private static boolean selecting(Thread t) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().startsWith("sun.nio.ch.") && e.getMethodName().equals("doSelect")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The ok, then the outcome, each sent while the task is blocked waiting for it: every wait after the first
+     * wakes up too (a key left among the selected ones would not count as selected again).
+     */
+    @Test
+    void okAndOutcome_eachSentWhileTheTaskWaitsInItsSelect_endTheWait() throws Exception {
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (ScriptedRank0 zero = new ScriptedRank0();
+                Link l = link(zero)) {
+            AtomicReference<Thread> waiter = new AtomicReference<>();
+            Future<Integer> ok = pool.submit(() -> {
+                waiter.set(Thread.currentThread());
+                return l.task().awaitOk(10_000);
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> waiter.get() != null && selecting(waiter.get()));
+            ScriptedRank0.send(l.zero(), "ok\n");
+            assertEquals(1, ok.get());
+            Future<Outcome> outcome = pool.submit(() -> l.task().await(5_000));
+            await().atMost(Duration.ofSeconds(10)).until(() -> selecting(waiter.get()));
+            ScriptedRank0.send(l.zero(), ScriptedRank0.release());
+            assertNotNull(outcome.get(), "the release came within the wait");
+        } finally {
+            pool.shutdownNow();
+        }
     }
 }

@@ -45,6 +45,7 @@ class TcpHelloTest {
         assertEquals(TcpHello.BAD, parse(TcpHello.HELLO + "3 " + HEX.substring(2) + "\n"), "short token");
         assertEquals(TcpHello.BAD, parse("muster-hello 3 3 " + HEX + "\n"), "unknown version");
         assertEquals(TcpHello.BAD, parse("GET / HTTP/1.1\r\n"));
+        assertEquals(TcpHello.BAD, parse("\n" + TcpHello.HELLO + "3 " + HEX + "\n"), "an empty line first");
     }
 
     @Test
