@@ -133,8 +133,8 @@ final class TcpFollower {
                 finished = fb.finish(o);
                 return null;
             }
-            if (a.state() == TcpClient.State.UNREACHABLE) {
-                break;
+            if (a.state() == TcpClient.State.UNREACHABLE || attempt + 1 == CONNECT_TRIES) {
+                break; // no pause after the last attempt: the file protocol takes over at once
             }
             fb.clock().sleep(retry.next());
         }

@@ -76,11 +76,13 @@ class TcpFollowerTest {
 
     /**
      * A clock only the test moves, from any thread. A sleep on it passes no time (it lasts at most 2 ms of real
-     * time), and first runs the hooks in {@link #onSleep}.
+     * time): it is recorded, and first runs the hooks in {@link #onSleep}. It starts far from zero, as
+     * {@link System#nanoTime} does.
      */
     static final class HeldClock implements Clock {
-        private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+        private final AtomicLong nanos = new AtomicLong(1_000_000_000_000_000L);
         final List<Runnable> onSleep = new CopyOnWriteArrayList<>();
+        final List<Long> sleeps = new CopyOnWriteArrayList<>();
 
         @Override
         public long nanoTime() {
@@ -94,6 +96,7 @@ class TcpFollowerTest {
 
         @Override
         public void sleep(long n) throws InterruptedException {
+            sleeps.add(n);
             onSleep.forEach(Runnable::run);
             Clock.SYSTEM.sleep(Math.min(n, 2_000_000L));
         }
@@ -236,6 +239,15 @@ class TcpFollowerTest {
     }
 
     @Test
+    void releaseDecidedBeforeAnyEndpoint_isTheTasksOutcome() {
+        ManualClock clock = new ManualClock();
+        step(2, clock);
+        clock.at(30, () -> zero.decide(Outcome.release(0, Map.of("master_addr", "n1"))));
+        released(follow());
+        assertTrue(arrived());
+    }
+
+    @Test
     void rank0DoesNotListen_theTaskWritesItsArrivalFile_andWaitsByFiles() throws Exception {
         step(2, new HeldClock());
         zero.polls().publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: test"));
@@ -307,8 +319,10 @@ class TcpFollowerTest {
     }
 
     @Test
-    void rank0ClosesEveryConnectionBeforeItsOk_fourAttempts_thenOneWarning_andTheFileProtocol() throws Exception {
-        step(2, new HeldClock());
+    void rank0ClosesEveryConnectionBeforeItsOk_fourAttemptsWithoutAPauseAfterTheLast_thenOneWarningAndFiles()
+            throws Exception {
+        HeldClock clock = new HeldClock();
+        step(2, clock);
         try (ScriptedRank0 z = new ScriptedRank0()) {
             zero.polls().publishEndpoint(z.endpoint());
             CompletableFuture<Object> f = followAsync();
@@ -323,6 +337,14 @@ class TcpFollowerTest {
             assertTrue(z.noMoreConnections(), "more than " + TcpFollower.CONNECT_TRIES + " attempts");
             assertEquals(1, count("warning"), log());
             assertTrue(log().contains("(rank 0 closed the connection before accepting it)"), log());
+            // pauses of about 1, 4 and 16 ms between the attempts, none after the last; then the looks at the
+            // outcome file before the warning, 10, 20 and 40 ms apart
+            List<Long> p = clock.sleeps;
+            assertTrue(p.size() >= 6, p.toString());
+            assertTrue(p.get(0) >= 500_000L && p.get(0) < 1_500_000L, p.toString());
+            assertTrue(p.get(1) >= 2_000_000L && p.get(1) < 6_000_000L, p.toString());
+            assertTrue(p.get(2) >= 8_000_000L && p.get(2) < 24_000_000L, p.toString());
+            assertEquals(List.of(10_000_000L, 20_000_000L, 40_000_000L), p.subList(3, 6));
         }
     }
 
@@ -437,6 +459,7 @@ class TcpFollowerTest {
             CompletableFuture<Object> f = followAsync();
             try (Socket s = z.accept()) {
                 assertEquals(ScriptedRank0.hello(1), ScriptedRank0.readLine(s));
+                awaitUntil(this::arrived); // a round without an answer has passed, long before the deadline
                 zero.decide(Outcome.abort(2, 7, "rank 2: boom"));
                 assertEquals("", ScriptedRank0.rest(s), "a bye is for a task that leaves at its own deadline");
             }
@@ -467,6 +490,7 @@ class TcpFollowerTest {
             assertEquals("tcp", task.via());
             assertTrue(arrived());
             assertTrue(z.noMoreConnections());
+            assertFalse(log().contains("waiting for the release"), "nothing to say before its interval: " + log());
         }
     }
 
@@ -548,6 +572,44 @@ class TcpFollowerTest {
             assertEquals(1, zero.readOutcome().rank(), "its own timeout, claimed");
             assertTrue(arrived());
             assertFalse(log().contains("unresponsive"), "rank 0 was heard from a moment ago: " + log());
+        }
+    }
+
+    @Test
+    void connectedUntilItsDeadline_withTheReleaseAlreadyInTheFile_isReleased() throws Exception {
+        HeldClock clock = new HeldClock();
+        step(2, clock);
+        try (ScriptedRank0 z = new ScriptedRank0()) {
+            zero.polls().publishEndpoint(z.endpoint());
+            CompletableFuture<Object> f = followAsync();
+            try (Socket s = z.accept()) {
+                ScriptedRank0.readLine(s);
+                ScriptedRank0.send(s, "ok\n");
+                zero.decide(Outcome.release(0, Map.of("master_addr", "n1"))); // not sent over TCP (yet)
+                clock.advance(TIMEOUT);
+                assertEquals("bye\n", ScriptedRank0.rest(s));
+            }
+            released(result(f));
+        }
+    }
+
+    /** Connected less than the arrival file's delay before its deadline: it still counts itself as arrived. */
+    @Test
+    void connectedJustBeforeItsDeadline_itsOwnTimeoutDoesNotNameIt() throws Exception {
+        HeldClock clock = new HeldClock();
+        step(3, clock);
+        clock.advance(TIMEOUT.minusMillis(100));
+        try (ScriptedRank0 z = new ScriptedRank0()) {
+            zero.polls().publishEndpoint(z.endpoint());
+            CompletableFuture<Object> f = followAsync();
+            try (Socket s = z.accept()) {
+                ScriptedRank0.readLine(s);
+                ScriptedRank0.send(s, "ok\n");
+                clock.advance(Duration.ofMillis(100));
+                assertEquals("bye\n", ScriptedRank0.rest(s));
+            }
+            assertEquals(ExitCodes.TIMEOUT, failed(result(f)).status());
+            assertEquals(List.of(0, 2), zero.readOutcome().missing());
         }
     }
 
