@@ -101,6 +101,9 @@ final class TcpFollower {
     private TcpClient connect(TcpEndpoint ep) throws InterruptedException {
         Backoff retry = fb.retries(1_000_000L, 4); // pauses of about 1, 4 and 16 ms between the attempts
         for (int attempt = 0; attempt < CONNECT_TRIES; attempt++) {
+            if (attempt > 0) {
+                fb.clock().sleep(retry.next()); // between attempts, not after the last: files take over at once
+            }
             long left = (deadline - fb.clock().nanoTime()) / 1_000_000L;
             if (left <= 0) {
                 break;
@@ -136,7 +139,6 @@ final class TcpFollower {
             if (a.state() == TcpClient.State.UNREACHABLE) {
                 break;
             }
-            fb.clock().sleep(retry.next());
         }
         return null;
     }

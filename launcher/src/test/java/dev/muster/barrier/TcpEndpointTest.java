@@ -43,6 +43,7 @@ class TcpEndpointTest {
         assertArrayEquals(TOKEN, back.token());
         assertEquals("10.0.0.1:40000", back.address());
         assertEquals("[fe80::1]:7", TcpEndpoint.listening("fe80::1", 7, TOKEN).address());
+        assertEquals("[::1]:7", TcpEndpoint.listening("::1", 7, TOKEN).address(), "a colon first");
     }
 
     @Test

@@ -45,6 +45,7 @@ class TcpHelloTest {
         assertEquals(TcpHello.BAD, parse(TcpHello.HELLO + "3 " + HEX.substring(2) + "\n"), "short token");
         assertEquals(TcpHello.BAD, parse("muster-hello 3 3 " + HEX + "\n"), "unknown version");
         assertEquals(TcpHello.BAD, parse("GET / HTTP/1.1\r\n"));
+        assertEquals(TcpHello.BAD, parse("\n" + TcpHello.HELLO + "3 " + HEX + "\n"), "an empty line first");
     }
 
     @Test
@@ -99,5 +100,28 @@ class TcpHelloTest {
         byte[] kept = Arrays.copyOf(h.bytes.array(), line.length());
         assertArrayEquals(line.getBytes(StandardCharsets.US_ASCII), kept, "grown without losing the line");
         assertEquals(line.length(), h.bytes.position());
+    }
+
+    @Test
+    void of_writesTheLineThenTheCard_asParseReadsThem() {
+        assertArrayEquals(
+                (TcpHello.HELLO + "5 " + HEX + "\n").getBytes(StandardCharsets.US_ASCII), TcpHello.of(5, TOKEN, null));
+        byte[] card = "0123456789".getBytes(StandardCharsets.US_ASCII);
+        byte[] hello = TcpHello.of(5, TOKEN, card);
+        assertEquals(
+                TcpHello.HELLO_CARD + "5 " + HEX + " 10\n0123456789", new String(hello, StandardCharsets.US_ASCII));
+        TcpHello h = new TcpHello(0);
+        h.bytes.put(hello);
+        assertEquals(5, h.parse(8, TOKEN));
+        assertArrayEquals(card, h.card());
+    }
+
+    @Test
+    void rankOfNineDigits_isTheLongestAccepted() {
+        TcpHello h = received(TcpHello.HELLO + "123456789 " + HEX + "\n");
+        assertEquals(123456789, h.parse(Integer.MAX_VALUE, TOKEN));
+        assertEquals(
+                TcpHello.BAD,
+                received(TcpHello.HELLO + "123456789 " + HEX + "\n").parse(123456789, TOKEN));
     }
 }
