@@ -247,6 +247,9 @@ class StepSyncTest {
         Transport tcp = new Transport(Transport.Mode.TCP, "192.0.2.1");
         List<CompletableFuture<Result>> fs = new ArrayList<>();
         fs.add(start(new StepSync(id(0, 2), KEY, root, settings(LONG), tcp, null, Map.of()), Map.of()));
+        // rank 1 arrives after the warning: arrived before, it could complete the step by files first, and then
+        // rank 0 has no reason to say that it could not listen
+        await().atMost(Duration.ofSeconds(10)).until(() -> log().contains("cannot listen"));
         fs.add(start(sync(1, 2, Transport.TCP), Map.of()));
         for (Result res : join(fs)) {
             assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
@@ -403,5 +406,19 @@ class StepSyncTest {
         Card big = new Card(0, "node0", 1, 0, "", "", Map.of(), Map.of("k", "x".repeat(Card.MAX_VALUE + 1)));
         MusterException e = assertThrows(MusterException.class, () -> s.card(big));
         assertEquals(ExitCodes.USAGE, e.status());
+    }
+
+    @Test
+    void traceFileThatCannotBeWritten_isOnlyAWarning() {
+        Path trace = root.resolve("trace-is-a-directory");
+        StepSync s = sync(0, 1, Transport.FILE, LONG, trace, Map.of()).lastDepartureCleans();
+        try {
+            Files.createDirectories(trace);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Result res = start(s, Map.of()).join();
+        assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
+        assertTrue(log().contains("warning: cannot write trace file " + trace + ": "), log());
     }
 }
