@@ -145,11 +145,20 @@ class StepSyncTest {
      * included: the temporary directory's own deletion would race with it.
      */
     void awaitCleanedUp() {
-        await().atMost(Duration.ofSeconds(20)).until(() -> {
-            try (java.util.stream.Stream<Path> s = Files.list(root)) {
-                return s.noneMatch(f -> f.getFileName().toString().startsWith(KEY));
+        try {
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                try (java.util.stream.Stream<Path> s = Files.list(root)) {
+                    return s.noneMatch(f -> f.getFileName().toString().startsWith(KEY));
+                }
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            try (java.util.stream.Stream<Path> s = Files.walk(root)) {
+                throw new AssertionError(
+                        "not cleaned up: " + s.map(Path::toString).toList(), e);
+            } catch (IOException io) {
+                throw new java.io.UncheckedIOException(io);
             }
-        });
+        }
     }
 
     static long micros(Instant t) {
@@ -325,13 +334,15 @@ class StepSyncTest {
     }
 
     @Test
-    void release_rank0StartsTheCleanUpHelper_whichRemovesTheStepDirectoryAfterEveryDeparture() {
-        StepSync zero = sync(0, 2, Transport.FILE);
-        List<CompletableFuture<Result>> fs =
-                List.of(start(zero, Map.of()), start(sync(1, 2, Transport.FILE), Map.of()));
-        for (Result res : join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+    void release_rank0StartsTheCleanUpHelper_whichRemovesTheStepDirectoryAfterEveryDeparture() throws Exception {
+        // rank 1 is the file protocol alone, which cleans nothing up: the helper that removes the directory is rank 0's
+        CompletableFuture<Result> zero = start(sync(0, 2, Transport.FILE), Map.of());
+        FileBarrier one = files(1, 2);
+        one.prepare();
+        one.arrive();
+        assertEquals(Outcome.Kind.RELEASE, one.await(Map.of()).kind());
+        one.depart();
+        assertEquals(0, zero.join().code(), () -> String.valueOf(zero.join().failure()));
         awaitCleanedUp();
     }
 
@@ -389,6 +400,46 @@ class StepSyncTest {
             assertEquals(2, ranks.size());
             assertEquals("node1", ranks.get(1).get("node"));
             assertEquals("10.0.0.0", ranks.get(0).get("address"));
+        }
+        awaitCleanedUp();
+    }
+
+    @Test
+    void card_largeRosterOverTcp_leavesOneCopyPerNodeUnderTmpdir() throws IOException {
+        // 24 tasks, two per node, cards of 3 KB: too much to stream to every task, so rank 0 streams it to one task
+        // per node, and each node's copy goes to the node's roster directory, $TMPDIR/muster-<uid>/roster
+        int size = 24;
+        Path tmp = root.resolve("tmp");
+        Map<String, String> env = Map.of("TMPDIR", tmp.toString());
+        String big = "x".repeat(1000);
+        List<StepSync> syncs = new ArrayList<>();
+        List<CompletableFuture<Result>> fs = new ArrayList<>();
+        for (int r = 0; r < size; r++) {
+            StepSync s = sync(r, size, Transport.TCP, LONG, null, env);
+            s.card(new Card(r, "n" + r / 2, 100 + r, r % 2, "10.0.0." + r, "", Map.of(), Map.of("a", big, "b", big)));
+            syncs.add(s);
+            fs.add(start(s, r == 0 ? Map.of(Roster.WANTED, "1") : Map.of()));
+            if (r == 0) {
+                awaitListening(size);
+            }
+        }
+        List<Result> results = join(fs);
+        for (Result res : results) {
+            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
+        }
+        assertEquals(RosterRelay.NODE, results.get(0).outcome().data().get(Roster.VIA));
+        for (StepSync s : syncs) {
+            assertEquals(size, Roster.ranks(s.roster()).size());
+        }
+        Path nodeDir = tmp.resolve("muster-" + Posix.uid()).resolve("roster");
+        try (java.util.stream.Stream<Path> files = Files.list(nodeDir)) {
+            List<String> names =
+                    files.map(f -> f.getFileName().toString()).sorted().toList();
+            assertEquals(size / 2, names.size(), names::toString);
+            for (int n = 0; n < size / 2; n++) {
+                String prefix = RosterRelay.prefix(root.resolve(KEY), "n" + n);
+                assertTrue(names.stream().anyMatch(f -> f.startsWith(prefix)), prefix + " in " + names);
+            }
         }
         awaitCleanedUp();
     }
