@@ -255,7 +255,6 @@ class WaiterHandOffTest {
 
     @Test
     void resume_deadline_afterRank0WentSilent_namesItUnresponsive_andTimesOutNamingTheMissing() {
-        Log.rank(1);
         StepSync one = resumed(3, 0, 1);
         MusterException e = assertThrows(
                 MusterException.class, () -> one.resume("deadline", Long.toString(TcpHello.SILENT_NANOS + 1)));
@@ -266,7 +265,7 @@ class WaiterHandOffTest {
                 e.getMessage());
         assertTrue(
                 log.toString(StandardCharsets.UTF_8)
-                        .contains("muster[1] error: rank 0 is unresponsive: nothing from it over TCP for 3 s"),
+                        .contains(Log.prefix() + "error: rank 0 is unresponsive: nothing from it over TCP for 3 s"),
                 log.toString(StandardCharsets.UTF_8));
         Outcome claimed = ranks.files(0, 3).readOutcome();
         assertEquals(Outcome.Kind.TIMEOUT, claimed.kind());
