@@ -203,6 +203,31 @@ class WaiterHandOffTest {
         assertEquals(List.of(), taker.events);
     }
 
+    @Test
+    void rank0CannotListen_theFollowersWaitByFiles_andNothingIsHandedOver() {
+        List<CompletableFuture<StepSyncTest.Result>> fs = new ArrayList<>();
+        Transport unusable = new Transport(Transport.Mode.TCP, "192.0.2.1"); // TEST-NET-1: bind() fails
+        fs.add(ranks.start(
+                new StepSync(
+                                StepSyncTest.id(0, 2),
+                                StepSyncTest.KEY,
+                                root,
+                                StepSyncTest.settings(StepSyncTest.LONG),
+                                unusable,
+                                null,
+                                Map.of())
+                        .lastDepartureCleans(),
+                Map.of()));
+        StepSync one = ranks.sync(1, 2, Transport.TCP).lastDepartureCleans();
+        Recorder taker = new Recorder(arrival(1, 2));
+        one.handOver(taker);
+        fs.add(ranks.start(one, Map.of()));
+        for (StepSyncTest.Result res : StepSyncTest.join(fs)) {
+            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
+        }
+        assertEquals(List.of(), taker.events);
+    }
+
     /** The step as the waiter leaves it to the JVM it starts again: prepared, {@code arrived} ranks arrived. */
     StepSync resumed(int size, int... arrived) {
         for (int r : arrived) {
