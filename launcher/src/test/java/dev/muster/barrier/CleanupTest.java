@@ -99,13 +99,14 @@ class CleanupTest {
         Files.writeString(
                 grep,
                 "#!/bin/sh\n"
-                        + "/bin/grep \"$@\"; rc=$?\n"
+                        + "PATH=\"$REAL_PATH\" grep \"$@\"; rc=$?\n"
                         + "[ -e \"$MARK\" ] || { : > \"$MARK\"; printf '%s' \"$RELEASE\" > \"$OUTCOME\"; }\n"
                         + "exit $rc\n");
         Files.setPosixFilePermissions(grep, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         ProcessBuilder pb =
                 new ProcessBuilder("/bin/sh", "-c", Cleanup.SCRIPT, "muster-cleanup", f.dir.toString(), "2", "20");
         pb.environment().put("PATH", tools + ":" + System.getenv("PATH"));
+        pb.environment().put("REAL_PATH", System.getenv("PATH"));
         pb.environment().put("MARK", tools.resolve("looked").toString());
         pb.environment().put("OUTCOME", f.outcomeFile.toString());
         pb.environment()
