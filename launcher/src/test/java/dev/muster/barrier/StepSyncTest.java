@@ -302,6 +302,33 @@ class StepSyncTest {
     }
 
     @Test
+    void interruptedWhileWaiting_isAnInternalError_andTheThreadStaysInterrupted() throws Exception {
+        StepSync zero = sync(0, 2, Transport.FILE).lastDepartureCleans(); // no helper process left waiting
+        zero.prepare();
+        CompletableFuture<MusterException> failure = new CompletableFuture<>();
+        CompletableFuture<Boolean> interrupted = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                zero.await(Map.of());
+                failure.complete(null);
+            } catch (MusterException e) {
+                failure.complete(e);
+            }
+            interrupted.complete(Thread.currentThread().isInterrupted());
+        });
+        t.setDaemon(true);
+        t.start();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> Files.exists(files(0, 2).files().arrivalFile(0)));
+        t.interrupt(); // a sleep of the wait, or the next one, ends with it
+        MusterException e = failure.get(10, TimeUnit.SECONDS);
+        assertNotNull(e, "an interrupted wait is no release");
+        assertEquals(ExitCodes.INTERNAL, e.status());
+        assertTrue(e.getMessage().contains("interrupted while waiting"), e.getMessage());
+        assertTrue(interrupted.get(10, TimeUnit.SECONDS), "the interrupt is kept for the caller");
+    }
+
+    @Test
     void abort_beforeTheWait_failsTheOthersWithItsCodeAndReason() {
         StepSync one = sync(1, 3, Transport.FILE);
         one.prepare();
