@@ -20,13 +20,17 @@ public final class Cleanup {
 
     // $1 step dir, $2 task count, $3 bound in seconds. Backs off from 50 ms to 1 s. The names and the outcome's
     // syntax come from StepFiles and Outcome, so that the loop cannot drift from the protocol.
-    private static final String SCRIPT = ""
+    static final String SCRIPT = ""
             + "d=$1; n=$2; end=$(( $(date +%s) + $3 )); s=0.05\n"
             + "pause() { sleep \"$s\"; case $s in 0.05) s=0.1;; 0.1) s=0.2;; 0.2) s=0.5;; *) s=1;; esac; }\n"
             + "until grep -q '^" + Outcome.KIND + "=" + Outcome.Kind.RELEASE.word() + "$' \"$d/" + StepFiles.OUTCOME
             + "\" 2>/dev/null; do\n"
             + "  [ -d \"$d\" ] || exit 0\n"
-            + "  grep -q '^" + Outcome.KIND + "=' \"$d/" + StepFiles.OUTCOME + "\" 2>/dev/null && exit 0\n"
+            // decided, but maybe as the release after the look above: a decided outcome never changes, so one more
+            // look tells an abort or a timeout (left to sweep) from it
+            + "  grep -q '^" + Outcome.KIND + "=' \"$d/" + StepFiles.OUTCOME + "\" 2>/dev/null && ! grep -q '^"
+            + Outcome.KIND + "=" + Outcome.Kind.RELEASE.word() + "$' \"$d/" + StepFiles.OUTCOME
+            + "\" 2>/dev/null && exit 0\n"
             + "  [ \"$(date +%s)\" -lt \"$end\" ] || exit 0; pause\n"
             + "done\n"
             + "s=0.05\n"

@@ -103,4 +103,47 @@ class ClaimTest {
         assertEquals(77, e.status());
         assertTrue(e.getMessage().startsWith("cannot write the outcome in " + files.dir), e.getMessage());
     }
+
+    @Test
+    void lostClaim_theWinnersOutcomeJustAfterTenSeconds_isStillWaitedFor() throws IOException {
+        Files.createFile(files.claim());
+        Outcome release = Outcome.release(0, Map.of());
+        clock.at(10_001, () -> {
+            try {
+                StepFiles.fill(files.outcomeFile, release.encode());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        assertEquals(release, claim(1).decide(Outcome.abort(1, 1, "x")), "up to 10 s, and the poll at 10 s too");
+    }
+
+    @Test
+    void lostClaim_interruptedWhileWaiting_isInternal_andKeepsTheInterrupt() throws IOException {
+        Files.createFile(files.claim());
+        dev.muster.core.Clock interrupting = new dev.muster.core.Clock() {
+            @Override
+            public long nanoTime() {
+                return 0;
+            }
+
+            @Override
+            public long millis() {
+                return 0;
+            }
+
+            @Override
+            public void sleep(long nanos) throws InterruptedException {
+                throw new InterruptedException();
+            }
+        };
+        Claim c = new Claim(files, 1, interrupting, new Random(1), outcome);
+        try {
+            MusterException e = assertThrows(MusterException.class, () -> c.decide(Outcome.abort(1, 1, "x")));
+            assertEquals(dev.muster.core.ExitCodes.INTERNAL, e.status());
+            assertTrue(Thread.currentThread().isInterrupted());
+        } finally {
+            Thread.interrupted();
+        }
+    }
 }

@@ -98,4 +98,19 @@ class MountInfoTest {
         assertTrue(t.toString().startsWith(here.mountPoint()), here.toString());
         assertEquals(here, MountInfo.of(t.resolve("not/yet/made")));
     }
+
+    @Test
+    void optionWithoutAName_isKeptWhole() {
+        MountInfo m = MountInfo.of(Path.of("/m/x"), List.of("36 22 0:46 / /m rw,=odd - tmpfs tmpfs rw"));
+        assertEquals(Map.of("rw", "", "=odd", ""), m.options());
+    }
+
+    @Test
+    void escapeCutShortAtTheEnd_isKeptLiterally() {
+        List<String> mounts =
+                List.of("22 1 8:1 / / rw - ext4 /dev/sda1 rw", "36 22 0:46 / /odd\\04 rw - tmpfs src\\0 rw");
+        MountInfo m = MountInfo.of(Path.of("/odd\\04/x"), mounts);
+        assertEquals("/odd\\04", m.mountPoint());
+        assertEquals("src\\0", m.source());
+    }
 }

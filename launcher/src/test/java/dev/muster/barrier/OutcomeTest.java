@@ -59,4 +59,22 @@ class OutcomeTest {
         assertTrue(s.contains("\nmissing=1,5,7\n"), s);
         assertEquals("", Outcome.joinRanks(List.of()));
     }
+
+    @Test
+    void endIn_findsTheEndLineWithinTheLengthOnly() {
+        byte[] b = Outcome.release(0, Map.of("k", "v")).encode();
+        assertEquals(b.length, Outcome.endIn(b, b.length));
+        assertEquals(-1, Outcome.endIn(b, b.length - 1), "the end line is not complete within the length");
+        byte[] more = java.util.Arrays.copyOf(b, b.length + 5);
+        assertEquals(b.length, Outcome.endIn(more, more.length), "bytes after the end line are the next message's");
+        assertEquals(-1, Outcome.endIn(new byte[0], 0));
+    }
+
+    @Test
+    void loneBackslashAtTheEndOfAValue_isKeptLiterally() {
+        String s = new String(Outcome.abort(1, 3, "x").encode(), StandardCharsets.UTF_8);
+        assertTrue(s.contains("=x\n"), s);
+        byte[] b = s.replace("=x\n", "=x\\\n").getBytes(StandardCharsets.UTF_8);
+        assertEquals("x\\", Outcome.decode(b, b.length, "outcome").reason());
+    }
 }

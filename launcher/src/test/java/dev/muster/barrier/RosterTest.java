@@ -293,4 +293,34 @@ class RosterTest {
         s.bytes.put(line.getBytes(StandardCharsets.US_ASCII));
         assertEquals(TcpHello.BAD, s.parse(8, wrong));
     }
+
+    @Test
+    void nodeDir_isUnderTmpdir_elseUnderSlashTmp() {
+        String user = "muster-" + dev.muster.core.Posix.uid();
+        assertEquals(Path.of("/scratch/t", user, "roster"), Roster.nodeDir(Map.of("TMPDIR", "/scratch/t")));
+        assertEquals(Path.of("/tmp", user, "roster"), Roster.nodeDir(Map.of("TMPDIR", "")));
+        assertEquals(Path.of("/tmp", user, "roster"), Roster.nodeDir(Map.of()));
+    }
+
+    @Test
+    void streams_whileEveryCopyTogetherFitsTheBudget() {
+        assertTrue(Roster.streams(2, Roster.STREAM_BUDGET));
+        assertTrue(!Roster.streams(2, Roster.STREAM_BUDGET + 1));
+        assertTrue(Roster.streams(3, Roster.STREAM_BUDGET / 2));
+        assertTrue(!Roster.streams(3, Roster.STREAM_BUDGET / 2 + 1));
+        assertTrue(Roster.streams(1, Long.MAX_VALUE / 2), "one task: nobody to send it to");
+    }
+
+    @Test
+    void env_hostsUpToTheLimit_areExported_longerOnesOmitted() {
+        byte[] fits = Roster.json(
+                new Card[] {new Card(0, "a".repeat(Roster.MAX_ENV), 1, 0, "10.0.0.0", "", Map.of(), Map.of())});
+        assertEquals("a".repeat(Roster.MAX_ENV), Roster.env(fits).get("MUSTER_HOSTS"));
+        byte[] over = Roster.json(new Card[] {
+            new Card(0, "a".repeat(Roster.MAX_ENV + 1), 1, 0, "10.0.0.0", "", Map.of(), Map.of())
+        });
+        Map<String, String> env = Roster.env(over);
+        assertNull(env.get("MUSTER_HOSTS"));
+        assertTrue(env.get("MUSTER_HOSTS_OMITTED").startsWith("longer than " + Roster.MAX_ENV + " bytes"));
+    }
 }

@@ -96,4 +96,34 @@ class SweepTest {
         assertTrue(Files.isDirectory(leftover));
         assertTrue(Files.isDirectory(dead));
     }
+
+    /** A root others may write to is refused before anything in it is touched. */
+    @Test
+    void groupWritableRoot_isRefusedWith77_andNothingRemoved() throws Exception {
+        Instant now = Instant.parse("2026-01-02T12:00:00Z");
+        Path dead = step("c.3.0", Duration.ofMinutes(1), now);
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwx---"));
+        dev.muster.core.MusterException e = org.junit.jupiter.api.Assertions.assertThrows(
+                dev.muster.core.MusterException.class,
+                () -> Sweep.sweep(root, name -> false, Duration.ofHours(24), now, false));
+        assertEquals(77, e.status());
+        assertTrue(Files.isDirectory(dead));
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    }
+
+    @Test
+    void linkInTheRoot_isReportedAsLeftAlone(@TempDir Path outside) throws Exception {
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        dev.muster.core.Log.to(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            Path link = Files.createSymbolicLink(root.resolve("c.9.0"), outside);
+            Sweep.sweep(root, name -> false, Duration.ofHours(24), Instant.now(), false);
+            assertTrue(
+                    log.toString(java.nio.charset.StandardCharsets.UTF_8)
+                            .contains("warning: sweep: " + link + " is a symbolic link; left alone"),
+                    log.toString(java.nio.charset.StandardCharsets.UTF_8));
+        } finally {
+            dev.muster.core.Log.to(System.err);
+        }
+    }
 }
