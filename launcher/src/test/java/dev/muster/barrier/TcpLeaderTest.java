@@ -83,6 +83,7 @@ class TcpLeaderTest {
     private TcpBarrier zero;
     private CompletableFuture<Outcome> zeroDone;
     private long arrived;
+    private TcpEndpoint endpoint;
 
     @BeforeEach
     void captureLog() {
@@ -109,7 +110,15 @@ class TcpLeaderTest {
 
     /** Rank 0 prepares, listens, arrives at the clock's time and waits on a thread of its own. */
     private void startRank0(Map<String, String> releaseData) {
+        startRank0(releaseData, null);
+    }
+
+    /** As {@link #startRank0(Map)}, with rank 0's own card for the roster when it is not null. */
+    private void startRank0(Map<String, String> releaseData, Card card) {
         zeroFiles = files(0, clock);
+        if (card != null) {
+            zeroFiles.stepRoster().card(card);
+        }
         zero = new TcpBarrier(zeroFiles, InetAddress::getLoopbackAddress, "127.0.0.1");
         zero.prepare();
         zero.arrive();
@@ -123,10 +132,14 @@ class TcpLeaderTest {
         });
     }
 
+    /** Rank 0's endpoint, as the others read it from its file once it is published. */
     private TcpEndpoint endpoint() {
-        FileBarrier reader = files(1, Clock.SYSTEM);
-        await().atMost(Duration.ofSeconds(10)).until(() -> reader.polls().endpoint() != null);
-        return reader.polls().endpoint();
+        if (endpoint == null) {
+            FileBarrier reader = files(1, Clock.SYSTEM);
+            await().atMost(Duration.ofSeconds(10)).until(() -> reader.polls().endpoint() != null);
+            endpoint = reader.polls().endpoint();
+        }
+        return endpoint;
     }
 
     private Socket connect() throws IOException {
@@ -319,6 +332,65 @@ class TcpLeaderTest {
         // every task was connected, so the roster file was written after the release went out; but it is written
         Path file = zeroFiles.dir().resolve(RosterFiles.ROSTER);
         assertTrue(Files.exists(file), "the step's roster file, for whoever reads it later");
+    }
+
+    @Test
+    void release_withATaskWaitingByFile_theRosterFileIsWrittenBeforeTheRelease() throws Exception {
+        FileBarrier two = files(2, Clock.SYSTEM);
+        two.stepRoster().card(Card.minimal(2, "node2", 1002));
+        two.arrive(); // by file only: it reads the roster from the step's file
+        startRank0(Map.of("master_addr", "n0", Roster.WANTED, "1"));
+        Socket one = follower(1, Card.minimal(1, "node1", 1001).encode());
+        assertEquals(Outcome.Kind.RELEASE, zeroDone.get(10, TimeUnit.SECONDS).kind());
+        byte[] roster = zeroFiles.stepRoster().builtRoster();
+        byte[] got = one.getInputStream().readAllBytes();
+        assertTrue(
+                Files.exists(zeroFiles.dir().resolve(RosterFiles.ROSTER)),
+                "a task that was not connected finds the roster file with the release");
+        assertArrayEquals(concat(zeroFiles.readOutcome().encode(), roster), got);
+        assertArrayEquals(roster, Files.readAllBytes(zeroFiles.dir().resolve(RosterFiles.ROSTER)));
+    }
+
+    /** A card of about 4 KB on node {@code n<rank/2>}: two tasks a node, rank 0 and 1 on the first. */
+    private static Card bigCard(int rank) {
+        String v = "v".repeat(950);
+        return new Card(
+                rank, "n" + rank / 2, 1000 + rank, -1, "", "", Map.of(), Map.of("a", v, "b", v, "c", v, "d", v));
+    }
+
+    @Test
+    void release_withARosterTooLargeForEveryone_streamsItToTheConnectedNodeLeadersOnly() throws Exception {
+        size = 20; // 20 cards of 4 KB to 19 tasks is over RosterRelay.ALL_BUDGET: the node leaders get it
+        FileBarrier byFile = files(18, Clock.SYSTEM); // the leader of node n9, not connected
+        byFile.stepRoster().card(bigCard(18));
+        byFile.arrive();
+        startRank0(Map.of("master_addr", "n0", Roster.WANTED, "1"), bigCard(0));
+        Map<Integer, Socket> followers = new java.util.TreeMap<>();
+        for (int r = 1; r < size; r++) {
+            if (r != 18) {
+                followers.put(r, follower(r, bigCard(r).check()));
+            }
+        }
+        Outcome o = zeroDone.get(10, TimeUnit.SECONDS);
+        assertEquals(RosterRelay.NODE, o.data().get(Roster.VIA));
+        byte[] roster = zeroFiles.stepRoster().builtRoster();
+        byte[] plain = zeroFiles.readOutcome().encode();
+        long leaderLength = 0;
+        for (Map.Entry<Integer, Socket> f : followers.entrySet()) {
+            byte[] got = f.getValue().getInputStream().readAllBytes();
+            int r = f.getKey();
+            if (r % 2 == 1) {
+                assertArrayEquals(plain, got, "rank " + r + " leads no node: the outcome alone");
+                continue;
+            }
+            leaderLength = got.length;
+            byte[] head = java.util.Arrays.copyOf(got, got.length - roster.length);
+            assertArrayEquals(roster, java.util.Arrays.copyOfRange(got, head.length, got.length), "rank " + r);
+            Outcome copy = Outcome.decode(head, head.length, "rank " + r + "'s stream");
+            assertEquals("1", copy.data().get(RosterRelay.STREAMED), "rank " + r + " leads node n" + r / 2);
+        }
+        // ranks 1..17 odd and 19: the outcome; ranks 2..16 even: theirs with the roster (18 was not connected)
+        assertEquals(10L * plain.length + 8L * leaderLength, zero.sentBytes());
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

@@ -181,6 +181,8 @@ class TcpServerTest {
         now += 1;
         server.poll(0, now);
         assertEquals(1, server.refused());
+        server.poll(0, now);
+        assertEquals(1, server.refused(), "refused once, not again at every poll");
         assertTrue(closedByRank0(silent));
         assertEquals(ranks(2), server.connected(), "an answered peer has no hello timeout");
     }
@@ -240,6 +242,19 @@ class TcpServerTest {
         one.close();
         pollUntil(() -> server.connected().isEmpty());
         assertEquals(2, server.lost(), "the first lost rank is the one named");
+    }
+
+    @Test
+    void bytesOtherThanBye_areReadAndDropped_andTheConnectionStays() throws IOException {
+        Socket one = accepted(1);
+        write(one, ascii("x\n"));
+        accepted(2); // rank 1's bytes came first: usually read in the same round, and never held rank 2 up
+        assertEquals(ranks(1, 2), server.connected());
+        assertEquals(-1, server.lost());
+        one.close();
+        pollUntil(() -> server.lost() >= 0);
+        assertEquals(1, server.lost(), "no bye: a lost task");
+        assertTrue(server.departed().isEmpty());
     }
 
     @Test
