@@ -120,6 +120,8 @@ class TcpBarrierPartsTest {
             Outcome o = done.get(10, TimeUnit.SECONDS);
             assertEquals(Outcome.Kind.RELEASE, o.kind());
             assertEquals("n0", o.data().get("master_addr"));
+            TcpEndpoint ep = two.polls().endpoint();
+            assertTrue(ep != null && !ep.listening(), "the endpoint file tells the others not to wait for it");
         } finally {
             Log.to(System.err);
         }
