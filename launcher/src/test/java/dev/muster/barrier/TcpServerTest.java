@@ -335,6 +335,7 @@ class TcpServerTest {
         server.close();
         assertTrue(closedByRank0(one));
         assertTrue(closedByRank0(stranger));
+        assertThrows(IOException.class, this::connect, "rank 0 listens no more");
     }
 
     @Test
