@@ -121,22 +121,7 @@ class ClaimTest {
     @Test
     void lostClaim_interruptedWhileWaiting_isInternal_andKeepsTheInterrupt() throws IOException {
         Files.createFile(files.claim());
-        dev.muster.core.Clock interrupting = new dev.muster.core.Clock() {
-            @Override
-            public long nanoTime() {
-                return 0;
-            }
-
-            @Override
-            public long millis() {
-                return 0;
-            }
-
-            @Override
-            public void sleep(long nanos) throws InterruptedException {
-                throw new InterruptedException();
-            }
-        };
+        dev.muster.core.Clock interrupting = new dev.muster.testing.ManualClock().interruptingSleep();
         Claim c = new Claim(files, 1, interrupting, new Random(1), outcome);
         try {
             MusterException e = assertThrows(MusterException.class, () -> c.decide(Outcome.abort(1, 1, "x")));

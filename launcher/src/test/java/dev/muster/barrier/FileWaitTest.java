@@ -12,7 +12,6 @@ import dev.muster.testing.ManualClock;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -49,18 +48,8 @@ class FileWaitTest {
         return b;
     }
 
-    private static Runnable io(IoAction a) {
-        return () -> {
-            try {
-                a.run();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        };
-    }
-
-    private interface IoAction {
-        void run() throws IOException;
+    private static Runnable io(dev.muster.testing.Io.Action a) {
+        return dev.muster.testing.Io.unchecked(a);
     }
 
     @Test

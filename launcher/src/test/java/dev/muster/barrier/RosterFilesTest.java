@@ -150,22 +150,7 @@ class RosterFilesTest {
     }
 
     /** A clock whose first sleep is interrupted. */
-    private static final Clock INTERRUPTED = new Clock() {
-        @Override
-        public long nanoTime() {
-            return 0;
-        }
-
-        @Override
-        public long millis() {
-            return 0;
-        }
-
-        @Override
-        public void sleep(long nanos) throws InterruptedException {
-            throw new InterruptedException();
-        }
-    };
+    private static final Clock INTERRUPTED = new dev.muster.testing.ManualClock().interruptingSleep();
 
     @Test
     void interruptedWhileAnArrivalFileIsIncomplete_namesOnlyTheRank_andKeepsTheInterrupt() throws IOException {

@@ -12,6 +12,7 @@ import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.testing.HeldClock;
 import dev.muster.testing.ManualClock;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -32,7 +33,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -74,38 +74,6 @@ class TcpFollowerTest {
         pool.shutdownNow();
     }
 
-    /**
-     * A clock only the test moves, from any thread. A sleep on it passes no time (it lasts at most 2 ms of real
-     * time): it is recorded, and first runs the hooks in {@link #onSleep}. It starts far from zero, as
-     * {@link System#nanoTime} does.
-     */
-    static final class HeldClock implements Clock {
-        private final AtomicLong nanos = new AtomicLong(1_000_000_000_000_000L);
-        final List<Runnable> onSleep = new CopyOnWriteArrayList<>();
-        final List<Long> sleeps = new CopyOnWriteArrayList<>();
-
-        @Override
-        public long nanoTime() {
-            return nanos.get();
-        }
-
-        @Override
-        public long millis() {
-            return System.currentTimeMillis();
-        }
-
-        @Override
-        public void sleep(long n) throws InterruptedException {
-            sleeps.add(n);
-            onSleep.forEach(Runnable::run);
-            Clock.SYSTEM.sleep(Math.min(n, 2_000_000L));
-        }
-
-        void advance(Duration d) {
-            nanos.addAndGet(d.toNanos());
-        }
-    }
-
     private FileBarrier barrier(int rank, int size, Clock clock) {
         BarrierSettings s = new BarrierSettings(TIMEOUT, Duration.ofMillis(20), Duration.ofMillis(5), PROGRESS);
         return new FileBarrier(root, "step", rank, size, "node" + rank, s, clock, new Random(rank), null);
@@ -134,6 +102,20 @@ class TcpFollowerTest {
 
     private CompletableFuture<Object> followAsync() {
         return CompletableFuture.supplyAsync(this::follow, pool);
+    }
+
+    /** The task follows rank 0 played by {@code z}, whose endpoint is published first. */
+    private CompletableFuture<Object> followAsync(ScriptedRank0 z) {
+        zero.polls().publishEndpoint(z.endpoint());
+        return followAsync();
+    }
+
+    /** The task's connection to {@code z}, its hello read and answered {@code ok}. */
+    private static Socket acceptedWithOk(ScriptedRank0 z) throws java.io.IOException {
+        Socket s = z.accept();
+        ScriptedRank0.readLine(s);
+        ScriptedRank0.send(s, "ok\n");
+        return s;
     }
 
     private static Object result(CompletableFuture<Object> f) throws Exception {
@@ -324,8 +306,7 @@ class TcpFollowerTest {
         HeldClock clock = new HeldClock();
         step(2, clock);
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
+            CompletableFuture<Object> f = followAsync(z);
             for (int i = 0; i < TcpFollower.CONNECT_TRIES; i++) {
                 try (Socket s = z.accept()) {
                     assertEquals(ScriptedRank0.hello(1), ScriptedRank0.readLine(s));
@@ -352,8 +333,7 @@ class TcpFollowerTest {
     void answerThatIsNotOk_theTaskHangsUpAtOnce_triesNoMore_andWaitsByFiles() throws Exception {
         step(2, new HeldClock());
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
+            CompletableFuture<Object> f = followAsync(z);
             try (Socket s = z.accept()) {
                 assertEquals(ScriptedRank0.hello(1), ScriptedRank0.readLine(s));
                 ScriptedRank0.send(s, "NO\n"); // as long as an ok: all read, so the close is no reset
@@ -372,8 +352,7 @@ class TcpFollowerTest {
     void resetBeforeTheOk_afterRank0Decided_isThatOutcome_withoutWarningOrRetry() throws Exception {
         step(2, new HeldClock());
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
+            CompletableFuture<Object> f = followAsync(z);
             Socket s = z.accept();
             assertEquals(ScriptedRank0.hello(1), ScriptedRank0.readLine(s));
             zero.decide(Outcome.release(0, Map.of("master_addr", "n1")));
@@ -398,8 +377,7 @@ class TcpFollowerTest {
         try (ScriptedRank0 z = new ScriptedRank0(1)) {
             List<Socket> queued = TcpClientTest.fillBacklog(z);
             try {
-                zero.polls().publishEndpoint(z.endpoint());
-                CompletableFuture<Object> f = followAsync();
+                CompletableFuture<Object> f = followAsync(z);
                 awaitUntil(this::arrived);
                 zero.decide(Outcome.release(0, Map.of("master_addr", "n1")));
                 released(result(f));
@@ -432,8 +410,7 @@ class TcpFollowerTest {
         step(2, clock);
         clock.advance(TIMEOUT.minusMillis(50)); // rounds of 50 ms: what is left
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
+            CompletableFuture<Object> f = followAsync(z);
             try (Socket s = z.accept()) {
                 assertEquals(ScriptedRank0.hello(1), ScriptedRank0.readLine(s));
                 awaitUntil(this::arrived); // counted by its file while rank 0 does not answer
@@ -455,8 +432,7 @@ class TcpFollowerTest {
         step(3, clock);
         clock.advance(TIMEOUT.minusMillis(50));
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
+            CompletableFuture<Object> f = followAsync(z);
             try (Socket s = z.accept()) {
                 assertEquals(ScriptedRank0.hello(1), ScriptedRank0.readLine(s));
                 awaitUntil(this::arrived); // a round without an answer has passed, long before the deadline
@@ -475,8 +451,7 @@ class TcpFollowerTest {
     void okThenBeatsAndTheReleaseInPieces_isReleasedOverTcp() throws Exception {
         step(2, new HeldClock());
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
+            CompletableFuture<Object> f = followAsync(z);
             try (Socket s = z.accept()) {
                 assertEquals(ScriptedRank0.hello(1), ScriptedRank0.readLine(s));
                 ScriptedRank0.send(s, "ok\n");
@@ -503,8 +478,7 @@ class TcpFollowerTest {
         d.put(Roster.VIA, "tcp");
         d.put(Roster.BYTES, Integer.toString(roster.length));
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
+            CompletableFuture<Object> f = followAsync(z);
             try (Socket s = z.accept()) {
                 ScriptedRank0.readLine(s);
                 ScriptedRank0.send(
@@ -520,12 +494,8 @@ class TcpFollowerTest {
     void closeAfterTheOk_withoutAnOutcome_abortsNamingRank0() throws Exception {
         step(2, new HeldClock());
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
-            try (Socket s = z.accept()) {
-                ScriptedRank0.readLine(s);
-                ScriptedRank0.send(s, "ok\n");
-            }
+            CompletableFuture<Object> f = followAsync(z);
+            acceptedWithOk(z).close(); // rank 0's connection closes after its ok
             MusterException e = failed(result(f));
             assertEquals(ExitCodes.PEER_ABORTED, e.status());
             assertTrue(
@@ -543,13 +513,10 @@ class TcpFollowerTest {
     void closeAfterTheOk_withTheOutcomeInTheFile_isThatOutcome() throws Exception {
         step(2, new HeldClock());
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
-            try (Socket s = z.accept()) {
-                ScriptedRank0.readLine(s);
-                ScriptedRank0.send(s, "ok\n");
-                zero.decide(Outcome.release(0, Map.of("master_addr", "n1")));
-            }
+            CompletableFuture<Object> f = followAsync(z);
+            Socket s = acceptedWithOk(z);
+            zero.decide(Outcome.release(0, Map.of("master_addr", "n1")));
+            s.close(); // after the release is in the file, not sent
             released(result(f));
         }
     }
@@ -559,11 +526,8 @@ class TcpFollowerTest {
         HeldClock clock = new HeldClock();
         step(2, clock);
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
-            try (Socket s = z.accept()) {
-                ScriptedRank0.readLine(s);
-                ScriptedRank0.send(s, "ok\n");
+            CompletableFuture<Object> f = followAsync(z);
+            try (Socket s = acceptedWithOk(z)) {
                 clock.advance(TIMEOUT); // exactly the deadline
                 assertEquals("bye\n", ScriptedRank0.rest(s));
             }
@@ -580,11 +544,8 @@ class TcpFollowerTest {
         HeldClock clock = new HeldClock();
         step(2, clock);
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
-            try (Socket s = z.accept()) {
-                ScriptedRank0.readLine(s);
-                ScriptedRank0.send(s, "ok\n");
+            CompletableFuture<Object> f = followAsync(z);
+            try (Socket s = acceptedWithOk(z)) {
                 zero.decide(Outcome.release(0, Map.of("master_addr", "n1"))); // not sent over TCP (yet)
                 clock.advance(TIMEOUT);
                 assertEquals("bye\n", ScriptedRank0.rest(s));
@@ -600,11 +561,8 @@ class TcpFollowerTest {
         step(3, clock);
         clock.advance(TIMEOUT.minusMillis(100));
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
-            try (Socket s = z.accept()) {
-                ScriptedRank0.readLine(s);
-                ScriptedRank0.send(s, "ok\n");
+            CompletableFuture<Object> f = followAsync(z);
+            try (Socket s = acceptedWithOk(z)) {
                 clock.advance(Duration.ofMillis(100));
                 assertEquals("bye\n", ScriptedRank0.rest(s));
             }
@@ -625,11 +583,8 @@ class TcpFollowerTest {
         clock.advance(PROGRESS.dividedBy(2));
         String waiting = "waiting for the release from rank 0 over TCP";
         try (ScriptedRank0 z = new ScriptedRank0()) {
-            zero.polls().publishEndpoint(z.endpoint());
-            CompletableFuture<Object> f = followAsync();
-            try (Socket s = z.accept()) {
-                ScriptedRank0.readLine(s);
-                ScriptedRank0.send(s, "ok\n");
+            CompletableFuture<Object> f = followAsync(z);
+            try (Socket s = acceptedWithOk(z)) {
                 awaitUntil(() -> log().contains(waiting));
                 assertTrue(log().contains(waiting + " (19 s left)"), log());
                 assertFalse(arrived(), "written before its delay");

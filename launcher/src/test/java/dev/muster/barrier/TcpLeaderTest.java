@@ -12,9 +12,9 @@ import dev.muster.core.Clock;
 import dev.muster.core.ExitCodes;
 import dev.muster.core.Log;
 import dev.muster.core.MusterException;
+import dev.muster.testing.HeldClock;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -29,7 +29,6 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,29 +50,8 @@ class TcpLeaderTest {
     @TempDir
     Path root;
 
-    /** Rank 0's clock: moved by the test; counts its reads. */
-    static final class TestClock implements Clock {
-        final AtomicLong nanos = new AtomicLong(1_000_000_000_000L);
-        final AtomicLong reads = new AtomicLong();
-
-        @Override
-        public long nanoTime() {
-            reads.incrementAndGet();
-            return nanos.get();
-        }
-
-        @Override
-        public long millis() {
-            return System.currentTimeMillis();
-        }
-
-        @Override
-        public void sleep(long n) throws InterruptedException {
-            Clock.SYSTEM.sleep(n);
-        }
-    }
-
-    private final TestClock clock = new TestClock();
+    /** Rank 0's clock: moved by the test; its sleeps last as long as asked, as before. */
+    private final HeldClock clock = new HeldClock(Duration.ofDays(1));
     /** The step's tasks: three unless a test needs a fourth. */
     private int size = 3;
 
@@ -93,7 +71,7 @@ class TcpLeaderTest {
     @AfterEach
     void end() throws IOException {
         if (zeroDone != null && !zeroDone.isDone()) {
-            clock.nanos.addAndGet(TIMEOUT.toNanos() * 2); // past rank 0's deadline: its wait ends
+            clock.advance(TIMEOUT.multipliedBy(2)); // past rank 0's deadline: its wait ends
         }
         for (Socket s : sockets) {
             s.close();
@@ -122,7 +100,7 @@ class TcpLeaderTest {
         zero = new TcpBarrier(zeroFiles, InetAddress::getLoopbackAddress, "127.0.0.1");
         zero.prepare();
         zero.arrive();
-        arrived = clock.nanos.get();
+        arrived = clock.now();
         zeroDone = CompletableFuture.supplyAsync(() -> {
             try {
                 return zero.await(releaseData);
@@ -150,12 +128,6 @@ class TcpLeaderTest {
         return s;
     }
 
-    private static void write(Socket s, byte[] b) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(b);
-        out.flush();
-    }
-
     /** A follower that said its hello as {@code rank} and got rank 0's ok. */
     private Socket follower(int rank) throws IOException {
         return follower(rank, null);
@@ -164,22 +136,22 @@ class TcpLeaderTest {
     /** As {@link #follower(int)}, with {@code card} in a version 2 hello when it is not null. */
     private Socket follower(int rank, byte[] card) throws IOException {
         Socket s = connect();
-        write(s, TcpHello.of(rank, endpoint().token(), card));
+        ScriptedRank0.send(s, TcpHello.of(rank, endpoint().token(), card));
         assertArrayEquals(TcpHello.OK, s.getInputStream().readNBytes(TcpHello.OK.length), "rank 0's answer");
         return s;
     }
 
     /** Moves rank 0's clock to {@code sinceArrival} after its arrival (for a move that ends its wait). */
     private void moveTo(Duration sinceArrival) {
-        clock.nanos.set(arrived + sinceArrival.toNanos());
+        clock.set(arrived + sinceArrival.toNanos());
     }
 
     /** Moves rank 0's clock to {@code sinceArrival} after its arrival and lets its loop go round at that time. */
     private void at(Duration sinceArrival) {
         moveTo(sinceArrival);
-        long reads = clock.reads.get();
+        long reads = clock.reads();
         // a round reads the clock once or twice: ten reads are several whole rounds at the new time
-        await().atMost(Duration.ofSeconds(10)).until(() -> clock.reads.get() >= reads + 10);
+        await().atMost(Duration.ofSeconds(10)).until(() -> clock.reads() >= reads + 10);
     }
 
     private MusterException failure() throws InterruptedException {
@@ -292,7 +264,7 @@ class TcpLeaderTest {
     void followerThatSaidByeAtItsDeadline_countsAsArrived() throws Exception {
         startRank0(Map.of("master_addr", "n0"));
         Socket one = follower(1);
-        write(one, TcpHello.BYE);
+        ScriptedRank0.send(one, TcpHello.BYE);
         one.close();
         at(Duration.ZERO);
         assertFalse(zeroDone.isDone(), "rank 2 has not come");

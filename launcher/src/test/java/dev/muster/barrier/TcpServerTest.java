@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -77,12 +76,6 @@ class TcpServerTest {
         return s;
     }
 
-    private static void write(Socket s, byte[] b) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(b);
-        out.flush();
-    }
-
     private static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.US_ASCII);
     }
@@ -102,7 +95,7 @@ class TcpServerTest {
     /** A peer that said its hello as {@code rank} and got rank 0's ok. */
     private Socket accepted(int rank) throws IOException {
         Socket s = connect();
-        write(s, hello(rank));
+        ScriptedRank0.send(s, hello(rank));
         pollUntil(() -> server.connected().get(rank));
         assertArrayEquals(TcpHello.OK, s.getInputStream().readNBytes(TcpHello.OK.length), "rank 0's answer");
         return s;
@@ -144,7 +137,7 @@ class TcpServerTest {
     @MethodSource("badHellos")
     void badHello_isRefusedAndClosed_withoutAnAnswer(byte[] hello) throws IOException {
         Socket s = connect();
-        write(s, hello);
+        ScriptedRank0.send(s, hello);
         pollUntil(() -> server.refused() == 1);
         assertTrue(closedByRank0(s), "closed without an answer");
         assertTrue(server.connected().isEmpty());
@@ -162,10 +155,10 @@ class TcpServerTest {
     void helloInPieces_isAnsweredOnceComplete() throws IOException {
         Socket slow = connect();
         byte[] h = hello(1);
-        write(slow, java.util.Arrays.copyOf(h, 10));
+        ScriptedRank0.send(slow, java.util.Arrays.copyOf(h, 10));
         // rank 2's connection came after the first piece: once it is answered, the first was accepted and read
         accepted(2);
-        write(slow, java.util.Arrays.copyOfRange(h, 10, h.length));
+        ScriptedRank0.send(slow, java.util.Arrays.copyOfRange(h, 10, h.length));
         pollUntil(() -> server.connected().get(1));
         assertArrayEquals(TcpHello.OK, slow.getInputStream().readNBytes(TcpHello.OK.length));
         assertEquals(0, server.refused());
@@ -200,7 +193,7 @@ class TcpServerTest {
         assertTrue(closedByRank0(silent.get(0)), "the oldest was dropped");
         assertTrue(closedByRank0(silent.get(1)), "and the next oldest");
         // the third oldest still has its place: its hello is answered
-        write(silent.get(2), hello(1));
+        ScriptedRank0.send(silent.get(2), hello(1));
         pollUntil(() -> server.connected().get(1));
         assertArrayEquals(TcpHello.OK, silent.get(2).getInputStream().readNBytes(TcpHello.OK.length));
     }
@@ -211,7 +204,7 @@ class TcpServerTest {
         byte[] h = hello(1);
         byte[] both = java.util.Arrays.copyOf(h, h.length + TcpHello.BYE.length);
         System.arraycopy(TcpHello.BYE, 0, both, h.length, TcpHello.BYE.length);
-        write(s, both);
+        ScriptedRank0.send(s, both);
         pollUntil(() -> server.departed().get(1));
         assertTrue(closedByRank0(s), "closed without an ok");
         assertTrue(server.connected().isEmpty());
@@ -222,7 +215,7 @@ class TcpServerTest {
     @Test
     void byeAfterTheOk_thenClose_isDeparted_notLost() throws IOException {
         Socket one = accepted(1);
-        write(one, TcpHello.BYE);
+        ScriptedRank0.send(one, TcpHello.BYE);
         one.close();
         pollUntil(() -> !server.connected().get(1));
         assertEquals(ranks(1), server.departed());
@@ -233,7 +226,7 @@ class TcpServerTest {
     void closeAfterTheOk_withoutBye_isTheFirstLostRank() throws IOException {
         Socket one = accepted(1);
         Socket two = accepted(2);
-        write(two, ascii("x\n")); // anything but a bye is read and dropped
+        ScriptedRank0.send(two, ascii("x\n")); // anything but a bye is read and dropped
         two.close();
         pollUntil(() -> server.lost() >= 0);
         assertEquals(2, server.lost());
@@ -247,7 +240,7 @@ class TcpServerTest {
     @Test
     void bytesOtherThanBye_areReadAndDropped_andTheConnectionStays() throws IOException {
         Socket one = accepted(1);
-        write(one, ascii("x\n"));
+        ScriptedRank0.send(one, ascii("x\n"));
         accepted(2); // rank 1's bytes came first: usually read in the same round, and never held rank 2 up
         assertEquals(ranks(1, 2), server.connected());
         assertEquals(-1, server.lost());
@@ -272,7 +265,7 @@ class TcpServerTest {
     void versionTwoHello_keepsTheCardForTheRoster() throws IOException {
         byte[] card = ascii("{\"host\":\"n1\"}");
         Socket s = connect();
-        write(s, TcpHello.of(3, TOKEN, card));
+        ScriptedRank0.send(s, TcpHello.of(3, TOKEN, card));
         pollUntil(() -> server.connected().get(3));
         assertArrayEquals(TcpHello.OK, s.getInputStream().readNBytes(TcpHello.OK.length));
         assertArrayEquals(card, server.card(3));

@@ -135,22 +135,7 @@ class ClientWaitProgressTest {
 
     @Test
     void interruptedWhileWaiting_is130_andTheInterruptIsKept() {
-        Clock interrupting = new Clock() {
-            @Override
-            public long nanoTime() {
-                return clock.nanoTime();
-            }
-
-            @Override
-            public long millis() {
-                return clock.millis();
-            }
-
-            @Override
-            public void sleep(long nanos) throws InterruptedException {
-                throw new InterruptedException();
-            }
-        };
+        Clock interrupting = clock.interruptingSleep();
         try {
             MusterException e = assertThrows(
                     MusterException.class,

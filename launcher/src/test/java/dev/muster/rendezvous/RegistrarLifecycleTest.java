@@ -8,9 +8,7 @@ import dev.muster.core.Log;
 import dev.muster.probe.Probe;
 import dev.muster.testing.ManualClock;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,18 +80,8 @@ class RegistrarLifecycleTest {
                 () -> clock.elapsedMillis() < aliveMillis);
     }
 
-    private void at(long millis, IoAction a) {
-        clock.at(millis, () -> {
-            try {
-                a.run();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
-    }
-
-    private interface IoAction {
-        void run() throws IOException;
+    private void at(long millis, dev.muster.testing.Io.Action a) {
+        clock.at(millis, dev.muster.testing.Io.unchecked(a));
     }
 
     @Test

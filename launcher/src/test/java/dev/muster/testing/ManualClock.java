@@ -84,4 +84,25 @@ public final class ManualClock implements Clock {
             at.pollFirstEntry().getValue().forEach(Runnable::run);
         }
     }
+
+    /** This clock's time, but every sleep on it is interrupted: for the code's handling of an interrupted wait. */
+    public Clock interruptingSleep() {
+        ManualClock time = this;
+        return new Clock() {
+            @Override
+            public long nanoTime() {
+                return time.nanoTime();
+            }
+
+            @Override
+            public long millis() {
+                return time.millis();
+            }
+
+            @Override
+            public void sleep(long nanos) throws InterruptedException {
+                throw new InterruptedException();
+            }
+        };
+    }
 }
