@@ -1,5 +1,6 @@
 package dev.muster.barrier;
 
+import dev.muster.core.Log;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.security.SecureRandom;
@@ -32,6 +33,7 @@ import java.util.concurrent.FutureTask;
 final class TcpBarrier implements Barrier {
     private final FileBarrier fb;
     private final Callable<InetAddress> bindAddress;
+    private final String bindDescription;
     /** Rank 0's listener, started early by {@link #prepare} or {@link #listen} (null: rank 0 listens on arrival). */
     private PendingListener listening;
 
@@ -61,7 +63,8 @@ final class TcpBarrier implements Barrier {
     TcpBarrier(FileBarrier fb, Callable<InetAddress> bindAddress, String bindDescription) {
         this.fb = fb;
         this.bindAddress = bindAddress;
-        this.leader = fb.rank() == 0 ? new TcpLeader(fb, bindDescription) : null;
+        this.bindDescription = bindDescription;
+        this.leader = fb.rank() == 0 ? new TcpLeader(fb) : null;
     }
 
     /** Rank 0's open listener and the endpoint it published. */
@@ -117,7 +120,7 @@ final class TcpBarrier implements Barrier {
         }
         fb.prepare();
         if (fb.rank() == 0) {
-            listening = listen(fb, bindAddress);
+            listening = listen(fb, bindAddress, bindDescription);
         }
     }
 
@@ -136,8 +139,12 @@ final class TcpBarrier implements Barrier {
      * on a busy node, name lookup, SecureRandom and the channel classes cost up to hundreds of milliseconds; done
      * after the arrival they delayed the endpoint past the others' arrivals, and everybody then waited by files.
      * Connections that come before rank 0 arrives wait in the backlog; they are answered when it does.
+     *
+     * <p>A listener that cannot open says so here, before the endpoint file tells the others: rank 0 may decide by
+     * the files before it looks at its listener again, and a wrong {@code --bind-address} must be named whenever it
+     * is found, not only when rank 0 happened to be waiting for it.
      */
-    static PendingListener listen(FileBarrier fb, Callable<InetAddress> bindAddress) {
+    static PendingListener listen(FileBarrier fb, Callable<InetAddress> bindAddress, String bindDescription) {
         PendingListener task = new PendingListener(() -> {
             try {
                 InetAddress bind = bindAddress.call();
@@ -148,6 +155,10 @@ final class TcpBarrier implements Barrier {
                 fb.polls().publishEndpoint(ep);
                 return new Listening(server, ep);
             } catch (Exception e) {
+                Log.warn("cannot listen for the TCP release on " + bindDescription + " ("
+                        + e.getClass().getSimpleName()
+                        + ": " + e.getMessage() + "); every task waits by the file protocol instead: set"
+                        + " --bind-address to an address of this node the others reach, or --no-tcp to silence this");
                 fb.polls().publishEndpoint(TcpEndpoint.none("rank 0 cannot listen: " + e.getMessage()));
                 throw e;
             }
@@ -163,7 +174,7 @@ final class TcpBarrier implements Barrier {
         if (leader == null) {
             return new TcpFollower(fb).await();
         }
-        return leader.await(listening != null ? listening : listen(fb, bindAddress), releaseData);
+        return leader.await(listening != null ? listening : listen(fb, bindAddress, bindDescription), releaseData);
     }
 
     /** Every outcome, an abort too, is decided through the file protocol's claim. */

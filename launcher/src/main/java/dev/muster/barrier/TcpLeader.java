@@ -18,7 +18,6 @@ import java.util.concurrent.TimeoutException;
  */
 final class TcpLeader {
     private final FileBarrier fb;
-    private final String bindDescription;
     /** Tasks connected so far, for tests that wait until the others are connected. */
     private volatile int connectedCount;
     /** Bytes of the outcome (and streamed roster) sent to the connected tasks, for the benchmark. */
@@ -26,9 +25,8 @@ final class TcpLeader {
     /** The outcome rank 0 decided by the file protocol while its listener was not open yet. */
     private Outcome decidedByFiles;
 
-    TcpLeader(FileBarrier fb, String bindDescription) {
+    TcpLeader(FileBarrier fb) {
         this.fb = fb;
-        this.bindDescription = bindDescription;
     }
 
     int connectedCount() {
@@ -51,11 +49,8 @@ final class TcpLeader {
             server = l.server();
             ep = l.endpoint();
         } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            Log.warn("cannot listen for the TCP release on " + bindDescription + " ("
-                    + c.getClass().getSimpleName()
-                    + ": " + c.getMessage() + "); every task waits by the file protocol instead: set --bind-address"
-                    + " to an address of this node the others reach, or --no-tcp to silence this");
+            // the listener's thread said why (TcpBarrier.listen)
+            Log.debug("no TCP listener: " + e.getCause());
             return fb.await(releaseData);
         }
         Log.debug("listening for the TCP release on " + ep.address());

@@ -256,8 +256,8 @@ class StepSyncTest {
         Transport tcp = new Transport(Transport.Mode.TCP, "192.0.2.1");
         List<CompletableFuture<Result>> fs = new ArrayList<>();
         fs.add(start(new StepSync(id(0, 2), KEY, root, settings(LONG), tcp, null, Map.of()), Map.of()));
-        // rank 1 arrives after the warning: arrived before, it could complete the step by files first, and then
-        // rank 0 has no reason to say that it could not listen
+        // rank 1 arrives after the warning: arrived before, it could complete the step by files before rank 0's
+        // listener thread ran, and this test would end before there was anything to say
         await().atMost(Duration.ofSeconds(10)).until(() -> log().contains("cannot listen"));
         fs.add(start(sync(1, 2, Transport.TCP), Map.of()));
         for (Result res : join(fs)) {

@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -65,7 +66,7 @@ class TcpBarrierPartsTest {
     void listen_onTheWildcardAddress_publishesThisHostsAddress() throws Exception {
         FileBarrier zeroFiles = files(0);
         zeroFiles.prepare();
-        TcpBarrier.Listening l = TcpBarrier.listen(zeroFiles, () -> InetAddress.getByName("0.0.0.0"))
+        TcpBarrier.Listening l = TcpBarrier.listen(zeroFiles, () -> InetAddress.getByName("0.0.0.0"), "0.0.0.0")
                 .get(10, TimeUnit.SECONDS);
         try {
             assertEquals(
@@ -80,13 +81,45 @@ class TcpBarrierPartsTest {
     void abandon_afterTheListenerOpened_closesItAtOnce() throws Exception {
         FileBarrier zeroFiles = files(0);
         zeroFiles.prepare();
-        TcpBarrier.PendingListener p = TcpBarrier.listen(zeroFiles, InetAddress::getLoopbackAddress);
+        TcpBarrier.PendingListener p = TcpBarrier.listen(zeroFiles, InetAddress::getLoopbackAddress, "loopback");
         TcpBarrier.Listening l = p.get(10, TimeUnit.SECONDS);
         p.abandon();
         assertThrows(
                 IOException.class,
                 () -> new Socket(InetAddress.getLoopbackAddress(), l.server().port()).close(),
                 "nobody listens any more");
+    }
+
+    @Test
+    void rank0DecidesByFilesBeforeItsListenerFails_theFailureIsStillNamed() throws Exception {
+        FileBarrier zeroFiles = files(0);
+        for (int r = 1; r < 3; r++) {
+            FileBarrier f = files(r);
+            f.prepare();
+            f.arrive();
+        }
+        CountDownLatch decided = new CountDownLatch(1);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Log.to(new PrintStream(log, true, StandardCharsets.UTF_8));
+        try {
+            // the listener's thread comes to bind() only once rank 0 has decided: a loaded node's order
+            TcpBarrier zero = new TcpBarrier(
+                    zeroFiles,
+                    () -> {
+                        decided.await();
+                        return InetAddress.getByName("192.0.2.1");
+                    },
+                    "--bind-address 192.0.2.1");
+            zero.prepare();
+            zero.arrive();
+            assertEquals(Outcome.Kind.RELEASE, zero.await(Map.of()).kind());
+            decided.countDown();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> log.toString(StandardCharsets.UTF_8)
+                            .contains("warning: cannot listen for the TCP release on --bind-address 192.0.2.1"));
+        } finally {
+            Log.to(System.err);
+        }
     }
 
     @Test

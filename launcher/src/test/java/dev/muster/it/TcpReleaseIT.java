@@ -203,8 +203,12 @@ class TcpReleaseIT {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void wrongBindAddress_rank0CannotListen_theBarrierCompletesByFile() throws Exception {
         SlurmSteps s = new SlurmSteps(tmp);
-        // 192.0.2.1 (TEST-NET-1) is no address of this machine: bind() fails, rank 0 publishes "none"
-        Path task = s.script("task.sh", s.barrier("--bind-address 192.0.2.1"));
+        // 192.0.2.1 (TEST-NET-1) is no address of this machine: bind() fails, rank 0 says so and publishes "none".
+        // The others arrive once it is published: arrived before, they could complete the step by files before rank
+        // 0's listener thread ever ran, and rank 0 exec'd before it had found anything to say.
+        Path task = s.script(
+                "task.sh",
+                "if [ $r != 0 ]; then " + WAIT_FOR_ENDPOINT + "fi\n" + s.barrier("--bind-address 192.0.2.1"));
         assertEquals(0, s.run(4, 8, task, Duration.ofSeconds(100)), s::errs);
         assertAllReleased(s, 8, "file");
         assertTrue(s.read("err.0").contains("cannot listen for the TCP release on --bind-address 192.0.2.1"), s::errs);
