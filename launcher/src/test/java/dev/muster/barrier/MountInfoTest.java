@@ -60,6 +60,13 @@ class MountInfoTest {
     }
 
     @Test
+    void anEscapeAsTheFirstCharacter_isDecodedToo() {
+        // a FUSE source may be any string: bindfs's is the path it mirrors, " x" here
+        MountInfo m = MountInfo.of(Path.of("/m/f"), List.of("40 22 0:50 / /m rw - fuse.bindfs \\040x rw"));
+        assertEquals(" x", m.source());
+    }
+
+    @Test
     void linesWithoutTypeOrSeparator_areSkipped() {
         assertEquals("/", of("/short/x").mountPoint(), "no source after the type");
         assertEquals("/", of("/nodash/x").mountPoint(), "no '-' separator");
