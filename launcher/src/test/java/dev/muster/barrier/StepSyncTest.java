@@ -107,6 +107,13 @@ class StepSyncTest {
                 pool);
     }
 
+    /** Joins every task and fails naming the first that did not exit 0. */
+    static void assertAllSucceed(List<CompletableFuture<Result>> fs) {
+        for (Result res : join(fs)) {
+            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
+        }
+    }
+
     static List<Result> join(List<CompletableFuture<Result>> fs) {
         List<Result> out = new ArrayList<>();
         for (CompletableFuture<Result> f : fs) {
@@ -260,9 +267,7 @@ class StepSyncTest {
         // listener thread ran, and this test would end before there was anything to say
         await().atMost(Duration.ofSeconds(10)).until(() -> log().contains("cannot listen"));
         fs.add(start(sync(1, 2, Transport.TCP), Map.of()));
-        for (Result res : join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        assertAllSucceed(fs);
         assertTrue(log().contains("cannot listen for the TCP release on --bind-address 192.0.2.1"), log());
         awaitCleanedUp();
     }
@@ -275,9 +280,7 @@ class StepSyncTest {
         for (int r = 0; r < 2; r++) {
             fs.add(start(new StepSync(id(r, 2), KEY, root, settings(LONG), trace, env), Map.of()));
         }
-        for (Result res : join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        assertAllSucceed(fs);
         for (String line : Files.readAllLines(trace)) {
             assertTrue(line.endsWith(" via=file"), line);
         }
@@ -377,9 +380,7 @@ class StepSyncTest {
     void release_rank0ThatLivesOn_removesTheStepDirectoryInProcess() {
         StepSync zero = sync(0, 2, Transport.TCP).livesOn();
         List<CompletableFuture<Result>> fs = List.of(start(zero, Map.of()), start(sync(1, 2, Transport.TCP), Map.of()));
-        for (Result res : join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        assertAllSucceed(fs);
         awaitCleanedUp();
     }
 
@@ -389,9 +390,7 @@ class StepSyncTest {
         for (int r = 0; r < 3; r++) {
             fs.add(start(sync(r, 3, Transport.FILE).lastDepartureCleans(), Map.of()));
         }
-        for (Result res : join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        assertAllSucceed(fs);
         assertFalse(Files.exists(root.resolve(KEY)));
     }
 
@@ -418,9 +417,7 @@ class StepSyncTest {
             syncs.add(s);
             fs.add(start(s, r == 0 ? Map.of(Roster.WANTED, "1") : Map.of()));
         }
-        for (Result res : join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        assertAllSucceed(fs);
         for (StepSync s : syncs) {
             assertNotNull(s.roster());
             List<Map<String, Object>> ranks = Roster.ranks(s.roster());

@@ -113,9 +113,7 @@ class WaiterHandOffTest {
         Handover h = taker.taken.get(10, TimeUnit.SECONDS);
         // rank 2 arrives only now: nothing but the ok (and beats) can have come from rank 0 before the hand-off
         fs.add(ranks.start(ranks.sync(2, 3, Transport.TCP), Map.of()));
-        for (StepSyncTest.Result res : StepSyncTest.join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        StepSyncTest.assertAllSucceed(fs);
         ranks.awaitCleanedUp();
 
         assertEquals(List.of("prepare", "take", "cancel"), taker.events);
@@ -182,9 +180,7 @@ class WaiterHandOffTest {
         Recorder taker = new Recorder(arrival(1, 2));
         one.handOver(taker);
         fs.add(ranks.start(one, Map.of()));
-        for (StepSyncTest.Result res : StepSyncTest.join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        StepSyncTest.assertAllSucceed(fs);
         assertNull(taker.taken.getNow(null).traceLine());
         assertEquals(List.of("prepare", "take", "cancel"), taker.events);
     }
@@ -197,9 +193,7 @@ class WaiterHandOffTest {
         List<CompletableFuture<StepSyncTest.Result>> fs = List.of(
                 ranks.start(ranks.sync(0, 2, Transport.FILE).lastDepartureCleans(), Map.of()),
                 ranks.start(one, Map.of()));
-        for (StepSyncTest.Result res : StepSyncTest.join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        StepSyncTest.assertAllSucceed(fs);
         assertEquals(List.of(), taker.events);
     }
 
@@ -222,9 +216,7 @@ class WaiterHandOffTest {
         Recorder taker = new Recorder(arrival(1, 2));
         one.handOver(taker);
         fs.add(ranks.start(one, Map.of()));
-        for (StepSyncTest.Result res : StepSyncTest.join(fs)) {
-            assertEquals(0, res.code(), () -> String.valueOf(res.failure()));
-        }
+        StepSyncTest.assertAllSucceed(fs);
         assertEquals(List.of(), taker.events);
     }
 
