@@ -106,6 +106,11 @@ public final class FileBarrier implements Barrier {
                 "host=" + node + " pid=" + Posix.pid() + " time=" + arrivedAt + "\n", roster.cardBytes());
     }
 
+    /** The arrival file's content, made on arrival ({@link #markArrived}). */
+    byte[] arrivalInfo() {
+        return arrivalInfo;
+    }
+
     /** Writes this task's arrival file once (diagnostics, the file fallback, and timeout lists). */
     void writeArrival() {
         if (arrivalWritten) {
@@ -180,10 +185,7 @@ public final class FileBarrier implements Barrier {
         }
     }
 
-    /**
-     * After the release, before the departure: the roster's JSON, or null when the release carries none
-     * ({@link StepRoster#roster}).
-     */
+    /** After the release, before the departure: the roster's JSON, or null without one ({@link StepRoster#roster}). */
     public byte[] roster(Outcome release) {
         return roster.roster(release, rank);
     }

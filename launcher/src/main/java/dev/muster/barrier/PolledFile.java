@@ -64,6 +64,14 @@ final class PolledFile {
             finished = true;
         }
 
+        /**
+         * How rank 0's small waiter is to read the outcome file (muster-wait.c, {@code MUSTER_WAIT_POLICY}): {@code
+         * sync}, {@code hold} or {@code open}, as this policy reads it.
+         */
+        String waiterWord() {
+            return !mayHold() ? "open" : forceSync ? "sync" : "hold";
+        }
+
         /** True once it is known that nothing will be held: every poll opens, reads and closes. */
         private boolean neverHolds() {
             return finished || Boolean.FALSE.equals(holdOpen);

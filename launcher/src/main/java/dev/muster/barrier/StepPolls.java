@@ -55,6 +55,11 @@ final class StepPolls {
         return policy.forcesSync();
     }
 
+    /** How rank 0's small waiter is to read the outcome file ({@link PolledFile.Policy#waiterWord}). */
+    String waiterPolicy() {
+        return policy.waiterWord();
+    }
+
     /** Polls as on NFS with attribute caching, one open() per poll, whatever the mount (for tests: no NFS here). */
     void byOpenOnly() {
         policy.byOpenOnly();

@@ -182,13 +182,7 @@ public final class StepSync {
         if (transport.mode() == Transport.Mode.TCP && !files.handOff().offered()) { // (a waiter runs none of it)
             TcpWarmUp.releaseInBackground(); // while this task waits, not after the last arrival
         }
-        Thread cleanup = null;
-        if (id.rank() == 0 && !livesOn && !lastDepartureCleans && barrier.cleanedUp()) {
-            // Starting a process costs a cold JVM tens of milliseconds: do it while waiting, not before.
-            cleanup = new Thread(() -> Cleanup.start(files.dir(), id.size(), settings.timeout()), "muster-cleanup");
-            cleanup.setDaemon(true);
-            cleanup.start();
-        }
+        Thread cleanup = startCleanup();
         Outcome release;
         try {
             release = barrier.await(releaseData);
@@ -226,6 +220,21 @@ public final class StepSync {
             }
         }
         return release;
+    }
+
+    /**
+     * Rank 0 of a process that execs: starts the clean-up process on a thread of its own (starting a process costs
+     * a cold JVM tens of milliseconds: while waiting, not before); null for the others.
+     */
+    private Thread startCleanup() {
+        if (id.rank() != 0 || livesOn || lastDepartureCleans || !barrier.cleanedUp()) {
+            return null;
+        }
+        Thread t = new Thread(() -> Cleanup.start(files.dir(), id.size(), settings.timeout()), "muster-cleanup");
+        t.setDaemon(true);
+        t.start();
+        files.handOff().cleanup(t); // joined before rank 0's wait is handed over: nobody starts it after the exec
+        return t;
     }
 
     /** Rank 0 of a process that lives on: removes the step directory on a daemon thread once all departed. */

@@ -47,11 +47,14 @@ final class TcpClient implements AutoCloseable {
      * it. UNREACHABLE: no route, no listener, or no connection in time; REFUSED: reset by rank 0.
      */
     static Attempt connect(TcpEndpoint ep, int rank, long timeoutMillis) {
-        return connect(ep, rank, null, timeoutMillis);
+        return connect(ep, TcpHello.of(rank, ep.token(), null), timeoutMillis);
     }
 
-    /** With this task's roster card in the hello (version 2), when {@code card} is not null. */
-    static Attempt connect(TcpEndpoint ep, int rank, byte[] card, long timeoutMillis) {
+    /**
+     * Connects and sends {@code hello} at once, or connects only when it is null: the small waiter then sends it
+     * ({@link WaiterHandOff#handOverBeforeHello}), or {@link #hello} does.
+     */
+    static Attempt connect(TcpEndpoint ep, byte[] hello, long timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         SocketChannel ch = null;
         // (the hello goes out at once; the caller waits for the answer with awaitOk)
@@ -74,9 +77,7 @@ final class TcpClient implements AutoCloseable {
                 k.cancel();
                 sel.selectNow(); // flushes the cancelled key before the channel registers again
             }
-            ByteBuffer hello = ByteBuffer.wrap(TcpHello.of(rank, ep.token(), card));
-            ch.write(hello); // at most ~4.2 KB into an empty socket buffer
-            if (hello.hasRemaining()) {
+            if (hello != null && !TcpHello.send(ch, hello)) {
                 close(ch, sel);
                 return new Attempt(State.UNREACHABLE, null, "cannot send the hello");
             }
@@ -91,6 +92,11 @@ final class TcpClient implements AutoCloseable {
                     null,
                     e.getClass().getSimpleName() + (m == null ? "" : ": " + m));
         }
+    }
+
+    /** Sends the hello on a connection made without it; false when it cannot. */
+    boolean hello(byte[] hello) {
+        return TcpHello.send(ch, hello);
     }
 
     /**

@@ -108,8 +108,20 @@ final class TcpFollower {
             if (left <= 0) {
                 break;
             }
-            TcpClient.Attempt a = TcpClient.connect(
-                    ep, fb.rank(), fb.stepRoster().cardBytes(), Math.min(left, CONNECT_TIMEOUT_MILLIS));
+            byte[] hello = TcpHello.of(fb.rank(), ep.token(), fb.stepRoster().cardBytes());
+            // the first attempt of a task whose wait a small waiter may take: the waiter sends the hello, so that
+            // the JVM's teardown comes before this task arrives, not between the last arrival and the programs
+            boolean waiterSays =
+                    attempt == 0 && fb.handOff().offered() && fb.stepRoster().cardBytes() == null;
+            TcpClient.Attempt a =
+                    TcpClient.connect(ep, waiterSays ? null : hello, Math.min(left, CONNECT_TIMEOUT_MILLIS));
+            if (waiterSays && a.state() == TcpClient.State.CONNECTED) {
+                fb.handOff().handOverBeforeHello(a.client(), hello, deadline, nextProgress());
+                if (!a.client().hello(hello)) { // the JVM waits: it says hello itself
+                    a.client().close();
+                    a = new TcpClient.Attempt(TcpClient.State.UNREACHABLE, null, "cannot send the hello");
+                }
+            }
             if (a.state() == TcpClient.State.CONNECTED) {
                 int ok = awaitOk(a.client());
                 if (ok == 1) {
@@ -211,10 +223,15 @@ final class TcpFollower {
                         || problem.contains("unreachable"));
     }
 
+    /** When a connected task first says that it is still waiting. */
+    private long nextProgress() {
+        return fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
+    }
+
     /** Connected: waits for the outcome over TCP alone, up to this task's deadline. */
     private Outcome awaitRelease(TcpClient client) throws InterruptedException {
         try (TcpClient c = client) {
-            long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
+            long nextProgress = nextProgress();
             // The arrival file (for timeout lists and the clean-up) waits a moment: when this task completes the
             // barrier, the release follows within milliseconds, and a file created then competes with the file
             // system work of every task it has just released (their execs); it is written after the release.

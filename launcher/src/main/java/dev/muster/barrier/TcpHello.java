@@ -60,6 +60,17 @@ final class TcpHello {
         return all;
     }
 
+    /** Writes a hello on a connected channel at once; false when it cannot (at most ~4.2 KB: an empty buffer takes it). */
+    static boolean send(java.nio.channels.SocketChannel ch, byte[] hello) {
+        ByteBuffer b = ByteBuffer.wrap(hello);
+        try {
+            ch.write(b);
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        return !b.hasRemaining();
+    }
+
     TcpHello(long since) {
         this.since = since;
     }

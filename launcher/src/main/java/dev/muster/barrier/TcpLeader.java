@@ -55,6 +55,14 @@ final class TcpLeader {
         }
         Log.debug("listening for the TCP release on " + ep.address());
         try {
+            // before any connection is accepted: the small waiter then holds the listener and every connection
+            fb.handOff()
+                    .handOverLeader(
+                            server.port(),
+                            ep.token(),
+                            releaseData,
+                            fb.deadlineNanos(),
+                            fb.arrivedNanos() + fb.settings().progress().toNanos() / 2);
             return loop(server, releaseData);
         } catch (IOException e) {
             // the selector itself failed: go on by files, keep the connections open (closing them would look
@@ -105,10 +113,10 @@ final class TcpLeader {
     private Outcome loop(TcpServer server, Map<String, String> releaseData) throws IOException, InterruptedException {
         int size = fb.size();
         long deadline = fb.deadlineNanos();
+        long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
         Backoff backoff = fb.backoff(fb.settings().pollMax().toNanos());
         long now = fb.clock().nanoTime();
         long nextFiles = now;
-        long nextProgress = fb.arrivedNanos() + fb.settings().progress().toNanos() / 2;
         long nextBeat = now + TcpHello.BEAT_NANOS;
         BitSet byFile = new BitSet(size);
         byFile.set(0);

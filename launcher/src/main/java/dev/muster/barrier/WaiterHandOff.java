@@ -21,6 +21,8 @@ final class WaiterHandOff {
     private java.util.function.BooleanSupplier stopping;
     /** {@link #abortClaim()}, worked out when the hand-off is offered. */
     private Map<String, String> abortClaim;
+    /** Rank 0: the thread that starts the clean-up process, joined before rank 0's wait is handed over. */
+    private Thread cleanup;
 
     WaiterHandOff(FileBarrier fb) {
         this.fb = fb;
@@ -35,6 +37,11 @@ final class WaiterHandOff {
         traceHead = head;
         this.stopping = stopping;
         this.abortClaim = t == null ? null : abortClaim(); // before the arrival, not between the ok and the exec
+    }
+
+    /** Rank 0: the thread starting the clean-up process, which must have started it before an exec. */
+    void cleanup(Thread t) {
+        cleanup = t;
     }
 
     /** Whether a small waiter may take this task's wait over once it is connected. */
@@ -79,6 +86,93 @@ final class WaiterHandOff {
     }
 
     /**
+     * Lets a small waiter take the wait over right after the connection is made, before the hello: the waiter
+     * sends it and the task arrives then (the trace's {@code arrive_us}), so that the JVM's teardown comes before the
+     * arrival rather than after rank 0's {@code ok}. The waiter writes the arrival file after the {@code ok}, as
+     * this JVM would. Returns only when it has not taken over: the JVM then says hello itself and waits, without a
+     * second offer.
+     */
+    void handOverBeforeHello(TcpClient c, byte[] hello, long deadline, long nextProgress) {
+        int[] ports = taker == null ? null : ports(c.channel());
+        if (ports == null) {
+            return;
+        }
+        Map<String, String> vars = new TreeMap<>(abortClaim);
+        vars.put("MUSTER_WAIT_HELLO", new String(hello, StandardCharsets.US_ASCII));
+        vars.put("MUSTER_WAIT_ARRIVAL", fb.files().arrivalFile(fb.rank()).toString());
+        vars.put("MUSTER_WAIT_ARRIVAL_INFO", new String(fb.arrivalInfo(), StandardCharsets.UTF_8));
+        Handover.Taker t = taker;
+        taker = null; // one offer: a waiter that cannot start now would not start after the ok either
+        t.prepare();
+        try {
+            t.take(new Handover(
+                    ports[0],
+                    ports[1],
+                    deadline,
+                    fb.clock().nanoTime(),
+                    nextProgress,
+                    fb.settings().progress().toNanos() * 3,
+                    fb.files().departure(fb.rank()),
+                    traceHead,
+                    c::quiet,
+                    stopping,
+                    vars));
+        } finally {
+            t.cancel(); // the task waits in its JVM: TERM, INT and HUP back to it
+        }
+    }
+
+    /**
+     * Rank 0, its listener open and no connection accepted yet: lets the small waiter take the rest of the wait over
+     * (docs/barrier.md, "Rank 0's wait"), listener and all; returns only when it has not (then rank 0 waits in its
+     * JVM). Not with a roster, which the JVM builds from the cards. The waiter answers the hellos, counts the
+     * arrivals, decides through the claim and sends the outcome as {@link TcpLeader} would, from what is handed to
+     * it here: the step's size, the token, the release already encoded, where the arrival files are and how the
+     * outcome file is read.
+     */
+    void handOverLeader(int port, byte[] token, Map<String, String> releaseData, long deadline, long nextProgress) {
+        if (taker == null || releaseData.containsKey(Roster.WANTED)) {
+            return;
+        }
+        if (cleanup != null) {
+            try {
+                cleanup.join(5000); // after the exec nobody would start it
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        StepFiles files = fb.files();
+        Map<String, String> vars = new TreeMap<>(abortClaim);
+        vars.put("MUSTER_WAIT_SIZE", Integer.toString(fb.size()));
+        vars.put("MUSTER_WAIT_TOKEN", java.util.HexFormat.of().formatHex(token));
+        vars.put(
+                "MUSTER_WAIT_RELEASE",
+                new String(Outcome.release(0, releaseData).encode(), StandardCharsets.UTF_8));
+        vars.put("MUSTER_WAIT_ARRIVALS", files.arrivalDir.toString());
+        vars.put("MUSTER_WAIT_WIDTH", Integer.toString(files.width));
+        vars.put("MUSTER_WAIT_POLICY", fb.polls().waiterPolicy());
+        vars.put("MUSTER_WAIT_POLL_MAX", Long.toString(fb.settings().pollMax().toNanos()));
+        taker.prepare();
+        try {
+            taker.take(new Handover(
+                    port,
+                    Handover.LISTENER,
+                    deadline,
+                    fb.clock().nanoTime(),
+                    nextProgress,
+                    fb.settings().progress().toNanos(),
+                    files.departure(0),
+                    traceLine(),
+                    () -> true,
+                    stopping,
+                    vars));
+        } finally {
+            taker.cancel(); // rank 0 waits in its JVM: TERM, INT and HUP back to it
+        }
+    }
+
+    /**
      * What the waiter needs to claim this task's abort for a signal itself, before it starts the JVM again: that
      * start takes 0.1-0.3 s, in which rank 0 could count the last arrival and release the step without this task
      * (docs/barrier.md, "The small waiter"). The claim's files, and the abort's bytes for each signal, exactly as
@@ -111,6 +205,15 @@ final class WaiterHandOff {
                     throw dev.muster.core.MusterException.internal("the waiter handed back no outcome", null);
                 }
                 fb.finish(o);
+            }
+            case "decide" -> {
+                // rank 0's waiter could not claim: decided here, where a failure is named
+                byte[] b = detail.getBytes(StandardCharsets.UTF_8);
+                Outcome o = Outcome.decode(b, b.length, "rank 0's waiter");
+                if (o == null) {
+                    throw dev.muster.core.MusterException.internal("the waiter handed back no outcome", null);
+                }
+                fb.finish(fb.decide(o));
             }
             case "closed" -> {
                 Outcome o = fb.readOutcome();

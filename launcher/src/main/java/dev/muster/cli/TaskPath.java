@@ -97,6 +97,8 @@ final class TaskPath {
         }
         program = CommandLookup.find(f.command.get(0), env);
         childEnv = new TreeMap<>(env);
+        childEnv.remove(Waiter.RESUME); // a JVM the small waiter started again to wait anew (StepSync.REFUSED)
+        childEnv.remove(Waiter.DETAIL);
         // Building the native exec handles costs tens of milliseconds in a cold JVM: do it while waiting, not
         // after the release.
         prepare = new Thread(Exec::prepare, "muster-exec-prepare");
@@ -146,7 +148,9 @@ final class TaskPath {
         Options o = f.barrier;
         StepSync sync = new StepSync(
                 id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(), o.transport, o.trace, env);
-        if (env.containsKey(Waiter.RESUME)) {
+        if (Waiter.REFUSED.equals(env.get(Waiter.RESUME))) {
+            Log.debug("the small waiter's hello was not accepted (" + env.get(Waiter.DETAIL) + "): waiting in the JVM");
+        } else if (env.containsKey(Waiter.RESUME)) {
             // started again by the small waiter, to end the wait as it would have ended here
             sync.resume(env.get(Waiter.RESUME), env.getOrDefault(Waiter.DETAIL, ""));
         }

@@ -26,7 +26,7 @@ final class WaiterOffer implements Handover.Taker {
     }
 
     /**
-     * The offer, or null when this task waits in its JVM: rank 0 (it sends the release), {@code --no-waiter},
+     * The offer, or null when this task waits in its JVM: {@code --no-waiter},
      * no waiter found, no libmuster.so (a signal during the hand-off could be lost without it), or what the waiter does not do: a roster, --start services, a
      * rendezvous registration (their work follows the release in the JVM).
      */
@@ -39,8 +39,8 @@ final class WaiterOffer implements Handover.Taker {
             boolean registers,
             boolean services,
             Thread prepare) {
-        if (id.rank() == 0
-                || f.noWaiter
+        if (f.noWaiter
+                || env.containsKey(Waiter.RESUME) // started again by a waiter whose hello was refused
                 || f.dryRun
                 || f.roster
                 || services

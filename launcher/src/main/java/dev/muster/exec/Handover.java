@@ -11,7 +11,7 @@ import java.util.function.BooleanSupplier;
  * writes after the release.
  *
  * @param localPort     the connection's port on this node
- * @param remotePort    rank 0's port
+ * @param remotePort    rank 0's port, or {@link #LISTENER} when rank 0 hands over its listener on {@code localPort}
  * @param deadlineNanos this task's deadline
  * @param heardNanos    when rank 0 last sent anything
  * @param progressNanos when the next progress line is due; then every {@code everyNanos}
@@ -37,6 +37,9 @@ public record Handover(
         BooleanSupplier quiet,
         BooleanSupplier stopping,
         Map<String, String> abortClaim) {
+
+    /** {@link #remotePort} of rank 0's hand-off: the descriptor is its listener, not a connection. */
+    public static final int LISTENER = -1;
 
     /** Takes the wait over; returns only when it cannot (the task then waits in its JVM). */
     public interface Taker {

@@ -23,6 +23,11 @@ public final class Waiter {
     public static final String RESUME = "MUSTER_WAIT_RESUME";
 
     public static final String DETAIL = "MUSTER_WAIT_DETAIL";
+    /**
+     * {@link #RESUME} of a waiter whose hello rank 0 closed unanswered with nothing decided: the JVM started again
+     * waits anew, in itself (docs/barrier.md, "The small waiter").
+     */
+    public static final String REFUSED = "refused";
     /** A path overrides where the waiter is looked for; {@code 0} turns it off, as {@code --no-waiter}. */
     public static final String OVERRIDE = "MUSTER_WAITER";
 
@@ -111,7 +116,7 @@ public final class Waiter {
             return;
         }
         Map<String, String> env = new TreeMap<>(prepared);
-        env.put("MUSTER_WAIT_FD", Integer.toString(fd));
+        env.put(h.remotePort() == Handover.LISTENER ? "MUSTER_WAIT_LISTEN" : "MUSTER_WAIT_FD", Integer.toString(fd));
         env.put("MUSTER_WAIT_DEADLINE", Long.toString(h.deadlineNanos()));
         env.put("MUSTER_WAIT_HEARD", Long.toString(h.heardNanos()));
         env.put("MUSTER_WAIT_PROGRESS", Long.toString(h.progressNanos()));
@@ -142,7 +147,8 @@ public final class Waiter {
             return;
         }
         envp.add("MUSTER_WAIT_SIGFD=" + sigfd);
-        Log.debug("handing the wait to " + plan.waiter() + " (connection on descriptor " + fd + ")");
+        Log.debug("handing the wait to " + plan.waiter() + " ("
+                + (h.remotePort() == Handover.LISTENER ? "listener" : "connection") + " on descriptor " + fd + ")");
         Exec.removePerfDataFile();
         System.out.flush();
         System.err.flush();

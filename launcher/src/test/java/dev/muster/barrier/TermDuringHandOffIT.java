@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A task stopped by TERM the moment it has arrived on the TCP path, while its JVM hands the wait to the small
- * waiter (docs/barrier.md, "The small waiter": signals during the hand-off): real {@code muster local} steps of
+ * A task stopped by TERM the moment it has connected to rank 0 on the TCP path, while its JVM hands the wait to the
+ * small waiter (docs/barrier.md, "The small waiter": signals during the hand-off): real {@code muster local} steps of
  * three tasks, one of which is held SIGSTOPped before it can arrive, so that no release can come before the TERM.
  * Every round must end as the documentation promises: the abort written, muster local's exit 143, no program run.
  * The signal lands at a different point of the hand-off each round (before the exec, across it, in the waiter);
@@ -35,7 +35,7 @@ class TermDuringHandOffIT {
 
     @Test
     @Timeout(150)
-    void termRightAfterTheArrival_abortsTheStep_andNoProgramRuns() throws Exception {
+    void termRightAfterTheConnection_abortsTheStep_andNoProgramRuns() throws Exception {
         String arch = System.getProperty("os.arch");
         Path waiter = Cluster.root()
                 .resolve("target/native/linux-" + ("amd64".equals(arch) ? "x86_64" : arch) + "/muster-wait");
@@ -95,7 +95,7 @@ class TermDuringHandOffIT {
                     !SoakReal.mayHaveArrived(local, root, HELD, held),
                     "task " + HELD + " was held before it could arrive");
             ProcessHandle victim = SoakReal.task(local, VICTIM);
-            awaitArrival(local, root, victim);
+            awaitEndpoint(err, victim);
             victim.destroy(); // SIGTERM straight away: a kill(1) would start a millisecond or more later
             try {
                 // the abort written, and the task dead of the signal, before the held task can arrive; a task that
@@ -128,37 +128,20 @@ class TermDuringHandOffIT {
     }
 
     /**
-     * Returns as soon as {@code task}'s arrival file exists: it is polled without pause (a sleep of a millisecond
-     * would mostly miss the hand-off, which follows the file within about one), but only from the task's hello on
-     * (it connects to rank 0 just before it writes the file), so that the spinning lasts milliseconds.
+     * Returns as soon as the victim has read rank 0's endpoint (its --verbose line): it connects right after, and
+     * the hand-off follows the connection at once, before the hello, which the waiter sends (docs/barrier.md, "The
+     * small waiter"). Polled a millisecond apart, so that the TERM lands before, in and after the hand-off's few
+     * milliseconds. (A socket of the task's is no sign: the warm-up opens one while the task prepares, before its
+     * TERM handler is in place.)
      */
-    private static void awaitArrival(Process local, Path root, ProcessHandle task) throws Exception {
+    private static void awaitEndpoint(Path err, ProcessHandle task) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline && task.isAlive() && !holdsSocket(task)) {
+        String line = "muster[" + VICTIM + "] endpoint read";
+        while (System.nanoTime() < deadline
+                && task.isAlive()
+                && !Files.readString(err, StandardCharsets.UTF_8).contains(line)) {
             Thread.sleep(1);
         }
-        Path arrival = SoakReal.stepDir(local, root).resolve("arrival");
-        while (System.nanoTime() < deadline && task.isAlive() && !SoakReal.arrived(arrival, VICTIM)) {
-            Thread.onSpinWait();
-        }
-    }
-
-    private static boolean holdsSocket(ProcessHandle task) {
-        try (java.nio.file.DirectoryStream<Path> fds =
-                Files.newDirectoryStream(Path.of("/proc", Long.toString(task.pid()), "fd"))) {
-            for (Path fd : fds) {
-                try {
-                    if (Files.readSymbolicLink(fd).toString().startsWith("socket:")) {
-                        return true;
-                    }
-                } catch (java.io.IOException e) {
-                    // closed meanwhile
-                }
-            }
-        } catch (java.io.IOException e) {
-            return false;
-        }
-        return false;
     }
 
     private static void kill(ProcessHandle p, String sig) throws Exception {

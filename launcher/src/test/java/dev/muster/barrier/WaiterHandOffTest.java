@@ -98,31 +98,36 @@ class WaiterHandOffTest {
         return ranks.files(rank, size).files().arrivalFile(rank);
     }
 
+    /**
+     * The hand-off comes right after the connection is made, before the hello, which the waiter sends: the task
+     * arrives then, and the JVM's teardown comes before its arrival (docs/barrier.md, "The small waiter").
+     */
     @Test
-    void connected_theTakerGetsTheConnectionDeadlineScheduleDepartureTraceAndAbortClaim() throws Exception {
+    void connected_theTakerGetsTheConnectionBeforeTheHello_theHelloDeadlineScheduleDepartureTraceHeadAndAbortClaim()
+            throws Exception {
         Path trace = root.resolve("trace.txt");
         List<CompletableFuture<StepSyncTest.Result>> fs = new ArrayList<>();
         fs.add(ranks.start(ranks.sync(0, 3, Transport.TCP, StepSyncTest.LONG, trace, Map.of()), Map.of()));
         ranks.awaitListening(3);
-        int rank0Port = ranks.files(2, 3).polls().endpoint().port();
+        TcpEndpoint ep = ranks.files(2, 3).polls().endpoint();
         long before = System.nanoTime();
         StepSync one = ranks.sync(1, 3, Transport.TCP, StepSyncTest.LONG, trace, Map.of());
         Recorder taker = new Recorder(arrival(1, 3));
         one.handOver(taker);
         fs.add(ranks.start(one, Map.of()));
         Handover h = taker.taken.get(10, TimeUnit.SECONDS);
-        // rank 2 arrives only now: nothing but the ok (and beats) can have come from rank 0 before the hand-off
+        // (the recorder returns: the JVM then says hello itself and waits, without a second offer)
         fs.add(ranks.start(ranks.sync(2, 3, Transport.TCP), Map.of()));
         StepSyncTest.assertAllSucceed(fs);
         ranks.awaitCleanedUp();
 
         assertEquals(List.of("prepare", "take", "cancel"), taker.events);
-        assertFalse(taker.arrivalAtPrepare, "the arrival file is written after prepare(), overlapping it");
-        assertTrue(taker.arrivalAtTake, "the waiter writes no arrival file: it is there before take()");
+        assertFalse(taker.arrivalAtPrepare);
+        assertFalse(taker.arrivalAtTake, "the waiter writes the arrival file after rank 0's ok");
         assertTrue(taker.quietAtTake);
         assertFalse(h.stopping().getAsBoolean());
 
-        assertEquals(rank0Port, h.remotePort());
+        assertEquals(ep.port(), h.remotePort());
         assertTrue(h.localPort() > 0);
         assertNotEquals(h.remotePort(), h.localPort());
         long timeout = StepSyncTest.LONG.toNanos();
@@ -134,13 +139,13 @@ class WaiterHandOffTest {
         Path dir = root.resolve(StepSyncTest.KEY);
         assertEquals(dir.resolve(StepFiles.DEPARTURE).resolve("1"), h.departure());
 
-        // the waiter completes the task's trace line: the same arrival as the JVM's own line
+        // the waiter completes the task's trace line from its hello on: the JVM's own line up to arrive_us
         String line1 = Files.readAllLines(trace).stream()
                 .filter(l -> l.startsWith("rank=1 "))
                 .findFirst()
                 .orElseThrow();
-        assertEquals(line1.substring(0, line1.indexOf(" release_us=")), h.traceLine());
-        assertTrue(h.traceLine().startsWith("rank=1 size=3 node=node1 pid=" + Posix.pid() + " arrive_us="));
+        assertEquals(line1.substring(0, line1.indexOf(" arrive_us=")), h.traceLine());
+        assertEquals("rank=1 size=3 node=node1 pid=" + Posix.pid(), h.traceLine());
 
         Map<String, String> claim = h.abortClaim();
         assertEquals(
@@ -150,8 +155,18 @@ class WaiterHandOffTest {
                         "MUSTER_WAIT_OUTCOME",
                         "MUSTER_WAIT_ABORT_TERM",
                         "MUSTER_WAIT_ABORT_INT",
-                        "MUSTER_WAIT_ABORT_HUP"),
+                        "MUSTER_WAIT_ABORT_HUP",
+                        "MUSTER_WAIT_HELLO",
+                        "MUSTER_WAIT_ARRIVAL",
+                        "MUSTER_WAIT_ARRIVAL_INFO"),
                 claim.keySet());
+        assertEquals(
+                "muster-hello 1 1 " + java.util.HexFormat.of().formatHex(ep.token()) + "\n",
+                claim.get("MUSTER_WAIT_HELLO"));
+        assertEquals(arrival(1, 3).toString(), claim.get("MUSTER_WAIT_ARRIVAL"));
+        assertTrue(
+                claim.get("MUSTER_WAIT_ARRIVAL_INFO").startsWith("host=node1 pid=" + Posix.pid() + " time="),
+                claim.get("MUSTER_WAIT_ARRIVAL_INFO"));
         assertEquals(dir.resolve(StepFiles.CLAIM).toString(), claim.get("MUSTER_WAIT_CLAIM"));
         assertEquals(
                 dir.resolve(StepFiles.CLAIM_TEMP + "1." + Posix.pid() + ".").toString(),
@@ -162,11 +177,63 @@ class WaiterHandOffTest {
         assertAbort(claim.get("MUSTER_WAIT_ABORT_HUP"), 129, "rank 1 was stopped by SIGHUP while waiting");
     }
 
+    /**
+     * Rank 0 offers its listener once it is open, before accepting anything: the taker gets the listener's port, the
+     * step's size, the token, the release already encoded and how to read the step files; rank 0's own abort claim;
+     * and its departure, trace head and deadline. (The recorder returns: rank 0 then waits in its JVM.)
+     */
+    @Test
+    void rank0_theTakerGetsTheListenerBeforeAnyConnection_withWhatTheLeaderNeeds() throws Exception {
+        Path trace = root.resolve("trace.txt");
+        long before = System.nanoTime();
+        StepSync zero = ranks.sync(0, 3, Transport.TCP, StepSyncTest.LONG, trace, Map.of());
+        Recorder taker = new Recorder(arrival(0, 3));
+        zero.handOver(taker);
+        List<CompletableFuture<StepSyncTest.Result>> fs = new ArrayList<>();
+        fs.add(ranks.start(zero, Map.of("master_addr", "10.0.0.1")));
+        Handover h = taker.taken.get(10, TimeUnit.SECONDS);
+        fs.add(ranks.start(ranks.sync(1, 3, Transport.TCP), Map.of()));
+        fs.add(ranks.start(ranks.sync(2, 3, Transport.TCP), Map.of()));
+        StepSyncTest.assertAllSucceed(fs);
+        ranks.awaitCleanedUp();
+
+        assertEquals(List.of("prepare", "take", "cancel"), taker.events);
+        assertTrue(taker.arrivalAtPrepare, "rank 0 wrote its arrival file on arriving");
+        TcpEndpoint ep = ranks.files(1, 3).polls().endpoint();
+        assertEquals(Handover.LISTENER, h.remotePort());
+        assertEquals(ep == null ? h.localPort() : ep.port(), h.localPort());
+        assertTrue(before + StepSyncTest.LONG.toNanos() <= h.deadlineNanos());
+        assertEquals(Duration.ofSeconds(60).toNanos(), h.everyNanos(), "rank 0's progress lines come every period");
+        Path dir = root.resolve(StepSyncTest.KEY);
+        assertEquals(dir.resolve(StepFiles.DEPARTURE).resolve("0"), h.departure());
+        assertTrue(
+                h.traceLine().matches("rank=0 size=3 node=\\S+ pid=" + Posix.pid() + " arrive_us=\\d+"), h.traceLine());
+
+        Map<String, String> v = h.abortClaim();
+        assertEquals("3", v.get("MUSTER_WAIT_SIZE"));
+        assertTrue(v.get("MUSTER_WAIT_TOKEN").matches("[0-9a-f]{32}"), v.get("MUSTER_WAIT_TOKEN"));
+        byte[] release = v.get("MUSTER_WAIT_RELEASE").getBytes(StandardCharsets.UTF_8);
+        Outcome o = Outcome.decode(release, release.length, "the release");
+        assertEquals(Outcome.Kind.RELEASE, o.kind());
+        assertEquals("10.0.0.1", o.data().get("master_addr"));
+        assertEquals(dir.resolve(StepFiles.ARRIVAL).toString(), v.get("MUSTER_WAIT_ARRIVALS"));
+        assertEquals("2", v.get("MUSTER_WAIT_WIDTH"));
+        assertTrue(Set.of("hold", "sync", "open").contains(v.get("MUSTER_WAIT_POLICY")), v.get("MUSTER_WAIT_POLICY"));
+        assertEquals(
+                Long.toString(StepSyncTest.settings(StepSyncTest.LONG).pollMax().toNanos()),
+                v.get("MUSTER_WAIT_POLL_MAX"));
+        assertAbortOf(0, v.get("MUSTER_WAIT_ABORT_TERM"), 143, "rank 0 was stopped by SIGTERM while waiting");
+    }
+
     private static void assertAbort(String encoded, int code, String reason) {
+        assertAbortOf(1, encoded, code, reason);
+    }
+
+    private static void assertAbortOf(int rank, String encoded, int code, String reason) {
         byte[] b = encoded.getBytes(StandardCharsets.UTF_8);
         Outcome o = Outcome.decode(b, b.length, "the claim");
         assertEquals(Outcome.Kind.ABORT, o.kind());
-        assertEquals(1, o.rank());
+        assertEquals(rank, o.rank());
         assertEquals(code, o.code());
         assertEquals(reason, o.reason());
     }

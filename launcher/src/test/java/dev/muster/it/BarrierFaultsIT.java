@@ -177,7 +177,8 @@ class BarrierFaultsIT {
                     "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }
-        // rank 0 is the one that cannot wait in the waiter; the others may have timed out before rank 0 listened
+        // rank 0 decides the timeout in its waiter (or its JVM); the others may have timed out before rank 0 listened
+        assertTrue(w.tookIt(err(0)), "rank 0 waited as " + w + "\n" + diagnosis());
         assertTrue(
                 w == Waiters.JVM
                         ? !err(1).contains(Waiters.HANDED) && !err(2).contains(Waiters.HANDED)
@@ -193,7 +194,7 @@ class BarrierFaultsIT {
         // rank 2 comes once the others are waiting (connected to rank 0, or handed over to the waiter), 2 s late
         // at most, so that they are already waiting when it aborts
         Path d = cluster.dir();
-        String waiting = w == Waiters.JVM ? "connected to rank 0" : Waiters.HANDED;
+        String waiting = Waiters.CONNECTED;
         Path task = cluster.script(
                 "task.sh",
                 ""
@@ -226,9 +227,7 @@ class BarrierFaultsIT {
                     "rank " + rank + " exited " + after + " after the abort marker; its timeout is 30 s");
             assertTrue(err(rank).contains("rank 2 aborted the barrier"), "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
-            if (rank > 0) {
-                assertTrue(w.tookIt(err(rank)), "rank " + rank + " waited as " + w + ": " + err(rank));
-            }
+            assertTrue(w.tookIt(err(rank)), "rank " + rank + " waited as " + w + ": " + err(rank));
         }
     }
 
@@ -421,7 +420,21 @@ class BarrierFaultsIT {
     @EnumSource(Waiters.class)
     @Timeout(60)
     void termToOneWaitingTask_othersExitOnTheAbortWith143NamingIt(Waiters w) throws Exception {
+        termWhileWaiting(w, 1);
+    }
+
+    /** Rank 0 itself, waiting in its waiter (the listener's, muster-wait.c) or in its JVM. */
+    @ParameterizedTest
+    @EnumSource(Waiters.class)
+    @Timeout(60)
+    void termToRank0WhileItWaits_othersExitOnTheAbortWith143NamingIt(Waiters w) throws Exception {
+        termWhileWaiting(w, 0);
+    }
+
+    /** SIGTERM to {@code target} (0 or 1) once ranks 0-2 wait; rank 3 comes only afterwards. */
+    private void termWhileWaiting(Waiters w, int target) throws Exception {
         w.require();
+        int other = 1 - target;
         Path task = wrapper(
                 "if [ $r = 3 ]; then " + holdUntil("go") + "; exit 0; fi", "--timeout 30 -v " + w.option, "true");
         Process srun = cluster.start(
@@ -447,8 +460,11 @@ class BarrierFaultsIT {
                         && Files.exists(stepDir().resolve("arrival/0/1"))
                         && Files.exists(stepDir().resolve("arrival/1/2"))
                         // the waiter's case: the signal must reach the waiter, not the JVM before it
-                        && (w == Waiters.JVM || err(1).contains(Waiters.HANDED)));
-        String pid = Fields.fields(Run.read(stepDir().resolve("arrival/0/1"))).get("pid");
+                        && (w == Waiters.JVM || err(target).contains(Waiters.HANDED))
+                        && err(1).contains(Waiters.CONNECTED)
+                        && err(2).contains(Waiters.CONNECTED));
+        String pid = Fields.fields(Run.read(stepDir().resolve("arrival/0/" + target)))
+                .get("pid");
         Instant killedAt = Instant.now();
         Run.Result kill = cluster.run(Duration.ofSeconds(5), Map.of(), List.of("kill", "-TERM", pid));
         assertEquals(0, kill.exit(), kill.describe());
@@ -460,21 +476,22 @@ class BarrierFaultsIT {
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !srun.isAlive());
         assertEquals(143, srun.exitValue(), Run.read(cluster.dir().resolve("srun.err")) + diagnosis());
         Map<Integer, Map<String, String>> ends = ends();
-        assertEquals("143", ends.get(1).get("rc"), diagnosis());
-        for (int rank : new int[] {0, 2}) {
+        assertEquals("143", ends.get(target).get("rc"), diagnosis());
+        for (int rank : new int[] {other, 2}) {
             Map<String, String> e = ends.get(rank);
             assertEquals("143", e.get("rc"), "rank " + rank + "\n" + diagnosis());
             Duration after = Duration.between(killedAt, nanos(e.get("ns")));
             // long before the 30 s timeout (143, not 75, says the abort ended the wait)
             assertTrue(
                     after.compareTo(Duration.ofSeconds(30).dividedBy(3)) <= 0,
-                    "rank " + rank + " exited " + after + " after rank 1 got SIGTERM; its timeout is 30 s");
-            assertTrue(err(rank).contains("rank 1"), "rank " + rank + ": " + err(rank));
+                    "rank " + rank + " exited " + after + " after rank " + target
+                            + " got SIGTERM; its timeout is 30 s");
+            assertTrue(err(rank).contains("rank " + target), "rank " + rank + ": " + err(rank));
             assertOnlyMusterLines(rank);
         }
         assertTrue(
-                err(1).contains("error: stopped by SIGTERM while waiting for the barrier"),
-                "rank 1 says why it ends: " + err(1));
-        assertTrue(w.tookIt(err(1)), "rank 1 waited as " + w + ": " + err(1));
+                err(target).contains("error: stopped by SIGTERM while waiting for the barrier"),
+                "rank " + target + " says why it ends: " + err(target));
+        assertTrue(w.tookIt(err(target)), "rank " + target + " waited as " + w + ": " + err(target));
     }
 }

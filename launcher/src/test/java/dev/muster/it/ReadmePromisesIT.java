@@ -194,7 +194,7 @@ class ReadmePromisesIT {
                             // the waiter's case: the signal must reach the waiter, not the JVM before it
                             && (w == Waiters.JVM
                                     || Run.read(cluster.dir().resolve(sig[0] + ".1.err"))
-                                            .contains(Waiters.HANDED)));
+                                            .contains(Waiters.CONNECTED)));
             Process killed = tasks[1];
             Run.Result kill = cluster.run(
                     Duration.ofSeconds(10), Map.of(), List.of("kill", "-" + sig[0], Long.toString(killed.pid())));

@@ -343,4 +343,128 @@ class WaiterIT {
             assertEquals("", read("err"));
         }
     }
+
+    /** {@link #vars} for a waiter that sends the hello itself (WaiterHandOff#handOverBeforeHello). */
+    private Map<String, String> helloVars() throws java.io.IOException {
+        Files.createDirectories(tmp.resolve("arrival")); // its group's directory is the waiter's to make
+        Map<String, String> v = vars(System.nanoTime() + TimeUnit.SECONDS.toNanos(20));
+        v.put("MUSTER_WAIT_HELLO", HELLO);
+        v.put("MUSTER_WAIT_TRACE_LINE", "rank=3 size=4 node=n1 pid=1");
+        v.put("MUSTER_WAIT_ARRIVAL", tmp.resolve("arrival/1/3").toString());
+        v.put("MUSTER_WAIT_ARRIVAL_INFO", "host=n1 pid=1 time=t\n");
+        v.put("MUSTER_WAIT_OUTCOME", tmp.resolve("outcome").toString());
+        return v;
+    }
+
+    private static final String HELLO = "muster-hello 1 3 00112233445566778899aabbccddeeff\n";
+
+    /** The hello line the server reads from {@code s}. */
+    private static String helloFrom(Socket s) throws Exception {
+        InputStream in = s.getInputStream();
+        StringBuilder b = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0) {
+            b.append((char) c);
+            if (c == '\n') {
+                break;
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * The waiter says the hello: the task arrives then (the trace's arrive_us), while rank 0 has not answered it is
+     * counted by its arrival file, written after the first second, and after the ok it reads the release as before.
+     */
+    @Test
+    @Timeout(30)
+    void helloSentByTheWaiter_isItsArrival_theArrivalFileFollowsAnUnansweredSecond_thenTheRelease() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            long started = System.currentTimeMillis() * 1000;
+            Process p = start(server.getLocalPort(), helloVars(), "/bin/sh", "sh", "-c", "echo ran");
+            try (Socket s = server.accept()) {
+                assertEquals(HELLO, helloFrom(s));
+                assertFalse(Files.exists(tmp.resolve("arrival/1/3")), "no arrival file before an unanswered second");
+                Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(tmp.resolve("arrival/1/3")));
+                assertEquals("host=n1 pid=1 time=t\n", read("arrival/1/3"));
+                assertTrue(p.isAlive(), "still waiting for the ok");
+                s.getOutputStream()
+                        .write("ok\n\nmuster-outcome 1\nkind=release\nrank=0\ncode=0\nreason=\nmissing=\nend\n"
+                                .getBytes(StandardCharsets.US_ASCII));
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            }
+            assertEquals(0, p.exitValue(), read("err"));
+            assertEquals("ran\n", read("out"));
+            assertTrue(Files.exists(tmp.resolve("departure")));
+            Map<String, String> t = new HashMap<>();
+            for (String f : read("trace").trim().split(" ")) {
+                t.put(f.substring(0, f.indexOf('=')), f.substring(f.indexOf('=') + 1));
+            }
+            assertTrue(read("trace").startsWith("rank=3 size=4 node=n1 pid=1 arrive_us="), read("trace"));
+            long arrive = Long.parseLong(t.get("arrive_us"));
+            assertTrue(arrive >= started && arrive <= Long.parseLong(t.get("release_us")), read("trace"));
+            assertEquals("tcp", t.get("via"));
+        }
+    }
+
+    /**
+     * Rank 0 closes the connection instead of answering the hello: when the outcome is in the file (rank 0
+     * decided and closed its listener), it is handed back as such; when nothing is decided, the JVM starts again
+     * to wait anew, in itself, with none of the hand-off's variables but what says so.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    @Timeout(30)
+    void helloNotAccepted_theOutcomeInTheFile_orTheJvmWaitsAnew(boolean decided) throws Exception {
+        String abort = "muster-outcome 1\nkind=abort\nrank=2\ncode=127\nreason=command not found\nmissing=\nend\n";
+        Files.writeString(tmp.resolve("outcome"), decided ? abort : "");
+        Map<String, String> v = helloVars();
+        v.put(
+                "MUSTER_WAIT_JVM",
+                "/bin/sh\n-c\necho \"resumed $MUSTER_WAIT_RESUME $MUSTER_WAIT_DETAIL\"; env | grep ^MUSTER_WAIT_ | cut -d\\e"
+                        + " -f1 | sort\n");
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Process p = start(server.getLocalPort(), v, "/bin/true", "true");
+            try (Socket s = server.accept()) {
+                assertEquals(HELLO, helloFrom(s));
+            }
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        }
+        if (decided) {
+            assertTrue(read("out").startsWith("resumed outcome " + abort + "\n"), read("out"));
+            assertEquals("host=n1 pid=1 time=t\n", read("arrival/1/3"), "counted before the JVM ends the task");
+        } else {
+            assertEquals(
+                    "resumed refused rank 0 closed the connection before accepting it\nMUSTER_WAIT_DETAIL\n"
+                            + "MUSTER_WAIT_RESUME\n",
+                    read("out"));
+            assertFalse(Files.exists(tmp.resolve("arrival/1/3")), "the JVM that waits anew arrives itself");
+        }
+    }
+
+    /**
+     * Rank 0 counted the task by its arrival file (written after an unanswered second) and released the step by
+     * the file: the waiter sees the release there and starts the program, as the JVM would.
+     */
+    @Test
+    @Timeout(30)
+    void helloUnanswered_aReleaseInTheFile_startsTheProgram() throws Exception {
+        Files.writeString(tmp.resolve("outcome"), "");
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Process p = start(server.getLocalPort(), helloVars(), "/bin/sh", "sh", "-c", "echo ran");
+            try (Socket s = server.accept()) {
+                assertEquals(HELLO, helloFrom(s));
+                Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(tmp.resolve("arrival/1/3")));
+                Files.writeString(
+                        tmp.resolve("outcome"),
+                        "muster-outcome 1\nkind=release\nrank=0\ncode=0\nreason=\nmissing=\nend\n");
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            }
+            assertEquals(0, p.exitValue(), read("err"));
+            assertEquals("ran\n", read("out"));
+            assertTrue(
+                    read("trace").matches("rank=3 size=4 node=n1 pid=1 arrive_us=\\d+ release_us=\\d+ via=file\n"),
+                    read("trace"));
+        }
+    }
 }

@@ -23,6 +23,12 @@ enum Waiters {
         this.option = option;
     }
 
+    /**
+     * The line a task prints under --verbose once rank 0 accepted its hello: its JVM, or its waiter, which sends
+     * the hello itself (so a task that printed {@link #HANDED} may not have said hello yet).
+     */
+    static final String CONNECTED = "connected to rank 0";
+
     /** The line a task prints under --verbose when the waiter takes its wait over. */
     static final String HANDED = "handing the wait to";
 
