@@ -557,11 +557,17 @@ static void force_sync(const char *path) {
 }
 
 static size_t read_outcome(char *buf, size_t cap) {
+    static long long opened;
     const char *path = getenv("MUSTER_WAIT_OUTCOME");
     if (!path) {
         return 0;
     }
     force_sync(path);
+    long long now = now_ns(CLOCK_MONOTONIC);
+    if (held >= 0 && now - opened >= 2000000000LL) {
+        close(held); /* opened afresh every 2 s all the same (PolledFile.REOPEN_NANOS): a swept directory shows */
+        held = -1;
+    }
     int fd = held;
     if (fd < 0) {
         fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
@@ -580,6 +586,7 @@ static size_t read_outcome(char *buf, size_t cap) {
         have += (size_t)n;
     }
     if (policy_hold) {
+        opened = held == fd ? opened : now;
         held = fd;
     } else {
         close(fd);
