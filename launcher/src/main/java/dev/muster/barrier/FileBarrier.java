@@ -106,9 +106,9 @@ public final class FileBarrier implements Barrier {
                 "host=" + node + " pid=" + Posix.pid() + " time=" + arrivedAt + "\n", roster.cardBytes());
     }
 
-    /** The arrival file's content, made on arrival ({@link #markArrived}). */
-    byte[] arrivalInfo() {
-        return arrivalInfo;
+    /** The arrival file's content ({@link #markArrived}) while it is not written yet; null once it is. */
+    byte[] unwrittenArrival() {
+        return arrivalWritten ? null : arrivalInfo;
     }
 
     /** Writes this task's arrival file once (diagnostics, the file fallback, and timeout lists). */

@@ -99,8 +99,14 @@ final class WaiterHandOff {
         }
         Map<String, String> vars = new TreeMap<>(abortClaim);
         vars.put("MUSTER_WAIT_HELLO", new String(hello, StandardCharsets.US_ASCII));
-        vars.put("MUSTER_WAIT_ARRIVAL", fb.files().arrivalFile(fb.rank()).toString());
-        vars.put("MUSTER_WAIT_ARRIVAL_INFO", new String(fb.arrivalInfo(), StandardCharsets.UTF_8));
+        // A task whose arrival file is written already (rank 0 was not listening yet) arrived then, and may have
+        // been counted by it: its trace keeps that arrival. Otherwise the hello is the arrival, and the waiter
+        // writes the file after it, and stamps arrive_us.
+        byte[] arrival = fb.unwrittenArrival();
+        if (arrival != null) {
+            vars.put("MUSTER_WAIT_ARRIVAL", fb.files().arrivalFile(fb.rank()).toString());
+            vars.put("MUSTER_WAIT_ARRIVAL_INFO", new String(arrival, StandardCharsets.UTF_8));
+        }
         Handover.Taker t = taker;
         taker = null; // one offer: a waiter that cannot start now would not start after the ok either
         t.prepare();
@@ -113,7 +119,7 @@ final class WaiterHandOff {
                     nextProgress,
                     fb.settings().progress().toNanos() * 3,
                     fb.files().departure(fb.rank()),
-                    traceHead,
+                    arrival != null ? traceHead : traceLine(),
                     c::quiet,
                     stopping,
                     vars));

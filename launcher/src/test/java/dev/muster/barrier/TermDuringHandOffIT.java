@@ -29,6 +29,8 @@ class TermDuringHandOffIT {
     private static final int SIZE = 3;
     private static final int HELD = 1;
     private static final int VICTIM = 2;
+    /** {@link #round}'s answer when the held task may have arrived before it was stopped. */
+    private static final String UNJUDGED = new String("unjudged");
 
     @TempDir
     Path tmp;
@@ -45,16 +47,22 @@ class TermDuringHandOffIT {
         int rounds = Integer.getInteger("muster.termRounds", 24);
         List<String> failures = new ArrayList<>();
         int[] ways = new int[4];
-        for (int i = 0; i < rounds; i++) {
+        int unjudged = 0;
+        for (int i = 0; i - unjudged < rounds; i++) {
             String failure = round(i, ways);
-            if (failure != null) {
+            if (failure == UNJUDGED) {
+                // the held task got to its arrival before the STOP (a loaded machine can delay this test's
+                // thread by a second): the round cannot show anything, another one runs instead, within bounds
+                unjudged++;
+                assertTrue(unjudged <= rounds / 4, unjudged + " rounds could not hold a task before its arrival");
+            } else if (failure != null) {
                 failures.add("round " + i + ": " + failure);
             }
         }
         System.out.printf(
                 "TERM in %d rounds: %d before the hand-off, %d queued in the JVM at the hand-off (no exec), %d across"
-                        + " the exec (the pipe), %d in the waiter%n",
-                rounds, ways[0], ways[1], ways[2], ways[3]);
+                        + " the exec (the pipe), %d in the waiter; %d more could not hold a task%n",
+                rounds, ways[0], ways[1], ways[2], ways[3], unjudged);
         assertEquals(List.of(), failures, failures.size() + " of " + rounds + " rounds lost the TERM");
     }
 
@@ -91,9 +99,10 @@ class TermDuringHandOffIT {
         try {
             ProcessHandle held = SoakReal.task(local, HELD);
             kill(held, "STOP"); // cannot arrive: no release can come before the TERM
-            assertTrue(
-                    !SoakReal.mayHaveArrived(local, root, HELD, held),
-                    "task " + HELD + " was held before it could arrive");
+            if (SoakReal.mayHaveArrived(local, root, HELD, held)) {
+                kill(held, "CONT");
+                return UNJUDGED; // (the finally block ends the step)
+            }
             ProcessHandle victim = SoakReal.task(local, VICTIM);
             awaitEndpoint(err, victim);
             victim.destroy(); // SIGTERM straight away: a kill(1) would start a millisecond or more later

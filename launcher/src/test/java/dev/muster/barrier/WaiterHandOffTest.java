@@ -178,6 +178,37 @@ class WaiterHandOffTest {
     }
 
     /**
+     * A task that arrived while rank 0 was not listening yet wrote its arrival file then, and may be counted by it:
+     * its arrival stays that one (the trace line is handed over whole) and the waiter writes no file of its own.
+     */
+    @Test
+    void arrivedByFileBeforeRank0Listened_theTraceKeepsThatArrival_andTheWaiterWritesNoArrivalFile() throws Exception {
+        Path trace = root.resolve("trace.txt");
+        StepSync one = ranks.sync(1, 3, Transport.TCP, StepSyncTest.LONG, trace, Map.of());
+        Recorder taker = new Recorder(arrival(1, 3));
+        one.handOver(taker);
+        List<CompletableFuture<StepSyncTest.Result>> fs = new ArrayList<>();
+        fs.add(ranks.start(one, Map.of()));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(arrival(1, 3)));
+        fs.add(ranks.start(ranks.sync(0, 3, Transport.TCP, StepSyncTest.LONG, trace, Map.of()), Map.of()));
+        Handover h = taker.taken.get(10, TimeUnit.SECONDS);
+        fs.add(ranks.start(ranks.sync(2, 3, Transport.TCP), Map.of()));
+        StepSyncTest.assertAllSucceed(fs);
+        ranks.awaitCleanedUp();
+
+        assertTrue(taker.arrivalAtTake);
+        assertFalse(
+                h.abortClaim().containsKey("MUSTER_WAIT_ARRIVAL"),
+                h.abortClaim().keySet().toString());
+        assertTrue(h.abortClaim().containsKey("MUSTER_WAIT_HELLO"));
+        String line1 = Files.readAllLines(trace).stream()
+                .filter(l -> l.startsWith("rank=1 "))
+                .findFirst()
+                .orElseThrow();
+        assertEquals(line1.substring(0, line1.indexOf(" release_us=")), h.traceLine());
+    }
+
+    /**
      * Rank 0 offers its listener once it is open, before accepting anything: the taker gets the listener's port, the
      * step's size, the token, the release already encoded and how to read the step files; rank 0's own abort claim;
      * and its departure, trace head and deadline. (The recorder returns: rank 0 then waits in its JVM.)
