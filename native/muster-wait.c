@@ -994,6 +994,8 @@ int main(int argc, char **argv) {
        and waits for rank 0's ok as TcpFollower does, looking at the outcome file once a second meanwhile. */
     const char *hello = getenv("MUSTER_WAIT_HELLO");
     int answered = hello == NULL;
+    const char *policy = getenv("MUSTER_WAIT_POLICY");
+    policy_sync = policy && strcmp(policy, "sync") == 0; /* a caching mount: as PolledFile reads it; no held file */
     long long ok_round = 0, write_arrival_at = 0;
     if (hello && !caught) { /* a signal caught during the hand-off ends the task before it arrives */
         size_t hl = strlen(hello);

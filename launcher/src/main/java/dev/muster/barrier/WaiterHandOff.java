@@ -99,6 +99,7 @@ final class WaiterHandOff {
         }
         Map<String, String> vars = new TreeMap<>(abortClaim);
         vars.put("MUSTER_WAIT_HELLO", new String(hello, StandardCharsets.US_ASCII));
+        vars.put("MUSTER_WAIT_POLICY", fb.polls().waiterPolicy()); // how it reads the outcome before the ok
         // A task whose arrival file is written already (rank 0 was not listening yet) arrived then, and may have
         // been counted by it: its trace keeps that arrival. Otherwise the hello is the arrival, and the waiter
         // writes the file after it, and stamps arrive_us.

@@ -125,6 +125,22 @@ final class TaskPath {
         return true;
     }
 
+    /**
+     * Prepares the step, or, in a JVM the small waiter started again, ends the wait as it would have ended here; a
+     * JVM that waits anew ({@link Waiter#REFUSED}) prepared the step before it handed over, and would now take its
+     * own arrival file, or a release it has not seen yet, for an earlier step's leftovers.
+     */
+    private void resumeOrPrepare(StepSync sync) {
+        if (Waiter.REFUSED.equals(env.get(Waiter.RESUME))) {
+            Log.debug("the small waiter's hello was not accepted (" + env.get(Waiter.DETAIL) + "): waiting in the JVM");
+            return;
+        }
+        if (env.containsKey(Waiter.RESUME)) {
+            sync.resume(env.get(Waiter.RESUME), env.getOrDefault(Waiter.DETAIL, "")); // returns never
+        }
+        sync.prepare();
+    }
+
     /** No barrier: check the command, the provider, resolve the names and start the services here. */
     private Map<String, String> alone() {
         if (!program.ok()) {
@@ -148,13 +164,7 @@ final class TaskPath {
         Options o = f.barrier;
         StepSync sync = new StepSync(
                 id, key, SyncRoot.resolve(o.syncDir, env).prepare(), o.settings(), o.transport, o.trace, env);
-        if (Waiter.REFUSED.equals(env.get(Waiter.RESUME))) {
-            Log.debug("the small waiter's hello was not accepted (" + env.get(Waiter.DETAIL) + "): waiting in the JVM");
-        } else if (env.containsKey(Waiter.RESUME)) {
-            // started again by the small waiter, to end the wait as it would have ended here
-            sync.resume(env.get(Waiter.RESUME), env.getOrDefault(Waiter.DETAIL, ""));
-        }
-        sync.prepare();
+        resumeOrPrepare(sync);
         if (!program.ok()) {
             sync.abort(program.code(), program.problem());
             throw new MusterException(program.code(), program.problem());

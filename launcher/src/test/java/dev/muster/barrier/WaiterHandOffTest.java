@@ -157,6 +157,7 @@ class WaiterHandOffTest {
                         "MUSTER_WAIT_ABORT_INT",
                         "MUSTER_WAIT_ABORT_HUP",
                         "MUSTER_WAIT_HELLO",
+                        "MUSTER_WAIT_POLICY",
                         "MUSTER_WAIT_ARRIVAL",
                         "MUSTER_WAIT_ARRIVAL_INFO"),
                 claim.keySet());
