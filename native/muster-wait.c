@@ -1012,8 +1012,7 @@ int main(int argc, char **argv) {
     }
     while (1) {
         if (caught) {
-            write_arrival();
-            claim_abort(caught);
+            claim_abort(caught); /* (no arrival file: a task that dies of the signal needs none) */
             resume("signal", caught == SIGTERM ? "TERM" : caught == SIGINT ? "INT" : "HUP");
         }
         long long now = now_ns(CLOCK_MONOTONIC);
