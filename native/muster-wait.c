@@ -684,6 +684,22 @@ static void relay(int listener, const char *bytes, size_t len) {
     }
 }
 
+/* Sends the outcome decided (by this rank 0 or another task) and closes every connection; a release then starts
+   the program (via=tcp when some task was connected, as TcpLeader says), anything else goes to the JVM. */
+static void finish(int listener, char **argv, char *bytes, size_t len) {
+    int via_tcp = connected > 0;
+    relay(listener, bytes, len);
+    for (int r = 0; r < size; r++) {
+        if (peer[r] >= 0) {
+            close(peer[r]);
+        }
+    }
+    if (!is_release(bytes)) {
+        resume("outcome", bytes);
+    }
+    start_program(-1, argv, bytes, via_tcp ? "tcp" : "file");
+}
+
 /*
  * Decides o through the claim and relays what was decided (o, or the outcome that won); a release then starts the
  * program, anything else goes back to the JVM.
@@ -707,17 +723,7 @@ static void decide(int listener, char **argv, const char *o) {
             resume("outcome", ""); /* the JVM names the directory whose claim has no outcome */
         }
     }
-    int via_tcp = connected > 0;
-    relay(listener, won, len);
-    for (int r = 0; r < size; r++) {
-        if (peer[r] >= 0) {
-            close(peer[r]);
-        }
-    }
-    if (!is_release(won)) {
-        resume("outcome", won);
-    }
-    start_program(-1, argv, won, via_tcp ? "tcp" : "file");
+    finish(listener, argv, won, len);
 }
 
 static void leader(int listener, char **argv) {
@@ -777,12 +783,7 @@ static void leader(int listener, char **argv) {
                 if (strncmp(buf, "muster-outcome 1\n", 17) != 0) {
                     resume("outcome", buf); /* the JVM names what wrote there */
                 }
-                int via_tcp = connected > 0;
-                relay(listener, buf, n);
-                if (!is_release(buf)) {
-                    resume("outcome", buf);
-                }
-                start_program(-1, argv, buf, via_tcp ? "tcp" : "file");
+                finish(listener, argv, buf, n);
             }
             if (count() < size) {
                 list_arrivals();
